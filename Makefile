@@ -1,0 +1,26 @@
+# The two commands a newcomer types: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install test bench clean
+
+install: $(STAMP)
+
+# Editable install in "compat" mode: a PEP 660 editable install hides
+# twisted/plugins/ from twistd's plugin scan (see DESIGN.md).
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]' --config-settings editable_mode=compat
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/trial $(TRIAL_ARGS) tests
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.codec
+
+clean:
+	rm -rf $(VENV) _trial_temp* build *.egg-info

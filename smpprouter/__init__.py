@@ -1,0 +1,1 @@
+"""smpprouter: a carrier-grade SMPP router on Twisted."""

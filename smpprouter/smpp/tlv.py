@@ -1,0 +1,210 @@
+"""Optional parameters (TLVs): every SMPP v3.4 tag and the DLT tags, typed.
+
+A decoded PDU keeps its TLVs in one dict, in wire order: known tags under
+their spec name with a typed value (int, str, bytes), unknown tags under the
+integer tag with the raw value bytes.  Unknown tags therefore pass through
+the router byte-exact, and known ones re-encode canonically.
+
+Two deliberate tolerances, both for what upstream SMSCs send in the field:
+a C-string TLV that lacks its NUL terminator is accepted (receipted_message_id
+is the usual culprit and losing a receipt over it is worse than the
+non-conformance), and alert_on_message_delivery may carry the one-octet v5.0
+value.  The DLT tags of seed 002 are text whose NUL convention differs per
+operator, so their value is kept verbatim as text (a trailing NUL included).
+"""
+
+import struct
+from typing import NamedTuple
+
+from .errors import DecodeError, EncodeError
+from .status import Status
+
+_TLV_HEADER = struct.Struct(">HH")
+_U16 = struct.Struct(">H")
+_U32 = struct.Struct(">I")
+
+
+class NetworkErrorCode(NamedTuple):
+    """network_error_code: the network type (1 ANSI-136, 2 IS-95, 3 GSM...) and its code."""
+    network_type: int
+    error_code: int
+
+
+# kind, and for each kind its limits: U8/U16/U32 fixed; CSTR max length with
+# the NUL; OCTETS (min, max); TEXT max; NETERR fixed 3; FLAG 0 or 1 octet.
+U8, U16, U32, CSTR, OCTETS, TEXT, NETERR, FLAG = range(8)
+
+# name: (tag, kind, limit)
+SPECS = {
+    "dest_addr_subunit": (0x0005, U8, None),
+    "dest_network_type": (0x0006, U8, None),
+    "dest_bearer_type": (0x0007, U8, None),
+    "dest_telematics_id": (0x0008, U16, None),
+    "source_addr_subunit": (0x000D, U8, None),
+    "source_network_type": (0x000E, U8, None),
+    "source_bearer_type": (0x000F, U8, None),
+    "source_telematics_id": (0x0010, U8, None),
+    "qos_time_to_live": (0x0017, U32, None),
+    "payload_type": (0x0019, U8, None),
+    "additional_status_info_text": (0x001D, CSTR, 256),
+    "receipted_message_id": (0x001E, CSTR, 65),
+    "ms_msg_wait_facilities": (0x0030, U8, None),
+    "privacy_indicator": (0x0201, U8, None),
+    "source_subaddress": (0x0202, OCTETS, (2, 23)),
+    "dest_subaddress": (0x0203, OCTETS, (2, 23)),
+    "user_message_reference": (0x0204, U16, None),
+    "user_response_code": (0x0205, U8, None),
+    "source_port": (0x020A, U16, None),
+    "destination_port": (0x020B, U16, None),
+    "sar_msg_ref_num": (0x020C, U16, None),
+    "language_indicator": (0x020D, U8, None),
+    "sar_total_segments": (0x020E, U8, None),
+    "sar_segment_seqnum": (0x020F, U8, None),
+    "sc_interface_version": (0x0210, U8, None),
+    "callback_num_pres_ind": (0x0302, U8, None),
+    "callback_num_atag": (0x0303, OCTETS, (0, 65)),
+    "number_of_messages": (0x0304, U8, None),
+    "callback_num": (0x0381, OCTETS, (4, 19)),
+    "dpf_result": (0x0420, U8, None),
+    "set_dpf": (0x0421, U8, None),
+    "ms_availability_status": (0x0422, U8, None),
+    "network_error_code": (0x0423, NETERR, None),
+    "message_payload": (0x0424, OCTETS, (0, 0xFFFF)),
+    "delivery_failure_reason": (0x0425, U8, None),
+    "more_messages_to_send": (0x0426, U8, None),
+    "message_state": (0x0427, U8, None),
+    "ussd_service_op": (0x0501, U8, None),
+    "display_time": (0x1201, U8, None),
+    "sms_signal": (0x1203, U16, None),
+    "ms_validity": (0x1204, U8, None),
+    "alert_on_message_delivery": (0x130C, FLAG, None),
+    "its_reply_type": (0x1380, U8, None),
+    "its_session_info": (0x1383, U16, None),
+    # DLT (India) registration TLVs, seed 002.
+    "pe_id": (0x1400, TEXT, 0xFFFF),
+    "template_id": (0x1401, TEXT, 0xFFFF),
+    "tm_id": (0x1402, TEXT, 0xFFFF),
+}
+
+BY_TAG = {tag: (name, kind, limit) for name, (tag, kind, limit) in SPECS.items()}
+TAGS = {name: tag for name, (tag, _, _) in SPECS.items()}
+_FIXED_LENGTH = {U8: 1, U16: 2, U32: 4, NETERR: 3}
+
+
+def _fail(status, reason):
+    return DecodeError(status, reason)
+
+
+def decode_tlvs(buf: bytes, pos: int, end: int, tlvs: dict) -> None:
+    """Decode buf[pos:end] into tlvs; raise DecodeError with the status to answer."""
+    while pos < end:
+        if end - pos < 4:
+            raise _fail(Status.ESME_RINVTLVSTREAM,
+                        "%d stray octet(s) after the last TLV" % (end - pos))
+        tag, length = _TLV_HEADER.unpack_from(buf, pos)
+        pos += 4
+        stop = pos + length
+        if stop > end:
+            raise _fail(Status.ESME_RINVTLVSTREAM,
+                        "TLV 0x%04X declares %d octets, %d remain" % (tag, length, end - pos))
+        spec = BY_TAG.get(tag)
+        if spec is None:
+            key, value = tag, buf[pos:stop]
+        else:
+            key, kind, limit = spec
+            value = _decode_value(buf, pos, length, key, kind, limit)
+        if key in tlvs:
+            raise _fail(Status.ESME_RINVTLVSTREAM, "TLV 0x%04X appears twice" % tag)
+        tlvs[key] = value
+        pos = stop
+
+
+def _decode_value(buf, pos, length, name, kind, limit):
+    fixed = _FIXED_LENGTH.get(kind)
+    if fixed is not None:
+        if length != fixed:
+            raise _fail(Status.ESME_RINVTLVLEN,
+                        "TLV %s must be %d octet(s), not %d" % (name, fixed, length))
+        if kind == U8:
+            return buf[pos]
+        if kind == U16:
+            return _U16.unpack_from(buf, pos)[0]
+        if kind == U32:
+            return _U32.unpack_from(buf, pos)[0]
+        return NetworkErrorCode(buf[pos], _U16.unpack_from(buf, pos + 1)[0])
+    if kind == CSTR:
+        if length == 0 or length > limit:
+            raise _fail(Status.ESME_RINVTLVLEN,
+                        "TLV %s must be 1 to %d octets, not %d" % (name, limit, length))
+        stop = pos + length
+        nul = buf.find(0, pos, stop)
+        if nul != -1 and nul != stop - 1:
+            raise _fail(Status.ESME_RINVTLVVAL, "TLV %s has a NUL inside its text" % name)
+        return buf[pos:stop if nul == -1 else nul].decode("latin-1")
+    if kind == OCTETS:
+        low, high = limit
+        if not low <= length <= high:
+            raise _fail(Status.ESME_RINVTLVLEN,
+                        "TLV %s must be %d to %d octets, not %d" % (name, low, high, length))
+        return buf[pos:pos + length]
+    if kind == TEXT:
+        return buf[pos:pos + length].decode("latin-1")
+    # FLAG
+    if length == 0:
+        return True
+    if length == 1:
+        return buf[pos]
+    raise _fail(Status.ESME_RINVTLVLEN, "TLV %s must be 0 or 1 octet, not %d" % (name, length))
+
+
+def encode_tlvs(tlvs: dict) -> bytes:
+    """Encode a TLV dict in its order; raise EncodeError naming the bad TLV."""
+    out = []
+    append = out.append
+    pack = _TLV_HEADER.pack
+    for key, value in tlvs.items():
+        if type(key) is int:
+            if not 0 <= key <= 0xFFFF:
+                raise EncodeError(Status.ESME_RINVTLVSTREAM, "TLV tag %r out of range" % key)
+            raw = bytes(value)
+        else:
+            spec = SPECS.get(key)
+            if spec is None:
+                raise EncodeError(Status.ESME_RINVTLVSTREAM, "unknown TLV name %r" % key)
+            raw = _encode_value(key, spec[1], spec[2], value)
+            key = spec[0]
+        if len(raw) > 0xFFFF:
+            raise EncodeError(Status.ESME_RINVTLVLEN, "TLV 0x%04X longer than 65535" % key)
+        append(pack(key, len(raw)))
+        append(raw)
+    return b"".join(out)
+
+
+def _encode_value(name, kind, limit, value) -> bytes:
+    try:
+        if kind == U8:
+            return bytes((value,))
+        if kind == U16:
+            return _U16.pack(value)
+        if kind == U32:
+            return _U32.pack(value)
+        if kind == NETERR:
+            return bytes((value[0],)) + _U16.pack(value[1])
+        if kind == CSTR:
+            raw = value.encode("latin-1")
+            if len(raw) >= limit or 0 in raw:
+                raise ValueError("at most %d characters, no NUL" % (limit - 1))
+            return raw + b"\0"
+        if kind == OCTETS:
+            raw = bytes(value)
+            if not limit[0] <= len(raw) <= limit[1]:
+                raise ValueError("%d to %d octets" % limit)
+            return raw
+        if kind == TEXT:
+            return value.encode("latin-1")
+        if value is True:
+            return b""
+        return bytes((value,))
+    except (ValueError, TypeError, struct.error, UnicodeEncodeError, IndexError) as e:
+        raise EncodeError(Status.ESME_RINVTLVVAL,
+                          "TLV %s cannot carry %r: %s" % (name, value, e)) from None
