@@ -1,0 +1,64 @@
+"""What the router core asks of a routing table: pure decisions on data.
+
+An IRouter sees a message's routing-relevant facts (never a PDU, never a
+session) and answers with a decision. It holds no connections and does no
+I/O, so a table can be validated, swapped on reload and unit-tested alone.
+"""
+
+from dataclasses import dataclass
+
+from zope.interface import Attribute, Interface
+
+
+@dataclass(frozen=True, slots=True)
+class MTRequest:
+    """A mobile-terminated message asking for a route."""
+    user: str
+    groups: frozenset  # the user's groups, from the config
+    source_addr: str
+    destination_addr: str
+    service_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MTRoute:
+    """Try these connectors in order: the first is the choice, the rest failover."""
+    connectors: tuple
+    rule: str  # the rule's name, for logs and counters
+
+
+@dataclass(frozen=True, slots=True)
+class MTReject:
+    """Refuse the message with this SMPP status."""
+    status: int
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class MORequest:
+    """A mobile-originated message from an upstream connector."""
+    connector: str
+    source_addr: str
+    destination_addr: str
+    text: str  # decoded best-effort; the first word is the keyword
+
+
+@dataclass(frozen=True, slots=True)
+class MORoute:
+    user: str
+    rule: str
+
+
+class IRouter(Interface):
+    """A routing table. Implementations are chosen by name in the config."""
+
+    name = Attribute("The table's name in the configuration (e.g. 'table').")
+
+    def route_mt(request):
+        """MTRequest -> MTRoute or MTReject. Never raises for any request."""
+
+    def route_mo(request):
+        """MORequest -> MORoute, or None when no rule matches."""
+
+    def check(connectors, users):
+        """Raise ConfigError if a rule names a connector or user not in these sets."""

@@ -1,0 +1,115 @@
+"""TOML files whose errors name the file, the line and the key.
+
+tomllib parses but keeps no positions, and an operator told "users.esme1:
+max_binds must be a positive integer" still has to hunt for it. This module
+re-reads the text once to index where each table and key is defined, so
+every validation error can say ``etc/smpprouter.toml:42: users.esme1.max_binds:
+must be a positive integer``.
+"""
+
+import re
+import tomllib
+
+_BARE = r"[A-Za-z0-9_-]+"
+_KEY = r'(?:%s|"[^"\\]*(?:\\.[^"\\]*)*"|\'[^\']*\')' % _BARE
+_DOTTED = r"%s(?:\s*\.\s*%s)*" % (_KEY, _KEY)
+_TABLE = re.compile(r"^\s*\[\s*(%s)\s*\]" % _DOTTED)
+_ARRAY_TABLE = re.compile(r"^\s*\[\[\s*(%s)\s*\]\]" % _DOTTED)
+_ASSIGN = re.compile(r"^\s*(%s)\s*=" % _DOTTED)
+_PART = re.compile(_KEY)
+
+
+class ConfigError(Exception):
+    """A configuration problem an operator can fix: where, which key, what is wrong."""
+
+    def __init__(self, path: str, line: int | None, key: str, message: str):
+        self.path, self.line, self.key, self.message = path, line, key, message
+        where = path if line is None else "%s:%d" % (path, line)
+        super().__init__("%s: %s%s" % (where, key + ": " if key else "", message))
+
+
+def _split_key(dotted):
+    return tuple(p.strip("\"'") for p in _PART.findall(dotted))
+
+
+def _index_lines(text):
+    """{key path tuple: line number}; array-of-table entries carry their index."""
+    lines = {}
+    counts = {}
+    table = ()
+    in_multiline = None
+    for number, line in enumerate(text.splitlines(), 1):
+        if in_multiline:
+            if line.count(in_multiline) % 2 == 1:
+                in_multiline = None
+            continue
+        match = _ARRAY_TABLE.match(line)
+        if match:
+            name = _split_key(match.group(1))
+            index = counts.get(name, 0)
+            counts[name] = index + 1
+            table = name + (index,)
+            lines.setdefault(table, number)
+            lines.setdefault(name, number)
+            continue
+        match = _TABLE.match(line)
+        if match:
+            table = _split_key(match.group(1))
+            # A sub-table of the latest array-of-tables entry: [[mt]] then [mt.x].
+            for name, count in counts.items():
+                if table[:len(name)] == name:
+                    table = name + (count - 1,) + table[len(name):]
+            lines.setdefault(table, number)
+            continue
+        match = _ASSIGN.match(line)
+        if match:
+            lines.setdefault(table + _split_key(match.group(1)), number)
+            rest = line[match.end():]
+            for quote in ('"""', "'''"):
+                if rest.count(quote) % 2 == 1:
+                    in_multiline = quote
+    return lines
+
+
+class TomlFile:
+    """A parsed TOML file that can point at the line of any key path."""
+
+    def __init__(self, path: str):
+        self.path = path
+        try:
+            with open(path, "rb") as f:
+                raw = f.read()
+        except OSError as e:
+            raise ConfigError(path, None, "", "cannot read: %s" % e.strerror) from None
+        try:
+            text = raw.decode("utf-8")
+            self.data = tomllib.loads(text)
+        except UnicodeDecodeError as e:
+            raise ConfigError(path, None, "", "not UTF-8 text (%s)" % e.reason) from None
+        except tomllib.TOMLDecodeError as e:
+            line = None
+            found = re.search(r"at line (\d+)", str(e))
+            if found:
+                line = int(found.group(1))
+            raise ConfigError(path, line, "", "invalid TOML: %s" % e) from None
+        self._lines = _index_lines(text)
+
+    def line_of(self, *key) -> int | None:
+        """The line defining key (or its closest enclosing table), if known."""
+        key = tuple(key)
+        while key:
+            line = self._lines.get(key)
+            if line is not None:
+                return line
+            key = key[:-1]
+        return None
+
+    def error(self, key: tuple, message: str) -> ConfigError:
+        """A ConfigError for the key path (strings and list indexes)."""
+        dotted = ""
+        for part in key:
+            if isinstance(part, int):
+                dotted += "[%d]" % part
+            else:
+                dotted += ("." if dotted else "") + part
+        return ConfigError(self.path, self.line_of(*key), dotted, message)
