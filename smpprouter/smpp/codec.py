@@ -92,13 +92,12 @@ def _encode_dests(dests, size):
     for dest in dests:
         if type(dest) is SmeDest:
             out.append(bytes((1, dest.ton, dest.npi)))
-            text = dest.addr
+            out.append(_encode_cstr(dest.addr, size, Status.ESME_RINVDSTADR, "dest_address"))
         elif type(dest) is DistributionList:
             out.append(b"\x02")
-            text = dest.name
+            out.append(_encode_cstr(dest.name, size, Status.ESME_RINVDLNAME, "dl_name"))
         else:
             raise EncodeError(Status.ESME_RINVDESTFLAG, "destination %r" % (dest,))
-        out.append(_encode_cstr(text, size, Status.ESME_RINVDSTADR, "dest_address"))
     return b"".join(out)
 
 

@@ -130,6 +130,9 @@ def _value_decoder(name, kind, limit):
             stop = pos + length
             nul = buf.find(0, pos, stop)
             if nul == -1:  # tolerated: see the module docstring
+                if length >= limit:  # ...but only if the text would fit with its NUL
+                    raise _fail(Status.ESME_RINVTLVLEN,
+                                "TLV %s without its NUL must be under %d octets" % (name, limit))
                 nul = stop
             elif nul != stop - 1:
                 raise _fail(Status.ESME_RINVTLVVAL, "TLV %s has a NUL inside its text" % name)

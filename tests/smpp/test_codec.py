@@ -125,3 +125,30 @@ class EncodeErrorTests(SynchronousTestCase):
         with self.assertRaises(EncodeError) as cm:
             codec.encode(P.SubmitSm(sequence_number=1, tlvs={"sar_msg_ref_num": 70000}))
         self.assertEqual(cm.exception.status, Status.ESME_RINVTLVVAL)
+
+
+class ToleranceTests(SynchronousTestCase):
+    """What we accept beyond the letter of the spec must still re-encode."""
+
+    def _receipt_with_id(self, raw_value):
+        body = bytes.fromhex("00" "0101" "3434373700" "0101" "3434373800" "04" "00000000"
+                             "00000000" "00") + b"\x00\x1e" + len(raw_value).to_bytes(2, "big")
+        body += raw_value
+        return (16 + len(body)).to_bytes(4, "big") + bytes.fromhex("00000005" "00000000"
+                                                                   "00000001") + body
+
+    def test_unterminated_cstring_tlv_that_fits_is_accepted(self):
+        pdu, _ = codec.decode(self._receipt_with_id(b"A" * 64))
+        self.assertEqual(pdu.tlvs["receipted_message_id"], "A" * 64)
+        self.assertEqual(codec.decode(codec.encode(pdu))[0], pdu)
+
+    def test_unterminated_cstring_tlv_at_the_limit_is_refused(self):
+        with self.assertRaises(DecodeError) as cm:
+            codec.decode(self._receipt_with_id(b"A" * 65))
+        self.assertEqual(cm.exception.status, Status.ESME_RINVTLVLEN)
+
+    def test_overlong_dl_name_encodes_with_its_own_status(self):
+        with self.assertRaises(EncodeError) as cm:
+            codec.encode(P.SubmitMulti(sequence_number=1,
+                                       dest_addresses=(P.DistributionList("x" * 21),)))
+        self.assertEqual(cm.exception.status, Status.ESME_RINVDLNAME)
