@@ -1,0 +1,151 @@
+"""The `smpprouter` command: the operator's tools around a running router.
+
+Running the router is twistd's job (`twistd smpprouter`); this command does
+what an operator needs beside it: make a password hash for the config, check
+an edited config before it goes live, and ask the running router to reload
+it. `reload` checks first, so a broken file is reported here rather than in
+the router's log.
+"""
+
+import argparse
+import getpass
+import os
+import signal
+import sys
+
+from smpprouter.config import ConfigError, load_config
+from smpprouter.passwords import hash_password
+
+DEFAULT_CONFIG = os.path.join("etc", "smpprouter.toml")
+SMPP_PASSWORD_MAX = 8  # a bind's password field holds 8 characters and the NUL
+
+
+def _read_password(args) -> str | None:
+    if args.password is not None:
+        return args.password
+    if args.stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Again: "):
+        print("smpprouter passwd: the passwords differ", file=sys.stderr)
+        return None
+    return first
+
+
+def _passwd(args) -> int:
+    password = _read_password(args)
+    if password is None:
+        return 1
+    if not password:
+        print("smpprouter passwd: the password is empty", file=sys.stderr)
+        return 1
+    if len(password) > SMPP_PASSWORD_MAX:
+        print("smpprouter passwd: warning: SMPP binds carry at most %d characters of "
+              "password; ESMEs cannot send this one" % SMPP_PASSWORD_MAX, file=sys.stderr)
+    print(hash_password(password))
+    return 0
+
+
+def _check_routes(config) -> str | None:
+    """Load the routing table too, when its module exists; a note if it does not."""
+    try:
+        from smpprouter.routing import table
+    except ModuleNotFoundError as e:
+        if e.name != "smpprouter.routing.table":
+            raise
+        return "routes not checked: smpprouter.routing.table is not installed"
+    from smpprouter.routing.interface import IRouter
+    if hasattr(table, "make_router"):
+        router = table.make_router(config.router.routing, config.routes)
+    else:
+        router = table.load_routes(config.routes)
+    if IRouter.providedBy(router):
+        router.check(frozenset(config.connectors), frozenset(config.users))
+    return None
+
+
+def _load(args):
+    """(config, note), or None after printing the error."""
+    try:
+        config = load_config(args.config)
+        return config, _check_routes(config)
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return None
+
+
+def _check(args) -> int:
+    loaded = _load(args)
+    if loaded is None:
+        return 1
+    if loaded[1]:
+        print("note: %s" % loaded[1], file=sys.stderr)
+    print("OK")
+    return 0
+
+
+def _reload(args) -> int:
+    loaded = _load(args)
+    if loaded is None:
+        print("smpprouter reload: not reloading a config with errors", file=sys.stderr)
+        return 1
+    pid_file = loaded[0].router.pid_file
+    try:
+        with open(pid_file) as f:
+            text = f.read().strip()
+    except FileNotFoundError:
+        print("smpprouter reload: no pid file %s: is the router running?" % pid_file,
+              file=sys.stderr)
+        return 1
+    except OSError as e:
+        print("smpprouter reload: cannot read %s: %s" % (pid_file, e.strerror),
+              file=sys.stderr)
+        return 1
+    if not text.isdigit() or int(text) < 1:
+        print("smpprouter reload: %s does not hold a process id" % pid_file, file=sys.stderr)
+        return 1
+    pid = int(text)
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except ProcessLookupError:
+        print("smpprouter reload: no process %d (stale pid file %s): is the router "
+              "running?" % (pid, pid_file), file=sys.stderr)
+        return 1
+    except PermissionError:
+        print("smpprouter reload: not permitted to signal process %d" % pid, file=sys.stderr)
+        return 1
+    print("sent SIGHUP to process %d" % pid)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="smpprouter", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    passwd = commands.add_parser("passwd", help="print a password hash for [users.NAME]")
+    source = passwd.add_mutually_exclusive_group()
+    source.add_argument("password", nargs="?",
+                        help="the password (visible to other users of this machine: "
+                             "prefer the prompt or --stdin)")
+    source.add_argument("--stdin", action="store_true",
+                        help="read the password from one line of standard input")
+    passwd.set_defaults(run=_passwd)
+
+    for name, run, text in (("check", _check, "check the configuration and routes"),
+                            ("reload", _reload, "check, then make the running router "
+                                                "reload its configuration (SIGHUP)")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--config", default=DEFAULT_CONFIG,
+                             help="the configuration file (default: %(default)s)")
+        command.set_defaults(run=run)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run one command; the exit status."""
+    args = _parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

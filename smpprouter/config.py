@@ -1,0 +1,547 @@
+"""etc/smpprouter.toml, read once into frozen objects the rest of the router can trust.
+
+Everything an operator can get wrong is caught here, before a port is opened
+or a bind is attempted, and reported through TomlFile so the message names
+the file, the line and the key (a typo'd key included: unknown keys are
+errors, with a suggestion). The rest of the code reads plain attributes and
+never re-checks a value. Relative paths are resolved against the config
+file's directory, so the router behaves the same whatever its working
+directory.
+"""
+
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from twisted.internet.endpoints import _parseServer
+
+from smpprouter.passwords import is_hash
+from smpprouter.tomlfile import ConfigError, TomlFile
+
+__all__ = ["ConfigError", "load_config", "Config", "RouterConfig", "RedisConfig",
+           "SmppConfig", "ListenerTLS", "Listener", "Connector", "User"]
+
+_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_PRINTABLE = re.compile(r"[\x20-\x7e]*")
+_REQUIRED = object()
+_TLS_VERSIONS = ("1.2", "1.3")
+_ID_FORMS = ("as-is", "hex", "decimal")
+
+
+@dataclass(frozen=True, slots=True)
+class RouterConfig:
+    name: str          # the system_id the router answers binds with
+    var_dir: str       # absolute
+    routing: str       # name of the IRouter plugin
+    routes: str        # absolute path of the routing table file
+    pid_file: str      # absolute
+
+
+@dataclass(frozen=True, slots=True)
+class RedisConfig:
+    """Where the store lives. With no url the service runs an embedded Redis under
+    var_dir; then `embedded` is True and the connection fields are None."""
+    url: str                   # as written ("" when embedded)
+    host: str | None
+    port: int | None
+    unix_socket: str | None    # set instead of host/port for unix:// urls
+    db: int
+    username: str | None
+    password: str | None = field(repr=False)
+    max_queue: int             # bound of each user's delivery queue
+    dlr_retention: int         # seconds a user's undelivered receipts are kept
+
+    @property
+    def embedded(self) -> bool:
+        return not self.url
+
+
+@dataclass(frozen=True, slots=True)
+class SmppConfig:
+    """Defaults of ESME-facing sessions. Timers in seconds, 0 = off."""
+    window: int
+    max_pdu_length: int
+    session_init_timeout: int
+    enquire_link_interval: int
+    inactivity_timeout: int
+    response_timeout: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerTLS:
+    certificate: str           # absolute paths, checked to exist
+    private_key: str           # the certificate file itself when not given
+    min_version: str           # "1.2" | "1.3"
+    ca: str | None             # set: client certificates signed by it are required
+
+
+@dataclass(frozen=True, slots=True)
+class Listener:
+    name: str
+    endpoint: str              # a Twisted server endpoint string, tcp: or unix:
+    tls: ListenerTLS | None
+
+
+@dataclass(frozen=True, slots=True)
+class Connector:
+    """An upstream SMSC and how to bind to it."""
+    name: str
+    host: str
+    port: int
+    system_id: str
+    password: str = field(repr=False)
+    system_type: str
+    interface_version: int     # 0x33 | 0x34
+    bind: str                  # "transceiver" | "transmitter+receiver"
+    binds: int                 # sessions (pairs for transmitter+receiver)
+    window: int
+    throughput: float          # messages/s per bind, 0 = unlimited
+    enquire_link_interval: int
+    response_timeout: int
+    reconnect_min: float
+    reconnect_max: float
+    dlr_expiry: int            # seconds a submitted message's mapping is kept
+    resp_id: str               # id form in submit_sm_resp: "as-is" | "hex" | "decimal"
+    receipt_id: str            # id form in receipts: same choices
+    tls: bool
+    tls_ca: str | None         # absolute; None = the system trust store
+    tls_hostname: str          # the host when not given
+    tls_min_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """An ESME account; name is its SMPP system_id."""
+    name: str
+    password: str = field(repr=False)  # a passwords.hash_password() value
+    groups: frozenset
+    max_binds: int             # across the whole router
+    throughput: float          # messages/s across the user's sessions, 0 = unlimited
+    window: int                # effective: [smpp].window when the file says 0
+    message_id: str            # "hex" | "decimal"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: str                  # the file, as given
+    router: RouterConfig
+    redis: RedisConfig
+    smpp: SmppConfig
+    listeners: dict            # name -> Listener, in file order
+    connectors: dict           # name -> Connector, in file order
+    users: dict                # name -> User, in file order
+
+    @property
+    def routes(self) -> str:
+        """Absolute path of the routing table file."""
+        return self.router.routes
+
+    def user(self, name: str) -> User | None:
+        return self.users.get(name)
+
+    def connector(self, name: str) -> Connector | None:
+        return self.connectors.get(name)
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return "a date/time"
+
+
+def _shown(value) -> str:
+    """The value for a message: short scalars only."""
+    if isinstance(value, (dict, list)) or len(repr(value)) > 40:
+        return _kind(value)
+    return "%s (%r)" % (_kind(value), value)
+
+
+class _Table:
+    """One TOML table being read: allow() names its keys, typed getters read them."""
+
+    def __init__(self, tf: TomlFile, key: tuple, data: dict):
+        self.tf, self.key, self.data = tf, key, data
+        self.allowed = ()
+
+    def error(self, name, message: str) -> ConfigError:
+        key = self.key + ((name,) if name is not None else ())
+        error = self.tf.error(key, message)
+        if error.line is None:
+            # A table only defined through its sub-tables ([user.esme2] defines
+            # "user" on no line of its own): point at its first line.
+            line = _first_line(self.tf, key, self.data.get(name) if name else self.data)
+            if line is not None:
+                error = ConfigError(error.path, line, error.key, error.message)
+        return error
+
+    def allow(self, *names) -> None:
+        """The keys this table may hold; any other is reported now, before a
+        missing key its typo would explain."""
+        self.allowed = names
+        for name in self.data:
+            if name not in names:
+                message = "unknown key %r" % name
+                close = difflib.get_close_matches(name, names, n=1)
+                if close:
+                    message += "; did you mean %r?" % close[0]
+                else:
+                    message += " (known keys: %s)" % ", ".join(names)
+                raise self.error(name, message)
+
+    def _get(self, name, default):
+        assert name in self.allowed, name
+        if name in self.data:
+            return self.data[name]
+        if default is _REQUIRED:
+            raise self.error(name, "required key is missing")
+        return default
+
+    def string(self, name, default=_REQUIRED, *, min_len=0, max_len=None,
+               choices=None, printable=False) -> str:
+        value = self._get(name, default)
+        if not isinstance(value, str):
+            raise self.error(name, "must be a string, not %s" % _shown(value))
+        if choices is not None and value not in choices:
+            message = "must be one of %s, not %r" % (", ".join(map(repr, choices)), value)
+            close = difflib.get_close_matches(value, choices, n=1)
+            if close:
+                message += "; did you mean %r?" % close[0]
+            raise self.error(name, message)
+        if len(value) < min_len:
+            raise self.error(name, "must not be empty" if min_len == 1
+                             else "must be at least %d characters" % min_len)
+        if max_len is not None and len(value) > max_len:
+            raise self.error(name, "must be at most %d characters, not %d"
+                             % (max_len, len(value)))
+        if printable and not _PRINTABLE.fullmatch(value):
+            raise self.error(name, "must be printable ASCII")
+        return value
+
+    def integer(self, name, default=_REQUIRED, lo=None, hi=None) -> int:
+        value = self._get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(name, "must be an integer, not %s" % _shown(value))
+        self._check_range(name, value, lo, hi)
+        return value
+
+    def number(self, name, default=_REQUIRED, lo=None, hi=None) -> float:
+        value = self._get(name, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.error(name, "must be a number, not %s" % _shown(value))
+        if value != value or value in (float("inf"), float("-inf")):
+            raise self.error(name, "must be a finite number")
+        self._check_range(name, value, lo, hi)
+        return float(value)
+
+    def _check_range(self, name, value, lo, hi):
+        if lo is not None and hi is not None and not lo <= value <= hi:
+            raise self.error(name, "must be between %s and %s, not %s" % (lo, hi, value))
+        if lo is not None and value < lo:
+            raise self.error(name, "must be at least %s, not %s" % (lo, value))
+        if hi is not None and value > hi:
+            raise self.error(name, "must be at most %s, not %s" % (hi, value))
+
+    def boolean(self, name, default=_REQUIRED) -> bool:
+        value = self._get(name, default)
+        if not isinstance(value, bool):
+            raise self.error(name, "must be true or false, not %s" % _shown(value))
+        return value
+
+    def strings(self, name, default=_REQUIRED) -> list:
+        value = self._get(name, default)
+        if not isinstance(value, list):
+            raise self.error(name, "must be an array of strings, not %s" % _shown(value))
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or not item:
+                raise self.tf.error(self.key + (name, index),
+                                    "must be a non-empty string, not %s" % _shown(item))
+        return value
+
+    def table(self, name):
+        """The sub-table as a _Table, or None when absent."""
+        value = self._get(name, None)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.error(name, "must be a table, not %s" % _shown(value))
+        return _Table(self.tf, self.key + (name,), value)
+
+    def section(self, name) -> "_Table":
+        """The sub-table, empty when absent."""
+        return self.table(name) or _Table(self.tf, self.key + (name,), {})
+
+    def named_tables(self, what: str, max_len=None):
+        """(name, _Table) for each sub-table of this table, in file order."""
+        if not self.data:
+            raise self.error(None, "at least one %s is required ([%s.NAME])"
+                             % (what, ".".join(self.key)))
+        for name, value in self.data.items():
+            if not _NAME.fullmatch(name):
+                raise self.error(name, "%s names may only use letters, digits, '_', '.' "
+                                 "and '-'" % what)
+            if max_len is not None and len(name) > max_len:
+                raise self.error(name, "%s names must be at most %d characters"
+                                 % (what, max_len))
+            if not isinstance(value, dict):
+                raise self.error(name, "must be a table ([%s.%s]), not %s"
+                                 % (".".join(self.key), name, _shown(value)))
+            yield name, _Table(self.tf, self.key + (name,), value)
+
+
+def _first_line(tf: TomlFile, key: tuple, value) -> int | None:
+    """The line of the first key defined under key, if any."""
+    while isinstance(value, dict) and value:
+        name = next(iter(value))
+        key, value = key + (name,), value[name]
+        line = tf.line_of(*key)
+        if line is not None:
+            return line
+    return None
+
+
+def _resolve(base: str, path: str) -> str:
+    return os.path.normpath(os.path.join(base, path))
+
+
+def _existing_file(t: _Table, name: str, base: str, value: str) -> str:
+    path = _resolve(base, value)
+    if not os.path.isfile(path):
+        raise t.error(name, "file not found: %s" % path)
+    if not os.access(path, os.R_OK):
+        raise t.error(name, "file not readable: %s" % path)
+    return path
+
+
+def _router(t: _Table, base: str) -> RouterConfig:
+    t.allow("name", "var_dir", "routing", "routes", "pid_file")
+    name = t.string("name", "smpprouter", min_len=1, max_len=15, printable=True)
+    var_dir = _resolve(base, t.string("var_dir", "../var", min_len=1))
+    routing = t.string("routing", "table", min_len=1)
+    routes = _resolve(base, t.string("routes", "routes.toml", min_len=1))
+    pid_file = t.string("pid_file", "")
+    pid_file = _resolve(base, pid_file) if pid_file else os.path.join(var_dir, "smpprouter.pid")
+    return RouterConfig(name, var_dir, routing, routes, pid_file)
+
+
+def _parse_redis_url(t: _Table, url: str, note: str) -> dict:
+    """host/port/unix_socket/db/username/password of a redis:// or unix:// url."""
+    def bad(message):
+        return t.error("url", message + note)
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as e:
+        raise bad("is not a valid url (%s)" % e) from None
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if parts.fragment:
+        raise bad("must not have a fragment ('#...')")
+    if parts.scheme == "redis":
+        if not parts.hostname:
+            raise bad("has no host (redis://[[user]:password@]host[:port][/db])")
+        if query:
+            raise bad("query parameters are not supported in redis:// urls")
+        db = parts.path.lstrip("/") or "0"
+        host, port, socket = parts.hostname, port or 6379, None
+    elif parts.scheme == "unix":
+        if parts.hostname or not parts.path.startswith("/"):
+            raise bad("must name an absolute socket path (unix:///path/to/redis.sock?db=0)")
+        options = dict(query)
+        unknown = set(options) - {"db", "password"}
+        if unknown or len(options) != len(query):
+            raise bad("unix:// urls take only the query parameters db and password")
+        db = options.get("db", "0")
+        password = options.get("password", password)
+        host, port, socket = None, None, parts.path
+    elif parts.scheme == "rediss":
+        raise bad("TLS to Redis (rediss://) is not supported; use redis:// or unix://")
+    else:
+        raise bad("must start with redis:// or unix://")
+    if not db.isdigit() or not db.isascii():
+        raise bad("database %r is not a number" % db)
+    return dict(host=host, port=port, unix_socket=socket, db=int(db),
+                username=username, password=password or None)
+
+
+def _redis(t: _Table, overrides: dict) -> RedisConfig:
+    t.allow("url", "max_queue", "dlr_retention")
+    url = t.string("url", "")
+    note = ""
+    if overrides.get("redis_url"):
+        url, note = overrides["redis_url"], " (from the redis_url override)"
+    max_queue = t.integer("max_queue", 100000, lo=1)
+    dlr_retention = t.integer("dlr_retention", 259200, lo=1)
+    if url:
+        where = _parse_redis_url(t, url, note)
+    else:
+        where = dict(host=None, port=None, unix_socket=None, db=0,
+                     username=None, password=None)
+    return RedisConfig(url=url, max_queue=max_queue, dlr_retention=dlr_retention, **where)
+
+
+def _smpp(t: _Table) -> SmppConfig:
+    t.allow("window", "max_pdu_length", "session_init_timeout", "enquire_link_interval",
+            "inactivity_timeout", "response_timeout")
+    config = SmppConfig(
+        window=t.integer("window", 10, 1, 1000),
+        max_pdu_length=t.integer("max_pdu_length", 70000, 64, 1048576),
+        session_init_timeout=t.integer("session_init_timeout", 30, lo=0),
+        enquire_link_interval=t.integer("enquire_link_interval", 60, lo=0),
+        inactivity_timeout=t.integer("inactivity_timeout", 300, lo=0),
+        response_timeout=t.integer("response_timeout", 30, lo=0))
+    return config
+
+
+def _check_endpoint(t: _Table, endpoint: str, note: str) -> None:
+    def bad(message):
+        return t.error("endpoint", message + note)
+
+    kind = endpoint.split(":", 1)[0]
+    if kind not in ("tcp", "unix"):
+        raise bad("must start with tcp: or unix:, not %r (TLS is set with the tls table)"
+                  % endpoint)
+    try:
+        _, args, _ = _parseServer(endpoint, None)
+    except TypeError:
+        raise bad("unknown or repeated option in %r (write ':' inside a value as '\\:', "
+                  "as in interface=\\:\\:1)" % endpoint) from None
+    except (ValueError, KeyError, IndexError) as e:
+        raise bad("is not a valid endpoint string %r: %s" % (endpoint, e)) from None
+    if kind == "tcp" and not 0 <= args[0] <= 65535:
+        raise bad("port must be between 0 and 65535, not %d" % args[0])
+    if kind == "unix" and not args[0]:
+        raise bad("unix: needs a socket path")
+
+
+def _listener_tls(t: _Table, base: str) -> ListenerTLS:
+    t.allow("certificate", "private_key", "min_version", "ca")
+    certificate = _existing_file(t, "certificate", base, t.string("certificate", min_len=1))
+    private_key = t.string("private_key", "")
+    private_key = (_existing_file(t, "private_key", base, private_key)
+                   if private_key else certificate)
+    min_version = t.string("min_version", "1.2", choices=_TLS_VERSIONS)
+    ca = t.string("ca", "")
+    ca = _existing_file(t, "ca", base, ca) if ca else None
+    return ListenerTLS(certificate, private_key, min_version, ca)
+
+
+def _listener(name: str, t: _Table, base: str, endpoint_override) -> Listener:
+    t.allow("endpoint", "tls")
+    endpoint = t.string("endpoint", min_len=1)
+    note = ""
+    if endpoint_override:
+        endpoint, note = endpoint_override, " (from the smpp_listen override)"
+    _check_endpoint(t, endpoint, note)
+    tls = t.table("tls")
+    return Listener(name, endpoint, None if tls is None else _listener_tls(tls, base))
+
+
+def _connector(name: str, t: _Table, base: str) -> Connector:
+    t.allow("host", "port", "system_id", "password", "system_type", "interface_version",
+            "bind", "binds", "window", "throughput", "enquire_link_interval",
+            "response_timeout", "reconnect_min", "reconnect_max", "dlr_expiry", "resp_id",
+            "receipt_id", "tls", "tls_ca", "tls_hostname", "tls_min_version")
+    host = t.string("host", min_len=1)
+    port = t.integer("port", lo=1, hi=65535)
+    system_id = t.string("system_id", min_len=1, max_len=15, printable=True)
+    password = t.string("password", "", max_len=8, printable=True)
+    system_type = t.string("system_type", "", max_len=12, printable=True)
+    interface_version = t.integer("interface_version", 0x34)
+    if interface_version not in (0x33, 0x34):
+        raise t.error("interface_version", "must be 0x33 or 0x34, not %#x" % interface_version)
+    bind = t.string("bind", "transceiver", choices=("transceiver", "transmitter+receiver"))
+    binds = t.integer("binds", 1, 1, 64)
+    window = t.integer("window", 10, 1, 1000)
+    throughput = t.number("throughput", 0, lo=0)
+    enquire_link_interval = t.integer("enquire_link_interval", 30, lo=0)
+    response_timeout = t.integer("response_timeout", 30, lo=0)
+    reconnect_min = t.number("reconnect_min", 1.0, lo=0)
+    if reconnect_min <= 0:
+        raise t.error("reconnect_min", "must be greater than 0")
+    reconnect_max = t.number("reconnect_max", 60.0, lo=0)
+    if reconnect_max < reconnect_min:
+        raise t.error("reconnect_max", "must be at least reconnect_min (%s), not %s"
+                      % (reconnect_min, reconnect_max))
+    dlr_expiry = t.integer("dlr_expiry", 259200, lo=1)
+    resp_id = t.string("resp_id", "as-is", choices=_ID_FORMS)
+    receipt_id = t.string("receipt_id", "as-is", choices=_ID_FORMS)
+    tls = t.boolean("tls", False)
+    tls_ca = t.string("tls_ca", "")
+    tls_ca = _existing_file(t, "tls_ca", base, tls_ca) if tls_ca else None
+    tls_hostname = t.string("tls_hostname", "") or host
+    tls_min_version = t.string("tls_min_version", "1.2", choices=_TLS_VERSIONS)
+    return Connector(
+        name=name, host=host, port=port, system_id=system_id, password=password,
+        system_type=system_type, interface_version=interface_version, bind=bind,
+        binds=binds, window=window, throughput=throughput,
+        enquire_link_interval=enquire_link_interval, response_timeout=response_timeout,
+        reconnect_min=reconnect_min, reconnect_max=reconnect_max, dlr_expiry=dlr_expiry,
+        resp_id=resp_id, receipt_id=receipt_id, tls=tls, tls_ca=tls_ca,
+        tls_hostname=tls_hostname, tls_min_version=tls_min_version)
+
+
+def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
+    t.allow("password", "groups", "max_binds", "throughput", "window", "message_id")
+    password = t.string("password")
+    if not is_hash(password):
+        what = ("is not a valid scrypt hash" if password.startswith("scrypt$")
+                else "must be a hash, not a plain-text password")
+        raise t.error("password", what + ": run `smpprouter passwd` and put the line "
+                      "it prints here")
+    groups = frozenset(t.strings("groups", []))
+    max_binds = t.integer("max_binds", 3, lo=1)
+    throughput = t.number("throughput", 0, lo=0)
+    window = t.integer("window", 0, 0, 1000) or smpp.window
+    message_id = t.string("message_id", "hex", choices=("hex", "decimal"))
+    return User(name, password, groups, max_binds, throughput, window, message_id)
+
+
+_OVERRIDES = ("redis_url", "smpp_listen")
+
+
+def load_config(path: str, overrides: dict | None = None) -> Config:
+    """Read and check the config file; raise ConfigError naming file:line: key.
+
+    overrides may hold redis_url (replaces [redis].url) and smpp_listen (replaces
+    the endpoint of the first listener); None or "" leaves the file's value.
+    """
+    overrides = dict(overrides or {})
+    unknown = set(overrides) - set(_OVERRIDES)
+    if unknown:
+        raise ValueError("unknown overrides: %s" % ", ".join(sorted(unknown)))
+    tf = TomlFile(path)
+    base = os.path.dirname(os.path.abspath(path))
+    top = _Table(tf, (), tf.data)
+    top.allow("router", "redis", "smpp", "listeners", "connectors", "users")
+    router_t, redis_t, smpp_t, listeners_t, connectors_t, users_t = (
+        top.section(name)
+        for name in ("router", "redis", "smpp", "listeners", "connectors", "users"))
+
+    router = _router(router_t, base)
+    redis = _redis(redis_t, overrides)
+    smpp = _smpp(smpp_t)
+    listeners = {}
+    endpoint_override = overrides.get("smpp_listen")
+    for name, t in listeners_t.named_tables("listener"):
+        listeners[name] = _listener(name, t, base, endpoint_override)
+        endpoint_override = None
+    connectors = {name: _connector(name, t, base)
+                  for name, t in connectors_t.named_tables("connector")}
+    users = {name: _user(name, t, smpp)
+             for name, t in users_t.named_tables("user", max_len=15)}
+    return Config(path=path, router=router, redis=redis, smpp=smpp,
+                  listeners=listeners, connectors=connectors, users=users)

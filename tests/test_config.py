@@ -1,0 +1,367 @@
+import dataclasses
+import os
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from smpprouter.config import ConfigError, load_config
+from smpprouter.passwords import verify_password
+
+ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "etc")
+SHIPPED = os.path.join(ETC, "smpprouter.toml")
+
+# hash_password("pw1"), made once so the tests do not pay scrypt for it.
+HASH = ("scrypt$16384$8$1$5NQxv9IIA8ttu2bmUWsJ4w==$"
+        "b/XyG00u7WD3bTskNTbl9GqiCmoQQlxAZTc/XsANMEo=")
+
+MINIMAL = """\
+[listeners.smpp]
+endpoint = "tcp:2775"
+
+[connectors.smsc]
+host = "10.0.0.1"
+port = 2776
+system_id = "router"
+
+[users.esme1]
+password = "%s"
+""" % HASH
+
+
+class ConfigTestCase(SynchronousTestCase):
+    def write(self, text, name="smpprouter.toml"):
+        directory = self.mktemp()
+        os.makedirs(directory)
+        path = os.path.join(directory, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def load(self, text, overrides=None):
+        return load_config(self.write(text), overrides)
+
+    def assertError(self, text, needle, key, *fragments, overrides=None):
+        """Loading text fails at the line containing needle (None: no line), for key."""
+        path = self.write(text)
+        error = self.assertRaises(ConfigError, load_config, path, overrides)
+        line = None
+        if needle is not None:
+            line = [i for i, l in enumerate(text.splitlines(), 1) if needle in l][0]
+        self.assertEqual((error.path, error.line, error.key), (path, line, key))
+        where = path if line is None else "%s:%d" % (path, line)
+        message = str(error)
+        self.assertTrue(message.startswith("%s: %s: " % (where, key)), message)
+        for fragment in fragments:
+            self.assertIn(fragment, message)
+        return error
+
+
+class ShippedConfigTests(ConfigTestCase):
+    def test_shipped_example_is_valid(self):
+        config = load_config(SHIPPED)
+        self.assertEqual(config.path, SHIPPED)
+        self.assertEqual(config.router.name, "smpprouter")
+        self.assertEqual(config.routes, os.path.join(ETC, "routes.toml"))
+        self.assertEqual(config.router.var_dir, os.path.join(os.path.dirname(ETC), "var"))
+        self.assertEqual(config.router.pid_file,
+                         os.path.join(config.router.var_dir, "smpprouter.pid"))
+        self.assertTrue(config.redis.embedded)
+        self.assertEqual(list(config.listeners), ["smpp"])
+        listener = config.listeners["smpp"]
+        self.assertEqual((listener.endpoint, listener.tls),
+                         ("tcp:2775:interface=127.0.0.1", None))
+        smsc = config.connector("smsc")
+        self.assertEqual((smsc.host, smsc.port, smsc.system_id, smsc.password, smsc.bind,
+                          smsc.binds),
+                         ("127.0.0.1", 2776, "router", "secret", "transceiver", 1))
+        self.assertEqual(list(config.users), ["esme1", "esme2"])
+        for name, password in (("esme1", "pw1"), ("esme2", "pw2")):
+            user = config.user(name)
+            self.assertEqual((user.max_binds, user.throughput), (3, 0.0))
+            self.assertTrue(verify_password(password, user.password))
+        self.assertIsNone(config.user("esme3"))
+
+
+class DefaultsTests(ConfigTestCase):
+    def test_minimal_file_gets_the_documented_defaults(self):
+        config = self.load(MINIMAL)
+        base = os.path.dirname(os.path.abspath(config.path))
+        self.assertEqual(config.router, type(config.router)(
+            name="smpprouter", var_dir=os.path.normpath(os.path.join(base, "../var")),
+            routing="table", routes=os.path.join(base, "routes.toml"),
+            pid_file=os.path.normpath(os.path.join(base, "../var/smpprouter.pid"))))
+        self.assertEqual((config.redis.max_queue, config.redis.dlr_retention), (100000, 259200))
+        self.assertEqual(dataclasses.astuple(config.smpp), (10, 70000, 30, 60, 300, 30))
+        smsc = config.connectors["smsc"]
+        self.assertEqual(
+            (smsc.password, smsc.system_type, smsc.interface_version, smsc.bind, smsc.binds,
+             smsc.window, smsc.throughput, smsc.enquire_link_interval, smsc.response_timeout,
+             smsc.reconnect_min, smsc.reconnect_max, smsc.dlr_expiry, smsc.resp_id,
+             smsc.receipt_id, smsc.tls, smsc.tls_ca, smsc.tls_hostname, smsc.tls_min_version),
+            ("", "", 0x34, "transceiver", 1, 10, 0.0, 30, 30, 1.0, 60.0, 259200, "as-is",
+             "as-is", False, None, "10.0.0.1", "1.2"))
+        user = config.users["esme1"]
+        self.assertEqual((user.groups, user.max_binds, user.throughput, user.window,
+                          user.message_id), (frozenset(), 3, 0.0, 10, "hex"))
+
+    def test_user_window_zero_means_the_smpp_window(self):
+        config = self.load("[smpp]\nwindow = 50\n" + MINIMAL + "[users.esme2]\n"
+                           'password = "%s"\nwindow = 5\n' % HASH)
+        self.assertEqual((config.users["esme1"].window, config.users["esme2"].window), (50, 5))
+
+    def test_relative_paths_resolve_against_the_file(self):
+        config = self.load('[router]\nvar_dir = "data"\nroutes = "../r.toml"\n'
+                           'pid_file = "/run/x.pid"\n' + MINIMAL)
+        base = os.path.dirname(os.path.abspath(config.path))
+        self.assertEqual(config.router.var_dir, os.path.join(base, "data"))
+        self.assertEqual(config.routes, os.path.join(os.path.dirname(base), "r.toml"))
+        self.assertEqual(config.router.pid_file, "/run/x.pid")
+
+    def test_tables_keep_file_order(self):
+        text = MINIMAL
+        for name in ("zed", "alpha", "mid"):
+            text += '[users.%s]\npassword = "%s"\n' % (name, HASH)
+        config = self.load(text)
+        self.assertEqual(list(config.users), ["esme1", "zed", "alpha", "mid"])
+
+    def test_config_is_frozen_and_hides_passwords(self):
+        config = self.load(MINIMAL.replace('system_id = "router"',
+                                           'system_id = "router"\npassword = "s3cret"'))
+        self.assertRaises(dataclasses.FrozenInstanceError, setattr, config, "path", "x")
+        self.assertRaises(dataclasses.FrozenInstanceError, setattr,
+                          config.connectors["smsc"], "port", 1)
+        self.assertNotIn("s3cret", repr(config))
+        self.assertNotIn(HASH, repr(config))
+
+    def test_integers_are_accepted_where_floats_are(self):
+        config = self.load(MINIMAL + "throughput = 12.5\n")
+        self.assertEqual(config.users["esme1"].throughput, 12.5)
+
+
+class ErrorTests(ConfigTestCase):
+    def test_wrong_type(self):
+        self.assertError(MINIMAL + 'max_binds = "3"\n', "max_binds", "users.esme1.max_binds",
+                         "must be an integer, not a string ('3')")
+
+    def test_boolean_is_not_an_integer(self):
+        text = MINIMAL.replace("port = 2776", "port = true")
+        self.assertError(text, "port = true", "connectors.smsc.port", "must be an integer")
+
+    def test_out_of_range(self):
+        self.assertError("[smpp]\nwindow = 0\n" + MINIMAL, "window", "smpp.window",
+                         "must be between 1 and 1000, not 0")
+        text = MINIMAL.replace("port = 2776", "port = 70000")
+        self.assertError(text, "70000", "connectors.smsc.port", "between 1 and 65535")
+
+    def test_negative_throughput(self):
+        self.assertError(MINIMAL + "throughput = -1.5\n", "throughput",
+                         "users.esme1.throughput", "must be at least 0")
+
+    def test_unknown_key_with_suggestion(self):
+        self.assertError(MINIMAL + "max_bind = 3\n", "max_bind", "users.esme1.max_bind",
+                         "unknown key 'max_bind'; did you mean 'max_binds'?")
+
+    def test_unknown_table_with_suggestion(self):
+        self.assertError(MINIMAL + '[user.esme2]\npassword = "x"\n', "[user.", "user",
+                         "did you mean 'users'?")
+
+    def test_unknown_key_without_a_close_match_lists_the_known_ones(self):
+        self.assertError("[redis]\nzzz = 1\n" + MINIMAL, "zzz", "redis.zzz",
+                         "unknown key 'zzz' (known keys: url, max_queue, dlr_retention)")
+
+    def test_unknown_key_in_listener_tls(self):
+        text = MINIMAL.replace('endpoint = "tcp:2775"',
+                               'endpoint = "tcp:2775"\ntls.certfile = "x.pem"')
+        self.assertError(text, "certfile", "listeners.smpp.tls.certfile",
+                         "did you mean 'certificate'?")
+
+    def test_missing_required_key_points_at_its_table(self):
+        text = MINIMAL.replace('host = "10.0.0.1"\n', "")
+        self.assertError(text, "[connectors.smsc]", "connectors.smsc.host",
+                         "required key is missing")
+
+    def test_at_least_one_user(self):
+        text = MINIMAL[:MINIMAL.index("[users.esme1]")]
+        self.assertError(text, None, "users", "at least one user is required")
+        self.assertError(text + "[users]\n", "[users]", "users", "at least one user")
+
+    def test_plain_text_password_says_what_to_run(self):
+        text = MINIMAL.replace(HASH, "hunter2")
+        error = self.assertError(text, "hunter2", "users.esme1.password",
+                                 "run `smpprouter passwd`")
+        self.assertNotIn("hunter2", str(error))
+
+    def test_malformed_hash_is_refused(self):
+        text = MINIMAL.replace(HASH, HASH.replace("16384", "1000"))
+        self.assertError(text, "scrypt", "users.esme1.password", "smpprouter passwd")
+
+    def test_bad_names(self):
+        text = MINIMAL + '[users.abcdefghijklmnop]\npassword = "%s"\n' % HASH
+        self.assertError(text, "abcdefghijklmnop", "users.abcdefghijklmnop",
+                         "at most 15 characters")
+        text = MINIMAL.replace("[connectors.smsc]", '[connectors."sm sc"]')
+        self.assertError(text, "sm sc", "connectors.sm sc", "connector names may only use")
+
+    def test_user_entry_must_be_a_table(self):
+        text = MINIMAL + "[users]\nesme2 = 1\n"
+        self.assertError(text, "esme2 = 1", "users.esme2", "must be a table")
+
+    def test_group_entries_are_strings(self):
+        self.assertError(MINIMAL + 'groups = ["gold", 7]\n', "groups",
+                         "users.esme1.groups[1]", "must be a non-empty string, not an integer")
+
+    def test_choices_suggest_the_close_one(self):
+        self.assertError(MINIMAL.replace('system_id = "router"',
+                                         'system_id = "router"\nresp_id = "hexa"'),
+                         "hexa", "connectors.smsc.resp_id",
+                         "must be one of 'as-is', 'hex', 'decimal', not 'hexa'; "
+                         "did you mean 'hex'?")
+
+    def test_interface_version(self):
+        self.assertError(MINIMAL.replace("port = 2776", "port = 2776\ninterface_version = 0x50"),
+                         "interface_version", "connectors.smsc.interface_version",
+                         "must be 0x33 or 0x34, not 0x50")
+
+    def test_connector_text_limits(self):
+        text = MINIMAL.replace('system_id = "router"', 'system_id = "router"\n'
+                               'password = "123456789"')
+        self.assertError(text, "123456789", "connectors.smsc.password",
+                         "at most 8 characters, not 9")
+        text = MINIMAL.replace('system_id = "router"', 'system_id = "rout\u00e9r"')
+        self.assertError(text, "system_id", "connectors.smsc.system_id", "printable ASCII")
+
+    def test_reconnect_bounds(self):
+        text = MINIMAL.replace("port = 2776", "port = 2776\nreconnect_min = 5\n"
+                               "reconnect_max = 2")
+        self.assertError(text, "reconnect_max", "connectors.smsc.reconnect_max",
+                         "must be at least reconnect_min (5.0)")
+        text = MINIMAL.replace("port = 2776", "port = 2776\nreconnect_min = 0")
+        self.assertError(text, "reconnect_min", "connectors.smsc.reconnect_min",
+                         "greater than 0")
+
+    def test_bad_endpoint_strings(self):
+        for endpoint, fragment in (("ssl:2775", "must start with tcp: or unix:"),
+                                   ("tcp:abc", "is not a valid endpoint string"),
+                                   ("tcp:2775:colour=red", "unknown or repeated option"),
+                                   ("tcp:2775:interface=::1", "'\\:'"),
+                                   ("tcp:70000", "port must be between 0 and 65535"),
+                                   ("unix:", "needs a socket path")):
+            text = MINIMAL.replace('"tcp:2775"', '"%s"' % endpoint)
+            self.assertError(text, "endpoint", "listeners.smpp.endpoint", fragment)
+
+    def test_good_endpoint_strings(self):
+        for endpoint in ("tcp:0", r"tcp:2775:interface=\\:\\:1", "unix:/tmp/smpp.sock",
+                         "tcp:port=2775:backlog=100"):
+            config = self.load(MINIMAL.replace('"tcp:2775"', '"%s"' % endpoint))
+            self.assertEqual(config.listeners["smpp"].endpoint, endpoint.replace("\\\\", "\\"))
+
+    def test_missing_tls_file(self):
+        text = MINIMAL.replace('endpoint = "tcp:2775"',
+                               'endpoint = "tcp:2775"\ntls.certificate = "tls/server.pem"')
+        error = self.assertError(text, "tls.certificate", "listeners.smpp.tls.certificate",
+                                 "file not found: ")
+        self.assertIn(os.path.join(os.path.dirname(error.path), "tls", "server.pem"),
+                      error.message)
+
+    def test_missing_tls_file_in_a_tls_table(self):
+        text = MINIMAL + ('[listeners.smpp.tls]\ncertificate = "cert.pem"\n'
+                          'private_key = "key.pem"\n')
+        path = self.write(text)
+        open(os.path.join(os.path.dirname(path), "cert.pem"), "w").close()
+        error = self.assertRaises(ConfigError, load_config, path)
+        self.assertEqual((error.line, error.key),
+                         (len(text.splitlines()), "listeners.smpp.tls.private_key"))
+
+    def test_listener_tls(self):
+        text = MINIMAL.replace('endpoint = "tcp:2775"',
+                               'endpoint = "tcp:2775"\ntls.certificate = "server.pem"\n'
+                               'tls.min_version = "1.3"\ntls.ca = "ca.pem"')
+        path = self.write(text)
+        base = os.path.dirname(os.path.abspath(path))
+        for name in ("server.pem", "ca.pem"):
+            open(os.path.join(base, name), "w").close()
+        tls = load_config(path).listeners["smpp"].tls
+        pem = os.path.join(base, "server.pem")
+        self.assertEqual((tls.certificate, tls.private_key, tls.min_version, tls.ca),
+                         (pem, pem, "1.3", os.path.join(base, "ca.pem")))
+
+    def test_connector_tls_ca_must_exist(self):
+        text = MINIMAL.replace("port = 2776", 'port = 2776\ntls = true\ntls_ca = "ca.pem"')
+        self.assertError(text, "tls_ca", "connectors.smsc.tls_ca", "file not found")
+
+    def test_bad_toml_syntax_names_the_line(self):
+        text = MINIMAL.replace("port = 2776", "port = ")
+        path = self.write(text)
+        error = self.assertRaises(ConfigError, load_config, path)
+        self.assertEqual(error.line, 6)
+        self.assertTrue(str(error).startswith("%s:6: invalid TOML" % path), str(error))
+
+    def test_missing_file(self):
+        error = self.assertRaises(ConfigError, load_config, "/nonexistent/smpprouter.toml")
+        self.assertIn("/nonexistent/smpprouter.toml: cannot read", str(error))
+
+
+class RedisTests(ConfigTestCase):
+    def redis(self, url):
+        return self.load('[redis]\nurl = "%s"\n' % url + MINIMAL).redis
+
+    def test_redis_url(self):
+        redis = self.redis("redis://app:p%40ss@redis.example:6380/2")
+        self.assertFalse(redis.embedded)
+        self.assertEqual((redis.host, redis.port, redis.unix_socket, redis.db, redis.username,
+                          redis.password), ("redis.example", 6380, None, 2, "app", "p@ss"))
+
+    def test_redis_url_defaults(self):
+        redis = self.redis("redis://127.0.0.1")
+        self.assertEqual((redis.host, redis.port, redis.db, redis.username, redis.password),
+                         ("127.0.0.1", 6379, 0, None, None))
+        redis = self.redis("redis://:pw@localhost/")
+        self.assertEqual((redis.port, redis.db, redis.username, redis.password),
+                         (6379, 0, None, "pw"))
+
+    def test_unix_url(self):
+        redis = self.redis("unix:///var/run/redis.sock?db=3&password=pw")
+        self.assertEqual((redis.host, redis.port, redis.unix_socket, redis.db, redis.password),
+                         (None, None, "/var/run/redis.sock", 3, "pw"))
+
+    def test_bad_redis_urls(self):
+        for url, fragment in (("http://127.0.0.1", "must start with redis:// or unix://"),
+                              ("rediss://h", "(rediss://) is not supported"),
+                              ("redis://h:port/0", "is not a valid url"),
+                              ("redis://h/zero", "database 'zero' is not a number"),
+                              ("redis:///0", "has no host"),
+                              ("redis://h/0?timeout=1", "query parameters"),
+                              ("unix://relative.sock", "absolute socket path"),
+                              ("unix:///r.sock?dbx=1", "only the query parameters")):
+            self.assertError('[redis]\nurl = "%s"\n' % url + MINIMAL, "url", "redis.url",
+                             fragment)
+
+
+class OverrideTests(ConfigTestCase):
+    TWO_LISTENERS = MINIMAL + '[listeners.second]\nendpoint = "tcp:2780"\n'
+
+    def test_overrides_are_applied(self):
+        config = self.load("[redis]\nurl = \"redis://file:6379/0\"\n" + self.TWO_LISTENERS,
+                           {"redis_url": "redis://other:7000/1",
+                            "smpp_listen": "tcp:3000:interface=0.0.0.0"})
+        self.assertEqual((config.redis.url, config.redis.host, config.redis.port,
+                          config.redis.db), ("redis://other:7000/1", "other", 7000, 1))
+        self.assertEqual([l.endpoint for l in config.listeners.values()],
+                         ["tcp:3000:interface=0.0.0.0", "tcp:2780"])
+
+    def test_redis_override_without_a_redis_table(self):
+        config = self.load(MINIMAL, {"redis_url": "redis://other"})
+        self.assertEqual((config.redis.embedded, config.redis.host), (False, "other"))
+
+    def test_empty_overrides_keep_the_file(self):
+        config = self.load(self.TWO_LISTENERS, {"redis_url": "", "smpp_listen": None})
+        self.assertTrue(config.redis.embedded)
+        self.assertEqual(config.listeners["smpp"].endpoint, "tcp:2775")
+
+    def test_bad_override_is_blamed_on_the_override(self):
+        self.assertError(MINIMAL, "endpoint", "listeners.smpp.endpoint",
+                         "from the smpp_listen override", overrides={"smpp_listen": "tcp:x"})
+        self.assertError(MINIMAL, None, "redis.url", "from the redis_url override",
+                         overrides={"redis_url": "http://x"})
+
+    def test_unknown_override(self):
+        self.assertRaises(ValueError, self.load, MINIMAL, {"redis": "redis://x"})

@@ -1,0 +1,31 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twisted.trial.unittest import SynchronousTestCase
+
+from smpprouter.throttle import TokenBucket
+
+
+class TokenBucketTests(SynchronousTestCase):
+    def test_zero_rate_is_unlimited(self):
+        bucket = TokenBucket(0, now=0.0)
+        self.assertTrue(all(bucket.take(0.0) for _ in range(10000)))
+        self.assertEqual(bucket.wait(0.0), 0.0)
+
+    def test_burst_then_refill(self):
+        bucket = TokenBucket(100, now=0.0)   # burst 5 (50 ms worth)
+        taken = sum(bucket.take(0.0) for _ in range(20))
+        self.assertEqual(taken, 5)
+        self.assertAlmostEqual(bucket.wait(0.0), 0.01)
+        self.assertFalse(bucket.take(0.009))
+        self.assertTrue(bucket.take(0.0101))
+
+    @settings(deadline=None)
+    @given(st.floats(1, 10000), st.lists(st.floats(0, 0.5), min_size=1, max_size=200))
+    def test_never_exceeds_rate_plus_burst(self, rate, gaps):
+        bucket = TokenBucket(rate, now=0.0)
+        now = taken = 0.0
+        for gap in gaps:
+            now += gap
+            while bucket.take(now):
+                taken += 1
+        self.assertLessEqual(taken, bucket.burst + rate * now + 1e-6)
