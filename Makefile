@@ -24,3 +24,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) _trial_temp* build *.egg-info
+
+# The simulated upstream SMSC the shipped config binds to (127.0.0.1:2776, router/secret);
+# e.g. make smsc SMSC_ARGS="--receipt-bind other --receipt-id-format decimal".
+.PHONY: smsc
+smsc: $(STAMP)
+	$(BIN)/python -m bench.smsc $(SMSC_ARGS)
