@@ -47,16 +47,31 @@ class ICorrelationStore(Interface):
         """Deferred(Mapping or None)."""
 
     def enqueue(user, payload):
-        """Append an encoded deliver_sm to dlv:{user}; Deferred(entry id) once stored."""
+        """Append an encoded deliver_sm to dlv:{user}; Deferred(entry id) once stored.
+
+        Fails with QueueFull when the user's queue is at its bound: an
+        undelivered receipt is never trimmed to make room."""
 
     def subscribe(user, callback):
-        """Call callback(user) whenever dlv:{user} gets an entry, from any process."""
+        """Call callback(user) whenever dlv:{user} gets an entry, from any process.
+
+        One callback per user. It is also called each time the subscription
+        takes effect (first time, after a reconnect), since entries may have
+        arrived meanwhile."""
 
     def unsubscribe(user):
         """Stop the callbacks for user."""
 
     def claim(user, consumer, count):
         """Deferred(list of Delivery): entries of dlv:{user} for this consumer to deliver."""
+
+    def pending(user, consumer, count):
+        """Deferred(list of Delivery): entries this consumer took and never acked
+        (a restarted process reads them again under its stable consumer name)."""
+
+    def reclaim(user, consumer, min_idle_ms, count):
+        """Deferred(list of Delivery): entries other consumers took and left idle
+        for min_idle_ms (their process died), now this consumer's."""
 
     def ack(user, entry_id):
         """Delivered (deliver_sm_resp ESME_ROK): acknowledge and delete the entry."""

@@ -1,0 +1,558 @@
+"""ICorrelationStore on Redis (txredisapi), batched per reactor turn.
+
+Why batching: txredisapi costs ~150 µs per command awaited alone and most of
+that is Python spent per command, not per key. So every call made during one
+reactor turn is queued, and one `callLater(0)` flushes the turn's calls as a
+handful of commands written together on one connection:
+
+    save_mapping   one EVALSHA per connector (SAVE_MAPPINGS: SET key value EX ttl
+                   for each key) -- measured faster than a pipeline of SETs
+    get_mapping    one MGET per connector
+    enqueue        one EVALSHA per user (ENQUEUE: bound check, XADD each,
+                   PEXPIRE retention, PUBLISH once)
+    ack            one EVALSHA per user (ACK: XACK + XDEL of all the ids)
+    allocate_id_block  one INCRBY for all callers of the turn
+    claim, pending, reclaim   one command each (READ script / XAUTOCLAIM)
+
+Each caller still gets its own Deferred and its own result. Batches touch the
+keys of one connector or one user, i.e. one hash slot (keys.py), so they stay
+valid on Redis Cluster. One connection carries everything, so the commands of
+successive turns reach Redis in the order they were asked for (a get_mapping
+sees a save_mapping of the same or an earlier turn).
+
+Failure: while the connection is down every call errbacks StoreUnavailable at
+the end of its turn; a batch not answered within `timeout` seconds errbacks
+StoreUnavailable and drops the connection (so the next calls fail at once
+instead of queueing behind a hung server). txredisapi reconnects by itself,
+backing off from 0.1 s to `reconnect_max_delay`.
+
+txredisapi 1.6 uses the global reactor for its connections; `reactor` here
+drives the batching and the timeouts.
+"""
+
+import os
+import socket
+
+import txredisapi
+from twisted.internet import defer
+from twisted.internet.endpoints import HostnameEndpoint
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from . import keys, scripts
+from .codec import decode_mapping, encode_mapping
+from .errors import CommandRefused, CorruptValue, QueueFull, StoreError, StoreUnavailable
+from .interface import Delivery, ICorrelationStore
+from .notify import Notifier, _SubscriberFactory
+from .protocol import FastProtocol
+
+log = Logger()
+
+MIN_VERSION = (6, 2)   # XAUTOCLAIM
+
+
+class _DataFactory(txredisapi.RedisFactory):
+    protocol = FastProtocol
+
+
+def _default_instance():
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _chunks(items, size):
+    if len(items) <= size:
+        yield items
+    else:
+        for i in range(0, len(items), size):
+            yield items[i:i + size]
+
+
+def _resolve(d, value):
+    if not d.called:
+        d.callback(value)
+
+
+def _reject(d, error):
+    if not d.called:
+        d.errback(error)
+
+
+@implementer(ICorrelationStore)
+class RedisStore:
+    """The shared store of every router process: see the module docstring."""
+
+    def __init__(self, host, port, db=0, password=None, *, reactor=None, instance=None,
+                 max_queue=100_000, retention=259_200, timeout=5.0, max_batch=1000,
+                 reconnect_max_delay=2.0):
+        if reactor is None:
+            from twisted.internet import reactor
+        self.host, self.port, self.db = host, port, db
+        self.address = f"{host}:{port}"
+        self.instance = instance or _default_instance()
+        self.max_queue = int(max_queue)
+        self.retention_ms = int(retention * 1000)
+        self.timeout = timeout
+        self.max_batch = max_batch
+        self._password = password
+        self._reconnect_max_delay = reconnect_max_delay
+        self._reactor = reactor
+        self._factory = None
+        self._notifier = Notifier(reactor, timeout, self.address)
+        self._running = False
+        self._flights = set()
+        self._flush_call = None
+        self._saves = {}      # connector -> [(key, ttl, value, d)]
+        self._gets = {}       # connector -> [(key, d)]
+        self._enqueues = {}   # user -> [(payload, d)]
+        self._acks = {}       # user -> [(entry_id, d)]
+        self._ids = []        # [(d,)]
+        self._commands = []   # [(args, d)]
+        #: counters for tests and benchmarks: flushes run, commands written
+        self.flushes = 0
+        self.commands = 0
+
+    # -- lifecycle
+
+    @defer.inlineCallbacks
+    def start(self):
+        if self._factory is not None:
+            raise StoreError("RedisStore.start() called twice")
+        self._factory = self._connect(_DataFactory, self.db or None)
+        ready = [self._ready(self._factory)]
+        sub = self._connect(_SubscriberFactory, None)
+        self._notifier.attach(sub)
+        ready.append(self._ready(sub))
+        try:
+            yield defer.gatherResults(ready, consumeErrors=True)
+            conn = self._connection()
+            info = yield conn.execute_command(b"INFO", b"server")
+            self._check_version(info)
+            yield defer.gatherResults(
+                [conn.execute_command(b"SCRIPT", b"LOAD", s.source) for s in scripts.ALL],
+                consumeErrors=True)
+        except Exception as e:
+            yield self._disconnect()
+            self._factory = None
+            if isinstance(e, defer.FirstError):
+                e = e.subFailure.value
+            if isinstance(e, StoreError):
+                raise e
+            raise StoreUnavailable(f"cannot use Redis at {self.address}: {e}") from e
+        self._running = True
+        log.info("store connected to Redis at {address} as {instance}",
+                 address=self.address, instance=self.instance)
+
+    @defer.inlineCallbacks
+    def stop(self):
+        """Flush what was asked, wait for the answers (bounded by timeout), disconnect."""
+        if self._flush_call is not None:
+            self._flush_call.cancel()
+            self._flush()
+        self._running = False
+        if self._flights:
+            yield defer.DeferredList([f.done for f in list(self._flights)])
+        yield self._disconnect()
+        self._factory = None
+
+    def _connect(self, factory_class, dbid):
+        factory = factory_class(self.address, dbid, 1, isLazy=True, charset=None,
+                                password=self._password, convertNumbers=False)
+        factory.reconnect = True
+        factory.initialDelay = 0.1
+        factory.maxDelay = self._reconnect_max_delay
+        factory.startConnecting(HostnameEndpoint(self._reactor, self.host, self.port,
+                                                 timeout=self.timeout))
+        return factory
+
+    def _ready(self, factory):
+        """Fires when the factory's connection is usable; fails at the first failed
+        attempt (refused, auth), or after timeout, rather than retrying forever."""
+        result = defer.Deferred()
+
+        def failed(f):
+            _reject(result, f)
+        factory.deferred.addCallbacks(lambda _: _resolve(result, None), failed)
+        slots = getattr(factory, "slots", None)   # txredisapi 1.6 internals, if there
+        if slots:
+            slot = slots[0]
+            # fires from inside a ClientService transition: stopping the service
+            # (which the caller does on failure) must wait for the next turn
+            slot.service.whenConnected(failAfterFailures=1).addErrback(
+                lambda f: self._reactor.callLater(0, failed, f))
+        timer = self._reactor.callLater(self.timeout, _reject, result, StoreUnavailable(
+            f"no connection to Redis at {self.address} within {self.timeout}s"))
+        return result.addBoth(_cancel_timer, timer)
+
+    def _check_version(self, info):
+        for line in info.splitlines():
+            if line.startswith(b"redis_version:"):
+                version = tuple(int(x) for x in line[14:].split(b".")[:2])
+                if version < MIN_VERSION:
+                    raise StoreError(f"Redis at {self.address} is {line[14:].decode()}; "
+                                     f"the store needs {'.'.join(map(str, MIN_VERSION))}+")
+
+    def _disconnect(self):
+        """Close both connections; a peer that stopped reading (a hung server)
+        can't hold a close back for longer than timeout."""
+        factories = [f for f in (self._factory, self._notifier.factory) if f is not None]
+        ds = [self._notifier.stop()]
+        if self._factory is not None:
+            ds.append(self._factory.disconnect())
+
+        def abort():
+            for factory in factories:
+                for conn in list(factory.pool):
+                    if conn.transport is not None:
+                        conn.transport.abortConnection()
+        timer = self._reactor.callLater(self.timeout, abort)
+        return defer.DeferredList(ds, consumeErrors=True).addBoth(_cancel_timer, timer)
+
+    def _connection(self):
+        if self._factory is not None:
+            for conn in self._factory.pool:
+                if conn.connected:
+                    return conn
+        return None
+
+    # -- ICorrelationStore
+
+    def allocate_id_block(self):
+        if not self._running:
+            return self._not_running()
+        d = defer.Deferred()
+        self._ids.append((d,))
+        self._schedule()
+        return d
+
+    def save_mapping(self, connector, upstream_id, mapping, ttl):
+        if not self._running:
+            return self._not_running()
+        ttl = int(ttl)
+        if ttl <= 0:
+            return defer.fail(ValueError(f"mapping TTL must be >= 1 s, got {ttl}"))
+        d = defer.Deferred()
+        items = self._saves.get(connector)
+        if items is None:
+            items = self._saves[connector] = []
+        items.append((keys.mapping(connector, upstream_id), ttl, encode_mapping(mapping), d))
+        if self._flush_call is None:
+            self._flush_call = self._reactor.callLater(0, self._flush)
+        return d
+
+    def get_mapping(self, connector, upstream_id):
+        if not self._running:
+            return self._not_running()
+        d = defer.Deferred()
+        items = self._gets.get(connector)
+        if items is None:
+            items = self._gets[connector] = []
+        items.append((keys.mapping(connector, upstream_id), d))
+        if self._flush_call is None:
+            self._flush_call = self._reactor.callLater(0, self._flush)
+        return d
+
+    def enqueue(self, user, payload):
+        """Deferred(entry id); errbacks QueueFull if dlv:{user} holds max_queue entries."""
+        if not self._running:
+            return self._not_running()
+        d = defer.Deferred()
+        items = self._enqueues.get(user)
+        if items is None:
+            items = self._enqueues[user] = []
+        items.append((payload, d))
+        if self._flush_call is None:
+            self._flush_call = self._reactor.callLater(0, self._flush)
+        return d
+
+    def ack(self, user, entry_id):
+        if not self._running:
+            return self._not_running()
+        d = defer.Deferred()
+        items = self._acks.get(user)
+        if items is None:
+            items = self._acks[user] = []
+        items.append((entry_id, d))
+        if self._flush_call is None:
+            self._flush_call = self._reactor.callLater(0, self._flush)
+        return d
+
+    def claim(self, user, consumer=None, count=100):
+        """New entries of dlv:{user} (XREADGROUP ... >), now pending for consumer."""
+        return self._read(user, consumer, count, b">")
+
+    def pending(self, user, consumer=None, count=1000):
+        """consumer's delivered-but-unacknowledged entries (XREADGROUP ... 0): what a
+        restarted process with the same consumer name must deliver again."""
+        return self._read(user, consumer, count, b"0")
+
+    def reclaim(self, user, consumer=None, min_idle_ms=60_000, count=100):
+        """Take over up to count entries left pending by any consumer for at least
+        min_idle_ms (XAUTOCLAIM, following its cursor): a dead process's entries."""
+        consumer = consumer or self.instance
+        key = keys.queue(user)
+        out = []
+
+        def step(cursor):
+            d = self._command(b"XAUTOCLAIM", key, keys.GROUP, consumer, int(min_idle_ms),
+                              cursor, b"COUNT", count - len(out))
+            return d.addCallback(got)
+
+        def got(reply):
+            cursor, entries = reply[0], reply[1]
+            out.extend(self._deliveries(user, entries))
+            if cursor == b"0-0" or len(out) >= count:
+                return out
+            return step(cursor)
+
+        def nogroup(f):
+            f.trap(CommandRefused)
+            if not f.value.reply.startswith("NOGROUP"):
+                return f
+            return out
+        return step(b"0-0").addErrback(nogroup)
+
+    def subscribe(self, user, callback):
+        """callback(user) on each new entry of dlv:{user}, from any process, and once
+        each time the subscription takes effect (entries may have come meanwhile).
+        One callback per user: a second subscribe replaces it. Deferred fires once
+        Redis confirms; on StoreUnavailable the subscription is still kept and made
+        when Redis is back."""
+        if not self._running:
+            return self._not_running()
+        return self._notifier.subscribe(user, callback)
+
+    def unsubscribe(self, user):
+        return self._notifier.unsubscribe(user)
+
+    # -- queueing
+
+    def _not_running(self):
+        return defer.fail(StoreUnavailable("the store is not started (or stopped)"))
+
+    def _schedule(self):
+        if self._flush_call is None:
+            self._flush_call = self._reactor.callLater(0, self._flush)
+
+    def _command(self, *args):
+        """One raw command in the next flush; Deferred(reply)."""
+        if not self._running:
+            return self._not_running()
+        d = defer.Deferred()
+        self._commands.append((args, d))
+        self._schedule()
+        return d
+
+    def _read(self, user, consumer, count, start):
+        consumer = consumer or self.instance
+        d = self._command(b"EVALSHA", scripts.READ.sha, 1, keys.queue(user),
+                          consumer, int(count), start)
+        return d.addCallback(self._read_reply, user)
+
+    def _read_reply(self, reply, user):
+        if not reply:
+            return []
+        return self._deliveries(user, reply[0][1])
+
+    def _deliveries(self, user, entries):
+        out = []
+        gone = []
+        for entry_id, fields in entries:
+            if fields is None:            # deleted while pending (by hand?)
+                gone.append(entry_id)
+                continue
+            for i in range(0, len(fields) - 1, 2):
+                if fields[i] == keys.FIELD:
+                    out.append(Delivery(entry_id.decode(), fields[i + 1]))
+                    break
+            else:
+                gone.append(entry_id)
+        for entry_id in gone:   # nothing to deliver: don't keep it pending forever
+            self.ack(user, entry_id.decode()).addErrback(lambda _: None)
+        return out
+
+    # -- flushing
+
+    def _flush(self):
+        self._flush_call = None
+        saves, gets, enqueues = self._saves, self._gets, self._enqueues
+        acks, ids, commands = self._acks, self._ids, self._commands
+        self._saves, self._gets, self._enqueues = {}, {}, {}
+        self._acks, self._ids, self._commands = {}, [], []
+        self.flushes += 1
+        flight = _Flight(self)
+        size = self.max_batch
+        sha = scripts.SAVE_MAPPINGS.sha
+        for items in saves.values():
+            for chunk in _chunks(items, size):
+                args = [b"EVALSHA", sha, len(chunk)]
+                args += [item[0] for item in chunk]
+                for _, ttl, value, _ in chunk:
+                    args.append(ttl)
+                    args.append(value)
+                flight.send(args, chunk, _saved)
+        sha = scripts.ENQUEUE.sha
+        for user, items in enqueues.items():
+            head = [b"EVALSHA", sha, 1, keys.queue(user), self.max_queue, self.retention_ms,
+                    keys.channel(user)]
+            for chunk in _chunks(items, size):
+                flight.send(head + [item[0] for item in chunk], chunk, self._enqueued, user)
+        sha = scripts.ACK.sha
+        for user, items in acks.items():
+            head = [b"EVALSHA", sha, 1, keys.queue(user)]
+            for chunk in _chunks(items, size):
+                flight.send(head + [item[0] for item in chunk], chunk, _acked)
+        for items in gets.values():
+            for chunk in _chunks(items, size):
+                flight.send([b"MGET"] + [item[0] for item in chunk], chunk, _got)
+        if ids:
+            flight.send([b"INCRBY", keys.IDS, len(ids)], ids, _allocated)
+        for args, d in commands:
+            flight.send(args, ((d,),), _replied)
+        flight.launch()
+
+    def _enqueued(self, reply, items, user):
+        for (_, d), entry_id in zip(items, reply):
+            if entry_id is None:
+                _reject(d, QueueFull(f"the delivery queue of {user!r} already holds "
+                                     f"{self.max_queue} entries"))
+            else:
+                _resolve(d, entry_id.decode())
+
+
+class _Flight:
+    """The commands of one flush: writes them on one connection, hands each reply
+    to its callers, and fails whatever is unanswered after the store's timeout."""
+
+    __slots__ = ("store", "conn", "batches", "outstanding", "timer", "done")
+
+    def __init__(self, store):
+        self.store = store
+        self.conn = store._connection()
+        self.batches = []
+        self.outstanding = 0
+        self.timer = None
+        self.done = None
+
+    def send(self, args, items, handler, ctx=None):
+        self.batches.append(items)
+        if self.conn is None:
+            return
+        self.outstanding += 1
+        self.store.commands += 1
+        try:
+            d = self.conn.execute_command(*args)
+        except Exception as e:  # txredisapi.ConnectionError: "Not connected"
+            self.outstanding -= 1
+            self._fail_items(items, self._unavailable(e))
+            return
+        d.addCallbacks(self._reply, self._error, (items, handler, ctx), None,
+                       (args, items, handler, ctx))
+
+    def launch(self):
+        if self.conn is None:
+            error = StoreUnavailable(f"no connection to Redis at {self.store.address} "
+                                     f"(reconnecting)")
+            for items in self.batches:
+                self._fail_items(items, error)
+            return
+        if self.outstanding:
+            self.done = defer.Deferred()
+            self.store._flights.add(self)
+            self.timer = self.store._reactor.callLater(self.store.timeout, self._timed_out)
+
+    def _reply(self, reply, items, handler, ctx):
+        try:
+            if ctx is None:
+                handler(reply, items)
+            else:
+                handler(reply, items, ctx)
+        except Exception as e:
+            log.failure("store: handling a Redis reply failed")
+            self._fail_items(items, e)
+        self._finished()
+
+    def _error(self, failure, args, items, handler, ctx):
+        e = failure.value
+        if isinstance(e, txredisapi.ResponseError) and args[0] == b"EVALSHA" \
+                and str(e).startswith("NOSCRIPT") and self.conn.connected:
+            # Redis restarted or SCRIPT FLUSH: EVAL loads the script again
+            script = scripts.BY_SHA[args[1]]
+            self.send([b"EVAL", script.source] + list(args[2:]), items, handler, ctx)
+        elif isinstance(e, txredisapi.ResponseError):
+            self._fail_items(items, CommandRefused(args[0], str(e)))
+        elif isinstance(e, txredisapi.ConnectionError):
+            self._fail_items(items, self._unavailable(e))
+        else:
+            self._fail_items(items, e)
+        self._finished()
+
+    def _finished(self):
+        self.outstanding -= 1
+        if self.outstanding == 0 and self.done is not None:
+            if self.timer.active():
+                self.timer.cancel()
+            self._land()
+
+    def _land(self):
+        self.store._flights.discard(self)
+        done, self.done = self.done, None
+        if done is not None:
+            done.callback(None)
+
+    def _timed_out(self):
+        error = StoreUnavailable(f"no answer from Redis at {self.store.address} "
+                                 f"within {self.store.timeout}s")
+        for items in self.batches:
+            self._fail_items(items, error)
+        log.warn("store: {error}; dropping the connection", error=error)
+        if self.conn.transport is not None:
+            self.conn.transport.abortConnection()
+        self._land()
+
+    def _unavailable(self, e):
+        return StoreUnavailable(f"lost the connection to Redis at {self.store.address}: {e}")
+
+    @staticmethod
+    def _fail_items(items, error):
+        for item in items:
+            _reject(item[-1], error)
+
+
+def _saved(reply, items):
+    for item in items:
+        _resolve(item[-1], None)
+
+
+def _acked(reply, items):
+    for item in items:
+        _resolve(item[-1], None)
+
+
+def _got(reply, items):
+    for (_, d), raw in zip(items, reply):
+        if raw is None:
+            _resolve(d, None)
+        else:
+            try:
+                value = decode_mapping(raw)
+            except CorruptValue as e:
+                _reject(d, e)
+            else:
+                _resolve(d, value)
+
+
+def _allocated(reply, items):
+    first = reply - len(items) + 1
+    for i, (d,) in enumerate(items):
+        _resolve(d, first + i)
+
+
+def _replied(reply, items):
+    for (d,) in items:
+        _resolve(d, reply)
+
+
+def _cancel_timer(result, timer):
+    if timer.active():
+        timer.cancel()
+    return result

@@ -1,0 +1,354 @@
+"""RedisStore against a real redis-server: the key contract, batching, queues."""
+
+import time
+
+from twisted.internet import defer
+from zope.interface.verify import verifyObject
+
+from smpprouter.store import keys
+from smpprouter.store.embedded import free_port
+from smpprouter.store.errors import CorruptValue, QueueFull, StoreUnavailable
+from smpprouter.store.interface import Delivery, ICorrelationStore, Mapping
+from smpprouter.store.redis import RedisStore
+
+from .support import StoreTestCase, wait_for
+
+ODD = "nul\x00 nl\n cr\r tab\t quote\" back\\ brace{} colon: é ü 中文 🙂 \ud800 \x7f end"
+
+
+def mapping(i=0, **kw):
+    fields = dict(message_id=f"r{i:08d}", user="acme", source_addr="MyBrand",
+                  destination_addr="447700900123", submitted_at=1795000000.5 + i,
+                  parts=1, registered_delivery=1)
+    fields.update(kw)
+    return Mapping(**fields)
+
+
+def settle(ds):
+    """Results and failures of Deferreds in order: value or the exception."""
+    out = defer.DeferredList(ds, consumeErrors=True)
+    return out.addCallback(lambda rs: [v if ok else v.value for ok, v in rs])
+
+
+class MappingTests(StoreTestCase):
+    @defer.inlineCallbacks
+    def test_provides_the_interface(self):
+        store = yield self.make_store()
+        self.assertTrue(verifyObject(ICorrelationStore, store))
+
+    @defer.inlineCallbacks
+    def test_round_trip_with_odd_characters(self):
+        store = yield self.make_store()
+        m = Mapping(ODD, ODD, ODD, ODD, 1795000000.123456, 3, 17)
+        yield store.save_mapping(ODD, ODD, m, 3600)
+        got = yield store.get_mapping(ODD, ODD)
+        self.assertEqual(got, m)
+        self.assertEqual(type(got.submitted_at), float)
+
+    @defer.inlineCallbacks
+    def test_one_string_with_ttl(self):
+        store = yield self.make_store()
+        yield store.save_mapping("smsc1", "abc123", mapping(), 7200)
+        key = "map:{smsc1}:abc123"
+        self.assertEqual(self.server.command("TYPE", key), "string")
+        self.assertTrue(7190 <= self.server.command("TTL", key) <= 7200)
+
+    @defer.inlineCallbacks
+    def test_missing_is_none(self):
+        store = yield self.make_store()
+        self.assertIsNone((yield store.get_mapping("smsc1", "nope")))
+
+    @defer.inlineCallbacks
+    def test_each_caller_gets_its_own_result(self):
+        store = yield self.make_store()
+        yield defer.gatherResults([store.save_mapping("a", str(i), mapping(i), 60)
+                                   for i in range(0, 20, 2)])
+        got = yield defer.gatherResults([store.get_mapping("a", str(i)) for i in range(20)])
+        self.assertEqual(got, [mapping(i) if i % 2 == 0 else None for i in range(20)])
+
+    @defer.inlineCallbacks
+    def test_save_then_get_in_the_same_turn(self):
+        store = yield self.make_store()
+        saved = store.save_mapping("a", "x", mapping(), 60)
+        got = yield store.get_mapping("a", "x")
+        yield saved
+        self.assertEqual(got, mapping())
+
+    @defer.inlineCallbacks
+    def test_a_corrupt_value_fails_only_its_caller(self):
+        store = yield self.make_store()
+        self.server.command("SET", "map:{a}:bad", "not json")
+        yield store.save_mapping("a", "good", mapping(), 60)
+        got = yield settle([store.get_mapping("a", "bad"), store.get_mapping("a", "good")])
+        self.assertIsInstance(got[0], CorruptValue)
+        self.assertEqual(got[1], mapping())
+
+    @defer.inlineCallbacks
+    def test_ttl_must_be_positive(self):
+        store = yield self.make_store()
+        yield self.assertFailure(store.save_mapping("a", "x", mapping(), 0), ValueError)
+
+
+class BatchingTests(StoreTestCase):
+    """Calls made in one reactor turn go to Redis as one command per connector/user."""
+
+    @defer.inlineCallbacks
+    def test_saves_of_one_turn_are_one_script_per_connector(self):
+        store = yield self.make_store()
+        before, flushes, commands = self.server.command_calls(), store.flushes, store.commands
+        yield defer.gatherResults(
+            [store.save_mapping("smsc1", f"u{i}", mapping(i), 60) for i in range(100)]
+            + [store.save_mapping("smsc2", f"u{i}", mapping(i), 60) for i in range(50)])
+        after = self.server.command_calls()
+        self.assertEqual(store.flushes - flushes, 1)
+        self.assertEqual(store.commands - commands, 2)
+        self.assertEqual(after.get("evalsha", 0) - before.get("evalsha", 0), 2)
+        self.assertEqual(self.server.command("DBSIZE"), 150)
+
+    @defer.inlineCallbacks
+    def test_gets_of_one_turn_are_one_mget_per_connector(self):
+        store = yield self.make_store()
+        before = self.server.command_calls()
+        yield defer.gatherResults([store.get_mapping("smsc1", f"u{i}") for i in range(100)])
+        after = self.server.command_calls()
+        self.assertEqual(after["mget"] - before.get("mget", 0), 1)
+        self.assertNotIn("get", after)
+
+    @defer.inlineCallbacks
+    def test_enqueues_and_acks_of_one_turn_are_one_script_per_user(self):
+        store = yield self.make_store()
+        commands = store.commands
+        ids = yield defer.gatherResults([store.enqueue("acme", b"%d" % i) for i in range(30)])
+        self.assertEqual(store.commands - commands, 1)
+        self.assertEqual(len(set(ids)), 30)
+        got = yield store.claim("acme", "n1", 100)
+        commands = store.commands
+        yield defer.gatherResults([store.ack("acme", d.entry_id) for d in got])
+        self.assertEqual(store.commands - commands, 1)
+        self.assertEqual(self.server.command("XLEN", "dlv:{acme}"), 0)
+
+    @defer.inlineCallbacks
+    def test_batches_are_split_at_max_batch(self):
+        store = yield self.make_store(max_batch=10)
+        commands = store.commands
+        yield defer.gatherResults([store.save_mapping("a", f"{i}", mapping(i), 60)
+                                   for i in range(25)])
+        self.assertEqual(store.commands - commands, 3)
+        got = yield defer.gatherResults([store.get_mapping("a", f"{i}") for i in range(25)])
+        self.assertEqual(got, [mapping(i) for i in range(25)])
+
+    @defer.inlineCallbacks
+    def test_scripts_come_back_after_script_flush(self):
+        """Redis 7 forgets scripts on restart (6.2 keeps SCRIPT LOADs in the AOF)."""
+        store = yield self.make_store()
+        self.server.command("SCRIPT", "FLUSH")
+        yield defer.gatherResults([store.save_mapping("a", "1", mapping(), 60),
+                                   store.enqueue("acme", b"x")])
+        calls = self.server.command_calls()
+        self.assertEqual(calls["eval"], 2)
+        commands = store.commands
+        yield store.save_mapping("a", "2", mapping(), 60)
+        self.assertEqual(store.commands - commands, 1)
+        self.assertEqual(self.server.command_calls()["eval"], 2)
+
+    @defer.inlineCallbacks
+    def test_stop_flushes_what_was_asked(self):
+        store = RedisStore(self.server.host, self.server.port)
+        yield store.start()
+        saved = store.save_mapping("a", "late", mapping(), 60)
+        yield store.stop()
+        yield saved
+        self.assertEqual(self.server.command("EXISTS", "map:{a}:late"), 1)
+
+
+class QueueTests(StoreTestCase):
+    @defer.inlineCallbacks
+    def test_enqueue_claim_ack(self):
+        store = yield self.make_store()
+        entry_id = yield store.enqueue("acme", b"\x00deliver_sm\xff")
+        got = yield store.claim("acme", "node-1", 10)
+        self.assertEqual(got, [Delivery(entry_id, b"\x00deliver_sm\xff")])
+        self.assertEqual((yield store.claim("acme", "node-1", 10)), [])
+        yield store.ack("acme", entry_id)
+        self.assertEqual(self.server.command("XLEN", "dlv:{acme}"), 0)
+        self.assertEqual(self.server.command("XPENDING", "dlv:{acme}", "dlv")[0], 0)
+        self.assertEqual((yield store.pending("acme", "node-1")), [])
+
+    @defer.inlineCallbacks
+    def test_claim_splits_entries_between_consumers(self):
+        store = yield self.make_store()
+        yield defer.gatherResults([store.enqueue("acme", b"%d" % i) for i in range(6)])
+        a = yield store.claim("acme", "a", 4)
+        b = yield store.claim("acme", "b", 4)
+        self.assertEqual([d.payload for d in a + b], [b"%d" % i for i in range(6)])
+
+    @defer.inlineCallbacks
+    def test_claim_of_a_user_with_no_queue(self):
+        store = yield self.make_store()
+        self.assertEqual((yield store.claim("nobody", "n1", 10)), [])
+        self.assertEqual((yield store.pending("nobody", "n1")), [])
+        self.assertEqual((yield store.reclaim("nobody", "n1", 0, 10)), [])
+        self.assertEqual(self.server.command("EXISTS", "dlv:{nobody}"), 0)
+
+    @defer.inlineCallbacks
+    def test_entries_added_before_the_group_existed_are_delivered(self):
+        store = yield self.make_store()
+        self.server.command("XADD", "dlv:{old}", "*", "p", "early")
+        got = yield store.claim("old", "n1", 10)
+        self.assertEqual([d.payload for d in got], [b"early"])
+
+    @defer.inlineCallbacks
+    def test_pending_after_a_restart_with_the_same_consumer_name(self):
+        first = RedisStore(self.server.host, self.server.port, instance="node-1")
+        yield first.start()
+        yield first.enqueue("acme", b"receipt")
+        claimed = yield first.claim("acme", None, 10)
+        yield first.stop()       # "crash" before the deliver_sm_resp
+        second = yield self.make_store(instance="node-1")
+        self.assertEqual((yield second.claim("acme", None, 10)), [])
+        self.assertEqual((yield second.pending("acme")), claimed)
+        yield second.ack("acme", claimed[0].entry_id)
+        self.assertEqual((yield second.pending("acme")), [])
+
+    @defer.inlineCallbacks
+    def test_reclaim_takes_over_idle_entries_of_another_consumer(self):
+        store = yield self.make_store()
+        other = yield self.make_store()
+        yield defer.gatherResults([store.enqueue("acme", b"%d" % i) for i in range(5)])
+        claimed = yield store.claim("acme", "dead", 10)
+        self.assertEqual((yield other.reclaim("acme", "alive", 60_000, 10)), [])
+        got = yield other.reclaim("acme", "alive", 0, 10)
+        self.assertEqual(got, claimed)
+        self.assertEqual((yield other.pending("acme", "alive")), claimed)
+        self.assertEqual((yield other.pending("acme", "dead")), [])
+
+    @defer.inlineCallbacks
+    def test_reclaim_follows_the_cursor_up_to_count(self):
+        store = yield self.make_store()
+        yield defer.gatherResults([store.enqueue("acme", b"%d" % i) for i in range(30)])
+        yield store.claim("acme", "dead", 30)
+        got = yield store.reclaim("acme", "alive", 0, 25)
+        self.assertEqual([d.payload for d in got], [b"%d" % i for i in range(25)])
+
+    @defer.inlineCallbacks
+    def test_max_queue_refuses_instead_of_trimming(self):
+        store = yield self.make_store(max_queue=5)
+        results = yield settle([store.enqueue("acme", b"%d" % i) for i in range(7)])
+        self.assertEqual([isinstance(r, str) for r in results], [True] * 5 + [False] * 2)
+        self.assertIsInstance(results[5], QueueFull)
+        self.assertEqual(self.server.command("XLEN", "dlv:{acme}"), 5)
+        # claimed but unacknowledged entries still count: they are still owed
+        got = yield store.claim("acme", "n1", 2)
+        yield self.assertFailure(store.enqueue("acme", b"more"), QueueFull)
+        self.assertEqual(self.server.command("XLEN", "dlv:{acme}"), 5)
+        yield store.ack("acme", got[0].entry_id)
+        yield store.enqueue("acme", b"fits")
+        self.assertEqual(self.server.command("XLEN", "dlv:{acme}"), 5)
+        all_payloads = [d.payload for d in (yield store.pending("acme", "n1"))]
+        all_payloads += [d.payload for d in (yield store.claim("acme", "n1", 10))]
+        self.assertEqual(all_payloads, [b"1", b"2", b"3", b"4", b"fits"])
+
+    @defer.inlineCallbacks
+    def test_retention_ttl_is_set_and_refreshed(self):
+        store = yield self.make_store(retention=3600)
+        yield store.enqueue("acme", b"x")
+        self.server.command("PEXPIRE", "dlv:{acme}", 1000)
+        yield store.enqueue("acme", b"y")
+        self.assertTrue(3_590_000 <= self.server.command("PTTL", "dlv:{acme}") <= 3_600_000)
+
+    @defer.inlineCallbacks
+    def test_one_stream_and_group_per_user(self):
+        store = yield self.make_store()
+        yield store.enqueue("acme", b"x")
+        self.assertEqual(self.server.command("TYPE", "dlv:{acme}"), "stream")
+        groups = self.server.command("XINFO", "GROUPS", "dlv:{acme}")
+        self.assertEqual([g[1] for g in groups], ["dlv"])
+
+
+class NotificationTests(StoreTestCase):
+    @defer.inlineCallbacks
+    def test_enqueue_from_another_process_calls_back(self):
+        here = yield self.make_store()
+        there = yield self.make_store()
+        calls = []
+        yield here.subscribe("acme", calls.append)
+        yield wait_for(lambda: calls == ["acme"])   # once when it takes effect
+        yield there.enqueue("acme", b"receipt")
+        yield wait_for(lambda: calls == ["acme", "acme"])
+        self.assertEqual([d.payload for d in (yield here.claim("acme", "n", 10))], [b"receipt"])
+
+    @defer.inlineCallbacks
+    def test_unsubscribe_stops_the_callbacks(self):
+        here = yield self.make_store()
+        there = yield self.make_store()
+        calls = []
+        yield here.subscribe("a", calls.append)
+        yield here.subscribe("b", calls.append)
+        yield wait_for(lambda: sorted(calls) == ["a", "b"])
+        del calls[:]
+        yield here.unsubscribe("a")
+        yield there.enqueue("a", b"x")
+        yield there.enqueue("b", b"y")
+        # pub/sub keeps order on one connection: "a" would have come first
+        yield wait_for(lambda: calls == ["b"])
+
+    @defer.inlineCallbacks
+    def test_a_failing_callback_does_not_stop_the_others(self):
+        here = yield self.make_store()
+        calls = []
+
+        def boom(user):
+            raise RuntimeError("callback bug")
+        yield here.subscribe("a", boom)
+        yield here.subscribe("b", calls.append)
+        yield here.enqueue("a", b"x")
+        yield here.enqueue("b", b"y")
+        yield wait_for(lambda: calls == ["b", "b"])
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 2)
+
+
+class IdTests(StoreTestCase):
+    @defer.inlineCallbacks
+    def test_unique_across_two_stores(self):
+        a = yield self.make_store()
+        b = yield self.make_store()
+        ids = yield defer.gatherResults([s.allocate_id_block() for _ in range(50) for s in (a, b)])
+        ids += yield defer.gatherResults([a.allocate_id_block(), b.allocate_id_block()])
+        self.assertEqual(len(set(ids)), 102)
+        self.assertEqual(self.server.command("GET", keys.IDS), "102")
+
+
+class LifecycleTests(StoreTestCase):
+    @defer.inlineCallbacks
+    def test_calls_fail_before_start_and_after_stop(self):
+        store = RedisStore(self.server.host, self.server.port)
+        yield self.assertFailure(store.get_mapping("a", "b"), StoreUnavailable)
+        yield store.start()
+        yield store.stop()
+        yield self.assertFailure(store.enqueue("a", b"b"), StoreUnavailable)
+        yield self.assertFailure(store.subscribe("a", print), StoreUnavailable)
+
+    @defer.inlineCallbacks
+    def test_start_fails_promptly_when_nothing_listens(self):
+        store = RedisStore("127.0.0.1", free_port(), timeout=5)
+        t0 = time.monotonic()
+        e = yield self.assertFailure(store.start(), StoreUnavailable)
+        self.assertLess(time.monotonic() - t0, 2)
+        self.assertIn("127.0.0.1", str(e))
+
+    @defer.inlineCallbacks
+    def test_wrong_password_fails_start(self):
+        self.server.command("CONFIG", "SET", "requirepass", "sesame")
+        self.server.password = "sesame"
+
+        def no_password():
+            self.server.command("CONFIG", "SET", "requirepass", "")
+            self.server.password = None
+        self.addCleanup(no_password)
+        store = RedisStore(self.server.host, self.server.port, password="wrong", timeout=2)
+        yield self.assertFailure(store.start(), StoreUnavailable)
+        good = RedisStore(self.server.host, self.server.port, password="sesame")
+        yield good.start()
+        yield good.save_mapping("a", "b", mapping(), 60)
+        self.assertEqual((yield good.get_mapping("a", "b")), mapping())
+        yield good.stop()
