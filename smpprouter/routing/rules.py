@@ -1,0 +1,304 @@
+"""routes.toml -> validated, precomputed rules; every mistake named by file:line: key.
+
+Loading is where all the checking happens, so that matching (table.py) can trust
+its data and stay a tight loop. Everything a rule needs per message is computed
+here once: numbers normalised, prefix lists turned into tuples for
+``str.startswith``, name lists into frozensets, regexes compiled, statuses parsed.
+
+Number normalisation (``normalise``), applied the same way to the numbers in the
+file and to the addresses of each message, so "+1", "001" and "1" are one
+prefix: a leading "+" is dropped; otherwise a leading "00" is dropped; nothing
+else changes (no spaces removed, no national "0" touched). It applies to MT
+``destination_prefix`` and ``source_prefix`` and to MO ``destination`` and
+``destination_prefix``. ``source_regex`` sees the source address as sent.
+
+Loading has no side effects: it reads one file and returns new objects, so a
+reload that fails leaves the running table untouched.
+"""
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from smpprouter.smpp.status import Status, parse_status
+from smpprouter.tomlfile import TomlFile
+
+FAILOVER = "failover"
+ROUND_ROBIN = "round-robin"
+STRATEGIES = (FAILOVER, ROUND_ROBIN)
+
+DEFAULT_NO_ROUTE = Status.ESME_RINVDSTADR.value
+
+# Rule names go to logs and counter labels: one token, no spaces or brackets,
+# which also keeps them apart from table.NO_ROUTE ("(no route)").
+_NAME = re.compile(r"[A-Za-z0-9_.:@-]+\Z")
+
+TOP_KEYS = ("defaults", "mt", "mo")
+DEFAULT_KEYS = ("no_route",)
+MT_KEYS = ("name", "users", "groups", "destination_prefix", "source_prefix", "source_regex",
+           "service_type", "connectors", "strategy", "reject")
+MT_CRITERIA = ("users", "groups", "destination_prefix", "source_prefix", "source_regex",
+               "service_type")
+MO_KEYS = ("name", "destination", "destination_prefix", "keyword", "connectors", "user")
+MO_CRITERIA = ("destination", "destination_prefix", "keyword", "connectors")
+
+
+def normalise(number: str) -> str:
+    """Drop one leading "+", or else one leading "00": the international forms of a number."""
+    if number[:1] == "+":
+        return number[1:]
+    if number[:2] == "00":
+        return number[2:]
+    return number
+
+
+@dataclass(frozen=True, slots=True)
+class MTRule:
+    """One [[mt]] rule. A criterion left out of the file is None here and matches anything."""
+    name: str
+    index: int                      # position in the file's [[mt]] list, for error lines
+    users: frozenset | None
+    groups: frozenset | None
+    destination_prefix: tuple | None   # normalised
+    source_prefix: tuple | None        # normalised
+    source_regex: re.Pattern | None
+    service_type: frozenset | None
+    connectors: tuple | None        # exactly one of connectors / reject
+    strategy: str
+    reject: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MORule:
+    """One [[mo]] rule. A criterion left out of the file is None here and matches anything."""
+    name: str
+    index: int
+    destination: frozenset | None       # normalised
+    destination_prefix: tuple | None    # normalised
+    keyword: frozenset | None           # casefolded
+    connectors: frozenset | None
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
+class Routes:
+    """A whole routes.toml, validated."""
+    no_route: int
+    mt: tuple
+    mo: tuple
+
+
+def suggest(word, choices) -> str:
+    """ "; did you mean 'x'?" for the closest choice (case-insensitive), or ""."""
+    lowered = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(str(word).lower(), list(lowered), n=1, cutoff=0.6)
+    return "; did you mean %r?" % lowered[close[0]] if close else ""
+
+
+def load(path: str) -> tuple:
+    """(Routes, TomlFile) from a routes.toml; raises ConfigError on the first problem."""
+    tf = TomlFile(path)
+    return _Parser(tf).routes(), tf
+
+
+class _Parser:
+    def __init__(self, tf):
+        self.tf = tf
+
+    def fail(self, key, message):
+        raise self.tf.error(key, message)
+
+    # -- the file ------------------------------------------------------------------------
+
+    def routes(self):
+        data = self.tf.data
+        self.unknown_keys(data, (), TOP_KEYS)
+        defaults = data.get("defaults", {})
+        if not isinstance(defaults, dict):
+            self.fail(("defaults",), "must be a table: write [defaults]")
+        self.unknown_keys(defaults, ("defaults",), DEFAULT_KEYS)
+        no_route = DEFAULT_NO_ROUTE
+        if "no_route" in defaults:
+            no_route = self.status(("defaults", "no_route"), defaults["no_route"])
+        mt = tuple(self.mt_rule(i, raw) for i, raw in enumerate(self.array("mt")))
+        mo = tuple(self.mo_rule(i, raw) for i, raw in enumerate(self.array("mo")))
+        self.unique_names("mt", mt)
+        self.unique_names("mo", mo)
+        self.reachable("mt", mt, MT_CRITERIA)
+        self.reachable("mo", mo, MO_CRITERIA)
+        return Routes(no_route=no_route, mt=mt, mo=mo)
+
+    def array(self, section):
+        rules = self.tf.data.get(section, [])
+        if not isinstance(rules, list):
+            self.fail((section,), "must be a list of rules: write [[%s]], not [%s]"
+                      % (section, section))
+        for i, raw in enumerate(rules):
+            if not isinstance(raw, dict):
+                self.fail((section, i), "each rule must be a table: write [[%s]]" % section)
+        return rules
+
+    def unknown_keys(self, table, where, known):
+        for key in table:
+            if key not in known:
+                hint = suggest(key, known) or " (known: %s)" % ", ".join(known)
+                self.fail(where + (key,), "unknown key" + hint)
+
+    def unique_names(self, section, rules):
+        first = {}
+        for rule in rules:
+            if rule.name in first:
+                self.fail((section, rule.index, "name"),
+                          "duplicate rule name %r (first at line %s)"
+                          % (rule.name, self.tf.line_of(section, first[rule.name], "name")))
+            first[rule.name] = rule.index
+
+    def reachable(self, section, rules, criteria):
+        """A rule with no criteria matches everything, so any rule after it is dead."""
+        for rule in rules[:-1]:
+            if all(getattr(rule, c) is None for c in criteria):
+                later = rules[rule.index + 1]
+                self.fail((section, later.index), "rule %r can never match: rule %r (line %s) "
+                          "above it has no criteria and matches every message"
+                          % (later.name, rule.name, self.tf.line_of(section, rule.index)))
+
+    # -- rules -----------------------------------------------------------------------------
+
+    def mt_rule(self, i, raw):
+        key = ("mt", i)
+        self.unknown_keys(raw, key, MT_KEYS)
+        name = self.name(key, raw)
+        regex = None
+        if "source_regex" in raw:
+            regex = self.regex(key + ("source_regex",), raw["source_regex"])
+        connectors = reject = None
+        if "connectors" in raw and "reject" in raw:
+            self.fail(key + ("reject",), "give either connectors (route) or reject (refuse), "
+                      "not both")
+        if "connectors" in raw:
+            connectors = self.strings(key + ("connectors",), raw["connectors"])
+            seen = set()
+            for n, connector in enumerate(connectors):
+                if connector in seen:
+                    self.fail(key + ("connectors", n), "connector %r listed twice" % connector)
+                seen.add(connector)
+        elif "reject" in raw:
+            reject = self.status(key + ("reject",), raw["reject"])
+        else:
+            self.fail(key, "rule %r needs connectors = [...] (route) or reject = \"STATUS\" "
+                      "(refuse)" % name)
+        strategy = FAILOVER
+        if "strategy" in raw:
+            strategy = raw["strategy"]
+            if reject is not None:
+                self.fail(key + ("strategy",), "strategy applies to connectors, not to reject")
+            if not isinstance(strategy, str) or strategy not in STRATEGIES:
+                self.fail(key + ("strategy",), "must be one of %s%s"
+                          % (", ".join(map(repr, STRATEGIES)), suggest(strategy, STRATEGIES)))
+        return MTRule(
+            name=name, index=i,
+            users=self.optional_set(key, raw, "users"),
+            groups=self.optional_set(key, raw, "groups"),
+            destination_prefix=self.optional_prefixes(key, raw, "destination_prefix"),
+            source_prefix=self.optional_prefixes(key, raw, "source_prefix"),
+            source_regex=regex,
+            service_type=self.optional_set(key, raw, "service_type", allow_empty_string=True),
+            connectors=connectors, strategy=strategy, reject=reject)
+
+    def mo_rule(self, i, raw):
+        key = ("mo", i)
+        self.unknown_keys(raw, key, MO_KEYS)
+        name = self.name(key, raw)
+        if "user" not in raw:
+            self.fail(key, "rule %r needs user = \"...\": who receives these messages" % name)
+        user = raw["user"]
+        if not isinstance(user, str) or not user:
+            self.fail(key + ("user",), "must be one user name (a non-empty string)")
+        destination = None
+        if "destination" in raw:
+            destination = frozenset(self.numbers(key + ("destination",), raw["destination"]))
+        keyword = None
+        if "keyword" in raw:
+            words = self.strings(key + ("keyword",), raw["keyword"])
+            for n, word in enumerate(words):
+                if len(word.split()) != 1 or word != word.strip():
+                    self.fail(key + ("keyword", n), "%r: a keyword is one word, compared with "
+                              "the first word of the text" % word)
+            keyword = frozenset(w.casefold() for w in words)
+        return MORule(
+            name=name, index=i, destination=destination,
+            destination_prefix=self.optional_prefixes(key, raw, "destination_prefix"),
+            keyword=keyword, connectors=self.optional_set(key, raw, "connectors"), user=user)
+
+    # -- values ----------------------------------------------------------------------------
+
+    def name(self, key, raw):
+        if "name" not in raw:
+            self.fail(key, "rule needs name = \"...\" (used in logs and counters)")
+        name = raw["name"]
+        if not isinstance(name, str) or not _NAME.match(name):
+            self.fail(key + ("name",), "must be a string of letters, digits and _ . : @ - "
+                      "(no spaces)")
+        return name
+
+    def strings(self, key, value, allow_empty_string=False):
+        """A non-empty list of strings, as a tuple."""
+        if not isinstance(value, list):
+            self.fail(key, "must be a list of strings, e.g. [%s]" % _quoted(value))
+        if not value:
+            self.fail(key, "is an empty list, which would match nothing; leave the key out "
+                      "to match anything")
+        for n, item in enumerate(value):
+            if not isinstance(item, str):
+                self.fail(key + (n,), "must be a string: write %s" % _quoted(item))
+            if not item and not allow_empty_string:
+                self.fail(key + (n,), "must not be empty")
+        return tuple(value)
+
+    def optional_set(self, key, raw, field, allow_empty_string=False):
+        if field not in raw:
+            return None
+        return frozenset(self.strings(key + (field,), raw[field], allow_empty_string))
+
+    def numbers(self, key, value):
+        numbers = []
+        for n, item in enumerate(self.strings(key, value)):
+            number = normalise(item)
+            if not number or any(c.isspace() for c in item):
+                self.fail(key + (n,), "%r is not a number or prefix (after dropping a leading "
+                          "\"+\" or \"00\" it must be non-empty, with no spaces)" % item)
+            numbers.append(number)
+        return numbers
+
+    def optional_prefixes(self, key, raw, field):
+        if field not in raw:
+            return None
+        # Sorted and deduplicated: same matches, and a stable tuple for startswith().
+        return tuple(sorted(set(self.numbers(key + (field,), raw[field]))))
+
+    def regex(self, key, value):
+        if not isinstance(value, str) or not value:
+            self.fail(key, "must be a regular expression in a string")
+        try:
+            return re.compile(value)
+        except re.error as e:
+            self.fail(key, "invalid regular expression: %s" % e)
+
+    def status(self, key, value):
+        """A rejection status: a name (ESME_RINVDSTADR), or a number (11, "0x0B")."""
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            self.fail(key, "must be an SMPP status name such as \"ESME_RINVDSTADR\", or a number")
+        try:
+            status = parse_status(str(value))
+        except ValueError as e:
+            self.fail(key, "%s%s" % (e, suggest(str(value).upper(), Status.__members__)))
+        if status == Status.ESME_ROK:
+            self.fail(key, "ESME_ROK is not a rejection: the ESME would believe the message "
+                      "sent; use a failure status such as ESME_RINVDSTADR")
+        return status
+
+
+def _quoted(value):
+    if isinstance(value, list):
+        return ", ".join(_quoted(v) for v in value)
+    return '"%s"' % (value,)
