@@ -1,0 +1,195 @@
+"""Delivering each user's queue (receipts and MOs) to its ESME sessions.
+
+The queue lives in Redis (dlv:{user}); this process reads it only while it
+holds a receiving session of that user, and an entry leaves Redis only when
+an ESME answered its deliver_sm with ESME_ROK. Anything else, an error
+status, no answer, a lost session, sends it again after a backoff; if the
+user's last session here goes, the entries this process had taken stay
+pending in Redis under its consumer name and are read again (or claimed by
+another process) when the user is back.
+
+Per user, entries wait in a small in-memory backlog between the store and
+the sessions' windows; it is refilled in batches when it runs low, so a busy
+user costs a handful of Redis commands per batch, not per receipt.
+"""
+
+from collections import deque
+
+from twisted.logger import Logger
+
+from .smpp import codec
+from .smpp.status import Status
+
+RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+
+
+class _User:
+    __slots__ = ("name", "sessions", "backlog", "next", "reading", "again", "more",
+                 "attempts", "inflight", "retries")
+
+    def __init__(self, name):
+        self.name = name
+        self.sessions = []
+        self.backlog = deque()   # Delivery entries claimed and not yet sent
+        self.next = 0            # round-robin position among sessions
+        self.reading = False
+        self.again = False       # notified while a read was under way
+        self.more = False        # the last read came back full: the queue has more
+        self.attempts = {}       # entry id -> failed attempts so far
+        self.inflight = set()    # entry ids sent and not yet answered
+        self.retries = []        # pending delayed calls
+
+
+class Deliveries:
+    log = Logger()
+
+    def __init__(self, store, clock, consumer, batch=100):
+        self.store = store
+        self.clock = clock
+        self.consumer = consumer
+        self.batch = batch
+        self._users = {}
+        self.counters = dict.fromkeys(("sent", "acked", "refused", "unanswered"), 0)
+
+    # -- sessions -----------------------------------------------------------
+
+    def attach(self, session):
+        user = self._users.get(session.user)
+        if user is None:
+            user = self._users[session.user] = _User(session.user)
+            self.store.subscribe(user.name, self._notified)
+            self._recover(user)
+        user.sessions.append(session)
+        self._pump(user)
+
+    def detach(self, session):
+        user = self._users.get(session.user)
+        if user is None or session not in user.sessions:
+            return
+        user.sessions.remove(session)
+        if user.sessions:
+            return
+        # The entries stay pending in Redis under our consumer name.
+        del self._users[user.name]
+        self.store.unsubscribe(user.name)
+        for call in user.retries:
+            if call.active():
+                call.cancel()
+
+    def _recover(self, user):
+        """Entries this consumer took earlier and never saw acknowledged."""
+        d = self.store.pending(user.name, self.consumer, self.batch * 10)
+        d.addCallback(self._fill, user)
+        d.addErrback(self._read_failed, user)
+        d.addBoth(lambda _: self._read(user))
+
+    # -- reading the queue --------------------------------------------------
+
+    def _notified(self, name):
+        user = self._users.get(name)
+        if user is not None:
+            self._read(user)
+
+    def _read(self, user):
+        if user.reading:
+            user.again = True
+            return
+        if len(user.backlog) >= self.batch or self._users.get(user.name) is not user:
+            return
+        user.reading = True
+        user.again = False
+        d = self.store.claim(user.name, self.consumer, self.batch)
+        d.addCallback(self._claimed, user)
+        d.addErrback(self._read_failed, user)
+
+    def _claimed(self, entries, user):
+        user.reading = False
+        user.more = len(entries) >= self.batch
+        self._fill(entries, user)
+        if user.again:
+            self._read(user)
+
+    def _fill(self, entries, user):
+        known = user.inflight
+        user.backlog.extend(e for e in entries if e.entry_id not in known)
+        self._pump(user)
+
+    def _read_failed(self, failure, user):
+        user.reading = False
+        self.log.warn("deliveries for {user} could not be read: {error}", user=user.name,
+                      error=failure.getErrorMessage())
+        call = self.clock.callLater(RETRY_DELAYS[0], self._read, user)
+        user.retries.append(call)
+
+    # -- sending ------------------------------------------------------------
+
+    def _pump(self, user):
+        backlog = user.backlog
+        sessions = user.sessions
+        while backlog and sessions:
+            session = self._session_with_room(user)
+            if session is None:
+                break
+            entry = backlog.popleft()
+            try:
+                pdu, _ = codec.decode(entry.payload)
+            except Exception:
+                self.log.failure("undecodable delivery {entry} of {user} dropped",
+                                 entry=entry.entry_id, user=user.name)
+                self.store.ack(user.name, entry.entry_id)
+                continue
+            user.inflight.add(entry.entry_id)
+            self.counters["sent"] += 1
+            d = session.deliver(pdu)
+            d.addCallbacks(self._answered, self._unanswered, (user, entry), None, (user, entry))
+        if user.more and len(backlog) < self.batch // 2 and not user.reading:
+            self._read(user)
+
+    def _session_with_room(self, user):
+        sessions = user.sessions
+        count = len(sessions)
+        for i in range(count):
+            session = sessions[(user.next + i) % count]
+            if session.can_send():
+                user.next = (user.next + i + 1) % count
+                return session
+        return None
+
+    def _answered(self, resp, user, entry):
+        user.inflight.discard(entry.entry_id)
+        if resp.command_status == Status.ESME_ROK:
+            self.counters["acked"] += 1
+            user.attempts.pop(entry.entry_id, None)
+            self.store.ack(user.name, entry.entry_id).addErrback(
+                self._ack_failed, user, entry)
+        else:
+            self.counters["refused"] += 1
+            self._retry(user, entry)
+        self._pump(user)
+
+    def _unanswered(self, failure, user, entry):
+        user.inflight.discard(entry.entry_id)
+        self.counters["unanswered"] += 1
+        self._retry(user, entry)
+        if self._users.get(user.name) is user:
+            self._pump(user)
+
+    def _ack_failed(self, failure, user, entry):
+        # Delivered but still pending in Redis: it may be delivered again
+        # (at least once), never lost.
+        self.log.warn("ack of {entry} for {user} failed: {error}", entry=entry.entry_id,
+                      user=user.name, error=failure.getErrorMessage())
+
+    def _retry(self, user, entry):
+        if self._users.get(user.name) is not user:
+            return  # the user left; the entry waits in Redis
+        attempt = user.attempts.get(entry.entry_id, 0)
+        user.attempts[entry.entry_id] = attempt + 1
+        delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
+        user.retries = [c for c in user.retries if c.active()]
+        user.retries.append(self.clock.callLater(delay, self._again, user, entry))
+
+    def _again(self, user, entry):
+        if self._users.get(user.name) is user:
+            user.backlog.appendleft(entry)
+            self._pump(user)

@@ -1,0 +1,257 @@
+"""The one Twisted protocol both faces share: a thin pump between the
+transport, the reactor's clock and the sans-IO session core.
+
+It frames and decodes bytes, asks the session whether each PDU is allowed,
+answers what the protocol itself must answer (enquire_link, unbind,
+malformed and refused PDUs), matches responses to the requests we sent, and
+turns the session's timer events into actions. What a PDU *means* (a bind's
+credentials, a submit_sm's route) is the subclass's business: it implements
+``request_received(pdu)`` and answers with ``send_response``.
+
+Requests we send carry a Deferred as their session context. It fires with the
+response PDU, whatever its command_status (a generic_nack included), and
+fails with ResponseTimeout or ConnectionLost, so nothing in flight waits
+forever.
+"""
+
+from twisted.internet import error, protocol
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+
+from ..smpp import codec
+from ..smpp import pdu as P
+from ..smpp.commands import RESPONSE_BIT, CommandId
+from ..smpp.errors import DecodeError, FramingError, StateError
+from ..smpp.framer import Framer
+from ..smpp.session import (InactivityTimeout, ResponseTimeout, SendEnquireLink, Session,
+                            SessionInitTimeout, State, Timers)
+from ..smpp.status import Status
+
+
+class ResponseTimeoutError(Exception):
+    """The peer did not answer a request within the response timer."""
+
+
+class SessionClosed(error.ConnectionLost):
+    """The connection ended with the request unanswered."""
+
+
+_RESPONSE_CLASS = {cls.command_id & ~RESPONSE_BIT: cls for cls in P.ALL
+                   if cls.command_id & RESPONSE_BIT and cls.command_id != CommandId.generic_nack}
+
+
+def response_for(command_id: int, sequence_number: int, status: int):
+    """The response PDU answering a request with an error status (no body)."""
+    cls = _RESPONSE_CLASS.get(command_id)
+    if cls is None:
+        return P.GenericNack(status, sequence_number)
+    return cls(status, sequence_number)
+
+
+class SMPPProtocol(protocol.Protocol):
+    log = Logger()
+    role = None  # Role.SMSC or Role.ESME, set by the face
+
+    def __init__(self, clock, timers: Timers, window: int = 10,
+                 max_pdu_length: int = codec.DEFAULT_MAX_LENGTH):
+        self.clock = clock
+        self.timers = timers
+        self.window = window
+        self.framer = Framer(max_pdu_length)
+        self.session = None
+        self._timer = None
+        self._timer_at = None
+        self.peer = "?"
+
+    # -- connection ---------------------------------------------------------
+
+    def connectionMade(self):
+        self.session = Session(self.role, self.clock.seconds(), window=self.window,
+                               timers=self.timers)
+        peer = self.transport.getPeer()
+        self.peer = "%s:%s" % (getattr(peer, "host", peer), getattr(peer, "port", ""))
+        self._arm()
+
+    def connectionLost(self, reason=protocol.connectionDone):
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        session = self.session
+        if session is None:
+            return
+        lost = session.connection_lost() if session.state is not State.CLOSED else []
+        for _, _, deferred in lost:
+            if deferred is not None:
+                deferred.errback(SessionClosed("connection lost with the request unanswered"))
+        self.session_closed(reason)
+
+    def session_closed(self, reason):
+        """Hook: the connection is gone and every request in flight has failed."""
+
+    # -- receiving ----------------------------------------------------------
+
+    def dataReceived(self, data):
+        session = self.session
+        if session.state is State.CLOSED:
+            return
+        session.pdu_received(self.clock.seconds())
+        version = session.interface_version
+        try:
+            for buf, start, end in self.framer.frames(data):
+                try:
+                    pdu = codec.decode_frame(buf, start, end, version)
+                except DecodeError as e:
+                    self._undecodable(e)
+                    continue
+                self._dispatch(pdu)
+                if session.state is State.CLOSED:
+                    return
+        except FramingError as e:
+            self.log.warn("{peer}: {error}; closing", peer=self.peer, error=e)
+            self._send(P.GenericNack(e.status, e.sequence_number or 0))
+            self.close()
+            return
+        self._arm()
+
+    def _dispatch(self, pdu):
+        cid = pdu.command_id
+        session = self.session
+        seq = pdu.sequence_number
+        if cid & RESPONSE_BIT:
+            try:
+                session.check_receive(cid, seq)
+                deferred = session.response_received(cid, seq)
+            except StateError as e:
+                self.log.info("{peer}: ignored {error}", peer=self.peer, error=e)
+                return
+            if deferred is not None:
+                deferred.callback(pdu)
+            return
+        try:
+            session.check_receive(cid, seq)
+        except StateError as e:
+            self._send(response_for(cid, seq, e.status))
+            return
+        if cid in _UNANSWERED:
+            self.request_received(pdu)
+            return
+        session.request_received(seq, cid)
+        if cid == CommandId.enquire_link:
+            self.send_response(P.EnquireLinkResp(sequence_number=seq))
+        elif cid == CommandId.unbind:
+            self.send_response(P.UnbindResp(sequence_number=seq))
+            if session.state is not State.UNBINDING:
+                session.unbinding()
+            self.close()
+        else:
+            self.request_received(pdu)
+
+    def _undecodable(self, e: DecodeError):
+        cid, seq = e.command_id, e.sequence_number
+        if cid is not None and cid & RESPONSE_BIT:
+            # A response we cannot read still ends its request, as a failure.
+            deferred = None
+            try:
+                self.session.check_receive(cid, seq)
+                deferred = self.session.response_received(cid, seq)
+            except StateError:
+                pass
+            if deferred is not None:
+                deferred.errback(e)
+            self.log.info("{peer}: undecodable response: {error}", peer=self.peer, error=e)
+            return
+        if e.status == Status.ESME_RINVCMDID or cid is None:
+            self._send(P.GenericNack(e.status, seq or 0))
+        else:
+            self._send(response_for(cid, seq, e.status))
+
+    def request_received(self, pdu):
+        """Hook: a request the session allows; answer it with send_response."""
+        self.send_response(response_for(pdu.command_id, pdu.sequence_number,
+                                        Status.ESME_RINVCMDID))
+
+    # -- sending ------------------------------------------------------------
+
+    def _send(self, pdu):
+        if self.transport is not None:
+            self.transport.write(codec.encode(pdu, self.session.interface_version))
+
+    def send_response(self, pdu):
+        """Answer a request the peer sent (dropped if the session has since closed)."""
+        session = self.session
+        if session.state is State.CLOSED:
+            return
+        session.response_sent(pdu.sequence_number)
+        self._send(pdu)
+
+    def can_send(self) -> bool:
+        session = self.session
+        return (session is not None and session.state is not State.CLOSED
+                and session.can_send())
+
+    def send_request(self, pdu, deferred=None):
+        """Send a request; returns the Deferred that gets its response.
+
+        The caller checks can_send() first: a full window raises StateError
+        (ESME_RTHROTTLED), as does a state that forbids the command.
+        """
+        session = self.session
+        cid = pdu.command_id
+        session.check_send(cid)
+        seq = session.next_sequence()
+        pdu.sequence_number = seq
+        data = codec.encode(pdu, session.interface_version)
+        if deferred is None and cid not in _UNANSWERED:
+            deferred = Deferred()
+        session.request_sent(cid, seq, self.clock.seconds(), deferred)
+        self.transport.write(data)
+        if self._timer is None:
+            self._arm()
+        return deferred
+
+    def close(self):
+        """End the connection once what is written has been sent."""
+        if self.transport is not None:
+            self.transport.loseConnection()
+
+    # -- timers -------------------------------------------------------------
+
+    def _arm(self):
+        deadline = self.session.next_deadline()
+        if deadline is None:
+            return
+        timer = self._timer
+        if timer is not None and timer.active():
+            if self._timer_at <= deadline:
+                return
+            timer.cancel()
+        self._timer_at = deadline
+        self._timer = self.clock.callLater(max(0.0, deadline - self.clock.seconds()),
+                                           self._fire)
+
+    def _fire(self):
+        self._timer = None
+        session = self.session
+        for event in session.poll(self.clock.seconds()):
+            kind = type(event)
+            if kind is ResponseTimeout:
+                if event.context is not None:
+                    event.context.errback(ResponseTimeoutError(
+                        "no response to %s %d" % (CommandId(event.command_id).name,
+                                                  event.sequence_number)))
+            elif kind is SendEnquireLink:
+                self.send_request(P.EnquireLink()).addErrback(self._enquire_failed)
+            elif kind in (InactivityTimeout, SessionInitTimeout):
+                self.log.info("{peer}: {event}; closing", peer=self.peer,
+                              event=kind.__name__)
+                self.close()
+        if session.state is not State.CLOSED:
+            self._arm()
+
+    def _enquire_failed(self, failure):
+        if failure.check(ResponseTimeoutError):
+            self.log.info("{peer}: enquire_link unanswered; closing", peer=self.peer)
+            self.close()
+
+
+_UNANSWERED = frozenset((CommandId.outbind, CommandId.alert_notification))

@@ -1,0 +1,45 @@
+"""What the two protocol faces ask of the router core.
+
+The faces know sessions and PDUs, never routes, users' balances or Redis;
+the core knows those and never touches a transport. These interfaces are the
+whole contract between them, so either side can be tested against a fake.
+"""
+
+from dataclasses import dataclass
+
+from zope.interface import Attribute, Interface
+
+
+@dataclass(frozen=True, slots=True)
+class BindResult:
+    """The answer to a bind: a status, and for ESME_ROK the session's settings."""
+    status: int
+    user: str = ""
+    window: int = 10
+    message_id_format: str = "hex"
+
+
+class IESMEGateway(Interface):
+    """The router core as seen by ESME-facing sessions."""
+
+    system_id = Attribute("The system_id the router answers binds with.")
+
+    def authenticate(system_id, password, mode, session):
+        """Deferred(BindResult): credentials, bind limits; nothing else is revealed."""
+
+    def session_bound(session):
+        """The session is bound (after its bind_resp ESME_ROK was written)."""
+
+    def session_closed(session):
+        """The session's connection is gone."""
+
+    def submit(session, pdu):
+        """Deferred((status, message_id)) for a submit_sm or data_sm."""
+
+
+class ISMSCGateway(Interface):
+    """The router core as seen by the SMSC-facing connectors."""
+
+    def upstream_deliver(connector, pdu):
+        """Deferred(status) for a deliver_sm or data_sm an upstream sent: the
+        status goes back upstream, ESME_ROK only once the receipt or MO is safe."""

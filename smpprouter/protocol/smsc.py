@@ -1,0 +1,273 @@
+"""SMSC-facing connectors: our own binds to an upstream SMSC.
+
+A Connector keeps N binds (transceivers, or transmitter+receiver pairs),
+each a ClientService that reconnects with backoff; picks a bind with room in
+its window and its msg/s rate for each message; queues briefly (bounded, and
+never longer than the response timer) when all are full; and fails at once
+when no bind is up, so the router can try the next route instead of waiting.
+When a bind is lost, the base protocol fails every request in flight on it.
+"""
+
+from collections import deque
+
+from twisted.application import internet, service
+from twisted.internet import defer, endpoints, protocol, ssl
+from twisted.logger import Logger
+
+from ..smpp import pdu as P
+from ..smpp.commands import CommandId
+from ..smpp.session import Mode, Role, State, Timers
+from ..smpp.status import Status
+from ..throttle import TokenBucket
+from .base import SMPPProtocol, response_for
+
+_BINDS = {Mode.TRX: P.BindTransceiver, Mode.TX: P.BindTransmitter, Mode.RX: P.BindReceiver}
+_DELIVERIES = (CommandId.deliver_sm, CommandId.data_sm)
+_TRANSMITTING = (State.BOUND_TX, State.BOUND_TRX)
+
+
+class ConnectorUnavailable(Exception):
+    """No bind of the connector is up: try another route."""
+
+
+class ConnectorBusy(Exception):
+    """Every bind's window and rate is taken and the queue is full or timed out."""
+
+
+class SMSCClientProtocol(SMPPProtocol):
+    log = Logger()
+    role = Role.ESME
+
+    def __init__(self, connector, mode, clock, timers, window):
+        super().__init__(clock, timers, window)
+        self.connector = connector
+        self.mode = mode
+        self.bucket = TokenBucket(connector.config.throughput, clock.seconds())
+
+    def connectionMade(self):
+        super().connectionMade()
+        c = self.connector.config
+        bind = _BINDS[self.mode](system_id=c.system_id, password=c.password,
+                                 system_type=c.system_type,
+                                 interface_version=c.interface_version)
+        self.send_request(bind).addCallbacks(self._bind_answered, self._bind_failed)
+
+    def _bind_answered(self, resp):
+        if resp.command_status != Status.ESME_ROK:
+            self.log.warn("{connector}: bind as {mode} refused by {peer}: {status}",
+                          connector=self.connector.name, mode=self.mode.name, peer=self.peer,
+                          status=Status(resp.command_status).name
+                          if resp.command_status in Status._value2member_map_
+                          else resp.command_status)
+            self.close()
+            return
+        self.session.bound(self.mode, self.connector.config.interface_version)
+        self.log.info("{connector}: bound as {mode} to {peer}",
+                      connector=self.connector.name, mode=self.mode.name, peer=self.peer)
+        self.connector.bind_up(self)
+
+    def _bind_failed(self, failure):
+        self.log.warn("{connector}: bind to {peer} failed: {error}",
+                      connector=self.connector.name, peer=self.peer,
+                      error=failure.getErrorMessage())
+        self.close()
+
+    @property
+    def transmitting(self):
+        return self.session is not None and self.session.state in _TRANSMITTING
+
+    def request_received(self, pdu):
+        cid = pdu.command_id
+        if cid not in _DELIVERIES:
+            super().request_received(pdu)
+            return
+        seq = pdu.sequence_number
+        d = self.connector.gateway.upstream_deliver(self.connector, pdu)
+        d.addCallbacks(self._delivered, self._deliver_failed, (cid, seq), None, (cid, seq))
+
+    def _delivered(self, status, cid, seq):
+        cls = P.DeliverSmResp if cid == CommandId.deliver_sm else P.DataSmResp
+        self.send_response(cls(status, seq))
+
+    def _deliver_failed(self, failure, cid, seq):
+        self.log.failure("{connector}: handling an upstream delivery failed", failure,
+                         connector=self.connector.name)
+        self.send_response(response_for(cid, seq, Status.ESME_RSYSERR))
+
+    def session_closed(self, reason):
+        self.connector.bind_down(self)
+
+
+class _BindFactory(protocol.Factory):
+    def __init__(self, connector, mode):
+        self.connector = connector
+        self.mode = mode
+
+    def buildProtocol(self, addr):
+        c = self.connector
+        p = SMSCClientProtocol(c, self.mode, c.clock, c.timers, c.config.window)
+        p.factory = self
+        return p
+
+
+def client_endpoint(reactor, config):
+    """The TCP (or TLS, verifying the upstream's certificate) endpoint of a connector."""
+    tcp = endpoints.HostnameEndpoint(reactor, config.host, config.port)
+    if not config.tls:
+        return tcp
+    if config.tls_ca:
+        with open(config.tls_ca, "rb") as f:
+            trust = ssl.Certificate.loadPEM(f.read())
+    else:
+        trust = ssl.platformTrust()
+    minimum = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}[
+        config.tls_min_version]
+    options = ssl.optionsForClientTLS(
+        config.tls_hostname or config.host, trustRoot=trust,
+        extraCertificateOptions={"raiseMinimumTo": minimum})
+    return endpoints.wrapClientTLS(options, tcp)
+
+
+class Connector(service.MultiService):
+    """One upstream SMSC: its binds, and the choice of bind for each message."""
+
+    log = Logger()
+
+    def __init__(self, config, gateway, reactor, endpoint=None):
+        super().__init__()
+        self.config = config
+        self.name = config.name
+        self.gateway = gateway
+        self.clock = reactor
+        self.timers = Timers(session_init=None,
+                             enquire_link=config.enquire_link_interval or None,
+                             inactivity=None,
+                             response=config.response_timeout or None)
+        self._tx = []          # bound protocols that can transmit, in rotation order
+        self._rx = []
+        self._next = 0
+        self._queue = deque()  # (pdu, deferred, deadline)
+        self._queue_limit = max(100, config.window * config.binds * 4)
+        self._pump_call = None
+        self._up_waiters = []
+        endpoint = endpoint or client_endpoint(reactor, config)
+        modes = [Mode.TRX] if config.bind == "transceiver" else [Mode.TX, Mode.RX]
+        policy = internet.backoffPolicy(initialDelay=config.reconnect_min,
+                                        maxDelay=config.reconnect_max, factor=2.0)
+        for _ in range(config.binds):
+            for mode in modes:
+                internet.ClientService(endpoint, _BindFactory(self, mode), retryPolicy=policy,
+                                       clock=reactor).setServiceParent(self)
+
+    # -- binds --------------------------------------------------------------
+
+    def bind_up(self, proto):
+        if proto.mode in (Mode.TX, Mode.TRX):
+            self._tx.append(proto)
+            self._pump()
+        if proto.mode in (Mode.RX, Mode.TRX):
+            self._rx.append(proto)
+        waiters, self._up_waiters = self._up_waiters, []
+        for count, d in waiters:
+            if self.binds_up >= count:
+                d.callback(self)
+            else:
+                self._up_waiters.append((count, d))
+
+    def when_up(self, binds=1):
+        """Deferred firing once at least `binds` binds are up."""
+        if self.binds_up >= binds:
+            return defer.succeed(self)
+        d = defer.Deferred()
+        self._up_waiters.append((binds, d))
+        return d
+
+    def bind_down(self, proto):
+        for binds in (self._tx, self._rx):
+            if proto in binds:
+                binds.remove(proto)
+        if not self._tx:
+            self._fail_queue(ConnectorUnavailable("connector %s has no bind up" % self.name))
+
+    @property
+    def up(self) -> bool:
+        return bool(self._tx)
+
+    @property
+    def binds_up(self) -> int:
+        return len(set(self._tx) | set(self._rx))
+
+    # -- submission ---------------------------------------------------------
+
+    def submit(self, pdu):
+        """Deferred(response PDU) for a submit_sm or data_sm sent upstream.
+
+        Fails with ConnectorUnavailable when no bind is up, ConnectorBusy when
+        it cannot be sent in time, ResponseTimeoutError or SessionClosed when
+        it was sent and no answer came.
+        """
+        if not self._tx:
+            return defer.fail(ConnectorUnavailable("connector %s has no bind up" % self.name))
+        if not self._queue:
+            proto = self._pick()
+            if proto is not None:
+                return proto.send_request(pdu).addBoth(self._freed)
+        if len(self._queue) >= self._queue_limit:
+            return defer.fail(ConnectorBusy("connector %s queue is full" % self.name))
+        d = defer.Deferred()
+        deadline = self.clock.seconds() + (self.config.response_timeout or 30)
+        self._queue.append((pdu, d, deadline))
+        self._schedule(0)
+        return d
+
+    def _pick(self):
+        """A transmitting bind with room in its window and its rate, round-robin."""
+        binds = self._tx
+        count = len(binds)
+        now = self.clock.seconds()
+        for i in range(count):
+            proto = binds[(self._next + i) % count]
+            if proto.can_send() and proto.bucket.take(now):
+                self._next = (self._next + i + 1) % count
+                return proto
+        return None
+
+    def _schedule(self, delay):
+        if self._pump_call is None or not self._pump_call.active():
+            self._pump_call = self.clock.callLater(delay, self._pump)
+
+    def _pump(self):
+        queue = self._queue
+        now = self.clock.seconds()
+        while queue:
+            pdu, d, deadline = queue[0]
+            if deadline <= now:
+                queue.popleft()
+                d.errback(ConnectorBusy("connector %s could not send in time" % self.name))
+                continue
+            proto = self._pick()
+            if proto is None:
+                break
+            queue.popleft()
+            proto.send_request(pdu).chainDeferred(d)
+            d.addBoth(self._freed)
+        if queue:
+            # Wake when a rate token is due; a response also pumps (see _freed).
+            waits = [p.bucket.wait(now) for p in self._tx if p.can_send()]
+            self._schedule(min(waits) if waits else 0.05)
+
+    def _freed(self, result):
+        if self._queue:
+            self._schedule(0)
+        return result
+
+    def _fail_queue(self, reason):
+        queue, self._queue = self._queue, deque()
+        for _, d, _ in queue:
+            d.errback(reason)
+
+    def stopService(self):
+        self._fail_queue(ConnectorUnavailable("connector %s is stopping" % self.name))
+        if self._pump_call is not None and self._pump_call.active():
+            self._pump_call.cancel()
+        return super().stopService()

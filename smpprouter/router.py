@@ -1,0 +1,283 @@
+"""The router core: wires sessions, routing, connectors and the store.
+
+It implements both gateways the protocol faces call (IESMEGateway,
+ISMSCGateway) and owns the three paths of DESIGN.md:
+
+MT   ESME submit_sm -> user limits -> routing table -> connector (failover on
+     a retryable outcome) -> mapping stored -> ESME_ROK with the router's id.
+     Nothing is acknowledged before the upstream accepted the message and,
+     when a receipt was asked for, its mapping is stored.
+DLR  upstream deliver_sm receipt -> mapping by (connector, upstream id) ->
+     ids rewritten to the router's -> the user's delivery queue -> resp
+     ESME_ROK upstream only once it is queued.
+MO   upstream deliver_sm -> MO rules -> the user's delivery queue.
+"""
+
+from twisted.internet import defer, threads
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from .ids import format_id, key_forms, normalise
+from .protocol.base import ResponseTimeoutError, SessionClosed
+from .protocol.gateway import BindResult, IESMEGateway, ISMSCGateway
+from .protocol.smsc import ConnectorBusy, ConnectorUnavailable
+from .routing.interface import MORequest, MTReject, MTRequest
+from .smpp import codec
+from .smpp.errors import DecodeError
+from .smpp.receipt import parse_receipt, rewrite_id
+from .smpp.status import Status
+from .smpp.text import alphabet_of, decode_text
+from .store.interface import Mapping
+from .throttle import TokenBucket
+
+# Upstream answers after which the next route is tried.
+RETRYABLE_STATUS = frozenset((
+    Status.ESME_RTHROTTLED, Status.ESME_RMSGQFUL, Status.ESME_RSYSERR, Status.ESME_RX_T_APPN,
+))
+# esm_class message types that are receipts (delivery receipt, intermediate notification).
+RECEIPT_TYPES = frozenset((0x04, 0x20))
+# registered_delivery bits asking for any receipt or notification.
+WANTS_RECEIPT = 0x13
+# A receipt whose mapping is not stored yet (the upstream answered on another
+# bind before its submit_sm_resp was handled) is looked up again after these
+# delays before it is declared unknown.
+PARK_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+@implementer(IESMEGateway, ISMSCGateway)
+class Router:
+    log = Logger()
+
+    def __init__(self, config, routes, store, ids, deliveries, clock, password_cache):
+        self.config = config
+        self.routes = routes
+        self.store = store
+        self.ids = ids
+        self.deliveries = deliveries
+        self.clock = clock
+        self.passwords = password_cache
+        self.system_id = config.router.name
+        self.connectors = {}
+        self._sessions = {}      # user -> set of bound sessions
+        self._buckets = {}       # user -> TokenBucket
+        self._forms = {}         # connector -> (resp id form, receipt id form)
+        self.counters = dict.fromkeys((
+            "submitted", "accepted", "rejected", "failed", "receipts", "receipts_unknown",
+            "receipts_unwanted", "mo", "mo_unrouted"), 0)
+
+    def add_connector(self, connector):
+        self.connectors[connector.name] = connector
+        c = connector.config
+        self._forms[connector.name] = key_forms(c.resp_id, c.receipt_id)
+
+    # -- binds ----------------------------------------------------------------
+
+    def authenticate(self, system_id, password, mode, session):
+        user = self.config.users.get(system_id)
+        stored = user.password if user is not None else None
+        answer = self.passwords.peek(password, stored)
+        if answer is None:
+            # scrypt takes tens of ms: keep it off the reactor.
+            d = threads.deferToThread(self.passwords.verify, password, stored)
+        else:
+            d = defer.succeed(answer)
+        return d.addCallback(self._authenticated, user)
+
+    def _authenticated(self, ok, user):
+        if user is None:
+            return BindResult(Status.ESME_RINVSYSID)
+        if not ok:
+            return BindResult(Status.ESME_RINVPASWD)
+        if len(self._sessions.get(user.name, ())) >= user.max_binds:
+            return BindResult(Status.ESME_RBINDFAIL)
+        return BindResult(Status.ESME_ROK, user.name, user.window, user.message_id)
+
+    def session_bound(self, session):
+        self._sessions.setdefault(session.user, set()).add(session)
+        if session.receiving:
+            self.deliveries.attach(session)
+
+    def session_closed(self, session):
+        sessions = self._sessions.get(session.user)
+        if sessions is not None:
+            sessions.discard(session)
+            if not sessions:
+                del self._sessions[session.user]
+        self.deliveries.detach(session)
+
+    # -- MT -----------------------------------------------------------------
+
+    def submit(self, session, pdu):
+        self.counters["submitted"] += 1
+        user = self.config.users[session.user]
+        bucket = self._buckets.get(user.name)
+        if bucket is None:
+            bucket = self._buckets[user.name] = TokenBucket(user.throughput,
+                                                             self.clock.seconds())
+        if not bucket.take(self.clock.seconds()):
+            return self._reject(Status.ESME_RTHROTTLED)
+        tlvs = pdu.tlvs
+        if "message_payload" in tlvs and getattr(pdu, "short_message", b""):
+            return self._reject(Status.ESME_RINVMSGLEN)
+        decision = self.routes.route_mt(MTRequest(
+            user.name, user.groups, pdu.source_addr, pdu.destination_addr,
+            pdu.service_type))
+        if type(decision) is MTReject:
+            return self._reject(decision.status)
+        return self._send(pdu, user, decision.connectors, 0, None)
+
+    def _reject(self, status):
+        self.counters["rejected"] += 1
+        return defer.succeed((status, ""))
+
+    def _send(self, pdu, user, names, index, last_status):
+        while index < len(names):
+            connector = self.connectors.get(names[index])
+            if connector is not None and connector.up:
+                break
+            index += 1
+        else:
+            self.counters["failed"] += 1
+            status = last_status if last_status is not None else Status.ESME_RSYSERR
+            return defer.succeed((status, ""))
+        d = connector.submit(pdu)
+        d.addCallbacks(self._answered, self._not_answered, (pdu, user, names, index, connector),
+                       None, (pdu, user, names, index))
+        return d
+
+    def _not_answered(self, failure, pdu, user, names, index):
+        if failure.check(ConnectorUnavailable, ConnectorBusy, ResponseTimeoutError,
+                         SessionClosed, DecodeError):
+            status = (Status.ESME_RMSGQFUL if failure.check(ConnectorBusy)
+                      else Status.ESME_RSYSERR)
+            return self._send(pdu, user, names, index + 1, status)
+        return failure
+
+    def _answered(self, resp, pdu, user, names, index, connector):
+        status = resp.command_status
+        if status != Status.ESME_ROK:
+            if status in RETRYABLE_STATUS or resp.command_id == 0x80000000:
+                return self._send(pdu, user, names, index + 1, status)
+            self.counters["failed"] += 1
+            return (status, "")
+        message_id = format_id(self.ids.next(), user.message_id)
+        if not pdu.registered_delivery & WANTS_RECEIPT:
+            self.counters["accepted"] += 1
+            return (Status.ESME_ROK, message_id)
+        key = normalise(resp.message_id, self._forms[connector.name][0])
+        mapping = Mapping(message_id, user.name, pdu.source_addr, pdu.destination_addr,
+                          self.clock.seconds(), 1, pdu.registered_delivery)
+        d = self.store.save_mapping(connector.name, key, mapping, connector.config.dlr_expiry)
+        d.addCallbacks(self._mapped, self._not_mapped, (message_id,), None, (connector, resp))
+        return d
+
+    def _mapped(self, _, message_id):
+        self.counters["accepted"] += 1
+        return (Status.ESME_ROK, message_id)
+
+    def _not_mapped(self, failure, connector, resp):
+        # The upstream has the message, but its receipt could never be
+        # correlated: the ESME must not hear ESME_ROK.
+        self.counters["failed"] += 1
+        self.log.error("{connector}: accepted as {upstream_id!r} but its mapping could not be"
+                       " stored: {error}", connector=connector.name,
+                       upstream_id=resp.message_id, error=failure.getErrorMessage())
+        return (Status.ESME_RSYSERR, "")
+
+    # -- DLR and MO ------------------------------------------------------------
+
+    def upstream_deliver(self, connector, pdu):
+        if (pdu.esm_class & 0x3C) in RECEIPT_TYPES:
+            return self._receipt(connector, pdu)
+        return self._mo(connector, pdu)
+
+    def _receipt(self, connector, pdu):
+        self.counters["receipts"] += 1
+        upstream_id = pdu.tlvs.get("receipted_message_id")
+        text = self._receipt_text(pdu)
+        if upstream_id is None:
+            receipt = parse_receipt(text) if text else None
+            upstream_id = receipt.id if receipt is not None else None
+        if not upstream_id:
+            self.counters["receipts_unknown"] += 1
+            self.log.warn("{connector}: receipt without an id dropped", connector=connector.name)
+            return defer.succeed(Status.ESME_ROK)
+        key = normalise(upstream_id, self._forms[connector.name][1])
+        return self._lookup(connector, pdu, upstream_id, key, 0)
+
+    @staticmethod
+    def _receipt_text(pdu):
+        return pdu.short_message or pdu.tlvs.get("message_payload", b"")
+
+    def _lookup(self, connector, pdu, upstream_id, key, attempt):
+        d = self.store.get_mapping(connector.name, key)
+        d.addCallback(self._found, connector, pdu, upstream_id, key, attempt)
+        d.addErrback(self._store_down, connector, "receipt")
+        return d
+
+    def _found(self, mapping, connector, pdu, upstream_id, key, attempt):
+        if mapping is None:
+            if attempt < len(PARK_DELAYS):
+                return defer.Deferred.fromCoroutine(self._park(
+                    connector, pdu, upstream_id, key, attempt))
+            self.counters["receipts_unknown"] += 1
+            self.log.warn("{connector}: receipt for unknown id {upstream_id!r} dropped",
+                          connector=connector.name, upstream_id=upstream_id)
+            return Status.ESME_ROK
+        if not mapping.registered_delivery & WANTS_RECEIPT:
+            self.counters["receipts_unwanted"] += 1
+            return Status.ESME_ROK
+        self._rewrite(pdu, mapping.message_id)
+        return self._enqueue(mapping.user, pdu, connector, "receipt")
+
+    async def _park(self, connector, pdu, upstream_id, key, attempt):
+        from twisted.internet import task
+        await task.deferLater(self.clock, PARK_DELAYS[attempt], lambda: None)
+        return await self._lookup(connector, pdu, upstream_id, key, attempt + 1)
+
+    def _rewrite(self, pdu, message_id):
+        tlvs = pdu.tlvs
+        tlvs["receipted_message_id"] = message_id
+        if pdu.short_message:
+            try:
+                pdu.short_message = rewrite_id(pdu.short_message, message_id)
+            except ValueError:
+                pass  # no id: field in the text; the TLV carries the id
+        elif "message_payload" in tlvs:
+            try:
+                tlvs["message_payload"] = rewrite_id(tlvs["message_payload"], message_id)
+            except ValueError:
+                pass
+
+    def _mo(self, connector, pdu):
+        self.counters["mo"] += 1
+        payload = pdu.short_message or pdu.tlvs.get("message_payload", b"")
+        text = ""
+        try:
+            if alphabet_of(pdu.data_coding) != "binary":
+                text = decode_text(payload, pdu.data_coding, errors="replace")
+        except DecodeError:
+            pass
+        decision = self.routes.route_mo(MORequest(connector.name, pdu.source_addr,
+                                                  pdu.destination_addr, text))
+        if decision is None:
+            self.counters["mo_unrouted"] += 1
+            self.log.warn("{connector}: MO from {source} to {destination} matches no MO rule",
+                          connector=connector.name, source=pdu.source_addr,
+                          destination=pdu.destination_addr)
+            return defer.succeed(Status.ESME_RX_P_APPN)
+        return self._enqueue(decision.user, pdu, connector, "MO")
+
+    def _enqueue(self, user, pdu, connector, what):
+        pdu.sequence_number = 0
+        d = self.store.enqueue(user, codec.encode(pdu))
+        d.addCallback(lambda _: Status.ESME_ROK)
+        d.addErrback(self._store_down, connector, what)
+        return d
+
+    def _store_down(self, failure, connector, what):
+        # A temporary error makes the upstream deliver it again later: the
+        # receipt or MO is not lost, it waits upstream.
+        self.log.error("{connector}: {what} not queued: {error}", connector=connector.name,
+                       what=what, error=failure.getErrorMessage())
+        return Status.ESME_RX_T_APPN

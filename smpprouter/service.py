@@ -1,0 +1,158 @@
+"""Builds the running router from its configuration, as one twistd service.
+
+Start-up is ordered and asynchronous (Redis, possibly our own embedded one,
+must answer before an id block can be taken, and listeners open last, once
+everything a bind needs is ready), so RouterService runs it as a coroutine
+and exposes `started`. Everything that can be checked without I/O (the
+config file, the routing table) is checked in make_service, before twistd
+daemonises, so a bad file stops start-up with a message naming it.
+"""
+
+import os
+import signal
+import socket
+
+from twisted.application import service
+from twisted.internet import defer, endpoints, ssl
+from twisted.logger import Logger
+from twisted.protocols.tls import TLSMemoryBIOFactory
+
+from .config import load_config
+from .delivery import Deliveries
+from .ids import MessageIds
+from .passwords import PasswordCache
+from .protocol.esme import ESMEServerFactory
+from .protocol.smsc import Connector
+from .router import Router
+from .routing.table import make_router
+from .smpp.session import Timers
+from .store.redis import RedisStore
+from .tomlfile import ConfigError
+
+_TLS_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+
+
+def load_routes(config):
+    routes = make_router(config.router.routing, config.router.routes)
+    routes.check(set(config.connectors), set(config.users))
+    return routes
+
+
+def server_tls_options(tls):
+    with open(tls.certificate, "rb") as f:
+        cert_pem = f.read()
+    with open(tls.private_key, "rb") as f:
+        key_pem = f.read()
+    private = ssl.PrivateCertificate.loadPEM(key_pem + b"\n" + cert_pem)
+    kwargs = {}
+    if tls.ca:
+        with open(tls.ca, "rb") as f:
+            kwargs["trustRoot"] = ssl.Certificate.loadPEM(f.read())
+    return ssl.CertificateOptions(privateKey=private.privateKey.original,
+                                  certificate=private.original,
+                                  raiseMinimumTo=_TLS_VERSIONS[tls.min_version], **kwargs)
+
+
+class RouterService(service.MultiService):
+    log = Logger()
+
+    def __init__(self, config, routes, reactor=None):
+        super().__init__()
+        if reactor is None:
+            from twisted.internet import reactor
+        self.reactor = reactor
+        self.config = config
+        self.routes = routes
+        self.ports = {}
+        self.router = None
+        self.store = None
+        self.embedded = None
+        self.started = defer.Deferred()
+
+    def startService(self):
+        super().startService()
+        d = defer.Deferred.fromCoroutine(self._start())
+        d.addCallbacks(self._ready, self._failed)
+
+    def _ready(self, _):
+        self.started.callback(self)
+
+    def _failed(self, failure):
+        self.log.failure("smpprouter could not start", failure)
+        self.started.errback(failure)
+        if self.reactor.running:
+            self.reactor.stop()
+
+    async def _start(self):
+        config, reactor = self.config, self.reactor
+        redis = config.redis
+        host, port = redis.host, redis.port
+        if not redis.url:
+            from .store.embedded import EmbeddedRedis
+            self.embedded = EmbeddedRedis(config.router.var_dir)
+            host, port = await self.embedded.startService()
+            self.log.info("embedded Redis on {host}:{port}", host=host, port=port)
+        self.store = RedisStore(host, port, redis.db, redis.password, reactor=reactor,
+                                instance=config.router.name, max_queue=redis.max_queue,
+                                retention=redis.dlr_retention)
+        await self.store.start()
+        ids = MessageIds(await self.store.allocate_id_block(), self.store.allocate_id_block)
+        consumer = "%s@%s" % (config.router.name, socket.gethostname())
+        deliveries = Deliveries(self.store, reactor, consumer)
+        self.router = Router(config, self.routes, self.store, ids, deliveries, reactor,
+                             PasswordCache())
+        for connector_config in config.connectors.values():
+            connector = Connector(connector_config, self.router, reactor)
+            self.router.add_connector(connector)
+            connector.setServiceParent(self)
+        smpp = config.smpp
+        timers = Timers(session_init=smpp.session_init_timeout or None,
+                        enquire_link=smpp.enquire_link_interval or None,
+                        inactivity=smpp.inactivity_timeout or None,
+                        response=smpp.response_timeout or None)
+        for listener in config.listeners.values():
+            factory = ESMEServerFactory(self.router, reactor, timers, smpp.window,
+                                        smpp.max_pdu_length)
+            if listener.tls is not None:
+                factory = TLSMemoryBIOFactory(server_tls_options(listener.tls), False, factory)
+            endpoint = endpoints.serverFromString(reactor, listener.endpoint)
+            self.ports[listener.name] = port = await endpoint.listen(factory)
+            address = port.getHost()
+            self.log.info("listener {name} on {host}:{port}{tls}", name=listener.name,
+                          host=getattr(address, "host", address), port=getattr(address, "port", ""),
+                          tls=" (TLS)" if listener.tls else "")
+        if hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP,
+                          lambda *_: reactor.callFromThread(self.reload))
+
+    def reload(self):
+        """Swap in the routing table from disk; a broken one is refused and logged."""
+        try:
+            routes = load_routes(self.config)
+        except ConfigError as e:
+            self.log.error("routing table not reloaded, the old one stays: {error}", error=e)
+            return False
+        self.routes = routes
+        if self.router is not None:
+            self.router.routes = routes
+        self.log.info("routing table reloaded from {path}", path=self.config.router.routes)
+        return True
+
+    async def _stop(self):
+        for port in self.ports.values():
+            await port.stopListening()
+        await defer.maybeDeferred(super().stopService)
+        if self.store is not None:
+            await self.store.stop()
+        if self.embedded is not None:
+            await self.embedded.stopService()
+
+    def stopService(self):
+        return defer.Deferred.fromCoroutine(self._stop())
+
+
+def make_service(config_path, overrides=None, reactor=None):
+    """The service twistd runs; raises ConfigError for a bad file."""
+    config = load_config(config_path, overrides)
+    os.makedirs(config.router.var_dir, exist_ok=True)
+    return RouterService(config, load_routes(config), reactor)

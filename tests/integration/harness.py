@@ -1,0 +1,137 @@
+"""A whole router in the test process: real Redis, real TCP on loopback.
+
+Router(...) writes a config and a routing table into a temp dir, starts a
+SimulatedSMSC on a free port, and runs RouterService on the test's reactor;
+`await harness.start()` returns once the router listens and its connector is
+bound, so tests wait on events, never on time.
+"""
+
+import os
+import tempfile
+
+from twisted.internet import defer, reactor
+
+from bench.esme import connect
+from bench.smsc import SimulatedSMSC
+from smpprouter.passwords import hash_password
+from smpprouter.service import make_service
+from tests.redis_server import shared
+
+PASSWORDS = {"esme1": "pw1", "esme2": "pw2", "esme3": "pw3"}
+_HASHES = {}
+
+
+def password_hash(user):
+    if user not in _HASHES:
+        _HASHES[user] = hash_password(PASSWORDS[user])
+    return _HASHES[user]
+
+
+DEFAULT_ROUTES = """
+[[mt]]
+name = "us"
+destination_prefix = ["1"]
+connectors = ["smsc"]
+
+[[mt]]
+name = "blocked"
+destination_prefix = ["999"]
+reject = "ESME_RINVDSTADR"
+
+[[mo]]
+name = "shortcode"
+destination = ["12345"]
+user = "esme1"
+
+[[mo]]
+name = "keyword"
+destination = ["5555"]
+keyword = ["JOIN"]
+user = "esme2"
+"""
+
+
+class RouterHarness:
+    def __init__(self, *, routes=DEFAULT_ROUTES, connector="", users=None, smpp="",
+                 smsc=None, extra=""):
+        self.dir = tempfile.mkdtemp(prefix="smpprouter-test-")
+        self.redis = shared()
+        self.redis.command("FLUSHALL")
+        self.smsc = SimulatedSMSC(**(smsc or {}))
+        self.smsc_port = self.smsc.listen(0).getHost().port
+        users = users or {"esme1": "", "esme2": "", "esme3": ""}
+        user_tables = "".join(
+            '[users.%s]\npassword = "%s"\n%s\n' % (name, password_hash(name), more)
+            for name, more in users.items())
+        self.config_path = os.path.join(self.dir, "smpprouter.toml")
+        self.routes_path = os.path.join(self.dir, "routes.toml")
+        with open(self.routes_path, "w") as f:
+            f.write(routes)
+        with open(self.config_path, "w") as f:
+            f.write("""
+[router]
+name = "testrouter"
+var_dir = "var"
+
+[redis]
+url = "redis://%(host)s:%(port)d/0"
+
+[smpp]
+%(smpp)s
+
+[listeners.smpp]
+endpoint = "tcp:0:interface=127.0.0.1"
+
+[connectors.smsc]
+host = "127.0.0.1"
+port = %(smsc_port)d
+system_id = "router"
+password = "secret"
+reconnect_min = 0.05
+reconnect_max = 0.5
+response_timeout = 10
+%(connector)s
+
+%(users)s
+%(extra)s
+""" % dict(host=self.redis.host, port=self.redis.port, smsc_port=self.smsc_port,
+                connector=connector, users=user_tables, smpp=smpp, extra=extra))
+        self.service = None
+        self.clients = []
+
+    async def start(self, binds=1):
+        self.service = make_service(self.config_path)
+        self.service.startService()
+        await self.service.started
+        self.router = self.service.router
+        self.port = self.service.ports["smpp"].getHost().port
+        for connector in self.router.connectors.values():
+            await connector.when_up(binds)
+        return self
+
+    async def bind(self, mode="transceiver", user="esme1", password=None, **kwargs):
+        client = await connect("127.0.0.1", self.port, mode, user,
+                               PASSWORDS[user] if password is None else password, **kwargs)
+        self.clients.append(client)
+        return client
+
+    async def connect(self, **kwargs):
+        client = await connect("127.0.0.1", self.port, **kwargs)
+        self.clients.append(client)
+        return client
+
+    async def stop(self):
+        for client in self.clients:
+            if client.connected:
+                client.abort()
+                await client.wait_closed()
+        if self.service is not None and self.service.running:
+            await self.service.stopService()
+        await defer.maybeDeferred(self.smsc.close)
+
+
+def run(coroutine):
+    return defer.Deferred.fromCoroutine(coroutine)
+
+
+__all__ = ["RouterHarness", "run", "reactor"]

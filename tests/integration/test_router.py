@@ -1,0 +1,342 @@
+"""The router end to end: a test ESME, the router, a simulated SMSC, real Redis."""
+
+from twisted.trial.unittest import TestCase
+
+from smpprouter.smpp.receipt import parse_receipt
+from smpprouter.smpp.status import Status
+
+from ..store.support import wait_for
+from .harness import RouterHarness, run
+
+MESSAGE = dict(source_addr="MyBrand", source_addr_ton=5, destination_addr="15551234567",
+               dest_addr_ton=1, dest_addr_npi=1, short_message=b"hello there",
+               registered_delivery=1)
+
+
+class RouterTestCase(TestCase):
+    timeout = 30
+    harness_args = {}
+
+    def setUp(self):
+        self.h = RouterHarness(**self.harness_args)
+        self.addCleanup(lambda: run(self.h.stop()))
+        return run(self.h.start())
+
+
+class BindTests(RouterTestCase):
+    def test_each_bind_mode(self):
+        async def go():
+            for mode in ("transmitter", "receiver", "transceiver"):
+                client = await self.h.bind(mode)
+                self.assertEqual(client.bind_resp.command_status, Status.ESME_ROK)
+                self.assertEqual(client.bind_resp.system_id, "testrouter")
+                self.assertEqual(client.bind_resp.tlvs.get("sc_interface_version"), 0x34)
+        return run(go())
+
+    def test_bad_password_and_unknown_user(self):
+        async def go():
+            client = await self.h.connect()
+            resp = await client.bind("transceiver", "esme1", "wrong")
+            self.assertEqual(resp.command_status, Status.ESME_RINVPASWD)
+            await client.wait_closed()
+            client = await self.h.connect()
+            resp = await client.bind("transceiver", "nobody", "pw1")
+            self.assertEqual(resp.command_status, Status.ESME_RINVSYSID)
+            self.assertEqual(resp.system_id, "")   # nothing else revealed
+        return run(go())
+
+    def test_second_bind_on_a_session(self):
+        async def go():
+            client = await self.h.bind("transceiver")
+            resp = await client.bind("transceiver", "esme1", "pw1")
+            self.assertEqual(resp.command_status, Status.ESME_RALYBND)
+        return run(go())
+
+
+class MTTests(RouterTestCase):
+    def test_submit_reaches_the_smsc_byte_exact_and_resp_carries_our_id(self):
+        async def go():
+            client = await self.h.bind("transceiver")
+            tlvs = {"user_message_reference": 7, 0x1400: b"1201159100000012345",
+                    0x1500: b"\x01\x02"}
+            resp = await client.submit(tlvs=dict(tlvs), **MESSAGE)
+            self.assertEqual(resp.command_status, Status.ESME_ROK)
+            upstream = self.h.smsc.submits[-1]
+            for field, value in MESSAGE.items():
+                self.assertEqual(getattr(upstream, field), value, field)
+            # Known TLVs by name, unknown ones byte-exact.
+            self.assertEqual(upstream.tlvs["user_message_reference"], 7)
+            self.assertEqual(upstream.tlvs["pe_id"], "1201159100000012345")
+            self.assertEqual(upstream.tlvs[0x1500], b"\x01\x02")
+            upstream_ids = {str(i) for i in self.h.smsc.stats().get("ids", ())}
+            self.assertTrue(resp.message_id)
+            self.assertNotIn(resp.message_id, upstream_ids)
+            int(resp.message_id, 16)   # hex by default
+        return run(go())
+
+    def test_receipt_returns_with_our_id_on_the_same_trx_session(self):
+        async def go():
+            client = await self.h.bind("transceiver")
+            resp = await client.submit(**MESSAGE)
+            dlr = await client.next_delivery()
+            self.assertEqual(dlr.esm_class & 0x3C, 0x04)
+            self.assertEqual(dlr.tlvs["receipted_message_id"], resp.message_id)
+            self.assertEqual(parse_receipt(dlr.short_message).id, resp.message_id)
+        return run(go())
+
+    def test_receipt_for_a_tx_submit_arrives_on_the_rx_session(self):
+        async def go():
+            tx = await self.h.bind("transmitter")
+            rx = await self.h.bind("receiver")
+            resp = await tx.submit(**MESSAGE)
+            dlr = await rx.next_delivery()
+            self.assertEqual(dlr.tlvs["receipted_message_id"], resp.message_id)
+            self.assertEqual(tx.deliveries, [])
+        return run(go())
+
+    def test_receipt_never_goes_to_another_user(self):
+        async def go():
+            other = await self.h.bind("receiver", "esme2")
+            client = await self.h.bind("transceiver")
+            resp = await client.submit(**MESSAGE)
+            dlr = await client.next_delivery()
+            self.assertEqual(dlr.tlvs["receipted_message_id"], resp.message_id)
+            # esme2 got nothing: a round trip on its session proves nothing was in flight.
+            await other.enquire_link()
+            self.assertEqual(other.deliveries, [])
+        return run(go())
+
+    def test_reject_rule_and_no_route(self):
+        async def go():
+            client = await self.h.bind("transmitter")
+            resp = await client.submit(**dict(MESSAGE, destination_addr="9990001"))
+            self.assertEqual(resp.command_status, Status.ESME_RINVDSTADR)
+            resp = await client.submit(**dict(MESSAGE, destination_addr="4477009"))
+            self.assertEqual(resp.command_status, Status.ESME_RINVDSTADR)
+            self.assertEqual(self.h.smsc.submits, [])
+        return run(go())
+
+    def test_upstream_error_status_is_passed_on(self):
+        async def go():
+            client = await self.h.bind("transmitter")
+            self.h.smsc.fail_next(Status.ESME_RINVDSTADR)
+            resp = await client.submit(**MESSAGE)
+            self.assertEqual(resp.command_status, Status.ESME_RINVDSTADR)
+        return run(go())
+
+
+class MOTests(RouterTestCase):
+    def test_mo_reaches_the_right_user(self):
+        async def go():
+            esme1 = await self.h.bind("receiver", "esme1")
+            esme2 = await self.h.bind("receiver", "esme2")
+            resp = await self.h.smsc.send_mo("15550001111", "12345", b"hello")
+            self.assertEqual(resp.command_status, Status.ESME_ROK)
+            mo = await esme1.next_delivery()
+            self.assertEqual((mo.source_addr, mo.destination_addr, mo.short_message),
+                             ("15550001111", "12345", b"hello"))
+            resp = await self.h.smsc.send_mo("15550001111", "5555", b"join now")
+            mo = await esme2.next_delivery()
+            self.assertEqual(mo.short_message, b"join now")
+            self.assertEqual(len(esme1.deliveries), 1)
+        return run(go())
+
+    def test_unrouted_mo_is_refused_upstream(self):
+        async def go():
+            resp = await self.h.smsc.send_mo("15550001111", "777", b"hi")
+            self.assertEqual(resp.command_status, Status.ESME_RX_P_APPN)
+        return run(go())
+
+
+class HexAndDecimalIdTests(RouterTestCase):
+    """An upstream with hex ids in submit_sm_resp and decimal ids in receipts."""
+    harness_args = dict(smsc=dict(id_format="HEX", receipt_id_format="decimal"),
+                        connector='resp_id = "hex"\nreceipt_id = "decimal"')
+
+    def test_receipt_is_correlated(self):
+        async def go():
+            client = await self.h.bind("transceiver")
+            resp = await client.submit(**MESSAGE)
+            dlr = await client.next_delivery()
+            self.assertEqual(dlr.tlvs["receipted_message_id"], resp.message_id)
+            self.assertEqual(self.h.router.counters["receipts_unknown"], 0)
+        return run(go())
+
+
+class ReceiptOnAnotherBindTests(RouterTestCase):
+    harness_args = dict(smsc=dict(receipt_bind="other"), connector="binds = 2")
+
+    def setUp(self):
+        self.h = RouterHarness(**self.harness_args)
+        self.addCleanup(lambda: run(self.h.stop()))
+        return run(self.h.start(binds=2))
+
+    def test_receipts_from_any_upstream_bind_are_relayed(self):
+        async def go():
+            client = await self.h.bind("transceiver")
+            ids = set()
+            for i in range(20):
+                resp = await client.submit(**MESSAGE)
+                ids.add(resp.message_id)
+            got = set()
+            for i in range(20):
+                dlr = await client.next_delivery()
+                got.add(dlr.tlvs["receipted_message_id"])
+            self.assertEqual(got, ids)
+        return run(go())
+
+
+class ReceiptBeforeMappingTests(RouterTestCase):
+    """The upstream sends the receipt before its submit_sm_resp: the receipt
+    is parked until the mapping exists, not dropped."""
+    harness_args = dict(smsc=dict(receipt_first=True))
+
+    def test_race(self):
+        async def go():
+            client = await self.h.bind("transceiver")
+            resp = await client.submit(**MESSAGE)
+            dlr = await client.next_delivery()
+            self.assertEqual(dlr.tlvs["receipted_message_id"], resp.message_id)
+            self.assertEqual(self.h.router.counters["receipts_unknown"], 0)
+        return run(go())
+
+
+class OfflineUserTests(RouterTestCase):
+    def test_receipt_waits_for_the_user_to_bind(self):
+        async def go():
+            tx = await self.h.bind("transmitter")
+            resp = await tx.submit(**MESSAGE)
+            # Nobody can receive: the receipt is queued in Redis.
+            await wait_for(lambda: self.h.redis.command("XLEN", "dlv:{esme1}") == 1)
+            rx = await self.h.bind("receiver")
+            dlr = await rx.next_delivery()
+            self.assertEqual(dlr.tlvs["receipted_message_id"], resp.message_id)
+        return run(go())
+
+    def test_refused_delivery_is_sent_again(self):
+        async def go():
+            answers = [Status.ESME_RX_T_APPN, Status.ESME_ROK]
+            rx = await self.h.bind("receiver", deliver_resp_status=lambda pdu: answers.pop(0))
+            tx = await self.h.bind("transmitter")
+            resp = await tx.submit(**MESSAGE)
+            first = await rx.next_delivery()
+            again = await rx.next_delivery()
+            self.assertEqual(first.tlvs["receipted_message_id"], resp.message_id)
+            self.assertEqual(again.tlvs["receipted_message_id"], resp.message_id)
+            self.assertEqual(answers, [])
+        return run(go())
+    test_refused_delivery_is_sent_again.timeout = 15
+
+
+class LimitTests(RouterTestCase):
+    harness_args = dict(users={"esme1": "max_binds = 2\nthroughput = 5", "esme2": "",
+                               "esme3": ""})
+
+    def test_max_binds(self):
+        async def go():
+            await self.h.bind("transmitter")
+            await self.h.bind("receiver")
+            client = await self.h.connect()
+            resp = await client.bind("transmitter", "esme1", "pw1")
+            self.assertEqual(resp.command_status, Status.ESME_RBINDFAIL)
+        return run(go())
+
+    def test_throughput(self):
+        async def go():
+            client = await self.h.bind("transmitter")
+            statuses = [(await client.submit(**MESSAGE)).command_status for _ in range(10)]
+            self.assertIn(Status.ESME_RTHROTTLED, statuses)
+            self.assertEqual(statuses[0], Status.ESME_ROK)
+        return run(go())
+
+
+class ProtocolTests(RouterTestCase):
+    def test_commands_not_carried_out_get_a_precise_status(self):
+        from smpprouter.smpp import pdu as P
+        async def go():
+            client = await self.h.bind("transceiver")
+            for pdu, status in ((P.QuerySm(message_id="1"), Status.ESME_RQUERYFAIL),
+                                (P.CancelSm(message_id="1"), Status.ESME_RCANCELFAIL),
+                                (P.ReplaceSm(message_id="1"), Status.ESME_RREPLACEFAIL),
+                                (P.SubmitMulti(dest_addresses=(P.SmeDest(1, 1, "1555"),)),
+                                 Status.ESME_RPROHIBITED)):
+                resp = await client.send_pdu(pdu)
+                self.assertEqual(resp.command_status, status, type(pdu).__name__)
+            self.assertTrue(client.connected)
+        return run(go())
+
+    def test_garbage_gets_generic_nack_and_session_lives(self):
+        async def go():
+            client = await self.h.bind("transceiver")
+            client.send_raw(bytes.fromhex("00000010" "000000ff" "00000000" "00000063"))
+            resp = await client.enquire_link()
+            self.assertEqual(resp.command_status, Status.ESME_ROK)
+            self.assertEqual([(n.command_status, n.sequence_number) for n in client.generic_nacks],
+                             [(Status.ESME_RINVCMDID, 0x63)])
+        return run(go())
+
+    def test_malformed_submit_gets_its_status(self):
+        async def go():
+            client = await self.h.bind("transmitter")
+            resp = await client.submit(**dict(MESSAGE, esm_class=0x04))
+            self.assertEqual(resp.command_status, Status.ESME_RINVESMCLASS)
+        return run(go())
+
+    def test_submit_before_bind(self):
+        async def go():
+            client = await self.h.connect()
+            resp = await client.submit(**MESSAGE)
+            self.assertEqual(resp.command_status, Status.ESME_RINVBNDSTS)
+        return run(go())
+
+    def test_submit_on_a_receiver(self):
+        async def go():
+            client = await self.h.bind("receiver")
+            resp = await client.submit(**MESSAGE)
+            self.assertEqual(resp.command_status, Status.ESME_RINVBNDSTS)
+        return run(go())
+
+    def test_unbind(self):
+        async def go():
+            client = await self.h.bind("transceiver")
+            resp = await client.unbind()
+            self.assertEqual(resp.command_status, Status.ESME_ROK)
+            await client.wait_closed()
+        return run(go())
+
+
+class UpstreamLossTests(RouterTestCase):
+    harness_args = dict(connector="window = 5")
+
+    def test_disconnect_with_a_full_window_answers_every_message(self):
+        async def go():
+            client = await self.h.bind("transmitter", window=10)
+            self.h.smsc.hold_responses = True
+            # 5 fill the router's window upstream, 5 wait in the connector's queue.
+            pending = [client.submit(**MESSAGE) for _ in range(10)]
+            await self.h.smsc.wait_submits(5)
+            self.h.smsc.disconnect_all()
+            statuses = [(await d).command_status for d in pending]
+            self.assertEqual(len(statuses), 10)
+            self.assertNotIn(Status.ESME_ROK, statuses)
+            self.assertTrue(all(s in (Status.ESME_RSYSERR, Status.ESME_RMSGQFUL)
+                                for s in statuses), statuses)
+        return run(go())
+
+
+class ReloadTests(RouterTestCase):
+    def test_broken_table_keeps_the_old_routes(self):
+        async def go():
+            client = await self.h.bind("transmitter")
+            with open(self.h.routes_path, "w") as f:
+                f.write('[[mt]]\nname = "x"\nconnectors = ["nosuch"]\n')
+            self.assertFalse(self.h.service.reload())
+            resp = await client.submit(**MESSAGE)
+            self.assertEqual(resp.command_status, Status.ESME_ROK)
+            with open(self.h.routes_path, "w") as f:
+                f.write('[[mt]]\nname = "all"\nreject = "ESME_RINVDSTADR"\n')
+            self.assertTrue(self.h.service.reload())
+            resp = await client.submit(**MESSAGE)
+            self.assertEqual(resp.command_status, Status.ESME_RINVDSTADR)
+            self.assertTrue(client.connected)
+        return run(go())
