@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test bench clean
+.PHONY: install run test bench clean
 
 install: $(STAMP)
 
@@ -15,6 +15,14 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]' --config-settings editable_mode=compat
 	touch $(STAMP)
+
+# Runs the router with etc/ defaults (an embedded Redis under var/ unless
+# etc/smpprouter.toml names one). Overrides for running several side by side:
+#   make run REDIS_URL=redis://127.0.0.1:6390/0 SMPP_LISTEN=tcp:2785:interface=127.0.0.1
+run: $(STAMP)
+	mkdir -p var
+	$(BIN)/twistd --nodaemon --pidfile var/smpprouter.pid smpprouter --config etc/smpprouter.toml \
+		$(if $(REDIS_URL),--redis-url $(REDIS_URL)) $(if $(SMPP_LISTEN),--listen $(SMPP_LISTEN))
 
 test: $(STAMP)
 	$(BIN)/trial $(TRIAL_ARGS) tests

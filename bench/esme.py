@@ -92,6 +92,7 @@ class ESMEClient(Protocol):
 
     def connectionMade(self):
         self.connected = True
+        self.transport.setTcpNoDelay(True)   # small PDUs: no Nagle stalls
         self.connection_made.callback(self)
 
     def connectionLost(self, reason=failure.Failure(error.ConnectionDone())):

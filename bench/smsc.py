@@ -139,6 +139,7 @@ class SMSCSession(Protocol):
 
     def connectionMade(self):
         self.connected = True
+        self.transport.setTcpNoDelay(True)   # small PDUs: no Nagle stalls
         self.factory.connections.append(self)
 
     def connectionLost(self, reason=failure.Failure(error.ConnectionDone())):

@@ -26,6 +26,7 @@ from ..smpp.framer import Framer
 from ..smpp.session import (InactivityTimeout, ResponseTimeout, SendEnquireLink, Session,
                             SessionInitTimeout, State, Timers)
 from ..smpp.status import Status
+from ..tcp import set_no_delay
 
 
 class ResponseTimeoutError(Exception):
@@ -66,6 +67,7 @@ class SMPPProtocol(protocol.Protocol):
     # -- connection ---------------------------------------------------------
 
     def connectionMade(self):
+        set_no_delay(self.transport)
         self.session = Session(self.role, self.clock.seconds(), window=self.window,
                                timers=self.timers)
         peer = self.transport.getPeer()

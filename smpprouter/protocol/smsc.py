@@ -233,8 +233,12 @@ class Connector(service.MultiService):
         return None
 
     def _schedule(self, delay):
-        if self._pump_call is None or not self._pump_call.active():
-            self._pump_call = self.clock.callLater(delay, self._pump)
+        call = self._pump_call
+        if call is not None and call.active():
+            if call.getTime() <= self.clock.seconds() + delay:
+                return
+            call.cancel()
+        self._pump_call = self.clock.callLater(delay, self._pump)
 
     def _pump(self):
         queue = self._queue
@@ -252,13 +256,17 @@ class Connector(service.MultiService):
             proto.send_request(pdu).chainDeferred(d)
             d.addBoth(self._freed)
         if queue:
-            # Wake when a rate token is due; a response also pumps (see _freed).
+            # Binds with room are waiting for a rate token: wake when it is due.
+            # Binds with full windows need no timer: every request ends (its
+            # response, its timeout or the bind's loss) and _freed pumps then.
             waits = [p.bucket.wait(now) for p in self._tx if p.can_send()]
-            self._schedule(min(waits) if waits else 0.05)
+            if waits:
+                self._schedule(min(waits))
 
     def _freed(self, result):
+        # A slot is free: the next queued message goes out in this same turn.
         if self._queue:
-            self._schedule(0)
+            self._pump()
         return result
 
     def _fail_queue(self, reason):

@@ -16,6 +16,8 @@ and lists: nothing to convert.
 
 import txredisapi
 
+from ..tcp import set_no_delay
+
 
 def encode_command(args) -> bytes:
     out = [b"*%d\r\n" % len(args)]
@@ -28,6 +30,10 @@ def encode_command(args) -> bytes:
 
 
 class FastProtocol(txredisapi.RedisProtocol):
+    def connectionMade(self):
+        set_no_delay(self.transport)
+        return super().connectionMade()
+
     def _build_command(self, *args, **kwargs):
         return encode_command(args)
 

@@ -1,0 +1,99 @@
+"""The connector's choice of bind and its queue, on a fake clock and fake binds."""
+
+from types import SimpleNamespace
+
+from twisted.internet import defer, task
+from twisted.trial.unittest import SynchronousTestCase
+
+from smpprouter.protocol.smsc import Connector, ConnectorBusy, ConnectorUnavailable
+from smpprouter.smpp.session import Mode
+from smpprouter.throttle import TokenBucket
+
+
+class FakeBind:
+    def __init__(self, clock, window=2, rate=0):
+        self.mode = Mode.TRX
+        self.window = window
+        self.sent = []
+        self.bucket = TokenBucket(rate, clock.seconds())
+
+    def can_send(self):
+        return len(self.sent) < self.window
+
+    def send_request(self, pdu):
+        d = defer.Deferred()
+        self.sent.append((pdu, d))
+        return d
+
+    def answer(self, index=0, result="resp"):
+        pdu, d = self.sent.pop(index)
+        d.callback(result)
+
+
+def config(**kw):
+    base = dict(name="up", host="127.0.0.1", port=1, window=2, binds=1, bind="transceiver",
+                throughput=0, enquire_link_interval=0, response_timeout=30,
+                reconnect_min=1.0, reconnect_max=2.0)
+    base.update(kw)
+    return SimpleNamespace(**base)
+
+
+class ConnectorTests(SynchronousTestCase):
+    def setUp(self):
+        self.clock = task.Clock()
+        self.connector = Connector(config(), gateway=None, reactor=self.clock,
+                                   endpoint=object())
+
+    def test_no_bind_fails_at_once(self):
+        self.failureResultOf(self.connector.submit("m"), ConnectorUnavailable)
+
+    def test_queued_message_goes_out_as_soon_as_a_slot_frees(self):
+        bind = FakeBind(self.clock)
+        self.connector.bind_up(bind)
+        results = [self.connector.submit(i) for i in range(4)]
+        self.assertEqual([p for p, _ in bind.sent], [0, 1])
+        bind.answer()
+        # No clock advance: the freed slot alone sends the next message.
+        self.assertEqual([p for p, _ in bind.sent], [1, 2])
+        self.assertEqual(self.successResultOf(results[0]), "resp")
+        self.assertNoResult(results[3])
+
+    def test_round_robin_across_binds(self):
+        a, b = FakeBind(self.clock), FakeBind(self.clock)
+        self.connector.bind_up(a)
+        self.connector.bind_up(b)
+        for i in range(4):
+            self.connector.submit(i)
+        self.assertEqual(([p for p, _ in a.sent], [p for p, _ in b.sent]), ([0, 2], [1, 3]))
+
+    def test_rate_limit_delays_without_losing(self):
+        bind = FakeBind(self.clock, window=100, rate=100)   # burst 5
+        self.connector.bind_up(bind)
+        results = [self.connector.submit(i) for i in range(8)]
+        self.assertEqual(len(bind.sent), 5)
+        self.clock.advance(0.03)
+        self.assertEqual(len(bind.sent), 8)
+        self.assertEqual([r.called for r in results], [False] * 8)
+
+    def test_losing_the_last_bind_fails_the_queue(self):
+        bind = FakeBind(self.clock, window=1)
+        self.connector.bind_up(bind)
+        self.connector.submit(0)
+        queued = self.connector.submit(1)
+        self.connector.bind_down(bind)
+        self.failureResultOf(queued, ConnectorUnavailable)
+
+    def test_queue_deadline(self):
+        bind = FakeBind(self.clock, window=1)
+        self.connector.bind_up(bind)
+        self.connector.submit(0)
+        queued = self.connector.submit(1)
+        self.clock.advance(31)
+        bind.answer()
+        self.failureResultOf(queued, ConnectorBusy)
+
+    def test_when_up(self):
+        d = self.connector.when_up()
+        self.assertNoResult(d)
+        self.connector.bind_up(FakeBind(self.clock))
+        self.assertIs(self.successResultOf(d), self.connector)
