@@ -29,6 +29,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.codec
+	$(BIN)/python -m bench.store
+	$(BIN)/python -m bench.e2e $(E2E_ARGS)
 
 clean:
 	rm -rf $(VENV) _trial_temp* build *.egg-info

@@ -17,7 +17,6 @@ from collections import deque
 
 from twisted.logger import Logger
 
-from .smpp import codec
 from .smpp.status import Status
 
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
@@ -132,15 +131,15 @@ class Deliveries:
                 break
             entry = backlog.popleft()
             try:
-                pdu, _ = codec.decode(entry.payload)
+                d = session.deliver(entry.payload)
             except Exception:
-                self.log.failure("undecodable delivery {entry} of {user} dropped",
+                # Only we write the queue; an entry we cannot send would block it forever.
+                self.log.failure("unsendable delivery {entry} of {user} dropped",
                                  entry=entry.entry_id, user=user.name)
                 self.store.ack(user.name, entry.entry_id)
                 continue
             user.inflight.add(entry.entry_id)
             self.counters["sent"] += 1
-            d = session.deliver(pdu)
             d.addCallbacks(self._answered, self._unanswered, (user, entry), None, (user, entry))
         if user.more and len(backlog) < self.batch // 2 and not user.reading:
             self._read(user)

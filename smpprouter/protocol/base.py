@@ -14,6 +14,8 @@ fails with ResponseTimeout or ConnectionLost, so nothing in flight waits
 forever.
 """
 
+import struct
+
 from twisted.internet import error, protocol
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
@@ -211,6 +213,20 @@ class SMPPProtocol(protocol.Protocol):
             self._arm()
         return deferred
 
+    def send_encoded_request(self, data: bytes):
+        """send_request for a request we encoded earlier (a queued deliver_sm):
+        only the sequence number is patched in, nothing is decoded again."""
+        session = self.session
+        cid = _HEADER_IDS.unpack_from(data, 4)[0]
+        session.check_send(cid)
+        seq = session.next_sequence()
+        deferred = Deferred()
+        session.request_sent(cid, seq, self.clock.seconds(), deferred)
+        self.transport.write(b"".join((data[:12], _SEQUENCE.pack(seq), data[16:])))
+        if self._timer is None:
+            self._arm()
+        return deferred
+
     def close(self):
         """End the connection once what is written has been sent."""
         if self.transport is not None:
@@ -257,3 +273,5 @@ class SMPPProtocol(protocol.Protocol):
 
 
 _UNANSWERED = frozenset((CommandId.outbind, CommandId.alert_notification))
+_HEADER_IDS = struct.Struct(">I")
+_SEQUENCE = struct.Struct(">I")

@@ -9,6 +9,7 @@ and a precise status for every command we do not carry out yet.
 from twisted.internet import protocol
 from twisted.logger import Logger
 
+from ..smpp import codec
 from ..smpp import pdu as P
 from ..smpp.commands import INTERFACE_V34, CommandId
 from ..smpp.session import Mode, Role, State, bind_mode
@@ -125,8 +126,16 @@ class ESMEServerProtocol(SMPPProtocol):
 
     # -- deliveries ---------------------------------------------------------
 
-    def deliver(self, pdu):
-        """Send a deliver_sm; Deferred(response). The caller checks can_send()."""
+    def deliver(self, payload: bytes):
+        """Send a queued deliver_sm (encoded, v3.4); Deferred(response).
+
+        A v3.4 session gets the queued bytes as they are; a v3.3 one needs
+        them re-encoded without optional parameters. The caller checks
+        can_send().
+        """
+        if self.session.interface_version >= INTERFACE_V34:
+            return self.send_encoded_request(payload)
+        pdu, _ = codec.decode(payload)
         return self.send_request(pdu)
 
     def session_closed(self, reason):

@@ -53,12 +53,16 @@ user = "esme2"
 
 class RouterHarness:
     def __init__(self, *, routes=DEFAULT_ROUTES, connector="", users=None, smpp="",
-                 smsc=None, extra=""):
+                 smsc=None, extra="", smsc_tls=None):
         self.dir = tempfile.mkdtemp(prefix="smpprouter-test-")
         self.redis = shared()
         self.redis.command("FLUSHALL")
         self.smsc = SimulatedSMSC(**(smsc or {}))
-        self.smsc_port = self.smsc.listen(0).getHost().port
+        if smsc_tls is None:
+            self.smsc.listen(0)
+        else:   # the upstream speaks TLS with these server options
+            self.smsc.port = reactor.listenSSL(0, self.smsc, smsc_tls, interface="127.0.0.1")
+        self.smsc_port = self.smsc.port.getHost().port
         users = users or {"esme1": "", "esme2": "", "esme3": ""}
         user_tables = "".join(
             '[users.%s]\npassword = "%s"\n%s\n' % (name, password_hash(name), more)

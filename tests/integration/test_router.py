@@ -355,3 +355,27 @@ class SocketOptionTests(RouterTestCase):
                 sock = proto.transport.getHandle()
                 self.assertTrue(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
         return run(go())
+
+
+class V33Tests(RouterTestCase):
+    def test_v33_receiver_gets_receipts_without_tlvs(self):
+        async def go():
+            rx = await self.h.bind("receiver", interface_version=0x33)
+            self.assertNotIn("sc_interface_version", rx.bind_resp.tlvs)
+            tx = await self.h.bind("transmitter", interface_version=0x33)
+            resp = await tx.submit(**MESSAGE)
+            dlr = await rx.next_delivery()
+            self.assertEqual(dlr.tlvs, {})
+            self.assertEqual(parse_receipt(dlr.short_message).id, resp.message_id)
+        return run(go())
+
+    def test_v33_cannot_bind_transceiver_semantics(self):
+        async def go():
+            client = await self.h.connect()
+            resp = await client.bind("transmitter", "esme1", "pw1", interface_version=0x33)
+            self.assertEqual(resp.command_status, Status.ESME_ROK)
+            from smpprouter.smpp import pdu as P
+            resp = await client.send_pdu(P.DataSm(source_addr="1", destination_addr="1555"))
+            self.assertEqual(resp.command_id, 0x80000000)   # generic_nack: no data_sm in v3.3
+            self.assertEqual(resp.command_status, Status.ESME_RINVCMDID)
+        return run(go())

@@ -1,0 +1,156 @@
+"""End to end: the load generator binds to a real router process (twistd,
+embedded Redis) that routes to the SMSC simulator and relays every receipt.
+
+    python -m bench.e2e [--count 20000] [--sessions 3] [--window 10] [--profile FILE]
+
+Prints messages/s, submit_sm_resp latency, the share of receipts matched,
+and the router's own CPU time per message (from /proc): with the load
+generator and the simulator sharing the machine's two cores, CPU per
+message says more about the router than wall-clock throughput does.
+"""
+
+import argparse
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+from smpprouter.passwords import hash_password
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BIN = os.path.dirname(sys.executable)
+GOAL = 5000
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_line(proc, needles, timeout, seen):
+    """Read proc's output until every needle has appeared; bounded by timeout."""
+    deadline = time.monotonic() + timeout
+    missing = list(needles)
+    while missing:
+        left = deadline - time.monotonic()
+        if left <= 0 or proc.poll() is not None:
+            raise RuntimeError("not ready (%s); output:\n%s" % (missing, "".join(seen[-30:])))
+        ready, _, _ = select.select([proc.stdout], [], [], left)
+        if ready:
+            line = proc.stdout.readline()
+            seen.append(line)
+            missing = [n for n in missing if n not in line]
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def write_config(directory, smpp_port, smsc_port, args):
+    with open(os.path.join(directory, "routes.toml"), "w") as f:
+        f.write('[[mt]]\nname = "all"\ndestination_prefix = ["1"]\nconnectors = ["smsc"]\n')
+    path = os.path.join(directory, "smpprouter.toml")
+    with open(path, "w") as f:
+        f.write("""
+[router]
+var_dir = "var"
+[smpp]
+window = %(window)d
+[listeners.smpp]
+endpoint = "tcp:%(smpp)d:interface=127.0.0.1"
+[connectors.smsc]
+host = "127.0.0.1"
+port = %(smsc)d
+system_id = "router"
+password = "secret"
+binds = %(binds)d
+window = %(upstream_window)d
+[users.esme1]
+password = "%(hash)s"
+""" % dict(window=args.window, smpp=smpp_port, smsc=smsc_port, binds=args.binds,
+           upstream_window=args.upstream_window, hash=hash_password("pw1")))
+    return path
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--count", type=int, default=20000)
+    p.add_argument("--sessions", type=int, default=3)
+    p.add_argument("--window", type=int, default=10, help="each ESME session's window")
+    p.add_argument("--binds", type=int, default=1, help="the router's binds to the SMSC")
+    p.add_argument("--upstream-window", type=int, default=50)
+    p.add_argument("--profile", metavar="FILE", help="run the router under cProfile")
+    args = p.parse_args(argv)
+
+    directory = tempfile.mkdtemp(prefix="smpprouter-bench-")
+    smpp_port, smsc_port = free_port(), free_port()
+    config = write_config(directory, smpp_port, smsc_port, args)
+    procs = []
+    seen = []
+    try:
+        smsc = subprocess.Popen(
+            [sys.executable, "-u", "-m", "bench.smsc", "--port", str(smsc_port),
+             "--stats-interval", "3600"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        procs.append(smsc)
+        wait_for_line(smsc, ["simulated SMSC on"], 20, seen)
+        twistd = [os.path.join(BIN, "twistd"), "--nodaemon", "--pidfile", "",
+                  "--logfile", "-"]
+        if args.profile:
+            twistd += ["--profile", args.profile, "--profiler", "cprofile", "--savestats"]
+        router = subprocess.Popen(twistd + ["smpprouter", "--config", config], cwd=ROOT,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        procs.append(router)
+        wait_for_line(router, ["listener smpp on", "bound as TRX"], 60, seen)
+        cpu_before = cpu_seconds(router.pid)
+        load = subprocess.run(
+            [sys.executable, "-m", "bench.load", "--port", str(smpp_port), "--count",
+             str(args.count), "--sessions", str(args.sessions), "--window", str(args.window),
+             "--json"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+        cpu = cpu_seconds(router.pid) - cpu_before
+        if load.returncode:
+            raise RuntimeError("bench.load failed:\n" + load.stdout + load.stderr)
+        summary = json.loads(load.stdout.strip().splitlines()[-1])
+    finally:
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        shutil.rmtree(directory, ignore_errors=True)
+
+    matched = summary["receipts_matched"] / max(1, summary["ok"])
+    per_message = cpu / max(1, summary["ok"]) * 1e6
+    print("end to end, one router process: %d messages, %d ESME sessions x window %d, "
+          "%d upstream bind(s)" % (args.count, args.sessions, args.window, args.binds))
+    print("  %-34s %10.0f   (goal %d: %s)" % ("messages/s (submit to resp)", summary["msg_per_s"],
+                                              GOAL, "met" if summary["msg_per_s"] >= GOAL
+                                              else "%.0f%%" % (100 * summary["msg_per_s"] / GOAL)))
+    print("  %-34s %10.1f / %.1f ms" % ("submit_sm_resp latency p50 / p99",
+                                        summary["latency_ms"]["p50"], summary["latency_ms"]["p99"]))
+    print("  %-34s %10.2f%%   (%d of %d, %d unmatched, %d duplicate)" % (
+        "receipts relayed and matched", 100 * matched, summary["receipts_matched"], summary["ok"],
+        summary["receipts_unmatched"], summary["receipts_duplicate"]))
+    print("  %-34s %10.0f us  (budget 100 us; %.1f%% of a core at the rate above)" % (
+        "router CPU per message + receipt", per_message,
+        per_message * summary["msg_per_s"] / 1e4))
+    if summary["errors"]:
+        print("  errors:", summary["errors"])
+    return 0 if matched == 1.0 and not summary["errors"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
