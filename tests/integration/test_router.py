@@ -379,3 +379,62 @@ class V33Tests(RouterTestCase):
             self.assertEqual(resp.command_id, 0x80000000)   # generic_nack: no data_sm in v3.3
             self.assertEqual(resp.command_status, Status.ESME_RINVCMDID)
         return run(go())
+
+
+class ReconnectTests(RouterTestCase):
+    def test_connector_rebinds_after_the_upstream_drops_it(self):
+        async def go():
+            connector = self.h.router.connectors["smsc"]
+            client = await self.h.bind("transmitter")
+            self.h.smsc.disconnect_all()
+            # Until a bind is back, nothing is accepted...
+            resp = await client.submit(**MESSAGE)
+            self.assertEqual(resp.command_status, Status.ESME_RSYSERR)
+            # ...and ClientService brings one back by itself.
+            await connector.when_up()
+            resp = await client.submit(**MESSAGE)
+            self.assertEqual(resp.command_status, Status.ESME_ROK)
+        return run(go())
+
+
+class DecimalIdTests(RouterTestCase):
+    harness_args = dict(users={"esme1": 'message_id = "decimal"', "esme2": "", "esme3": ""})
+
+    def test_decimal_ids_in_resp_and_receipt(self):
+        async def go():
+            client = await self.h.bind("transceiver")
+            resp = await client.submit(**MESSAGE)
+            self.assertTrue(resp.message_id.isdigit())
+            dlr = await client.next_delivery()
+            self.assertEqual(dlr.tlvs["receipted_message_id"], resp.message_id)
+            self.assertEqual(parse_receipt(dlr.short_message).id, resp.message_id)
+        return run(go())
+
+
+class TimerTests(RouterTestCase):
+    harness_args = dict(smpp="session_init_timeout = 1\nenquire_link_interval = 1")
+
+    def test_a_connection_that_never_binds_is_closed(self):
+        async def go():
+            client = await self.h.connect()
+            await client.wait_closed()   # by the router, after session_init_timeout
+            self.assertFalse(client.connected)
+        return run(go())
+
+    def test_router_probes_a_silent_session(self):
+        from twisted.internet import defer
+        async def go():
+            client = await self.h.bind("transceiver")
+            probed = defer.Deferred()
+            original = client.dataReceived
+
+            def spy(data):
+                if data[4:8] == b"\x00\x00\x00\x15" and not probed.called:
+                    probed.callback(data)   # an enquire_link from the router
+                original(data)
+            client.dataReceived = spy
+            await probed
+            await client.enquire_link()     # and the session is still alive
+            self.assertTrue(client.connected)
+        return run(go())
+    test_router_probes_a_silent_session.timeout = 10
