@@ -16,11 +16,12 @@ MESSAGE = dict(source_addr="MyBrand", source_addr_ton=5, destination_addr="15551
 class RouterTestCase(TestCase):
     timeout = 30
     harness_args = {}
+    upstream_binds = 1   # wait for this many connector binds before the test runs
 
     def setUp(self):
         self.h = RouterHarness(**self.harness_args)
         self.addCleanup(lambda: run(self.h.stop()))
-        return run(self.h.start())
+        return run(self.h.start(binds=self.upstream_binds))
 
 
 class BindTests(RouterTestCase):
@@ -165,11 +166,7 @@ class HexAndDecimalIdTests(RouterTestCase):
 
 class ReceiptOnAnotherBindTests(RouterTestCase):
     harness_args = dict(smsc=dict(receipt_bind="other"), connector="binds = 2")
-
-    def setUp(self):
-        self.h = RouterHarness(**self.harness_args)
-        self.addCleanup(lambda: run(self.h.stop()))
-        return run(self.h.start(binds=2))
+    upstream_binds = 2
 
     def test_receipts_from_any_upstream_bind_are_relayed(self):
         async def go():
