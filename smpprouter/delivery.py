@@ -56,7 +56,10 @@ class Deliveries:
         user = self._users.get(session.user)
         if user is None:
             user = self._users[session.user] = _User(session.user)
-            self.store.subscribe(user.name, self._notified)
+            # While Redis is down this fails; the store subscribes again by
+            # itself when it is back and then calls _notified.
+            self.store.subscribe(user.name, self._notified).addErrback(
+                self._subscribe_failed, user)
             self._recover(user)
         user.sessions.append(session)
         self._pump(user)
@@ -74,6 +77,10 @@ class Deliveries:
         for call in user.retries:
             if call.active():
                 call.cancel()
+
+    def _subscribe_failed(self, failure, user):
+        self.log.warn("notifications for {user} not subscribed yet: {error}", user=user.name,
+                      error=failure.getErrorMessage())
 
     def _recover(self, user):
         """Entries this consumer took earlier and never saw acknowledged."""

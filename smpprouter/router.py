@@ -13,7 +13,7 @@ DLR  upstream deliver_sm receipt -> mapping by (connector, upstream id) ->
 MO   upstream deliver_sm -> MO rules -> the user's delivery queue.
 """
 
-from twisted.internet import defer, threads
+from twisted.internet import defer, task, threads
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -231,7 +231,6 @@ class Router:
         return self._enqueue(mapping.user, pdu, connector, "receipt")
 
     async def _park(self, connector, pdu, upstream_id, key, attempt):
-        from twisted.internet import task
         await task.deferLater(self.clock, PARK_DELAYS[attempt], lambda: None)
         return await self._lookup(connector, pdu, upstream_id, key, attempt + 1)
 

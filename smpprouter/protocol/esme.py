@@ -144,6 +144,8 @@ class ESMEServerProtocol(SMPPProtocol):
 
 
 class ESMEServerFactory(protocol.Factory):
+    noisy = False
+
     def __init__(self, gateway, clock, timers, window=10, max_pdu_length=70000):
         self.gateway = gateway
         self.clock = clock

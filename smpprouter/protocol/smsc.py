@@ -17,7 +17,7 @@ from twisted.logger import Logger
 from ..smpp import pdu as P
 from ..smpp.commands import CommandId
 from ..smpp.session import Mode, Role, State, Timers
-from ..smpp.status import Status
+from ..smpp.status import Status, status_name
 from ..throttle import TokenBucket
 from .base import SMPPProtocol, response_for
 
@@ -56,9 +56,7 @@ class SMSCClientProtocol(SMPPProtocol):
         if resp.command_status != Status.ESME_ROK:
             self.log.warn("{connector}: bind as {mode} refused by {peer}: {status}",
                           connector=self.connector.name, mode=self.mode.name, peer=self.peer,
-                          status=Status(resp.command_status).name
-                          if resp.command_status in Status._value2member_map_
-                          else resp.command_status)
+                          status=status_name(resp.command_status))
             self.close()
             return
         self.session.bound(self.mode, self.connector.config.interface_version)
@@ -99,6 +97,8 @@ class SMSCClientProtocol(SMPPProtocol):
 
 
 class _BindFactory(protocol.Factory):
+    noisy = False   # one log line per bind is ours, not Twisted's "Starting factory"
+
     def __init__(self, connector, mode):
         self.connector = connector
         self.mode = mode
