@@ -109,8 +109,7 @@ response_timeout = 10
         await self.service.started
         self.router = self.service.router
         self.port = self.service.ports["smpp"].getHost().port
-        for connector in self.router.connectors.values():
-            await connector.when_up(binds)
+        await self.router.connectors["smsc"].when_up(binds)
         return self
 
     async def bind(self, mode="transceiver", user="esme1", password=None, **kwargs):

@@ -435,3 +435,49 @@ class TimerTests(RouterTestCase):
             self.assertTrue(client.connected)
         return run(go())
     test_router_probes_a_silent_session.timeout = 10
+
+
+FAILOVER_ROUTES = """
+[[mt]]
+name = "failover"
+destination_prefix = ["1"]
+connectors = ["dead", "smsc"]
+
+[[mt]]
+name = "only-dead"
+destination_prefix = ["2"]
+connectors = ["dead"]
+"""
+
+
+class FailoverTests(RouterTestCase):
+    # "dead" points at a port where nothing listens: it never binds.
+    harness_args = dict(routes=FAILOVER_ROUTES, extra="""
+[connectors.dead]
+host = "127.0.0.1"
+port = 1
+system_id = "router"
+reconnect_min = 5
+reconnect_max = 5
+""")
+
+    def test_message_goes_to_the_next_connector(self):
+        async def go():
+            client = await self.h.bind("transceiver")
+            resp = await client.submit(**MESSAGE)
+            self.assertEqual(resp.command_status, Status.ESME_ROK)
+            self.assertEqual(len(self.h.smsc.submits), 1)
+            dlr = await client.next_delivery()
+            self.assertEqual(dlr.tlvs["receipted_message_id"], resp.message_id)
+        return run(go())
+
+    def test_retryable_upstream_status_fails_over_and_final_status_is_kept(self):
+        async def go():
+            client = await self.h.bind("transmitter")
+            resp = await client.submit(**dict(MESSAGE, destination_addr="2555"))
+            self.assertEqual(resp.command_status, Status.ESME_RSYSERR)
+            self.h.smsc.fail_next(Status.ESME_RTHROTTLED)
+            resp = await client.submit(**MESSAGE)
+            # dead is down and smsc throttled: the upstream's own status reaches the ESME.
+            self.assertEqual(resp.command_status, Status.ESME_RTHROTTLED)
+        return run(go())
