@@ -17,11 +17,12 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 # Runs the router with etc/ defaults (an embedded Redis under var/ unless
-# etc/smpprouter.toml names one). Overrides for running several side by side:
-#   make run REDIS_URL=redis://127.0.0.1:6390/0 SMPP_LISTEN=tcp:2785:interface=127.0.0.1
+# etc/smpprouter.toml names one), as WORKERS processes sharing the listeners.
+# Overrides for running several routers side by side on one Redis:
+#   make run WORKERS=2 REDIS_URL=redis://127.0.0.1:6390/0 SMPP_LISTEN=tcp:2785:interface=127.0.0.1
+WORKERS ?= 1
 run: $(STAMP)
-	mkdir -p var
-	$(BIN)/twistd --nodaemon --pidfile var/smpprouter.pid smpprouter --config etc/smpprouter.toml \
+	$(BIN)/smpprouter run --config etc/smpprouter.toml --workers $(WORKERS) \
 		$(if $(REDIS_URL),--redis-url $(REDIS_URL)) $(if $(SMPP_LISTEN),--listen $(SMPP_LISTEN))
 
 test: $(STAMP)

@@ -118,6 +118,17 @@ def _reload(args) -> int:
     return 0
 
 
+def _run(args) -> int:
+    from .supervisor import run
+    from .tomlfile import ConfigError
+    try:
+        run(args.config, args.workers, args.redis_url, args.listen)
+    except ConfigError as e:
+        print("smpprouter: %s" % e, file=sys.stderr)
+        return 1
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smpprouter", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -138,6 +149,15 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--config", default=DEFAULT_CONFIG,
                              help="the configuration file (default: %(default)s)")
         command.set_defaults(run=run)
+
+    run = commands.add_parser("run", help="run the router: WORKERS processes sharing the "
+                                          "listeners and one Redis")
+    run.add_argument("--config", default=DEFAULT_CONFIG,
+                     help="the configuration file (default: %(default)s)")
+    run.add_argument("--workers", type=int, default=1, help="router processes (default 1)")
+    run.add_argument("--redis-url", default=None, help="use this Redis, not the configured one")
+    run.add_argument("--listen", default=None, help="endpoint of the first SMPP listener")
+    run.set_defaults(run=_run)
     return parser
 
 

@@ -13,13 +13,14 @@ import signal
 import socket
 
 from twisted.application import service
-from twisted.internet import defer, endpoints, ssl
+from twisted.internet import defer, ssl
 from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
 from .config import load_config
 from .delivery import Deliveries
 from .ids import MessageIds
+from .listen import listen
 from .passwords import PasswordCache
 from .protocol.esme import ESMEServerFactory
 from .protocol.smsc import Connector
@@ -56,8 +57,11 @@ def server_tls_options(tls):
 class RouterService(service.MultiService):
     log = Logger()
 
-    def __init__(self, config, routes, reactor=None):
+    def __init__(self, config, routes, reactor=None, worker=None):
         super().__init__()
+        # A worker is one of several processes serving the same listeners;
+        # its number makes its Redis consumer name stable across restarts.
+        self.worker = worker
         if reactor is None:
             from twisted.internet import reactor
         self.reactor = reactor
@@ -92,12 +96,14 @@ class RouterService(service.MultiService):
             self.embedded = EmbeddedRedis(config.router.var_dir)
             host, port = await self.embedded.startService()
             self.log.info("embedded Redis on {host}:{port}", host=host, port=port)
+        consumer = "%s@%s" % (config.router.name, socket.gethostname())
+        if self.worker is not None:
+            consumer += "#%d" % self.worker
         self.store = RedisStore(host, port, redis.db, redis.password, reactor=reactor,
-                                instance=config.router.name, max_queue=redis.max_queue,
+                                instance=consumer, max_queue=redis.max_queue,
                                 retention=redis.dlr_retention)
         await self.store.start()
         ids = MessageIds(await self.store.allocate_id_block(), self.store.allocate_id_block)
-        consumer = "%s@%s" % (config.router.name, socket.gethostname())
         deliveries = Deliveries(self.store, reactor, consumer)
         self.router = Router(config, self.routes, self.store, ids, deliveries, reactor,
                              PasswordCache())
@@ -115,8 +121,8 @@ class RouterService(service.MultiService):
                                         smpp.max_pdu_length)
             if listener.tls is not None:
                 factory = TLSMemoryBIOFactory(server_tls_options(listener.tls), False, factory)
-            endpoint = endpoints.serverFromString(reactor, listener.endpoint)
-            self.ports[listener.name] = port = await endpoint.listen(factory)
+            self.ports[listener.name] = port = await listen(
+                reactor, listener.endpoint, factory, reuse_port=self.worker is not None)
             address = port.getHost()
             self.log.info("listener {name} on {host}:{port}{tls}", name=listener.name,
                           host=getattr(address, "host", address), port=getattr(address, "port", ""),
@@ -151,8 +157,8 @@ class RouterService(service.MultiService):
         return defer.Deferred.fromCoroutine(self._stop())
 
 
-def make_service(config_path, overrides=None, reactor=None):
+def make_service(config_path, overrides=None, reactor=None, worker=None):
     """The service twistd runs; raises ConfigError for a bad file."""
     config = load_config(config_path, overrides)
     os.makedirs(config.router.var_dir, exist_ok=True)
-    return RouterService(config, load_routes(config), reactor)
+    return RouterService(config, load_routes(config), reactor, worker)

@@ -15,6 +15,8 @@ class Options(usage.Options):
         ["config", "c", "etc/smpprouter.toml", "The configuration file."],
         ["redis-url", None, None, "Use this Redis instead of the configured or embedded one."],
         ["listen", None, None, "Endpoint of the first SMPP listener (e.g. tcp:2785)."],
+        ["worker", None, None, "This process's number among several sharing the listeners "
+                               "(SO_REUSEPORT) and the Redis; see smpprouter run.", int],
     ]
 
 
@@ -33,7 +35,7 @@ class SMPPRouterServiceMaker:
         if options["listen"]:
             overrides["smpp_listen"] = options["listen"]
         try:
-            return make_service(options["config"], overrides)
+            return make_service(options["config"], overrides, worker=options["worker"])
         except ConfigError as e:
             raise SystemExit("smpprouter: %s" % e)
 

@@ -1,0 +1,143 @@
+"""`smpprouter run --workers N`: several router processes as one router.
+
+Each worker is a `twistd smpprouter --worker I` process; they share the
+listening ports (SO_REUSEPORT) and one Redis. The supervisor starts the
+embedded Redis when none is configured (one for all workers, not one each),
+forwards SIGHUP (reload) and SIGTERM/SIGINT (graceful stop) to every worker,
+and starts a worker again if it dies: a router that lost a process keeps
+serving with the others, and the restarted one takes back its pending
+deliveries under the same consumer name.
+"""
+
+import os
+import signal
+import sys
+
+from twisted.internet import defer, protocol, task
+from twisted.logger import Logger
+
+from .config import load_config
+from .service import load_routes
+from .store.embedded import EmbeddedRedis
+
+RESTART_DELAY = 1.0
+log = Logger()
+
+
+class _Worker(protocol.ProcessProtocol):
+    def __init__(self, supervisor, index):
+        self.supervisor = supervisor
+        self.index = index
+        self.ended = defer.Deferred()
+
+    def processEnded(self, reason):
+        self.supervisor.ended(self, reason.value)
+        self.ended.callback(None)
+
+
+class Supervisor:
+    def __init__(self, reactor, config_path, workers, redis_url=None, listen=None,
+                 twistd=None):
+        self.reactor = reactor
+        self.config_path = config_path
+        self.count = workers
+        self.redis_url = redis_url
+        self.listen = listen
+        self.twistd = twistd or os.path.join(os.path.dirname(sys.executable), "twistd")
+        self.workers = {}
+        self.stopping = False
+        self.embedded = None
+        self.done = defer.Deferred()
+
+    async def run(self):
+        overrides = {"redis_url": self.redis_url, "smpp_listen": self.listen}
+        config = load_config(self.config_path, overrides)
+        load_routes(config)   # a broken table stops us here, not in N workers
+        os.makedirs(config.router.var_dir, exist_ok=True)
+        url = self.redis_url or config.redis.url
+        if not url:
+            self.embedded = EmbeddedRedis(config.router.var_dir)
+            host, port = await self.embedded.startService()
+            url = "redis://%s:%d/0" % (host, port)
+            log.info("embedded Redis for {n} worker(s) on {host}:{port}", n=self.count,
+                     host=host, port=port)
+        self.url = url
+        self.var_dir = config.router.var_dir
+        with open(config.router.pid_file, "w") as f:
+            f.write("%d\n" % os.getpid())
+        self.pid_file = config.router.pid_file
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.reactor.callFromThread(self.stop))
+        signal.signal(signal.SIGHUP, lambda *_: self.reactor.callFromThread(self.forward,
+                                                                            signal.SIGHUP))
+        for index in range(self.count):
+            self.spawn(index)
+        await self.done
+
+    def spawn(self, index):
+        args = [self.twistd, "--nodaemon", "--logfile", "-", "--pidfile",
+                os.path.join(self.var_dir, "smpprouter-%d.pid" % index),
+                "smpprouter", "--config", self.config_path, "--worker", str(index),
+                "--redis-url", self.url]
+        if self.listen:
+            args += ["--listen", self.listen]
+        worker = _Worker(self, index)
+        self.workers[index] = worker
+        self.reactor.spawnProcess(worker, args[0], args, env=os.environ,
+                                  childFDs={0: "w", 1: 1, 2: 2})
+        log.info("worker {index} started (pid {pid})", index=index, pid=worker.transport.pid)
+
+    def ended(self, worker, reason):
+        if self.workers.get(worker.index) is worker:
+            del self.workers[worker.index]
+        if self.stopping:
+            if not self.workers:
+                self.reactor.callLater(0, self._finish)
+            return
+        log.warn("worker {index} ended ({reason}); starting it again in {delay} s",
+                 index=worker.index, reason=reason, delay=RESTART_DELAY)
+        self.reactor.callLater(RESTART_DELAY, self._respawn, worker.index)
+
+    def _respawn(self, index):
+        if not self.stopping and index not in self.workers:
+            self.spawn(index)
+
+    def forward(self, sig):
+        for worker in list(self.workers.values()):
+            try:
+                worker.transport.signalProcess(sig)
+            except Exception:   # already gone
+                pass
+
+    def stop(self):
+        if self.stopping:
+            return
+        self.stopping = True
+        log.info("stopping {n} worker(s)", n=len(self.workers))
+        if not self.workers:
+            self.reactor.callLater(0, self._finish)
+            return
+        self.forward(signal.SIGTERM)
+
+    async def _finish_async(self):
+        if self.embedded is not None:
+            await self.embedded.stopService()
+        try:
+            os.unlink(self.pid_file)
+        except OSError:
+            pass
+        self.done.callback(None)
+
+    def _finish(self):
+        defer.Deferred.fromCoroutine(self._finish_async())
+
+
+def run(config_path, workers, redis_url=None, listen=None):
+    """Blocking: supervise `workers` router processes until stopped."""
+    from twisted.logger import globalLogBeginner, textFileLogObserver
+    globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)])
+
+    def main(reactor):
+        supervisor = Supervisor(reactor, config_path, workers, redis_url, listen)
+        return defer.Deferred.fromCoroutine(supervisor.run())
+    task.react(main)
