@@ -52,6 +52,7 @@ class RedisConfig:
     password: str | None = field(repr=False)
     max_queue: int             # bound of each user's delivery queue
     dlr_retention: int         # seconds a user's undelivered receipts are kept
+    claim_idle: int            # seconds before a dead process's taken deliveries are reclaimed
 
     @property
     def embedded(self) -> bool:
@@ -67,6 +68,7 @@ class SmppConfig:
     enquire_link_interval: int
     inactivity_timeout: int
     response_timeout: int
+    shutdown_timeout: int      # how long a graceful stop waits for sessions to unbind
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,7 @@ class Connector:
     reconnect_min: float
     reconnect_max: float
     dlr_expiry: int            # seconds a submitted message's mapping is kept
+    receipt_wait: float        # seconds a receipt that beat its mapping is looked up again
     resp_id: str               # id form in submit_sm_resp: "as-is" | "hex" | "decimal"
     receipt_id: str            # id form in receipts: same choices
     tls: bool
@@ -378,31 +381,34 @@ def _parse_redis_url(t: _Table, url: str, note: str) -> dict:
 
 
 def _redis(t: _Table, overrides: dict) -> RedisConfig:
-    t.allow("url", "max_queue", "dlr_retention")
+    t.allow("url", "max_queue", "dlr_retention", "claim_idle")
     url = t.string("url", "")
     note = ""
     if overrides.get("redis_url"):
         url, note = overrides["redis_url"], " (from the redis_url override)"
     max_queue = t.integer("max_queue", 100000, lo=1)
     dlr_retention = t.integer("dlr_retention", 259200, lo=1)
+    claim_idle = t.integer("claim_idle", 60, lo=1)
     if url:
         where = _parse_redis_url(t, url, note)
     else:
         where = dict(host=None, port=None, unix_socket=None, db=0,
                      username=None, password=None)
-    return RedisConfig(url=url, max_queue=max_queue, dlr_retention=dlr_retention, **where)
+    return RedisConfig(url=url, max_queue=max_queue, dlr_retention=dlr_retention,
+                       claim_idle=claim_idle, **where)
 
 
 def _smpp(t: _Table) -> SmppConfig:
     t.allow("window", "max_pdu_length", "session_init_timeout", "enquire_link_interval",
-            "inactivity_timeout", "response_timeout")
+            "inactivity_timeout", "response_timeout", "shutdown_timeout")
     config = SmppConfig(
         window=t.integer("window", 10, 1, 1000),
         max_pdu_length=t.integer("max_pdu_length", 70000, 64, 1048576),
         session_init_timeout=t.integer("session_init_timeout", 30, lo=0),
         enquire_link_interval=t.integer("enquire_link_interval", 60, lo=0),
         inactivity_timeout=t.integer("inactivity_timeout", 300, lo=0),
-        response_timeout=t.integer("response_timeout", 30, lo=0))
+        response_timeout=t.integer("response_timeout", 30, lo=0),
+        shutdown_timeout=t.integer("shutdown_timeout", 10, lo=0))
     return config
 
 
@@ -454,7 +460,7 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
     t.allow("host", "port", "system_id", "password", "system_type", "interface_version",
             "bind", "binds", "window", "throughput", "enquire_link_interval",
             "response_timeout", "reconnect_min", "reconnect_max", "dlr_expiry", "resp_id",
-            "receipt_id", "tls", "tls_ca", "tls_hostname", "tls_min_version")
+            "receipt_id", "receipt_wait", "tls", "tls_ca", "tls_hostname", "tls_min_version")
     host = t.string("host", min_len=1)
     port = t.integer("port", lo=1, hi=65535)
     system_id = t.string("system_id", min_len=1, max_len=15, printable=True)
@@ -477,6 +483,7 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
         raise t.error("reconnect_max", "must be at least reconnect_min (%s), not %s"
                       % (reconnect_min, reconnect_max))
     dlr_expiry = t.integer("dlr_expiry", 259200, lo=1)
+    receipt_wait = t.number("receipt_wait", 15.0, lo=0)
     resp_id = t.string("resp_id", "as-is", choices=_ID_FORMS)
     receipt_id = t.string("receipt_id", "as-is", choices=_ID_FORMS)
     tls = t.boolean("tls", False)
@@ -490,7 +497,7 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
         binds=binds, window=window, throughput=throughput,
         enquire_link_interval=enquire_link_interval, response_timeout=response_timeout,
         reconnect_min=reconnect_min, reconnect_max=reconnect_max, dlr_expiry=dlr_expiry,
-        resp_id=resp_id, receipt_id=receipt_id, tls=tls, tls_ca=tls_ca,
+        receipt_wait=receipt_wait, resp_id=resp_id, receipt_id=receipt_id, tls=tls, tls_ca=tls_ca,
         tls_hostname=tls_hostname, tls_min_version=tls_min_version)
 
 

@@ -90,7 +90,7 @@ class DefaultsTests(ConfigTestCase):
             routing="table", routes=os.path.join(base, "routes.toml"),
             pid_file=os.path.normpath(os.path.join(base, "../var/smpprouter.pid"))))
         self.assertEqual((config.redis.max_queue, config.redis.dlr_retention), (100000, 259200))
-        self.assertEqual(dataclasses.astuple(config.smpp), (10, 70000, 30, 60, 300, 30))
+        self.assertEqual(dataclasses.astuple(config.smpp), (10, 70000, 30, 60, 300, 30, 10))
         smsc = config.connectors["smsc"]
         self.assertEqual(
             (smsc.password, smsc.system_type, smsc.interface_version, smsc.bind, smsc.binds,
@@ -166,7 +166,7 @@ class ErrorTests(ConfigTestCase):
 
     def test_unknown_key_without_a_close_match_lists_the_known_ones(self):
         self.assertError("[redis]\nzzz = 1\n" + MINIMAL, "zzz", "redis.zzz",
-                         "unknown key 'zzz' (known keys: url, max_queue, dlr_retention)")
+                         "unknown key 'zzz' (known keys: url, max_queue, dlr_retention, claim_idle)")
 
     def test_unknown_key_in_listener_tls(self):
         text = MINIMAL.replace('endpoint = "tcp:2775"',
