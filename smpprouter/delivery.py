@@ -15,7 +15,10 @@ user costs a handful of Redis commands per batch, not per receipt.
 
 from collections import deque
 
+from twisted.internet import task
 from twisted.logger import Logger
+
+from .smpp.errors import DecodeError, EncodeError
 
 from .smpp.status import Status
 
@@ -24,7 +27,7 @@ RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 
 class _User:
     __slots__ = ("name", "sessions", "backlog", "next", "reading", "again", "more",
-                 "attempts", "inflight", "retries")
+                 "attempts", "held", "retries")
 
     def __init__(self, name):
         self.name = name
@@ -35,19 +38,22 @@ class _User:
         self.again = False       # notified while a read was under way
         self.more = False        # the last read came back full: the queue has more
         self.attempts = {}       # entry id -> failed attempts so far
-        self.inflight = set()    # entry ids sent and not yet answered
+        self.held = set()        # entry ids here: in the backlog, in flight or to retry
         self.retries = []        # pending delayed calls
 
 
 class Deliveries:
     log = Logger()
 
-    def __init__(self, store, clock, consumer, batch=100):
+    def __init__(self, store, clock, consumer, batch=100, claim_idle=60.0):
         self.store = store
         self.clock = clock
         self.consumer = consumer
         self.batch = batch
+        self.claim_idle = claim_idle
         self._users = {}
+        self._sweep = task.LoopingCall(self.sweep)
+        self._sweep.clock = clock
         self.counters = dict.fromkeys(("sent", "acked", "refused", "unanswered"), 0)
 
     # -- sessions -----------------------------------------------------------
@@ -89,6 +95,35 @@ class Deliveries:
         d.addErrback(self._read_failed, user)
         d.addBoth(lambda _: self._read(user))
 
+    def start(self):
+        self._sweep.start(max(1.0, self.claim_idle / 2), now=False)
+
+    def sweep(self):
+        """Take over what a dead process had taken of our users' queues: entries
+        left unacknowledged longer than claim_idle (XAUTOCLAIM)."""
+        for user in list(self._users.values()):
+            d = self.store.reclaim(user.name, self.consumer, int(self.claim_idle * 1000),
+                                   self.batch)
+            d.addCallback(self._reclaimed, user)
+            d.addErrback(self._read_failed, user)
+
+    def _reclaimed(self, entries, user):
+        if entries:
+            self.log.info("took over {n} pending deliveries of {user}", n=len(entries),
+                          user=user.name)
+            self._fill(entries, user)
+
+    def stop(self):
+        """Stop reading and retrying; what is undelivered stays in Redis."""
+        if self._sweep.running:
+            self._sweep.stop()
+        for user in list(self._users.values()):
+            for call in user.retries:
+                if call.active():
+                    call.cancel()
+            self.store.unsubscribe(user.name)
+        self._users.clear()
+
     # -- reading the queue --------------------------------------------------
 
     def _notified(self, name):
@@ -116,8 +151,11 @@ class Deliveries:
             self._read(user)
 
     def _fill(self, entries, user):
-        known = user.inflight
-        user.backlog.extend(e for e in entries if e.entry_id not in known)
+        held = user.held
+        for entry in entries:
+            if entry.entry_id not in held:   # a reclaim may return what we already hold
+                held.add(entry.entry_id)
+                user.backlog.append(entry)
         self._pump(user)
 
     def _read_failed(self, failure, user):
@@ -139,13 +177,14 @@ class Deliveries:
             entry = backlog.popleft()
             try:
                 d = session.deliver(entry.payload)
-            except Exception:
-                # Only we write the queue; an entry we cannot send would block it forever.
+            except (DecodeError, EncodeError):
+                # Only we write the queue; an entry no session can be sent would
+                # block the user's queue forever.
                 self.log.failure("unsendable delivery {entry} of {user} dropped",
                                  entry=entry.entry_id, user=user.name)
+                user.held.discard(entry.entry_id)
                 self.store.ack(user.name, entry.entry_id)
                 continue
-            user.inflight.add(entry.entry_id)
             self.counters["sent"] += 1
             d.addCallbacks(self._answered, self._unanswered, (user, entry), None, (user, entry))
         if user.more and len(backlog) < self.batch // 2 and not user.reading:
@@ -156,14 +195,14 @@ class Deliveries:
         count = len(sessions)
         for i in range(count):
             session = sessions[(user.next + i) % count]
-            if session.can_send():
+            if session.receiving and session.can_send():
                 user.next = (user.next + i + 1) % count
                 return session
         return None
 
     def _answered(self, resp, user, entry):
-        user.inflight.discard(entry.entry_id)
         if resp.command_status == Status.ESME_ROK:
+            user.held.discard(entry.entry_id)
             self.counters["acked"] += 1
             user.attempts.pop(entry.entry_id, None)
             self.store.ack(user.name, entry.entry_id).addErrback(
@@ -174,7 +213,6 @@ class Deliveries:
         self._pump(user)
 
     def _unanswered(self, failure, user, entry):
-        user.inflight.discard(entry.entry_id)
         self.counters["unanswered"] += 1
         self._retry(user, entry)
         if self._users.get(user.name) is user:

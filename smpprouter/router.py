@@ -27,6 +27,7 @@ from .smpp.errors import DecodeError
 from .smpp.receipt import parse_receipt, rewrite_id
 from .smpp.status import Status
 from .smpp.text import alphabet_of, decode_text
+from .store.errors import QueueFull
 from .store.interface import Mapping
 from .throttle import TokenBucket
 
@@ -39,16 +40,22 @@ RECEIPT_TYPES = frozenset((0x04, 0x20))
 # registered_delivery bits asking for any receipt or notification.
 WANTS_RECEIPT = 0x13
 # A receipt whose mapping is not stored yet (the upstream answered on another
-# bind before its submit_sm_resp was handled) is looked up again after these
-# delays before it is declared unknown.
-PARK_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
+# bind, or to another process, before its submit_sm_resp was handled) is looked
+# up again, first soon then less often, for the connector's receipt_wait
+# seconds; its deliver_sm_resp waits meanwhile, so if this process dies the
+# upstream still has it and sends it again.
+PARK_FIRST, PARK_MAX = 0.05, 2.0
+# A bound session stays registered in Redis (for max_binds across processes)
+# this long unless refreshed; the heartbeat refreshes it three times as often.
+SESSION_TTL = 30.0
 
 
 @implementer(IESMEGateway, ISMSCGateway)
 class Router:
     log = Logger()
 
-    def __init__(self, config, routes, store, ids, deliveries, clock, password_cache):
+    def __init__(self, config, routes, store, ids, deliveries, clock, password_cache,
+                 instance="router"):
         self.config = config
         self.routes = routes
         self.store = store
@@ -61,9 +68,14 @@ class Router:
         self._sessions = {}      # user -> set of bound sessions
         self._buckets = {}       # user -> TokenBucket
         self._forms = {}         # connector -> (resp id form, receipt id form)
+        self._instance = instance
+        self._session_count = 0
+        self._others = {}        # user -> sessions in other processes, at the last heartbeat
+        self._heartbeat = task.LoopingCall(self.heartbeat)
+        self._heartbeat.clock = clock
         self.counters = dict.fromkeys((
             "submitted", "accepted", "rejected", "failed", "receipts", "receipts_unknown",
-            "receipts_unwanted", "mo", "mo_unrouted"), 0)
+            "receipts_unwanted", "mo", "mo_unrouted", "queue_full"), 0)
 
     def add_connector(self, connector):
         self.connectors[connector.name] = connector
@@ -90,10 +102,25 @@ class Router:
             return BindResult(Status.ESME_RINVPASWD)
         if len(self._sessions.get(user.name, ())) >= user.max_binds:
             return BindResult(Status.ESME_RBINDFAIL)
-        return BindResult(Status.ESME_ROK, user.name, user.window, user.message_id)
+        self._session_count += 1
+        member = "%s/%d" % (self._instance, self._session_count)
+        d = self.store.open_session(user.name, member, user.max_binds, SESSION_TTL)
+        d.addCallbacks(self._registered, self._not_registered, (user, member), None, (user,))
+        return d
+
+    def _registered(self, admitted, user, member):
+        if not admitted:   # max_binds reached across processes
+            return BindResult(Status.ESME_RBINDFAIL)
+        return BindResult(Status.ESME_ROK, user.name, user.window, user.message_id, member)
+
+    def _not_registered(self, failure, user):
+        self.log.error("bind of {user} refused, the session registry is unreachable: {error}",
+                       user=user.name, error=failure.getErrorMessage())
+        return BindResult(Status.ESME_RSYSERR)
 
     def session_bound(self, session):
         self._sessions.setdefault(session.user, set()).add(session)
+        self._share(session.user)
         if session.receiving:
             self.deliveries.attach(session)
 
@@ -103,7 +130,47 @@ class Router:
             sessions.discard(session)
             if not sessions:
                 del self._sessions[session.user]
+        if session.session_id:
+            self.store.close_session(session.user, session.session_id).addErrback(
+                lambda f: None)   # it lapses after SESSION_TTL anyway
+        self._share(session.user)
         self.deliveries.detach(session)
+
+    # -- one user, several processes ------------------------------------------
+
+    def start(self):
+        self._heartbeat.start(SESSION_TTL / 3, now=False)
+
+    def stop(self):
+        if self._heartbeat.running:
+            self._heartbeat.stop()
+
+    def heartbeat(self):
+        """Keep our sessions registered; learn how many each user has elsewhere."""
+        for name, sessions in list(self._sessions.items()):
+            members = [s.session_id for s in sessions if s.session_id]
+            d = self.store.refresh_sessions(name, members, SESSION_TTL)
+            d.addCallbacks(self._counted, self._not_counted, (name, len(members)), None,
+                           (name,))
+
+    def _counted(self, total, name, local):
+        self._others[name] = max(0, total - local)
+        self._share(name)
+
+    def _not_counted(self, failure, name):
+        self.log.warn("sessions of {user} not refreshed: {error}", user=name,
+                      error=failure.getErrorMessage())
+
+    def _share(self, name):
+        """This process's part of the user's throughput: its share of the user's
+        sessions, so the limit holds across processes with no Redis call per message."""
+        bucket = self._buckets.get(name)
+        user = self.config.users.get(name)
+        if bucket is None or user is None:
+            return
+        local = len(self._sessions.get(name, ()))
+        if local and user.throughput:
+            bucket.set_rate(user.throughput * local / (local + self._others.get(name, 0)))
 
     # -- MT -----------------------------------------------------------------
 
@@ -114,6 +181,7 @@ class Router:
         if bucket is None:
             bucket = self._buckets[user.name] = TokenBucket(user.throughput,
                                                              self.clock.seconds())
+            self._share(user.name)
         if not bucket.take(self.clock.seconds()):
             return self._reject(Status.ESME_RTHROTTLED)
         tlvs = pdu.tlvs
@@ -203,26 +271,29 @@ class Router:
             self.log.warn("{connector}: receipt without an id dropped", connector=connector.name)
             return defer.succeed(Status.ESME_ROK)
         key = normalise(upstream_id, self._forms[connector.name][1])
-        return self._lookup(connector, pdu, upstream_id, key, 0)
+        return self._lookup(connector, pdu, upstream_id, key, 0.0)
 
     @staticmethod
     def _receipt_text(pdu):
         return pdu.short_message or pdu.tlvs.get("message_payload", b"")
 
-    def _lookup(self, connector, pdu, upstream_id, key, attempt):
+    def _lookup(self, connector, pdu, upstream_id, key, waited):
         d = self.store.get_mapping(connector.name, key)
-        d.addCallback(self._found, connector, pdu, upstream_id, key, attempt)
-        d.addErrback(self._store_down, connector, "receipt")
+        d.addCallback(self._found, connector, pdu, upstream_id, key, waited)
+        d.addErrback(self._store_down, connector, "receipt", pdu)
         return d
 
-    def _found(self, mapping, connector, pdu, upstream_id, key, attempt):
+    def _found(self, mapping, connector, pdu, upstream_id, key, waited):
         if mapping is None:
-            if attempt < len(PARK_DELAYS):
+            left = connector.config.receipt_wait - waited
+            if left > 0:
+                delay = min(left, PARK_MAX, max(PARK_FIRST, waited))
                 return defer.Deferred.fromCoroutine(self._park(
-                    connector, pdu, upstream_id, key, attempt))
+                    connector, pdu, upstream_id, key, waited, delay))
             self.counters["receipts_unknown"] += 1
-            self.log.warn("{connector}: receipt for unknown id {upstream_id!r} dropped",
-                          connector=connector.name, upstream_id=upstream_id)
+            self.log.warn("{connector}: receipt for unknown id {upstream_id!r} dropped after"
+                          " {waited:.1f} s", connector=connector.name, upstream_id=upstream_id,
+                          waited=waited)
             return Status.ESME_ROK
         if not mapping.registered_delivery & WANTS_RECEIPT:
             self.counters["receipts_unwanted"] += 1
@@ -230,9 +301,9 @@ class Router:
         self._rewrite(pdu, mapping.message_id)
         return self._enqueue(mapping.user, pdu, connector, "receipt")
 
-    async def _park(self, connector, pdu, upstream_id, key, attempt):
-        await task.deferLater(self.clock, PARK_DELAYS[attempt], lambda: None)
-        return await self._lookup(connector, pdu, upstream_id, key, attempt + 1)
+    async def _park(self, connector, pdu, upstream_id, key, waited, delay):
+        await task.deferLater(self.clock, delay, lambda: None)
+        return await self._lookup(connector, pdu, upstream_id, key, waited + delay)
 
     def _rewrite(self, pdu, message_id):
         tlvs = pdu.tlvs
@@ -271,12 +342,18 @@ class Router:
         pdu.sequence_number = 0
         d = self.store.enqueue(user, codec.encode(pdu))
         d.addCallback(lambda _: Status.ESME_ROK)
-        d.addErrback(self._store_down, connector, what)
+        d.addErrback(self._store_down, connector, what, pdu, user)
         return d
 
-    def _store_down(self, failure, connector, what):
+    def _store_down(self, failure, connector, what, pdu, user=None):
         # A temporary error makes the upstream deliver it again later: the
         # receipt or MO is not lost, it waits upstream.
-        self.log.error("{connector}: {what} not queued: {error}", connector=connector.name,
-                       what=what, error=failure.getErrorMessage())
+        if failure.check(QueueFull):
+            self.counters["queue_full"] += 1
+            self.log.warn("{connector}: {what} for {user} refused, their queue is full "
+                          "(max_queue); the upstream will send it again",
+                          connector=connector.name, what=what, user=user)
+        else:
+            self.log.error("{connector}: {what} not queued: {error}", connector=connector.name,
+                           what=what, error=failure.getErrorMessage())
         return Status.ESME_RX_T_APPN

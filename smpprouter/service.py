@@ -26,7 +26,7 @@ from .protocol.esme import ESMEServerFactory
 from .protocol.smsc import Connector
 from .router import Router
 from .routing.table import make_router
-from .smpp.session import Timers
+from .smpp.session import State, Timers
 from .store.redis import RedisStore
 from .tomlfile import ConfigError
 
@@ -68,6 +68,8 @@ class RouterService(service.MultiService):
         self.config = config
         self.routes = routes
         self.ports = {}
+        self.factories = []
+        self._stopping = False
         self.router = None
         self.store = None
         self.embedded = None
@@ -104,9 +106,12 @@ class RouterService(service.MultiService):
                                 retention=redis.dlr_retention)
         await self.store.start()
         ids = MessageIds(await self.store.allocate_id_block(), self.store.allocate_id_block)
-        deliveries = Deliveries(self.store, reactor, consumer)
+        deliveries = Deliveries(self.store, reactor, consumer,
+                                claim_idle=config.redis.claim_idle)
+        deliveries.start()
         self.router = Router(config, self.routes, self.store, ids, deliveries, reactor,
-                             PasswordCache())
+                             PasswordCache(), instance=consumer)
+        self.router.start()
         for connector_config in config.connectors.values():
             connector = Connector(connector_config, self.router, reactor)
             self.router.add_connector(connector)
@@ -119,6 +124,7 @@ class RouterService(service.MultiService):
         for listener in config.listeners.values():
             factory = ESMEServerFactory(self.router, reactor, timers, smpp.window,
                                         smpp.max_pdu_length)
+            self.factories.append(factory)
             if listener.tls is not None:
                 factory = TLSMemoryBIOFactory(server_tls_options(listener.tls), False, factory)
             self.ports[listener.name] = port = await listen(
@@ -145,15 +151,43 @@ class RouterService(service.MultiService):
         return True
 
     async def _stop(self):
-        for port in self.ports.values():
-            await port.stopListening()
+        ports, self.ports = self.ports, {}
+        for port in ports.values():
+            await defer.maybeDeferred(port.stopListening)
+        if self.router is not None:
+            self.router.stop()
+            await self._drain(self.config.smpp.shutdown_timeout)
+            self.router.deliveries.stop()
         await defer.maybeDeferred(super().stopService)
         if self.store is not None:
             await self.store.stop()
         if self.embedded is not None:
             await self.embedded.stopService()
 
+    async def _drain(self, timeout):
+        """Unbind every ESME session and let what is in flight finish, for at
+        most `timeout` seconds; then cut what is left. Undelivered receipts
+        stay in Redis for the user's next session, here or elsewhere."""
+        sessions = [p for f in self.factories for p in list(f.live)]
+        if not sessions:
+            return
+        self.log.info("unbinding {n} session(s)", n=len(sessions))
+        waits = [defer.Deferred.fromCoroutine(p.shutdown()) for p in sessions]
+        done = defer.DeferredList(waits, consumeErrors=True)
+        if timeout:
+            done.addTimeout(timeout, self.reactor)
+        try:
+            await done
+        except defer.TimeoutError:
+            self.log.warn("sessions still busy after {t} s: closing them", t=timeout)
+        for proto in sessions:
+            if proto.transport is not None and proto.session.state is not State.CLOSED:
+                proto.transport.abortConnection()
+
     def stopService(self):
+        if self._stopping:
+            return defer.succeed(None)   # twistd and a test may both ask
+        self._stopping = True
         return defer.Deferred.fromCoroutine(self._stop())
 
 

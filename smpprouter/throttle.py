@@ -18,6 +18,12 @@ class TokenBucket:
         self.tokens = self.burst
         self.stamp = now
 
+    def set_rate(self, rate: float) -> None:
+        """A new rate (a process's share of a user's limit changed); tokens kept."""
+        self.rate = rate
+        self.burst = max(1.0, rate * BURST_SECONDS)
+        self.tokens = min(self.tokens, self.burst)
+
     def take(self, now: float, count: float = 1.0) -> bool:
         """Take count tokens if there are enough; a rate of 0 means unlimited."""
         if not self.rate:

@@ -64,6 +64,7 @@ class SMPPProtocol(protocol.Protocol):
         self.session = None
         self._timer = None
         self._timer_at = None
+        self._idle_waiters = []
         self.peer = "?"
 
     # -- connection ---------------------------------------------------------
@@ -87,6 +88,7 @@ class SMPPProtocol(protocol.Protocol):
         for _, _, deferred in lost:
             if deferred is not None:
                 deferred.errback(SessionClosed("connection lost with the request unanswered"))
+        self._check_idle()
         self.session_closed(reason)
 
     def session_closed(self, reason):
@@ -130,6 +132,8 @@ class SMPPProtocol(protocol.Protocol):
                 return
             if deferred is not None:
                 deferred.callback(pdu)
+            if self._idle_waiters:
+                self._check_idle()
             return
         try:
             session.check_receive(cid, seq)
@@ -187,6 +191,8 @@ class SMPPProtocol(protocol.Protocol):
             return
         session.response_sent(pdu.sequence_number)
         self._send(pdu)
+        if self._idle_waiters:
+            self._check_idle()
 
     def can_send(self) -> bool:
         session = self.session
@@ -227,6 +233,22 @@ class SMPPProtocol(protocol.Protocol):
             self._arm()
         return deferred
 
+    def when_idle(self):
+        """Deferred firing once nothing is owed either way: every request we sent
+        has its answer (or failed) and every request the peer sent is answered."""
+        d = Deferred()
+        self._idle_waiters.append(d)
+        self._check_idle()
+        return d
+
+    def _check_idle(self):
+        session = self.session
+        if session.state is State.CLOSED or (session.outstanding == 0
+                                             and session.peer_outstanding == 0):
+            waiters, self._idle_waiters = self._idle_waiters, []
+            for d in waiters:
+                d.callback(self)
+
     def close(self):
         """End the connection once what is written has been sent."""
         if self.transport is not None:
@@ -257,6 +279,8 @@ class SMPPProtocol(protocol.Protocol):
                     event.context.errback(ResponseTimeoutError(
                         "no response to %s %d" % (CommandId(event.command_id).name,
                                                   event.sequence_number)))
+                if self._idle_waiters:
+                    self._check_idle()
             elif kind is SendEnquireLink:
                 self.send_request(P.EnquireLink()).addErrback(self._enquire_failed)
             elif kind in (InactivityTimeout, SessionInitTimeout):

@@ -38,14 +38,17 @@ class ESMEServerProtocol(SMPPProtocol):
     def __init__(self, gateway, clock, timers, window, max_pdu_length):
         super().__init__(clock, timers, window, max_pdu_length)
         self.gateway = gateway
+        self.draining = False   # stopping: no new work in either direction
         self.user = None
+        self.session_id = ""
         self.mode = None
         self.message_id_format = "hex"
 
     @property
     def receiving(self) -> bool:
         """Bound in a mode that gets deliver_sm (receiver or transceiver)."""
-        return self.session is not None and self.session.state in _RECEIVING
+        return (self.session is not None and self.session.state in _RECEIVING
+                and not self.draining)
 
     def request_received(self, pdu):
         cid = pdu.command_id
@@ -86,6 +89,7 @@ class ESMEServerProtocol(SMPPProtocol):
         if version >= INTERFACE_V34:
             resp.tlvs["sc_interface_version"] = INTERFACE_V34
         self.user = result.user
+        self.session_id = result.session_id
         self.mode = mode
         self.message_id_format = result.message_id_format
         self.session.window = max(1, result.window)
@@ -109,7 +113,7 @@ class ESMEServerProtocol(SMPPProtocol):
     def _submit(self, pdu):
         seq = pdu.sequence_number
         cid = pdu.command_id
-        if self.session.peer_outstanding > self.session.window:
+        if self.draining or self.session.peer_outstanding > self.session.window:
             self.send_response(response_for(cid, seq, Status.ESME_RTHROTTLED))
             return
         d = self.gateway.submit(self, pdu)
@@ -123,6 +127,29 @@ class ESMEServerProtocol(SMPPProtocol):
     def _submit_failed(self, failure, cid, seq):
         self.log.failure("submission failed", failure)
         self.send_response(response_for(cid, seq, Status.ESME_RSYSERR))
+
+    # -- graceful stop --------------------------------------------------------
+
+    async def shutdown(self):
+        """Let what is in flight finish, then unbind and close; the caller bounds
+        the time.
+
+        Drain first, unbind last: many ESMEs close the connection as soon as
+        they answer an unbind, and answers still owed to them would be lost.
+        While draining, a new submission gets ESME_RTHROTTLED (the ESME tries
+        again, on another worker) and no new deliver_sm is sent.
+        """
+        self.draining = True
+        await self.when_idle()
+        session = self.session
+        if session.state in (State.BOUND_TX, State.BOUND_RX, State.BOUND_TRX):
+            unbind = self.send_request(P.Unbind())
+            session.unbinding()
+            try:
+                await unbind
+            except Exception:
+                pass   # no answer: we close all the same
+        self.close()
 
     # -- deliveries ---------------------------------------------------------
 
@@ -138,7 +165,12 @@ class ESMEServerProtocol(SMPPProtocol):
         pdu, _ = codec.decode(payload)
         return self.send_request(pdu)
 
+    def connectionMade(self):
+        super().connectionMade()
+        self.factory.live.add(self)
+
     def session_closed(self, reason):
+        self.factory.live.discard(self)
         if self.user is not None:
             self.gateway.session_closed(self)
 
@@ -152,6 +184,7 @@ class ESMEServerFactory(protocol.Factory):
         self.timers = timers
         self.window = window
         self.max_pdu_length = max_pdu_length
+        self.live = set()   # connected sessions, bound or not, for a graceful stop
 
     def buildProtocol(self, addr):
         p = ESMEServerProtocol(self.gateway, self.clock, self.timers, self.window,

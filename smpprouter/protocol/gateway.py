@@ -17,6 +17,7 @@ class BindResult:
     user: str = ""
     window: int = 10
     message_id_format: str = "hex"
+    session_id: str = ""   # the session's name in the cross-process registry
 
 
 class IESMEGateway(Interface):

@@ -278,4 +278,20 @@ class Connector(service.MultiService):
         self._fail_queue(ConnectorUnavailable("connector %s is stopping" % self.name))
         if self._pump_call is not None and self._pump_call.active():
             self._pump_call.cancel()
-        return super().stopService()
+        d = defer.Deferred.fromCoroutine(self._unbind_all())
+        return d.addCallback(lambda _: service.MultiService.stopService(self))
+
+    async def _unbind_all(self, timeout=2.0):
+        """Unbind every bind politely (bounded by timeout), then let them close."""
+        binds = set(self._tx) | set(self._rx)
+        self._tx, self._rx = [], []
+        waits = []
+        for proto in binds:
+            if proto.session.state is State.CLOSED:
+                continue
+            d = proto.send_request(P.Unbind())
+            proto.session.unbinding()
+            d.addTimeout(timeout, self.clock)
+            d.addBoth(lambda _, proto=proto: proto.close())
+            waits.append(d)
+        await defer.DeferredList(waits)

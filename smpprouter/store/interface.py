@@ -73,5 +73,16 @@ class ICorrelationStore(Interface):
         """Deferred(list of Delivery): entries other consumers took and left idle
         for min_idle_ms (their process died), now this consumer's."""
 
+    def open_session(user, member, max_binds, ttl):
+        """Deferred(bool): register a bound session unless the user has max_binds
+        in all processes; it lapses after ttl seconds unless refreshed."""
+
+    def refresh_sessions(user, members, ttl):
+        """Deferred(int): keep these sessions registered; the user's session count
+        in all processes."""
+
+    def close_session(user, member):
+        """Forget a session that ended."""
+
     def ack(user, entry_id):
         """Delivered (deliver_sm_resp ESME_ROK): acknowledge and delete the entry."""

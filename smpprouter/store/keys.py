@@ -34,3 +34,8 @@ def channel(user: str) -> bytes:
     the tag is kept only so the name reads like its stream's.
     """
     return b"dlvn:{" + user.encode("utf-8", "surrogatepass") + b"}"
+
+
+def sessions(user: str) -> bytes:
+    """sess:{user} — the user's bound sessions in every process, scored by expiry."""
+    return b"sess:{" + user.encode("utf-8", "surrogatepass") + b"}"

@@ -32,6 +32,7 @@ drives the batching and the timeouts.
 
 import os
 import socket
+import time
 
 import txredisapi
 from twisted.internet import defer
@@ -310,6 +311,27 @@ class RedisStore:
                 return f
             return out
         return step(b"0-0").addErrback(nogroup)
+
+    # -- sessions across processes (max_binds)
+
+    def open_session(self, user, member, max_binds, ttl):
+        """Deferred(bool): register a bound session of user unless it already has
+        max_binds in all processes; the entry lives ttl seconds unless refreshed."""
+        now = time.time()
+        d = self._command(b"EVALSHA", scripts.OPEN_SESSION.sha, 1, keys.sessions(user),
+                          repr(now), repr(now + ttl), member, int(max_binds))
+        return d.addCallback(lambda reply: int(reply) == 1)
+
+    def refresh_sessions(self, user, members, ttl):
+        """Deferred(int): keep these sessions registered for ttl more seconds; the
+        user's number of sessions in all processes."""
+        now = time.time()
+        d = self._command(b"EVALSHA", scripts.REFRESH_SESSIONS.sha, 1, keys.sessions(user),
+                          repr(now), repr(now + ttl), *members)
+        return d.addCallback(int)
+
+    def close_session(self, user, member):
+        return self._command(b"ZREM", keys.sessions(user), member)
 
     def subscribe(self, user, callback):
         """callback(user) on each new entry of dlv:{user}, from any process, and once

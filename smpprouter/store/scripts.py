@@ -82,5 +82,31 @@ redis.call('XDEL', KEYS[1], unpack(ARGV))
 return n
 """)
 
-ALL = (SAVE_MAPPINGS, ENQUEUE, READ, ACK)
+# KEYS: sess:{u}   ARGV: now, expires, member, max_binds
+# A user's bound sessions across every process: a sorted set of session ids
+# scored by when they expire unless refreshed. Expired members are dropped
+# first, so a dead process's sessions stop counting within one TTL.
+# Returns 1 (admitted) or 0 (at max_binds).
+OPEN_SESSION = Script(b"""
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], math.floor(tonumber(ARGV[2]) * 1000))
+return 1
+""")
+
+# KEYS: sess:{u}   ARGV: now, expires, member1, member2, ...
+# Push our live sessions' expiry forward (XX: never resurrect one closed
+# meanwhile); returns how many sessions the user has, in all processes.
+REFRESH_SESSIONS = Script(b"""
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+for i = 3, #ARGV do
+  redis.call('ZADD', KEYS[1], 'XX', ARGV[2], ARGV[i])
+end
+local n = redis.call('ZCARD', KEYS[1])
+if n > 0 then redis.call('PEXPIREAT', KEYS[1], math.floor(tonumber(ARGV[2]) * 1000)) end
+return n
+""")
+
+ALL = (SAVE_MAPPINGS, ENQUEUE, READ, ACK, OPEN_SESSION, REFRESH_SESSIONS)
 BY_SHA = {s.sha: s for s in ALL}

@@ -53,7 +53,7 @@ user = "esme2"
 
 class RouterHarness:
     def __init__(self, *, routes=DEFAULT_ROUTES, connector="", users=None, smpp="",
-                 smsc=None, extra="", smsc_tls=None):
+                 smsc=None, extra="", smsc_tls=None, redis=""):
         self.dir = tempfile.mkdtemp(prefix="smpprouter-test-")
         self.redis = shared()
         self.redis.command("FLUSHALL")
@@ -79,6 +79,7 @@ var_dir = "var"
 
 [redis]
 url = "redis://%(host)s:%(port)d/0"
+%(redis)s
 
 [smpp]
 %(smpp)s
@@ -99,7 +100,8 @@ response_timeout = 10
 %(users)s
 %(extra)s
 """ % dict(host=self.redis.host, port=self.redis.port, smsc_port=self.smsc_port,
-                connector=connector, users=user_tables, smpp=smpp, extra=extra))
+                connector=connector, users=user_tables, smpp=smpp, extra=extra,
+                redis=redis))
         self.service = None
         self.clients = []
 

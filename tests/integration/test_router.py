@@ -481,3 +481,48 @@ reconnect_max = 5
             # dead is down and smsc throttled: the upstream's own status reaches the ESME.
             self.assertEqual(resp.command_status, Status.ESME_RTHROTTLED)
         return run(go())
+
+
+class GracefulStopTests(RouterTestCase):
+    def test_stop_unbinds_and_answers_everything_in_flight(self):
+        from twisted.internet import defer
+        async def go():
+            client = await self.h.bind("transceiver")
+            self.h.smsc.hold_responses = True
+            pending = [client.submit(**MESSAGE) for _ in range(5)]
+            await self.h.smsc.wait_submits(5)
+            stopping = self.h.service.stopService()
+            # New work is refused while the stop drains what is in flight...
+            resp = await client.submit(**MESSAGE)
+            self.assertEqual(resp.command_status, Status.ESME_RTHROTTLED)
+            self.assertFalse(client.unbound_by_peer)
+            # ...the answers still owed keep flowing, and only then the unbind comes.
+            self.h.smsc.hold_responses = False
+            statuses = [(await d).command_status for d in pending]
+            self.assertEqual(statuses, [Status.ESME_ROK] * 5)
+            await stopping
+            await client.wait_closed()
+            self.assertTrue(client.unbound_by_peer)
+            # A session that is unbinding may not submit: nothing new was accepted.
+            self.assertEqual(len(self.h.smsc.submits), 5)
+        return run(go())
+
+
+class QueueBoundTests(RouterTestCase):
+    harness_args = dict(redis="max_queue = 2", smsc=dict(retry_deliveries=True, retry_delay=0.2))
+
+    def test_full_queue_refuses_upstream_and_counts(self):
+        async def go():
+            tx = await self.h.bind("transmitter")
+            ids = [(await tx.submit(**MESSAGE)).message_id for _ in range(3)]
+            # Two receipts fit; the third is refused upstream (temporary error), counted.
+            await wait_for(
+                lambda: self.h.smsc.deliver_resp_statuses[Status.ESME_RX_T_APPN] >= 1)
+            self.assertGreaterEqual(self.h.router.counters["queue_full"], 1)
+            self.assertEqual(self.h.redis.command("XLEN", "dlv:{esme1}"), 2)
+            # The upstream keeps it and sends it again: once the user drains the
+            # queue, all three arrive.
+            rx = await self.h.bind("receiver")
+            got = {(await rx.next_delivery()).tlvs["receipted_message_id"] for _ in range(3)}
+            self.assertEqual(got, set(ids))
+        return run(go())
