@@ -21,6 +21,7 @@ $(STAMP): setup.cfg pyproject.toml
 # Overrides for running several routers side by side on one Redis:
 #   make run WORKERS=2 REDIS_URL=redis://127.0.0.1:6390/0 SMPP_LISTEN=tcp:2785:interface=127.0.0.1
 WORKERS ?= 1
+BENCH_WORKERS ?= 1 2
 run: $(STAMP)
 	$(BIN)/smpprouter run --config etc/smpprouter.toml --workers $(WORKERS) \
 		$(if $(REDIS_URL),--redis-url $(REDIS_URL)) $(if $(SMPP_LISTEN),--listen $(SMPP_LISTEN))
@@ -31,7 +32,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.codec
 	$(BIN)/python -m bench.store
-	$(BIN)/python -m bench.e2e $(E2E_ARGS)
+	$(BIN)/python -m bench.e2e --workers $(BENCH_WORKERS) $(E2E_ARGS)
 
 clean:
 	rm -rf $(VENV) _trial_temp* build *.egg-info

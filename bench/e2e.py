@@ -1,7 +1,8 @@
 """End to end: the load generator binds to a real router process (twistd,
 embedded Redis) that routes to the SMSC simulator and relays every receipt.
 
-    python -m bench.e2e [--count 20000] [--sessions 3] [--window 10] [--profile FILE]
+    python -m bench.e2e [--count 20000] [--sessions 3] [--window 10] [--workers 1 2]
+                        [--profile FILE]
 
 Prints messages/s, submit_sm_resp latency, the share of receipts matched,
 and the router's own CPU time per message (from /proc): with the load
@@ -36,7 +37,8 @@ def free_port():
 
 
 def wait_for_line(proc, needles, timeout, seen):
-    """Read proc's output until every needle has appeared; bounded by timeout."""
+    """Read proc's output until each needle has appeared (as often as it is
+    listed); bounded by timeout."""
     deadline = time.monotonic() + timeout
     missing = list(needles)
     while missing:
@@ -47,7 +49,10 @@ def wait_for_line(proc, needles, timeout, seen):
         if ready:
             line = proc.stdout.readline()
             seen.append(line)
-            missing = [n for n in missing if n not in line]
+            for needle in missing:
+                if needle in line:
+                    missing.remove(needle)
+                    break
 
 
 def cpu_seconds(pid):
@@ -77,6 +82,7 @@ binds = %(binds)d
 window = %(upstream_window)d
 [users.esme1]
 password = "%(hash)s"
+max_binds = 64
 """ % dict(window=args.window, smpp=smpp_port, smsc=smsc_port, binds=args.binds,
            upstream_window=args.upstream_window, hash=hash_password("pw1")))
     return path
@@ -85,13 +91,25 @@ password = "%(hash)s"
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--count", type=int, default=20000)
-    p.add_argument("--sessions", type=int, default=3)
+    p.add_argument("--sessions", type=int, default=4)
     p.add_argument("--window", type=int, default=10, help="each ESME session's window")
-    p.add_argument("--binds", type=int, default=1, help="the router's binds to the SMSC")
+    p.add_argument("--binds", type=int, default=1, help="each worker's binds to the SMSC")
     p.add_argument("--upstream-window", type=int, default=50)
-    p.add_argument("--profile", metavar="FILE", help="run the router under cProfile")
+    p.add_argument("--workers", type=int, nargs="+", default=[1],
+                   help="router processes; several values run one after the other")
+    p.add_argument("--profile", metavar="FILE", help="run the router under cProfile "
+                   "(one worker, not through the supervisor)")
     args = p.parse_args(argv)
+    results = [run_once(args, workers) for workers in args.workers]
+    if len(results) > 1:
+        base = results[0]
+        for workers, result in zip(args.workers[1:], results[1:]):
+            print("%d workers against %d: %.2fx the messages/s" % (
+                workers, args.workers[0], result["msg_per_s"] / base["msg_per_s"]))
+    return 0 if all(r["ok"] for r in results) else 1
 
+
+def run_once(args, workers):
     directory = tempfile.mkdtemp(prefix="smpprouter-bench-")
     smpp_port, smsc_port = free_port(), free_port()
     config = write_config(directory, smpp_port, smsc_port, args)
@@ -104,20 +122,31 @@ def main(argv=None):
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         procs.append(smsc)
         wait_for_line(smsc, ["simulated SMSC on"], 20, seen)
-        twistd = [os.path.join(BIN, "twistd"), "--nodaemon", "--pidfile", "",
-                  "--logfile", "-"]
         if args.profile:
-            twistd += ["--profile", args.profile, "--profiler", "cprofile", "--savestats"]
-        router = subprocess.Popen(twistd + ["smpprouter", "--config", config], cwd=ROOT,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            command = [os.path.join(BIN, "twistd"), "--nodaemon", "--pidfile", "",
+                       "--logfile", "-", "--profile", args.profile, "--profiler", "cprofile",
+                       "--savestats", "smpprouter", "--config", config]
+            workers = 1
+        else:   # as make run does
+            command = [os.path.join(BIN, "smpprouter"), "run", "--config", config,
+                       "--workers", str(workers)]
+        router = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
         procs.append(router)
-        wait_for_line(router, ["listener smpp on", "bound as TRX"], 60, seen)
-        cpu_before = cpu_seconds(router.pid)
+        wait_for_line(router, ["listener smpp on", "bound as TRX"] * workers, 60, seen)
+        if args.profile:
+            pids = [router.pid]
+        else:
+            pids = []
+            for i in range(workers):
+                with open(os.path.join(directory, "var", "smpprouter-%d.pid" % i)) as f:
+                    pids.append(int(f.read()))
+        cpu_before = sum(cpu_seconds(pid) for pid in pids)
         load = subprocess.run(
             [sys.executable, "-m", "bench.load", "--port", str(smpp_port), "--count",
              str(args.count), "--sessions", str(args.sessions), "--window", str(args.window),
              "--json"], cwd=ROOT, capture_output=True, text=True, timeout=600)
-        cpu = cpu_seconds(router.pid) - cpu_before
+        cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
         if load.returncode:
             raise RuntimeError("bench.load failed:\n" + load.stdout + load.stderr)
         summary = json.loads(load.stdout.strip().splitlines()[-1])
@@ -134,8 +163,9 @@ def main(argv=None):
 
     matched = summary["receipts_matched"] / max(1, summary["ok"])
     per_message = cpu / max(1, summary["ok"]) * 1e6
-    print("end to end, one router process: %d messages, %d ESME sessions x window %d, "
-          "%d upstream bind(s)" % (args.count, args.sessions, args.window, args.binds))
+    print("end to end, %d router worker(s): %d messages, %d ESME sessions x window %d, "
+          "%d upstream bind(s) per worker" % (workers, args.count, args.sessions, args.window,
+                                              args.binds))
     print("  %-34s %10.0f   (goal %d: %s)" % ("messages/s (submit to resp)", summary["msg_per_s"],
                                               GOAL, "met" if summary["msg_per_s"] >= GOAL
                                               else "%.0f%%" % (100 * summary["msg_per_s"] / GOAL)))
@@ -144,12 +174,13 @@ def main(argv=None):
     print("  %-34s %10.2f%%   (%d of %d, %d unmatched, %d duplicate)" % (
         "receipts relayed and matched", 100 * matched, summary["receipts_matched"], summary["ok"],
         summary["receipts_unmatched"], summary["receipts_duplicate"]))
-    print("  %-34s %10.0f us  (budget 100 us; %.1f%% of a core at the rate above)" % (
+    print("  %-34s %10.0f us  (budget 100 us; %.2f cores busy at the rate above)" % (
         "router CPU per message + receipt", per_message,
-        per_message * summary["msg_per_s"] / 1e4))
+        per_message * summary["msg_per_s"] / 1e6))
     if summary["errors"]:
         print("  errors:", summary["errors"])
-    return 0 if matched == 1.0 and not summary["errors"] else 1
+    summary["ok"] = matched == 1.0 and not summary["errors"]
+    return summary
 
 
 if __name__ == "__main__":
