@@ -48,7 +48,7 @@ class RedisError(Exception):
 
 
 class RedisServer:
-    def __init__(self, directory=None, executable=None):
+    def __init__(self, directory=None, executable=None, extra_args=()):
         self._own_dir = directory is None
         self.directory = directory or tempfile.mkdtemp(prefix="smpprouter-redis-")
         self.data_dir = os.path.join(self.directory, "data")
@@ -58,6 +58,7 @@ class RedisServer:
         self.port = None
         self.process = None
         self.password = None     # set it if a test turns requirepass on
+        self.extra_args = list(extra_args)   # more redis-server options
 
     # -- lifecycle
 
@@ -71,6 +72,7 @@ class RedisServer:
             port = self.port if fixed else free_port()
             args = server_args(self.executable, port, self.data_dir,
                                os.path.join(self.directory, "redis.pid"), self.logfile)
+            args += self.extra_args
             with open(os.path.join(self.directory, "redis.out"), "ab") as out:
                 self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out,
                                                 stderr=subprocess.STDOUT, cwd=self.directory,

@@ -1,0 +1,106 @@
+"""The key layout is Redis Cluster-safe, checked by a Redis Cluster node itself.
+
+txredisapi has no cluster client (no MOVED/ASK handling), so the store cannot
+run against a real multi-node cluster yet. But a cluster node refuses, with
+CROSSSLOT, any multi-key command or script whose keys fall in different hash
+slots, whoever owns the slots. So the whole store workload runs here against
+a one-node cluster that owns every slot: any batch that mixed the keys of two
+connectors or two users, or a key without its {hash tag}, would fail.
+"""
+
+import os
+import tempfile
+
+from twisted.internet import defer, reactor, task
+
+from smpprouter.store.interface import Mapping
+from smpprouter.store.redis import RedisStore
+from tests.redis_server import RedisServer
+
+from .support import StoreTestCase
+
+
+def _slot(key: bytes) -> int:
+    """Redis Cluster's HASH_SLOT: CRC16-XMODEM of the {tag} (or the key) mod 16384."""
+    start = key.find(b"{")
+    if start != -1:
+        end = key.find(b"}", start + 1)
+        if end > start + 1:
+            key = key[start + 1:end]
+    crc = 0
+    for byte in key:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc % 16384
+
+
+class ClusterNodeTests(StoreTestCase):
+    timeout = 60
+
+    def setUp(self):
+        directory = tempfile.mkdtemp(prefix="smpprouter-cluster-")
+        self.server = RedisServer(directory, extra_args=[
+            "--cluster-enabled", "yes",
+            "--cluster-config-file", os.path.join(directory, "nodes.conf")])
+        self.server.start()
+        self.addCleanup(self.server.cleanup)
+        self.server.command("CLUSTER", "ADDSLOTS", *range(16384))
+        return self._wait_ok()
+
+    @defer.inlineCallbacks
+    def _wait_ok(self):
+        for _ in range(500):
+            info = self.server.command("CLUSTER", "INFO")
+            if "cluster_state:ok" in info:
+                return
+            yield task.deferLater(reactor, 0.01, lambda: None)
+        raise AssertionError("cluster node not ready: %r" % info)
+
+    def test_the_node_does_refuse_cross_slot_batches(self):
+        # The check this test relies on: without hash tags, two keys in one
+        # command are (almost surely) in different slots and get CROSSSLOT.
+        self.assertNotEqual(_slot(b"map:a:1"), _slot(b"map:b:1"))
+        with self.assertRaises(Exception) as cm:
+            self.server.command("MSET", "map:a:1", "x", "map:b:1", "y")
+        self.assertIn("CROSSSLOT", str(cm.exception))
+
+    @defer.inlineCallbacks
+    def test_whole_workload_on_a_cluster_node(self):
+        store = yield self.make_store()
+        mapping = Mapping("abc", "esme1", "MyBrand", "15551234567", 1.0, 1, 1)
+        # Many mappings of several connectors in one turn: one script per connector.
+        saves = [store.save_mapping(c, "id%d" % i, mapping, 60)
+                 for c in ("smsc", "smsc-2", "{odd}") for i in range(50)]
+        yield defer.gatherResults(saves)
+        found = yield defer.gatherResults([store.get_mapping(c, "id7")
+                                           for c in ("smsc", "smsc-2", "{odd}")])
+        self.assertEqual(found, [mapping] * 3)
+        # Queues of several users in one turn: one script per user.
+        yield defer.gatherResults([store.enqueue(u, b"payload-%d" % i)
+                                   for u in ("esme1", "esme2") for i in range(20)])
+        for user in ("esme1", "esme2"):
+            entries = yield store.claim(user, "c1", 100)
+            self.assertEqual(len(entries), 20)
+            yield defer.gatherResults([store.ack(user, e.entry_id) for e in entries[:10]])
+            pending = yield store.pending(user, "c1", 100)
+            self.assertEqual(len(pending), 10)
+            taken = yield store.reclaim(user, "c2", 0, 100)
+            self.assertEqual(len(taken), 10)
+        # Sessions across processes.
+        admitted = yield store.open_session("esme1", "p/1", 2, 30)
+        self.assertTrue(admitted)
+        total = yield store.refresh_sessions("esme1", ["p/1"], 30)
+        self.assertEqual(total, 1)
+        yield store.close_session("esme1", "p/1")
+        block = yield store.allocate_id_block()
+        self.assertGreater(block, 0)
+
+    def test_keys_of_one_batch_share_a_slot(self):
+        from smpprouter.store import keys
+        for name in ("smsc", "a{b}c", "{}", "Ωmega"):
+            slots = {_slot(keys.mapping(name, str(i))) for i in range(100)}
+            self.assertEqual(len(slots), 1, name)
+        for user in ("esme1", "x{y}", "ünï"):
+            self.assertEqual(_slot(keys.queue(user)), _slot(keys.queue(user) + b"-other"))
