@@ -161,6 +161,31 @@ class Worker(protocol.ProcessProtocol):
         self.ended.callback(self)
 
 
+class _TrackedReactor:
+    """The reactor, with every callLater remembered: the SimulatedSMSC's
+    delayed work (retried deliveries, delayed answers) is cancelled at
+    cleanup instead of outliving the test."""
+
+    def __init__(self, reactor):
+        self._reactor = reactor
+        self.calls = []
+
+    def callLater(self, delay, f, *args, **kwargs):
+        self.calls = [c for c in self.calls if c.active()]
+        call = self._reactor.callLater(delay, f, *args, **kwargs)
+        self.calls.append(call)
+        return call
+
+    def cancel_all(self):
+        for call in self.calls:
+            if call.active():
+                call.cancel()
+        self.calls = []
+
+    def __getattr__(self, name):
+        return getattr(self._reactor, name)
+
+
 class RouterProcesses:
     def __init__(self, redis, *, workers=2, users=None, routes=DEFAULT_ROUTES, connector="",
                  smpp="", redis_config="claim_idle = 1", smsc=None, extra="", binds=1):
@@ -169,7 +194,8 @@ class RouterProcesses:
         self.binds = binds
         self.dir = tempfile.mkdtemp(prefix="smpprouter-procs-")
         self.url = "redis://%s:%d/0" % (redis.host, redis.port)
-        self.smsc = SimulatedSMSC(**(smsc or {}))
+        self.smsc_reactor = _TrackedReactor(reactor)
+        self.smsc = SimulatedSMSC(reactor=self.smsc_reactor, **(smsc or {}))
         self.smsc.listen(0)
         self.smsc_port = self.smsc.port.getHost().port
         self.ports = [free_port() for _ in range(workers)]
@@ -344,10 +370,12 @@ response_timeout = 10
             if client.connected:
                 client.abort()
                 await client.wait_closed()
+        self.smsc.retry_deliveries = False   # what the kills below cut off stays cut off
         for i, worker in list(self.workers.items()):
             if worker.running:
                 await self.kill9(i)
         await defer.maybeDeferred(self.smsc.close)
+        self.smsc_reactor.cancel_all()
         if not os.environ.get("SMPPROUTER_KEEP_LOGS"):
             shutil.rmtree(self.dir, ignore_errors=True)
 
