@@ -59,15 +59,16 @@ class Worker(protocol.ProcessProtocol):
         self.logfile = logfile
         self.started_at = time.monotonic()
         self.ended_at = None
+        self.pid = None
         self.exit_code = None    # set at the end; None if ended by a signal
         self.exit_signal = None
         self.ended = defer.Deferred()   # fires with self once the process is gone
         self._partial = b""
         self._waiters = []              # (predicate, Deferred)
 
-    @property
-    def pid(self):
-        return self.transport.pid if self.transport is not None else None
+    def makeConnection(self, transport):
+        self.pid = transport.pid     # kept: transport.pid is None once it ended
+        super().makeConnection(transport)
 
     @property
     def running(self):
@@ -311,7 +312,12 @@ response_timeout = 10
         if not worker.running:
             return worker
         d = defer.Deferred()
-        worker.ended.addBoth(lambda result: d.callback(result) if not d.called else None)
+
+        def fire(result):
+            if not d.called:
+                d.callback(worker)
+            return result
+        worker.ended.addBoth(fire)
 
         def expired():
             if not d.called:

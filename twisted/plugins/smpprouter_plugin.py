@@ -35,9 +35,29 @@ class SMPPRouterServiceMaker:
         if options["listen"]:
             overrides["smpp_listen"] = options["listen"]
         try:
-            return make_service(options["config"], overrides, worker=options["worker"])
+            service = make_service(options["config"], overrides, worker=options["worker"])
         except ConfigError as e:
             raise SystemExit("smpprouter: %s" % e)
+        from twisted.internet import reactor
+        reactor.callWhenRunning(_exit_zero_on_sigterm, reactor)
+        return service
+
+
+def _exit_zero_on_sigterm(reactor):
+    """SIGTERM stops the router gracefully and the process exits 0.
+
+    twistd's own handler stops as cleanly but then re-raises the signal, so
+    whatever supervises the router (smpprouter run, a script) would see a
+    process killed by SIGTERM after a clean stop.
+    """
+    import signal
+
+    from twisted.logger import Logger
+
+    def stop(*_):
+        Logger().info("Received SIGTERM, stopping gracefully")
+        reactor.stop()
+    signal.signal(signal.SIGTERM, lambda *_: reactor.callFromThread(stop))
 
 
 serviceMaker = SMPPRouterServiceMaker()
