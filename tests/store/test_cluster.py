@@ -9,6 +9,8 @@ connectors or two users, or a key without its {hash tag}, would fail.
 """
 
 import os
+import random
+import socket
 import tempfile
 
 from twisted.internet import defer, reactor, task
@@ -18,6 +20,21 @@ from smpprouter.store.redis import RedisStore
 from tests.redis_server import RedisServer
 
 from .support import StoreTestCase
+
+
+def _cluster_port():
+    """A free port whose cluster bus port (+10000) is free too; a cluster node
+    refuses a port above 55535."""
+    for _ in range(200):
+        port = random.randint(20000, 55535)
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 10000))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair for a cluster node")
 
 
 def _slot(key: bytes) -> int:
@@ -44,6 +61,7 @@ class ClusterNodeTests(StoreTestCase):
         self.server = RedisServer(directory, extra_args=[
             "--cluster-enabled", "yes",
             "--cluster-config-file", os.path.join(directory, "nodes.conf")])
+        self.server.port = _cluster_port()
         self.server.start()
         self.addCleanup(self.server.cleanup)
         self.server.command("CLUSTER", "ADDSLOTS", *range(16384))
