@@ -66,8 +66,10 @@ class Supervisor:
         with open(config.router.pid_file, "w") as f:
             f.write("%d\n" % os.getpid())
         self.pid_file = config.router.pid_file
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: self.reactor.callFromThread(self.stop))
+        # SIGTERM and SIGINT are the reactor's: they stop it, and this trigger
+        # holds the shutdown until every worker has stopped gracefully (a
+        # handler of our own could be replaced by the reactor's at start-up).
+        self.reactor.addSystemEventTrigger("before", "shutdown", self.stop)
         signal.signal(signal.SIGHUP, lambda *_: self.reactor.callFromThread(self.forward,
                                                                             signal.SIGHUP))
         for index in range(self.count):
@@ -110,14 +112,17 @@ class Supervisor:
                 pass
 
     def stop(self):
-        if self.stopping:
-            return
-        self.stopping = True
-        log.info("stopping {n} worker(s)", n=len(self.workers))
-        if not self.workers:
-            self.reactor.callLater(0, self._finish)
-            return
-        self.forward(signal.SIGTERM)
+        """Stop every worker gracefully; the Deferred fires once all are gone."""
+        if not self.stopping:
+            self.stopping = True
+            log.info("stopping {n} worker(s)", n=len(self.workers))
+            if not self.workers:
+                self.reactor.callLater(0, self._finish)
+            else:
+                self.forward(signal.SIGTERM)
+        finished = defer.Deferred()
+        self.done.addBoth(lambda result: finished.callback(None) or result)
+        return finished
 
     async def _finish_async(self):
         if self.embedded is not None:

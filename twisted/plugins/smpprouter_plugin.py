@@ -40,7 +40,20 @@ class SMPPRouterServiceMaker:
             raise SystemExit("smpprouter: %s" % e)
         from twisted.internet import reactor
         reactor.callWhenRunning(_exit_zero_on_sigterm, reactor)
+        if options["worker"] is not None:
+            _stop_with_parent()
         return service
+
+
+def _stop_with_parent():
+    """Linux: a worker gets SIGTERM (a graceful stop) if its supervisor dies,
+    even by kill -9, so no worker outlives it holding the port."""
+    import ctypes
+    import signal
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _exit_zero_on_sigterm(reactor):
