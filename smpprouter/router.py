@@ -177,11 +177,7 @@ class Router:
     def submit(self, session, pdu):
         self.counters["submitted"] += 1
         user = self.config.users[session.user]
-        bucket = self._buckets.get(user.name)
-        if bucket is None:
-            bucket = self._buckets[user.name] = TokenBucket(user.throughput,
-                                                             self.clock.seconds())
-            self._share(user.name)
+        bucket = self._buckets.get(user.name) or self._bucket(user)
         if not bucket.take(self.clock.seconds()):
             return self._reject(Status.ESME_RTHROTTLED)
         tlvs = pdu.tlvs
@@ -193,6 +189,11 @@ class Router:
         if type(decision) is MTReject:
             return self._reject(decision.status)
         return self._send(pdu, user, decision.connectors, 0, None)
+
+    def _bucket(self, user):
+        bucket = self._buckets[user.name] = TokenBucket(user.throughput, self.clock.seconds())
+        self._share(user.name)
+        return bucket
 
     def _reject(self, status):
         self.counters["rejected"] += 1

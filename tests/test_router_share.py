@@ -1,0 +1,84 @@
+"""A user's throughput split across processes by their share of its sessions."""
+
+from types import SimpleNamespace
+
+from twisted.internet import defer, task
+from twisted.trial.unittest import SynchronousTestCase
+
+from smpprouter.router import SESSION_TTL, Router
+from smpprouter.smpp.status import Status
+
+
+class FakeStore:
+    def __init__(self):
+        self.totals = {}
+        self.admit = True
+
+    def open_session(self, user, member, max_binds, ttl):
+        return defer.succeed(self.admit)
+
+    def refresh_sessions(self, user, members, ttl):
+        return defer.succeed(self.totals.get(user, len(members)))
+
+    def close_session(self, user, member):
+        return defer.succeed(None)
+
+
+class Deliveries:
+    def attach(self, session):
+        pass
+
+    def detach(self, session):
+        pass
+
+
+def make_router(clock, store):
+    user = SimpleNamespace(name="u", password=None, groups=frozenset(), max_binds=10,
+                           throughput=100.0, window=10, message_id="hex")
+    config = SimpleNamespace(router=SimpleNamespace(name="r"), users={"u": user})
+    cache = SimpleNamespace(peek=lambda password, stored: True)
+    return Router(config, None, store, None, Deliveries(), clock, cache, instance="p")
+
+
+class Session:
+    receiving = False
+
+    def __init__(self, n):
+        self.user = "u"
+        self.session_id = "p/%d" % n
+
+
+session = Session
+
+
+class ShareTests(SynchronousTestCase):
+    def setUp(self):
+        self.clock = task.Clock()
+        self.store = FakeStore()
+        self.router = make_router(self.clock, self.store)
+        self.router.start()
+        self.addCleanup(self.router.stop)
+
+    def rate(self):
+        return self.router._buckets["u"].rate
+
+    def test_share_follows_the_sessions_in_all_processes(self):
+        self.router.session_bound(session(1))
+        self.router._bucket(self.router.config.users["u"])
+        self.assertEqual(self.rate(), 100.0)
+        # Three more sessions of u live in other processes: we get a quarter.
+        self.store.totals["u"] = 4
+        self.clock.advance(SESSION_TTL / 3)
+        self.assertEqual(self.rate(), 25.0)
+        # A second local session: two of five.
+        self.router.session_bound(session(2))
+        self.assertEqual(self.rate(), 40.0)
+        # The others go away: at the next heartbeat, all of it again.
+        self.store.totals["u"] = 2
+        self.clock.advance(SESSION_TTL / 3)
+        self.assertEqual(self.rate(), 100.0)
+
+    def test_bind_refused_when_the_registry_is_full(self):
+        self.store.admit = False
+        result = self.successResultOf(self.router._authenticated(True, self.router.config.users["u"]))
+        self.assertEqual(result.status, Status.ESME_RBINDFAIL)
