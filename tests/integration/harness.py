@@ -51,34 +51,24 @@ user = "esme2"
 """
 
 
-class RouterHarness:
-    def __init__(self, *, routes=DEFAULT_ROUTES, connector="", users=None, smpp="",
-                 smsc=None, extra="", smsc_tls=None, redis=""):
-        self.dir = tempfile.mkdtemp(prefix="smpprouter-test-")
-        self.redis = shared()
-        self.redis.command("FLUSHALL")
-        self.smsc = SimulatedSMSC(**(smsc or {}))
-        if smsc_tls is None:
-            self.smsc.listen(0)
-        else:   # the upstream speaks TLS with these server options
-            self.smsc.port = reactor.listenSSL(0, self.smsc, smsc_tls, interface="127.0.0.1")
-        self.smsc_port = self.smsc.port.getHost().port
-        users = users or {"esme1": "", "esme2": "", "esme3": ""}
-        user_tables = "".join(
-            '[users.%s]\npassword = "%s"\n%s\n' % (name, password_hash(name), more)
-            for name, more in users.items())
-        self.config_path = os.path.join(self.dir, "smpprouter.toml")
-        self.routes_path = os.path.join(self.dir, "routes.toml")
-        with open(self.routes_path, "w") as f:
-            f.write(routes)
-        with open(self.config_path, "w") as f:
-            f.write("""
+def write_config(directory, redis_url, smsc_port, *, routes=DEFAULT_ROUTES, users, connector="",
+                 smpp="", redis="", extra=""):
+    """A router config and routing table for tests: one connector `smsc` to the
+    simulator, the given users (name -> extra keys), fast reconnects."""
+    user_tables = "".join('[users.%s]\npassword = "%s"\n%s\n' % (name, password_hash(name), more)
+                          for name, more in users.items())
+    config_path = os.path.join(directory, "smpprouter.toml")
+    routes_path = os.path.join(directory, "routes.toml")
+    with open(routes_path, "w") as f:
+        f.write(routes)
+    with open(config_path, "w") as f:
+        f.write("""
 [router]
 name = "testrouter"
 var_dir = "var"
 
 [redis]
-url = "redis://%(host)s:%(port)d/0"
+url = "%(url)s"
 %(redis)s
 
 [smpp]
@@ -99,9 +89,27 @@ response_timeout = 10
 
 %(users)s
 %(extra)s
-""" % dict(host=self.redis.host, port=self.redis.port, smsc_port=self.smsc_port,
-                connector=connector, users=user_tables, smpp=smpp, extra=extra,
-                redis=redis))
+""" % dict(url=redis_url, redis=redis, smpp=smpp, smsc_port=smsc_port, connector=connector,
+           users=user_tables, extra=extra))
+    return config_path, routes_path
+
+
+class RouterHarness:
+    def __init__(self, *, routes=DEFAULT_ROUTES, connector="", users=None, smpp="",
+                 smsc=None, extra="", smsc_tls=None, redis=""):
+        self.dir = tempfile.mkdtemp(prefix="smpprouter-test-")
+        self.redis = shared()
+        self.redis.command("FLUSHALL")
+        self.smsc = SimulatedSMSC(**(smsc or {}))
+        if smsc_tls is None:
+            self.smsc.listen(0)
+        else:   # the upstream speaks TLS with these server options
+            self.smsc.port = reactor.listenSSL(0, self.smsc, smsc_tls, interface="127.0.0.1")
+        self.smsc_port = self.smsc.port.getHost().port
+        self.config_path, self.routes_path = write_config(
+            self.dir, "redis://%s:%d/0" % (self.redis.host, self.redis.port), self.smsc_port,
+            routes=routes, users=users or {"esme1": "", "esme2": "", "esme3": ""},
+            connector=connector, smpp=smpp, redis=redis, extra=extra)
         self.service = None
         self.clients = []
 

@@ -33,7 +33,7 @@ from bench.esme import connect
 from bench.smsc import SimulatedSMSC
 from smpprouter.store.embedded import free_port
 
-from .harness import DEFAULT_ROUTES, PASSWORDS, password_hash
+from .harness import DEFAULT_ROUTES, PASSWORDS, write_config
 
 START_TIMEOUT = 30.0     # a worker starts in ~1 s; a loaded CI machine may need more
 EXIT_TIMEOUT = 30.0
@@ -203,45 +203,11 @@ class RouterProcesses:
         self.workers = {}        # index -> the current (or last) Worker
         self.runs = {}           # index -> every Worker run, oldest first
         self.clients = []
-        users = users or {"esme1": "", "esme2": ""}
-        user_tables = "".join(
-            '[users.%s]\npassword = "%s"\n%s\n' % (name, password_hash(name), more)
-            for name, more in users.items())
-        self.config_path = os.path.join(self.dir, "smpprouter.toml")
-        self.routes_path = os.path.join(self.dir, "routes.toml")
-        with open(self.routes_path, "w") as f:
-            f.write(routes)
-        with open(self.config_path, "w") as f:
-            f.write("""
-[router]
-name = "testrouter"
-var_dir = "var"
-
-[redis]
-url = "%(url)s"
-%(redis_config)s
-
-[smpp]
-%(smpp)s
-
-[listeners.smpp]
-endpoint = "tcp:0:interface=127.0.0.1"
-
-[connectors.smsc]
-host = "127.0.0.1"
-port = %(smsc_port)d
-system_id = "router"
-password = "secret"
-binds = %(binds)d
-reconnect_min = 0.05
-reconnect_max = 0.5
-response_timeout = 10
-%(connector)s
-
-%(users)s
-%(extra)s
-""" % dict(url=self.url, redis_config=redis_config, smpp=smpp, smsc_port=self.smsc_port,
-                binds=binds, connector=connector, users=user_tables, extra=extra))
+        self.config_path, self.routes_path = write_config(
+            self.dir, self.url, self.smsc_port, routes=routes,
+            users=users or {"esme1": "", "esme2": ""},
+            connector="binds = %d\n%s" % (binds, connector), smpp=smpp, redis=redis_config,
+            extra=extra)
 
     # -- processes
 

@@ -485,7 +485,6 @@ reconnect_max = 5
 
 class GracefulStopTests(RouterTestCase):
     def test_stop_unbinds_and_answers_everything_in_flight(self):
-        from twisted.internet import defer
         async def go():
             client = await self.h.bind("transceiver")
             self.h.smsc.hold_responses = True

@@ -1,7 +1,6 @@
 """TLS on both sides: an ESME listener with our certificate, and a connector
 that verifies its upstream's certificate (and refuses one it cannot trust)."""
 
-import os
 import tempfile
 
 from twisted.internet import defer, endpoints, protocol, reactor, ssl
