@@ -135,7 +135,12 @@ class Deliveries:
         if user.reading:
             user.again = True
             return
-        if len(user.backlog) >= self.batch or self._users.get(user.name) is not user:
+        if self._users.get(user.name) is not user:
+            return
+        if len(user.backlog) >= self.batch:
+            # Enough to send for now: read when the backlog runs low, not on the
+            # next notification, which may never come (all already queued).
+            user.more = True
             return
         user.reading = True
         user.again = False

@@ -1,0 +1,124 @@
+"""The delivery manager against a fake store and fake sessions, on a fake clock."""
+
+from twisted.internet import defer, task
+from twisted.trial.unittest import SynchronousTestCase
+
+from smpprouter.delivery import Deliveries
+from smpprouter.smpp.status import Status
+from smpprouter.store.interface import Delivery
+
+
+class FakeStore:
+    """A user's queue: entries not yet taken, and what each consumer took."""
+
+    def __init__(self, entries=(), pending=()):
+        self.fresh = list(entries)
+        self.taken = list(pending)
+        self.acked = []
+        self.callbacks = {}
+
+    def subscribe(self, user, callback):
+        self.callbacks[user] = callback
+        return defer.succeed(None)
+
+    def unsubscribe(self, user):
+        self.callbacks.pop(user, None)
+
+    def pending(self, user, consumer, count):
+        return defer.succeed(self.taken[:count])
+
+    def claim(self, user, consumer, count):
+        batch, self.fresh = self.fresh[:count], self.fresh[count:]
+        self.taken += batch
+        return defer.succeed(batch)
+
+    def reclaim(self, user, consumer, min_idle_ms, count):
+        return defer.succeed([])
+
+    def ack(self, user, entry_id):
+        self.acked.append(entry_id)
+        return defer.succeed(None)
+
+
+class FakeSession:
+    receiving = True
+
+    def __init__(self, user="u", window=10, answer=Status.ESME_ROK):
+        self.user = user
+        self.window = window
+        self.answer = answer
+        self.inflight = []
+        self.sent = []
+
+    def can_send(self):
+        return len(self.inflight) < self.window
+
+    def deliver(self, payload):
+        d = defer.Deferred()
+        self.inflight.append(d)
+        self.sent.append(payload)
+        return d
+
+    def answer_all(self):
+        while self.inflight:
+            self.inflight.pop(0).callback(type("Resp", (), {"command_status": self.answer}))
+
+
+def entries(start, count):
+    return [Delivery("%d-0" % i, b"p%d" % i) for i in range(start, start + count)]
+
+
+class DeliveriesTests(SynchronousTestCase):
+    def setUp(self):
+        self.clock = task.Clock()
+
+    def drain(self, session, rounds=1000):
+        for _ in range(rounds):
+            if not session.inflight:
+                return
+            session.answer_all()
+
+    def test_restart_with_a_big_pending_list_also_reads_the_rest(self):
+        # A restarted process took 115 entries before it died; 885 more wait.
+        store = FakeStore(entries(115, 885), pending=entries(0, 115))
+        deliveries = Deliveries(store, self.clock, "c", batch=100)
+        session = FakeSession()
+        deliveries.attach(session)
+        self.drain(session)
+        self.assertEqual(len(store.acked), 1000)
+        self.assertEqual(len(set(store.acked)), 1000)
+
+    def test_refused_delivery_is_retried_after_a_backoff(self):
+        store = FakeStore(entries(0, 1))
+        deliveries = Deliveries(store, self.clock, "c")
+        session = FakeSession(answer=Status.ESME_RX_T_APPN)
+        deliveries.attach(session)
+        session.answer_all()
+        self.assertEqual(len(session.sent), 1)
+        self.clock.advance(1.0)
+        self.assertEqual(len(session.sent), 2)
+        session.answer = Status.ESME_ROK
+        session.answer_all()
+        self.assertEqual(store.acked, ["0-0"])
+
+    def test_a_session_that_cannot_take_it_does_not_lose_it(self):
+        store = FakeStore(entries(0, 3))
+        deliveries = Deliveries(store, self.clock, "c")
+        session = FakeSession()
+        session.receiving = False   # unbinding
+        deliveries.attach(session)
+        self.assertEqual(session.sent, [])
+        self.assertEqual(store.acked, [])
+        other = FakeSession()
+        deliveries.attach(other)
+        other.answer_all()
+        self.assertEqual(len(store.acked), 3)
+
+    def test_reclaimed_entries_already_held_are_not_sent_twice(self):
+        store = FakeStore(entries(0, 2))
+        deliveries = Deliveries(store, self.clock, "c")
+        session = FakeSession()
+        deliveries.attach(session)
+        store.reclaim = lambda *a: defer.succeed(entries(0, 2))   # ours, still in flight
+        deliveries.sweep()
+        self.assertEqual(len(session.sent), 2)
