@@ -133,9 +133,12 @@ class RouterService(service.MultiService):
             self.log.info("listener {name} on {host}:{port}{tls}", name=listener.name,
                           host=getattr(address, "host", address), port=getattr(address, "port", ""),
                           tls=" (TLS)" if listener.tls else "")
-        if hasattr(signal, "SIGHUP"):
-            signal.signal(signal.SIGHUP,
-                          lambda *_: reactor.callFromThread(self.reload))
+
+    def install_reload_signal(self):
+        """SIGHUP reloads the routing table. Installed before the reactor runs:
+        a SIGHUP arriving while the router starts must not take the default
+        action, which kills the process."""
+        signal.signal(signal.SIGHUP, lambda *_: self.reactor.callFromThread(self.reload))
 
     def reload(self):
         """Swap in the routing table from disk; a broken one is refused and logged."""

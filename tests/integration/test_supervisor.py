@@ -59,8 +59,9 @@ class SupervisorTests(SynchronousTestCase):
         first = self._worker_pids()
         # A worker killed outright is started again.
         os.kill(first[0], signal.SIGKILL)
-        wait_for_line(self.proc, ["worker 0 ended", "worker 0 started", "listener smpp on"],
-                      30, self.seen)
+        wait_for_line(self.proc, ["worker 0 ended"], 30, self.seen)
+        wait_for_line(self.proc, ["worker 0 started"], 30, self.seen)
+        wait_for_line(self.proc, ["listener smpp on"], 30, self.seen)   # the new one's
         restarted = self._worker_pids()
         self.assertNotEqual(restarted[0], first[0])
         self.assertEqual(restarted[1], first[1])

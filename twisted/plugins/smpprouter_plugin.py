@@ -39,6 +39,7 @@ class SMPPRouterServiceMaker:
         except ConfigError as e:
             raise SystemExit("smpprouter: %s" % e)
         from twisted.internet import reactor
+        service.install_reload_signal()
         reactor.callWhenRunning(_exit_zero_on_sigterm, reactor)
         if options["worker"] is not None:
             _stop_with_parent()
