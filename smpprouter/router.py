@@ -234,6 +234,12 @@ class Router:
             self.counters["accepted"] += 1
             return (Status.ESME_ROK, message_id)
         key = normalise(resp.message_id, self._forms[connector.name][0])
+        if not key:
+            # Nothing to correlate a receipt with: the promise is no ESME_ROK then.
+            self.counters["failed"] += 1
+            self.log.error("{connector}: submit_sm_resp ESME_ROK without a message_id; the "
+                           "receipt could not be correlated, refused", connector=connector.name)
+            return (Status.ESME_RSYSERR, "")
         mapping = Mapping(message_id, user.name, pdu.source_addr, pdu.destination_addr,
                           self.clock.seconds(), 1, pdu.registered_delivery)
         d = self.store.save_mapping(connector.name, key, mapping, connector.config.dlr_expiry)

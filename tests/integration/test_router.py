@@ -126,6 +126,19 @@ class MTTests(RouterTestCase):
         return run(go())
 
 
+class EmptyUpstreamIdTests(RouterTestCase):
+    def test_ok_without_an_id_is_not_passed_on_as_ok(self):
+        async def go():
+            client = await self.h.bind("transmitter")
+            self.h.smsc._id_pattern = "%.0s"   # the upstream answers ESME_ROK with id ""
+            resp = await client.submit(**MESSAGE)
+            self.assertEqual(resp.command_status, Status.ESME_RSYSERR)
+            # Without a receipt asked for, there is nothing to correlate: ESME_ROK.
+            resp = await client.submit(**dict(MESSAGE, registered_delivery=0))
+            self.assertEqual(resp.command_status, Status.ESME_ROK)
+        return run(go())
+
+
 class MOTests(RouterTestCase):
     def test_mo_reaches_the_right_user(self):
         async def go():
