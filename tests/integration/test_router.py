@@ -131,8 +131,11 @@ class EmptyUpstreamIdTests(RouterTestCase):
         async def go():
             client = await self.h.bind("transmitter")
             self.h.smsc._id_pattern = "%.0s"   # the upstream answers ESME_ROK with id ""
+            self.h.smsc._make_receipt = lambda pdu, receipt_id: None   # and sends no receipt
             resp = await client.submit(**MESSAGE)
             self.assertEqual(resp.command_status, Status.ESME_RSYSERR)
+            self.assertEqual(self.h.smsc.responses_sent, 1)   # it did answer, with ESME_ROK
+            self.assertTrue(self.h.router.connectors["smsc"].up)
             # Without a receipt asked for, there is nothing to correlate: ESME_ROK.
             resp = await client.submit(**dict(MESSAGE, registered_delivery=0))
             self.assertEqual(resp.command_status, Status.ESME_ROK)
