@@ -14,6 +14,7 @@ MO   upstream deliver_sm -> MO rules -> the user's delivery queue.
 """
 
 from twisted.internet import defer, task, threads
+from twisted.python import failure
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -45,6 +46,7 @@ WANTS_RECEIPT = 0x13
 # seconds; its deliver_sm_resp waits meanwhile, so if this process dies the
 # upstream still has it and sends it again.
 PARK_FIRST, PARK_MAX = 0.05, 2.0
+PARK_LONG = 1.0   # a receipt parked longer than this is no race: see Router._park
 # A bound session stays registered in Redis (for max_binds across processes)
 # this long unless refreshed; the heartbeat refreshes it three times as often.
 SESSION_TTL = 30.0
@@ -75,7 +77,8 @@ class Router:
         self._heartbeat.clock = clock
         self.counters = dict.fromkeys((
             "submitted", "accepted", "rejected", "failed", "receipts", "receipts_unknown",
-            "receipts_unwanted", "mo", "mo_unrouted", "queue_full"), 0)
+            "receipts_unwanted", "receipts_deferred", "mo", "mo_unrouted", "queue_full"), 0)
+        self._parked = {}        # connector -> receipts waiting for their mapping
 
     def add_connector(self, connector):
         self.connectors[connector.name] = connector
@@ -278,39 +281,74 @@ class Router:
             self.log.warn("{connector}: receipt without an id dropped", connector=connector.name)
             return defer.succeed(Status.ESME_ROK)
         key = normalise(upstream_id, self._forms[connector.name][1])
-        return self._lookup(connector, pdu, upstream_id, key, 0.0)
+        return self._lookup(connector, pdu, upstream_id, key)
 
     @staticmethod
     def _receipt_text(pdu):
         return pdu.short_message or pdu.tlvs.get("message_payload", b"")
 
-    def _lookup(self, connector, pdu, upstream_id, key, waited):
+    def _lookup(self, connector, pdu, upstream_id, key):
         d = self.store.get_mapping(connector.name, key)
-        d.addCallback(self._found, connector, pdu, upstream_id, key, waited)
+        d.addCallback(self._found, connector, pdu, upstream_id, key)
         d.addErrback(self._store_down, connector, "receipt", pdu)
         return d
 
-    def _found(self, mapping, connector, pdu, upstream_id, key, waited):
+    def _found(self, mapping, connector, pdu, upstream_id, key):
         if mapping is None:
-            left = connector.config.receipt_wait - waited
-            if left > 0:
-                delay = min(left, PARK_MAX, max(PARK_FIRST, waited))
-                return defer.Deferred.fromCoroutine(self._park(
-                    connector, pdu, upstream_id, key, waited, delay))
-            self.counters["receipts_unknown"] += 1
-            self.log.warn("{connector}: receipt for unknown id {upstream_id!r} dropped after"
-                          " {waited:.1f} s", connector=connector.name, upstream_id=upstream_id,
-                          waited=waited)
-            return Status.ESME_ROK
+            return defer.Deferred.fromCoroutine(self._park(connector, pdu, upstream_id, key))
+        return self._relay(mapping, connector, pdu)
+
+    def _relay(self, mapping, connector, pdu):
         if not mapping.registered_delivery & WANTS_RECEIPT:
             self.counters["receipts_unwanted"] += 1
             return Status.ESME_ROK
         self._rewrite(pdu, mapping.message_id)
         return self._enqueue(mapping.user, pdu, connector, "receipt")
 
-    async def _park(self, connector, pdu, upstream_id, key, waited, delay):
-        await task.deferLater(self.clock, delay, lambda: None)
-        return await self._lookup(connector, pdu, upstream_id, key, waited + delay)
+    async def _park(self, connector, pdu, upstream_id, key):
+        """Look the mapping up again, soon then less often, for receipt_wait.
+
+        Each parked receipt holds a slot of the upstream's window. A race
+        (the receipt a few ms ahead of its mapping) ends quickly; a receipt
+        for an id never mapped (e.g. from before dlr_expiry) would hold its
+        slot for all of receipt_wait. So at most half the window may wait
+        longer than PARK_LONG; beyond, the receipt goes back to the upstream,
+        which keeps it and sends it again later.
+        """
+        name = connector.name
+        config = connector.config
+        waited, counted = 0.0, False
+        try:
+            while True:
+                left = config.receipt_wait - waited
+                if left <= 0:
+                    self.counters["receipts_unknown"] += 1
+                    self.log.warn("{connector}: receipt for unknown id {upstream_id!r} dropped "
+                                  "after {waited:.1f} s", connector=name,
+                                  upstream_id=upstream_id, waited=waited)
+                    return Status.ESME_ROK
+                if waited >= PARK_LONG and not counted:
+                    parked = self._parked.get(name, 0)
+                    if parked >= max(1, config.window * config.binds // 2):
+                        self.counters["receipts_deferred"] += 1
+                        self.log.info("{connector}: receipt for {upstream_id!r} handed back to "
+                                      "the upstream, {n} already wait long for their mapping",
+                                      connector=name, upstream_id=upstream_id, n=parked)
+                        return Status.ESME_RX_T_APPN
+                    self._parked[name] = parked + 1
+                    counted = True
+                delay = min(left, PARK_MAX, max(PARK_FIRST, waited))
+                await task.deferLater(self.clock, delay, lambda: None)
+                waited += delay
+                try:
+                    mapping = await self.store.get_mapping(name, key)
+                except Exception:
+                    return self._store_down(failure.Failure(), connector, "receipt", pdu)
+                if mapping is not None:
+                    return await defer.maybeDeferred(self._relay, mapping, connector, pdu)
+        finally:
+            if counted:
+                self._parked[name] -= 1
 
     def _rewrite(self, pdu, message_id):
         tlvs = pdu.tlvs

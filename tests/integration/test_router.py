@@ -541,3 +541,23 @@ class QueueBoundTests(RouterTestCase):
             got = {(await rx.next_delivery()).tlvs["receipted_message_id"] for _ in range(3)}
             self.assertEqual(got, set(ids))
         return run(go())
+
+
+class UnknownReceiptTests(RouterTestCase):
+    # Receipts for ids the router never mapped (from before a dlr_expiry, say).
+    harness_args = dict(connector="window = 4\nreceipt_wait = 2")
+
+    def test_unknown_receipts_hold_at_most_half_the_window(self):
+        async def go():
+            answers = [self.h.smsc.send_mo(
+                "15550001111", "MyBrand", b"id:nosuch%d stat:DELIVRD" % i, esm_class=0x04,
+                tlvs={"receipted_message_id": "nosuch%d" % i}) for i in range(5)]
+            statuses = [(await d).command_status for d in answers]
+            # After a second, two may go on waiting (half the window) for a mapping
+            # that never comes, then are dropped as unknown (ESME_ROK); three are
+            # handed back to the upstream.
+            self.assertEqual(sorted(statuses),
+                             [Status.ESME_ROK] * 2 + [Status.ESME_RX_T_APPN] * 3)
+            self.assertEqual(self.h.router.counters["receipts_deferred"], 3)
+            self.assertEqual(self.h.router.counters["receipts_unknown"], 2)
+        return run(go())
