@@ -23,6 +23,17 @@ class RouterTestCase(TestCase):
         self.addCleanup(lambda: run(self.h.stop()))
         return run(self.h.start(binds=self.upstream_binds))
 
+    async def round_trip(self, tx, rx=None, **fields):
+        """Submit on tx; the receipt comes back on rx (or tx) with the router's id."""
+        resp = await tx.submit(**dict(MESSAGE, **fields))
+        self.assertEqual(resp.command_status, Status.ESME_ROK)
+        dlr = await (rx or tx).next_delivery()
+        self.assertEqual(dlr.esm_class & 0x3C, 0x04)
+        self.assertEqual(dlr.tlvs["receipted_message_id"], resp.message_id)
+        self.assertEqual(parse_receipt(dlr.short_message).id, resp.message_id)
+        self.assertEqual(self.h.router.counters["receipts_unknown"], 0)
+        return resp, dlr
+
 
 class BindTests(RouterTestCase):
     def test_each_bind_mode(self):
@@ -77,21 +88,14 @@ class MTTests(RouterTestCase):
 
     def test_receipt_returns_with_our_id_on_the_same_trx_session(self):
         async def go():
-            client = await self.h.bind("transceiver")
-            resp = await client.submit(**MESSAGE)
-            dlr = await client.next_delivery()
-            self.assertEqual(dlr.esm_class & 0x3C, 0x04)
-            self.assertEqual(dlr.tlvs["receipted_message_id"], resp.message_id)
-            self.assertEqual(parse_receipt(dlr.short_message).id, resp.message_id)
+            await self.round_trip(await self.h.bind("transceiver"))
         return run(go())
 
     def test_receipt_for_a_tx_submit_arrives_on_the_rx_session(self):
         async def go():
             tx = await self.h.bind("transmitter")
             rx = await self.h.bind("receiver")
-            resp = await tx.submit(**MESSAGE)
-            dlr = await rx.next_delivery()
-            self.assertEqual(dlr.tlvs["receipted_message_id"], resp.message_id)
+            await self.round_trip(tx, rx)
             self.assertEqual(tx.deliveries, [])
         return run(go())
 
@@ -172,11 +176,7 @@ class HexAndDecimalIdTests(RouterTestCase):
 
     def test_receipt_is_correlated(self):
         async def go():
-            client = await self.h.bind("transceiver")
-            resp = await client.submit(**MESSAGE)
-            dlr = await client.next_delivery()
-            self.assertEqual(dlr.tlvs["receipted_message_id"], resp.message_id)
-            self.assertEqual(self.h.router.counters["receipts_unknown"], 0)
+            await self.round_trip(await self.h.bind("transceiver"))
         return run(go())
 
 
@@ -206,11 +206,7 @@ class ReceiptBeforeMappingTests(RouterTestCase):
 
     def test_race(self):
         async def go():
-            client = await self.h.bind("transceiver")
-            resp = await client.submit(**MESSAGE)
-            dlr = await client.next_delivery()
-            self.assertEqual(dlr.tlvs["receipted_message_id"], resp.message_id)
-            self.assertEqual(self.h.router.counters["receipts_unknown"], 0)
+            await self.round_trip(await self.h.bind("transceiver"))
         return run(go())
 
 
