@@ -103,7 +103,8 @@ class RouterService(service.MultiService):
             consumer += "#%d" % self.worker
         self.store = RedisStore(host, port, redis.db, redis.password, reactor=reactor,
                                 instance=consumer, max_queue=redis.max_queue,
-                                retention=redis.dlr_retention)
+                                retention=redis.dlr_retention, username=redis.username,
+                                unix_socket=redis.unix_socket)
         await self.store.start()
         ids = MessageIds(await self.store.allocate_id_block(), self.store.allocate_id_block)
         deliveries = Deliveries(self.store, reactor, consumer,

@@ -36,7 +36,7 @@ import time
 
 import txredisapi
 from twisted.internet import defer
-from twisted.internet.endpoints import HostnameEndpoint
+from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -84,11 +84,13 @@ class RedisStore:
 
     def __init__(self, host, port, db=0, password=None, *, reactor=None, instance=None,
                  max_queue=100_000, retention=259_200, timeout=5.0, max_batch=1000,
-                 reconnect_max_delay=2.0):
+                 reconnect_max_delay=2.0, username=None, unix_socket=None):
         if reactor is None:
             from twisted.internet import reactor
         self.host, self.port, self.db = host, port, db
-        self.address = f"{host}:{port}"
+        self.unix_socket = unix_socket
+        self._username = username
+        self.address = unix_socket or f"{host}:{port}"
         self.instance = instance or _default_instance()
         self.max_queue = int(max_queue)
         self.retention_ms = int(retention * 1000)
@@ -157,12 +159,17 @@ class RedisStore:
 
     def _connect(self, factory_class, dbid):
         factory = factory_class(self.address, dbid, 1, isLazy=True, charset=None,
-                                password=self._password, convertNumbers=False)
+                                password=self._password, convertNumbers=False,
+                                username=self._username)
         factory.reconnect = True
         factory.initialDelay = 0.1
         factory.maxDelay = self._reconnect_max_delay
-        factory.startConnecting(HostnameEndpoint(self._reactor, self.host, self.port,
-                                                 timeout=self.timeout))
+        if self.unix_socket:
+            endpoint = UNIXClientEndpoint(self._reactor, self.unix_socket, timeout=self.timeout)
+        else:
+            endpoint = HostnameEndpoint(self._reactor, self.host, self.port,
+                                        timeout=self.timeout)
+        factory.startConnecting(endpoint)
         return factory
 
     def _ready(self, factory):

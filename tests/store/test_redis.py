@@ -352,3 +352,40 @@ class LifecycleTests(StoreTestCase):
         yield good.save_mapping("a", "b", mapping(), 60)
         self.assertEqual((yield good.get_mapping("a", "b")), mapping())
         yield good.stop()
+
+
+class UnixSocketAndACLTests(StoreTestCase):
+    """A Redis reached only through a UNIX socket, as an ACL user."""
+
+    def setUp(self):
+        import os
+        import tempfile
+        from tests.redis_server import RedisServer
+        directory = tempfile.mkdtemp(prefix="smpprouter-redis-unix-")
+        self.socket = os.path.join(directory, "redis.sock")
+        self.server = RedisServer(directory, extra_args=[
+            "--unixsocket", self.socket, "--unixsocketperm", "700",
+            "--user", "router", "on", ">s3cret", "~*", "&*", "+@all",
+            "--user", "default", "off"])
+        # The harness probes over TCP as the default user; turn it off after start.
+        self.server.extra_args = self.server.extra_args[:-3]
+        self.server.start()
+        self.addCleanup(self.server.cleanup)
+        self.server.command("ACL", "SETUSER", "default", "off")
+
+    @defer.inlineCallbacks
+    def test_store_works_over_a_unix_socket_with_a_username(self):
+        store = RedisStore(None, None, username="router", password="s3cret",
+                           unix_socket=self.socket)
+        yield store.start()
+        self.addCleanup(store.stop)
+        mapping = Mapping("abc", "esme1", "src", "dst", 1.0)
+        yield store.save_mapping("smsc", "1", mapping, 60)
+        self.assertEqual((yield store.get_mapping("smsc", "1")), mapping)
+
+    @defer.inlineCallbacks
+    def test_wrong_password_fails_start_clearly(self):
+        store = RedisStore(None, None, username="router", password="nope",
+                           unix_socket=self.socket)
+        with self.assertRaises(StoreUnavailable):
+            yield store.start()
