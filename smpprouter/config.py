@@ -124,6 +124,7 @@ class User:
     throughput: float          # messages/s across the user's sessions, 0 = unlimited
     window: int                # effective: [smpp].window when the file says 0
     message_id: str            # "hex" | "decimal"
+    dlr_retention: int = 0     # seconds its undelivered queue is kept; 0 = [redis] dlr_retention
 
 
 @dataclass(frozen=True, slots=True)
@@ -502,7 +503,8 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
 
 
 def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
-    t.allow("password", "groups", "max_binds", "throughput", "window", "message_id")
+    t.allow("password", "groups", "max_binds", "throughput", "window", "message_id",
+            "dlr_retention")
     password = t.string("password")
     if not is_hash(password):
         what = ("is not a valid scrypt hash" if password.startswith("scrypt$")
@@ -514,7 +516,9 @@ def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
     throughput = t.number("throughput", 0, lo=0)
     window = t.integer("window", 0, 0, 1000) or smpp.window
     message_id = t.string("message_id", "hex", choices=("hex", "decimal"))
-    return User(name, password, groups, max_binds, throughput, window, message_id)
+    dlr_retention = t.integer("dlr_retention", 0, lo=0)
+    return User(name, password, groups, max_binds, throughput, window, message_id,
+                dlr_retention)
 
 
 _OVERRIDES = ("redis_url", "smpp_listen")

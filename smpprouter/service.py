@@ -104,7 +104,9 @@ class RouterService(service.MultiService):
         self.store = RedisStore(host, port, redis.db, redis.password, reactor=reactor,
                                 instance=consumer, max_queue=redis.max_queue,
                                 retention=redis.dlr_retention, username=redis.username,
-                                unix_socket=redis.unix_socket)
+                                unix_socket=redis.unix_socket,
+                                retentions={u.name: u.dlr_retention for u in config.users.values()
+                                            if u.dlr_retention})
         await self.store.start()
         ids = MessageIds(await self.store.allocate_id_block(), self.store.allocate_id_block)
         deliveries = Deliveries(self.store, reactor, consumer,

@@ -365,3 +365,16 @@ class OverrideTests(ConfigTestCase):
 
     def test_unknown_override(self):
         self.assertRaises(ValueError, self.load, MINIMAL, {"redis": "redis://x"})
+
+
+
+class UserRetentionTests(ConfigTestCase):
+    def test_user_retention_overrides_and_defaults_to_zero(self):
+        config = self.load(MINIMAL + "dlr_retention = 600\n[users.esme2]\npassword = \"%s\"\n"
+                           % HASH)
+        self.assertEqual(config.users["esme1"].dlr_retention, 600)
+        self.assertEqual(config.users["esme2"].dlr_retention, 0)
+
+    def test_negative_retention_is_refused_at_its_line(self):
+        self.assertError(MINIMAL + "dlr_retention = -1\n", "dlr_retention",
+                         "users.esme1.dlr_retention")

@@ -84,7 +84,7 @@ class RedisStore:
 
     def __init__(self, host, port, db=0, password=None, *, reactor=None, instance=None,
                  max_queue=100_000, retention=259_200, timeout=5.0, max_batch=1000,
-                 reconnect_max_delay=2.0, username=None, unix_socket=None):
+                 reconnect_max_delay=2.0, username=None, unix_socket=None, retentions=None):
         if reactor is None:
             from twisted.internet import reactor
         self.host, self.port, self.db = host, port, db
@@ -94,6 +94,8 @@ class RedisStore:
         self.instance = instance or _default_instance()
         self.max_queue = int(max_queue)
         self.retention_ms = int(retention * 1000)
+        # users whose queue is kept longer or shorter than the default
+        self._retention_ms = {u: int(s * 1000) for u, s in (retentions or {}).items()}
         self.timeout = timeout
         self.max_batch = max_batch
         self._password = password
@@ -421,8 +423,8 @@ class RedisStore:
                 flight.send(args, chunk, _saved)
         sha = scripts.ENQUEUE.sha
         for user, items in enqueues.items():
-            head = [b"EVALSHA", sha, 1, keys.queue(user), self.max_queue, self.retention_ms,
-                    keys.channel(user)]
+            head = [b"EVALSHA", sha, 1, keys.queue(user), self.max_queue,
+                    self._retention_ms.get(user, self.retention_ms), keys.channel(user)]
             for chunk in _chunks(items, size):
                 flight.send(head + [item[0] for item in chunk], chunk, self._enqueued, user)
         sha = scripts.ACK.sha

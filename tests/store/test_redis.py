@@ -257,6 +257,14 @@ class QueueTests(StoreTestCase):
         self.assertTrue(3_590_000 <= self.server.command("PTTL", "dlv:{acme}") <= 3_600_000)
 
     @defer.inlineCallbacks
+    def test_a_user_may_have_a_retention_of_its_own(self):
+        store = yield self.make_store(retention=3600, retentions={"vip": 86400})
+        yield store.enqueue("acme", b"x")
+        yield store.enqueue("vip", b"x")
+        self.assertLessEqual(self.server.command("PTTL", "dlv:{acme}"), 3_600_000)
+        self.assertGreater(self.server.command("PTTL", "dlv:{vip}"), 86_000_000)
+
+    @defer.inlineCallbacks
     def test_one_stream_and_group_per_user(self):
         store = yield self.make_store()
         yield store.enqueue("acme", b"x")
