@@ -471,6 +471,9 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
     if interface_version not in (0x33, 0x34):
         raise t.error("interface_version", "must be 0x33 or 0x34, not %#x" % interface_version)
     bind = t.string("bind", "transceiver", choices=("transceiver", "transmitter+receiver"))
+    if interface_version == 0x33 and bind == "transceiver":
+        raise t.error("bind" if "bind" in t.data else "interface_version",
+                      "SMPP v3.3 has no transceiver bind: set bind = \"transmitter+receiver\"")
     binds = t.integer("binds", 1, 1, 64)
     window = t.integer("window", 10, 1, 1000)
     throughput = t.number("throughput", 0, lo=0)

@@ -24,6 +24,8 @@ from .protocol.gateway import BindResult, IESMEGateway, ISMSCGateway
 from .protocol.smsc import ConnectorBusy, ConnectorUnavailable
 from .routing.interface import MORequest, MTReject, MTRequest
 from .smpp import codec
+from .smpp.codec import SHORT_MESSAGE_MAX
+from .smpp.commands import INTERFACE_V34, CommandId
 from .smpp.errors import DecodeError
 from .smpp.receipt import parse_receipt, rewrite_id
 from .smpp.status import Status
@@ -212,10 +214,32 @@ class Router:
             self.counters["failed"] += 1
             status = last_status if last_status is not None else Status.ESME_RSYSERR
             return defer.succeed((status, ""))
+        if connector.config.interface_version < INTERFACE_V34:
+            refused = self._fit_v33(pdu)
+            if refused:   # this upstream cannot carry it: the next route may
+                return self._send(pdu, user, names, index + 1, refused)
         d = connector.submit(pdu)
         d.addCallbacks(self._answered, self._not_answered, (pdu, user, names, index, connector),
                        None, (pdu, user, names, index))
         return d
+
+    @staticmethod
+    def _fit_v33(pdu):
+        """Make a message fit an SMPP v3.3 upstream, which takes no TLVs and no
+        data_sm; the status to refuse it with if it cannot.
+
+        The text of a message_payload moves into short_message when it fits;
+        otherwise the upstream would accept an empty message.
+        """
+        if pdu.command_id != CommandId.submit_sm:
+            return Status.ESME_RINVCMDID
+        payload = pdu.tlvs.get("message_payload")
+        if payload is not None:
+            if len(payload) > SHORT_MESSAGE_MAX:
+                return Status.ESME_RINVMSGLEN
+            pdu.short_message = payload
+            del pdu.tlvs["message_payload"]
+        return None
 
     def _not_answered(self, failure, pdu, user, names, index):
         if failure.check(ConnectorUnavailable, ConnectorBusy, ResponseTimeoutError,

@@ -378,3 +378,11 @@ class UserRetentionTests(ConfigTestCase):
     def test_negative_retention_is_refused_at_its_line(self):
         self.assertError(MINIMAL + "dlr_retention = -1\n", "dlr_retention",
                          "users.esme1.dlr_retention")
+
+
+class V33ConnectorTests(ConfigTestCase):
+    def test_v33_connector_cannot_be_a_transceiver(self):
+        self.assertError(MINIMAL.replace('system_id = "router"',
+                                         'system_id = "router"\ninterface_version = 0x33'),
+                         "interface_version", "connectors.smsc.interface_version",
+                         "transmitter+receiver")

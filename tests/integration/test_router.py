@@ -557,3 +557,32 @@ class UnknownReceiptTests(RouterTestCase):
             self.assertEqual(self.h.router.counters["receipts_deferred"], 3)
             self.assertEqual(self.h.router.counters["receipts_unknown"], 2)
         return run(go())
+
+
+class V33UpstreamTests(RouterTestCase):
+    harness_args = dict(connector='interface_version = 0x33\nbind = "transmitter+receiver"')
+    upstream_binds = 2   # the transmitter and the receiver
+
+    def test_payload_moves_into_short_message_and_receipt_correlates(self):
+        async def go():
+            client = await self.h.bind("transceiver")
+            resp, dlr = await self.round_trip(client, short_message=b"",
+                                              tlvs={"message_payload": b"hello over v3.3"})
+            upstream = self.h.smsc.submits[-1]
+            self.assertEqual(upstream.short_message, b"hello over v3.3")
+            self.assertEqual(upstream.tlvs, {})
+        return run(go())
+
+    def test_what_v33_cannot_carry_is_refused_precisely(self):
+        from smpprouter.smpp import pdu as P
+        async def go():
+            client = await self.h.bind("transceiver")
+            resp = await client.submit(**dict(MESSAGE, short_message=b"",
+                                              tlvs={"message_payload": b"x" * 300}))
+            self.assertEqual(resp.command_status, Status.ESME_RINVMSGLEN)
+            resp = await client.send_pdu(P.DataSm(source_addr="MyBrand", dest_addr_ton=1,
+                                                  destination_addr="15551234567",
+                                                  tlvs={"message_payload": b"hi"}))
+            self.assertEqual(resp.command_status, Status.ESME_RINVCMDID)
+            self.assertEqual(self.h.smsc.submits, [])
+        return run(go())
