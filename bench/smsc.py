@@ -609,7 +609,10 @@ class SimulatedSMSC(Factory):
     def _make_receipt(self, pdu, receipt_id):
         self.receipts_generated += 1
         if pdu.command_id == CommandId.submit_sm:
-            text = pdu.short_message[:TEXT_EXCERPT]
+            text = pdu.short_message
+            if pdu.esm_class & 0x40 and text:   # as SMSCs do: the text, not its UDH
+                text = text[1 + text[0]:]
+            text = text[:TEXT_EXCERPT]
             if not text:
                 text = bytes(pdu.tlvs.get("message_payload", b""))[:TEXT_EXCERPT]
         else:
