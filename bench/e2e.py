@@ -56,9 +56,16 @@ def wait_for_line(proc, needles, timeout, seen):
 
 
 def cpu_seconds(pid):
+    """(user, system) CPU seconds of a process so far."""
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def total_cpu(pids):
+    times = [cpu_seconds(pid) for pid in pids]
+    return sum(t[0] for t in times), sum(t[1] for t in times)
 
 
 def write_config(directory, smpp_port, smsc_port, args):
@@ -141,12 +148,14 @@ def run_once(args, workers):
             for i in range(workers):
                 with open(os.path.join(directory, "var", "smpprouter-%d.pid" % i)) as f:
                     pids.append(int(f.read()))
-        cpu_before = sum(cpu_seconds(pid) for pid in pids)
+        cpu_before = total_cpu(pids)
         load = subprocess.run(
             [sys.executable, "-m", "bench.load", "--port", str(smpp_port), "--count",
              str(args.count), "--sessions", str(args.sessions), "--window", str(args.window),
              "--json"], cwd=ROOT, capture_output=True, text=True, timeout=600)
-        cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+        cpu_after = total_cpu(pids)
+        user, system = cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]
+        cpu = user + system
         if load.returncode:
             raise RuntimeError("bench.load failed:\n" + load.stdout + load.stderr)
         summary = json.loads(load.stdout.strip().splitlines()[-1])
@@ -177,6 +186,9 @@ def run_once(args, workers):
     print("  %-34s %10.0f us  (budget 100 us; %.2f cores busy at the rate above)" % (
         "router CPU per message + receipt", per_message,
         per_message * summary["msg_per_s"] / 1e6))
+    print("  %-34s %10.0f us user (Python) + %.0f us system (sockets)" % (
+        "  of which", user / max(1, summary["ok"]) * 1e6,
+        system / max(1, summary["ok"]) * 1e6))
     if summary["errors"]:
         print("  errors:", summary["errors"])
     summary["ok"] = matched == 1.0 and not summary["errors"]
