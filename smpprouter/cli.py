@@ -46,40 +46,22 @@ def _passwd(args) -> int:
     return 0
 
 
-def _check_routes(config) -> str | None:
-    """Load the routing table too, when its module exists; a note if it does not."""
-    try:
-        from smpprouter.routing import table
-    except ModuleNotFoundError as e:
-        if e.name != "smpprouter.routing.table":
-            raise
-        return "routes not checked: smpprouter.routing.table is not installed"
-    from smpprouter.routing.interface import IRouter
-    if hasattr(table, "make_router"):
-        router = table.make_router(config.router.routing, config.routes)
-    else:
-        router = table.load_routes(config.routes)
-    if IRouter.providedBy(router):
-        router.check(frozenset(config.connectors), frozenset(config.users))
-    return None
-
-
 def _load(args):
-    """(config, note), or None after printing the error."""
+    """The config, with its routing table checked as the router would; or None
+    after printing the error."""
+    from .service import load_routes
     try:
         config = load_config(args.config)
-        return config, _check_routes(config)
+        load_routes(config)
+        return config
     except ConfigError as e:
         print(e, file=sys.stderr)
         return None
 
 
 def _check(args) -> int:
-    loaded = _load(args)
-    if loaded is None:
+    if _load(args) is None:
         return 1
-    if loaded[1]:
-        print("note: %s" % loaded[1], file=sys.stderr)
     print("OK")
     return 0
 
@@ -89,7 +71,7 @@ def _reload(args) -> int:
     if loaded is None:
         print("smpprouter reload: not reloading a config with errors", file=sys.stderr)
         return 1
-    pid_file = loaded[0].router.pid_file
+    pid_file = loaded.router.pid_file
     try:
         with open(pid_file) as f:
             text = f.read().strip()

@@ -16,7 +16,6 @@ import tempfile
 from twisted.internet import defer, reactor, task
 
 from smpprouter.store.interface import Mapping
-from smpprouter.store.redis import RedisStore
 from tests.redis_server import RedisServer
 
 from .support import StoreTestCase
