@@ -86,3 +86,134 @@ class ICorrelationStore(Interface):
 
     def ack(user, entry_id):
         """Delivered (deliver_sm_resp ESME_ROK): acknowledge and delete the entry."""
+
+
+# -- store and forward ---------------------------------------------------------
+#
+# A message that is not sent at once lives in its home connector's hash slot:
+# msg:{c}:<router id> (a hash: the message and its state), out:{c} and outp:{c}
+# (streams of router ids ready to send, normal and priority), sched:{c} (a sorted
+# set of router ids by due time). Every script touches one connector's keys, so
+# taking, sending, cancelling and replacing a message are each atomic, on one
+# Redis or a Cluster. The message itself is an opaque blob for the store (the
+# core encodes it); the store only knows its state.
+
+# Phases of msg:{c}:<id>, field "s". Final states are the SMPP message_state
+# values 2..9 written as digits (DELIVERED=2, EXPIRED=3, DELETED=4, UNDELIVERABLE=5,
+# ACCEPTED=6, UNKNOWN=7, REJECTED=8, SKIPPED=9). ACCEPTED and UNKNOWN are not
+# treated as final by the receipts path (a later receipt may still come).
+SCHEDULED = "S"   # in sched:{c}, waiting for its time
+QUEUED = "Q"      # in out:{c} or outp:{c}, waiting for a bind
+TAKEN = "T"       # read from the stream by a process that is sending it
+SENT = "U"        # the upstream accepted it (ENROUTE); its receipt may follow
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """One entry taken from a connector's outbound streams."""
+    entry_id: str     # the stream entry id (for done/touch/release)
+    stream: str       # "out" or "outp": which stream it is pending in
+    message_id: str   # the router's id
+    blob: bytes       # the encoded message, as enqueued (or replaced)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    """What query_sm, cancel_sm and replace_sm see of a message."""
+    message_id: str
+    user: str
+    state: str         # one of the phases above, or a final state's digit
+    final_date: float  # unix time the state became final; 0 if not final
+    error_code: int    # the upstream's or the router's error (network-specific), 0 if none
+    connector: str     # its home connector (where its keys live)
+    blob: bytes | None  # the encoded message while the router still holds it, else None
+
+
+class IOutboundStore(Interface):
+    """The outbound queue and message states (store and forward).
+
+    Batched like ICorrelationStore: calls made in one reactor turn go to
+    Redis together, one script per connector where the docstring says so.
+    """
+
+    def enqueue_outbound(connector, message_id, user, blob, priority, due, ttl):
+        """Store a message in its home connector's slot; Deferred(None) once durable.
+
+        due None (or <= now): XADD to out:{c} (outp:{c} when priority > 0) and
+        state QUEUED; else ZADD sched:{c} at due (unix seconds, float) and state
+        SCHEDULED. ttl (seconds) bounds how long msg:{c}:<id> lives (validity plus
+        the receipt's lifetime). Fails with QueueFull when the connector already
+        holds [outbound] max_queue messages (its streams' and schedule's lengths);
+        nothing is written then. One script per connector per turn; also PUBLISHes
+        outn:{c} once when anything became QUEUED."""
+
+    def move_due(connector, now, count):
+        """Deferred(int): move up to count messages of sched:{c} due by now (unix
+        seconds) into out:{c}/outp:{c}, state SCHEDULED -> QUEUED, in one script:
+        exactly once however many processes call it at the same time. A message
+        no longer SCHEDULED (cancelled, expired) is just removed from the set.
+        PUBLISHes outn:{c} when it moved any."""
+
+    def take_outbound(connector, consumer, count):
+        """Deferred(list of Outbound): new entries for this consumer (XREADGROUP >),
+        from outp:{c} first, then out:{c}; state QUEUED -> TAKEN. Entries whose
+        message is gone or no longer QUEUED (cancelled) are acknowledged, deleted
+        and not returned. Creates the consumer group 'out' as needed."""
+
+    def pending_outbound(connector, consumer, count):
+        """Deferred(list of Outbound): entries this consumer took earlier and
+        never finished (a restarted process under the same consumer name)."""
+
+    def reclaim_outbound(connector, consumer, min_idle_ms, count):
+        """Deferred(list of Outbound): entries any consumer left pending for at
+        least min_idle_ms (its process died), now this consumer's (XAUTOCLAIM on
+        both streams)."""
+
+    def touch_outbound(connector, consumer, entries):
+        """Reset the idle time of entries (list of Outbound) this consumer still
+        holds (XCLAIM ... JUSTID), so no other process reclaims them meanwhile."""
+
+    def finish_outbound(connector, entry, state, error_code=0, upstream_id=""):
+        """The message of entry (an Outbound) is done here: XACK + XDEL the entry
+        and set its state: SENT (the upstream accepted it; upstream_id noted), or
+        a final state digit (rejected, expired, ...) with final_date now and
+        error_code; the blob is dropped from msg:{c}:<id> then. One script per
+        connector per turn. Deferred(None)."""
+
+    def requeue_outbound(connector, entry):
+        """Put a taken message back at the end of its stream (XACK + XDEL the old
+        entry, XADD a new one, state QUEUED): for a message to be retried later
+        by whichever process drains the connector. Deferred(None)."""
+
+    def set_state(connector, message_id, state, error_code=0):
+        """Record a receipt's outcome for msg:{c}:<id> if it exists (final states
+        also set final_date now). Batched per connector. Deferred(None)."""
+
+    def record_sent(connector, message_id, user, ttl):
+        """For a message sent synchronously (never queued): create msg:{c}:<id>
+        in state SENT for ttl seconds, so query_sm can answer for it. Batched
+        with save_mapping of the same connector where possible. Deferred(None)."""
+
+    def get_message(connectors, message_id):
+        """Deferred(MessageRecord or None): the message's record, looked up in each
+        of the connectors' slots (a list of names)."""
+
+    def cancel_message(connector, message_id, user):
+        """Deferred(bool): if msg:{c}:<id> belongs to user and is SCHEDULED or
+        QUEUED, set it DELETED (final date now), remove it from sched:{c} (its
+        stream entry is dropped when taken), True; else False. One script."""
+
+    def replace_message(connector, message_id, user, blob, due):
+        """Deferred(bool): if msg:{c}:<id> belongs to user and is SCHEDULED or
+        QUEUED, replace its blob; due None keeps its place, a time reschedules it
+        (ZADD sched:{c}, state SCHEDULED; a QUEUED one's stream entry is then
+        dropped when taken). True; else False. One script."""
+
+    def touch(user, consumer, entry_ids):
+        """Reset the idle time of delivery entries this consumer still holds in
+        dlv:{user} (XCLAIM ... JUSTID): held receipts are not reclaimed by
+        another process while this one is still delivering them."""
+
+    def outbound_depth(connector):
+        """Deferred(int): messages waiting for the connector (both streams'
+        lengths plus the schedule's)."""

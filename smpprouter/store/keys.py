@@ -39,3 +39,32 @@ def channel(user: str) -> bytes:
 def sessions(user: str) -> bytes:
     """sess:{user} — the user's bound sessions in every process, scored by expiry."""
     return b"sess:{" + user.encode("utf-8", "surrogatepass") + b"}"
+
+
+OUT_GROUP = b"out"      # the one consumer group of every outbound stream
+OUT_FIELD = b"i"        # an outbound stream entry's one field: the router id
+
+
+def _tag(connector: str) -> bytes:
+    return b"{" + connector.encode("utf-8", "surrogatepass") + b"}"
+
+
+def message(connector: str, message_id: str) -> bytes:
+    """msg:{connector}:<router id> — a hash: u user, s state, m blob, p priority,
+    f final date, e error code, x upstream id."""
+    return b"msg:" + _tag(connector) + b":" + message_id.encode("utf-8", "surrogatepass")
+
+
+def outbound(connector: str, priority: bool = False) -> bytes:
+    """out:{connector} / outp:{connector} — streams of router ids ready to send."""
+    return (b"outp:" if priority else b"out:") + _tag(connector)
+
+
+def schedule(connector: str) -> bytes:
+    """sched:{connector} — router ids by due time (unix ms)."""
+    return b"sched:" + _tag(connector)
+
+
+def outbound_channel(connector: str) -> bytes:
+    """outn:{connector} — pub/sub: the connector's outbound streams have new entries."""
+    return b"outn:" + _tag(connector)
