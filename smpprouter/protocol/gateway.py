@@ -18,6 +18,7 @@ class BindResult:
     window: int = 10
     message_id_format: str = "hex"
     session_id: str = ""   # the session's name in the cross-process registry
+    window_policy: str = "pause"   # beyond the window: "pause" reading, or "refuse"
 
 
 class IESMEGateway(Interface):
@@ -34,13 +35,27 @@ class IESMEGateway(Interface):
     def session_closed(session):
         """The session's connection is gone."""
 
-    def submit(session, pdu):
-        """Deferred((status, message_id)) for a submit_sm or data_sm."""
+    def submit(session, submission):
+        """Deferred(Outcome) for a core.messages.Submission the session made of a
+        submit_sm, a data_sm or one destination of a submit_multi."""
+
+    def query(session, message_id):
+        """Deferred(QueryAnswer) for the session's user's message message_id."""
+
+    def cancel(session, message_id):
+        """Deferred(status): ESME_ROK if the user's message was still held
+        (scheduled or queued) and is now cancelled, else ESME_RCANCELFAIL."""
+
+    def replace(session, message_id, body, schedule, validity, registered_delivery):
+        """Deferred(status) for replace_sm: ESME_ROK if the user's message was still
+        held and now carries the new body (and schedule/validity when not None),
+        else ESME_RREPLACEFAIL."""
 
 
 class ISMSCGateway(Interface):
     """The router core as seen by the SMSC-facing connectors."""
 
-    def upstream_deliver(connector, pdu):
-        """Deferred(status) for a deliver_sm or data_sm an upstream sent: the
-        status goes back upstream, ESME_ROK only once the receipt or MO is safe."""
+    def upstream_deliver(connector, delivery):
+        """Deferred(status) for a deliver_sm or data_sm an upstream sent, as the
+        core.messages.Receipt or Inbound the connector made of it (smpp.adapt):
+        the status goes back upstream, ESME_ROK only once it is safe."""

@@ -1,0 +1,182 @@
+"""PDUs to the core's neutral values and back, for each SMPP version.
+
+The one place that knows how a message sits in a PDU: short_message or
+message_payload, submit_sm or data_sm, what a v3.3 peer can carry. Both the
+ESME-facing server and the upstream connectors go through it, so a rule
+(e.g. "v3.3 has no TLVs: a long payload cannot be sent") is written once.
+
+Pure functions: `now` is an argument, errors are SMPPError with the status
+to answer.
+"""
+
+from dataclasses import replace
+from datetime import datetime, timezone
+
+from ..core.messages import Inbound, Receipt, Submission
+from . import pdu as P
+from .codec import SHORT_MESSAGE_MAX
+from .commands import INTERFACE_V34, CommandId
+from .errors import SMPPError
+from .receipt import MessageState, parse_receipt, stat_to_state
+from .status import Status
+from .times import format_absolute, parse_schedule, parse_validity
+
+# esm_class message types that are receipts (delivery receipt, intermediate notification).
+RECEIPT_TYPES = frozenset((0x04, 0x20))
+_UTC = timezone.utc
+
+
+def _datetime(now: float) -> datetime:
+    return datetime.fromtimestamp(now, _UTC)
+
+
+def _times(pdu, now):
+    """schedule and validity of a submit_sm as unix times (None when not given)."""
+    schedule = validity = None
+    when = pdu.schedule_delivery_time
+    if when:
+        schedule = parse_schedule(when, _datetime(now)).timestamp()
+    when = pdu.validity_period
+    if when:
+        validity = parse_validity(when, _datetime(now)).timestamp()
+    return schedule, validity
+
+
+def submission(pdu, user: str, now: float, destination=None) -> Submission:
+    """The Submission a submit_sm, data_sm or submit_multi stands for.
+
+    `destination` (ton, npi, addr) replaces the PDU's for submit_multi's
+    fan-out. A message in both short_message and message_payload is
+    ambiguous and refused (ESME_RINVMSGLEN), as v3.4 5.2.21 requires.
+    """
+    tlvs = pdu.tlvs
+    body = getattr(pdu, "short_message", b"")
+    if "message_payload" in tlvs:
+        if body:
+            raise SMPPError(Status.ESME_RINVMSGLEN,
+                            "both short_message and message_payload given")
+        tlvs = dict(tlvs)
+        body = tlvs.pop("message_payload")
+    else:
+        tlvs = dict(tlvs) if tlvs else {}
+    if pdu.command_id == CommandId.data_sm:
+        return Submission(user, pdu.source_addr, pdu.destination_addr, body, pdu.data_coding,
+                          pdu.esm_class, pdu.source_addr_ton, pdu.source_addr_npi,
+                          pdu.dest_addr_ton, pdu.dest_addr_npi, pdu.service_type,
+                          registered_delivery=pdu.registered_delivery, tlvs=tlvs,
+                          datagram=True)
+    schedule, validity = _times(pdu, now) if (
+        pdu.schedule_delivery_time or pdu.validity_period) else (None, None)
+    if destination is None:
+        dest_ton, dest_npi, dest = pdu.dest_addr_ton, pdu.dest_addr_npi, pdu.destination_addr
+    else:
+        dest_ton, dest_npi, dest = destination
+    return Submission(user, pdu.source_addr, dest, body, pdu.data_coding, pdu.esm_class,
+                      pdu.source_addr_ton, pdu.source_addr_npi, dest_ton, dest_npi,
+                      pdu.service_type, pdu.protocol_id, pdu.priority_flag,
+                      pdu.registered_delivery, pdu.replace_if_present_flag,
+                      pdu.sm_default_msg_id, schedule, validity, tlvs)
+
+
+def submit_pdu(s: Submission, version: int = INTERFACE_V34, now: float | None = None):
+    """The request that carries s to an upstream speaking `version`.
+
+    v3.4: data_sm for a data_sm (its body in message_payload), else submit_sm
+    with the body in short_message, or in message_payload beyond 254 octets.
+    v3.3: always submit_sm, no TLVs; a body beyond 254 octets cannot be sent
+    (ESME_RINVMSGLEN), rather than an empty message be accepted. The
+    schedule is the router's business (it holds the message until then); a
+    validity is passed on as an absolute time, once `now` is given.
+    """
+    body = s.body
+    if version < INTERFACE_V34:
+        if len(body) > SHORT_MESSAGE_MAX:
+            raise SMPPError(Status.ESME_RINVMSGLEN,
+                            "a v3.3 upstream takes at most %d octets, not %d"
+                            % (SHORT_MESSAGE_MAX, len(body)))
+        tlvs = {}
+    elif s.datagram:
+        tlvs = dict(s.tlvs)
+        tlvs["message_payload"] = body
+        return P.DataSm(0, 0, s.service_type, s.source_ton, s.source_npi, s.source,
+                        s.dest_ton, s.dest_npi, s.destination, s.esm_class,
+                        s.registered_delivery, s.data_coding, tlvs)
+    elif len(body) > SHORT_MESSAGE_MAX:
+        tlvs = dict(s.tlvs)
+        tlvs["message_payload"] = body
+        body = b""
+    else:
+        tlvs = s.tlvs
+    validity = ""
+    if s.validity is not None and now is not None:
+        validity = format_absolute(_datetime(max(s.validity, now)))
+    return P.SubmitSm(0, 0, s.service_type, s.source_ton, s.source_npi, s.source,
+                      s.dest_ton, s.dest_npi, s.destination, s.esm_class, s.protocol_id,
+                      s.priority, "", validity, s.registered_delivery, s.replace_if_present,
+                      s.data_coding, s.sm_default_msg_id, body, tlvs)
+
+
+def deliver_pdu(entry, version: int = INTERFACE_V34):
+    """The deliver_sm that hands a Receipt or an Inbound to an ESME.
+
+    Always deliver_sm (an ESME bound as receiver must take it; data_sm is
+    optional for it). v3.4: the body in short_message, or message_payload
+    beyond 254 octets. v3.3: no TLVs; a longer body cannot be delivered.
+    """
+    if type(entry) is Receipt:
+        body, dc, tlvs, service_type, pid = entry.text, entry.data_coding, entry.tlvs, "", 0
+    else:
+        body, dc, tlvs = entry.body, entry.data_coding, entry.tlvs
+        service_type, pid = entry.service_type, entry.protocol_id
+    if version < INTERFACE_V34:
+        if len(body) > SHORT_MESSAGE_MAX:
+            raise SMPPError(Status.ESME_RINVMSGLEN,
+                            "a v3.3 session takes at most %d octets, not %d"
+                            % (SHORT_MESSAGE_MAX, len(body)))
+        tlvs = {}
+    elif len(body) > SHORT_MESSAGE_MAX:
+        tlvs = dict(tlvs)
+        tlvs["message_payload"] = body
+        body = b""
+    return P.DeliverSm(0, 0, service_type, entry.source_ton, entry.source_npi, entry.source,
+                       entry.dest_ton, entry.dest_npi, entry.destination, entry.esm_class,
+                       pid, 0, "", "", 0, 0, dc, 0, body, tlvs)
+
+
+def upstream_delivery(pdu, connector: str):
+    """A deliver_sm or data_sm from an upstream as a Receipt (its message_id
+    still the upstream's, "" when it names none) or an Inbound.
+
+    The receipt's state is the message_state TLV where the upstream sent one,
+    else what its text's stat stands for.
+    """
+    tlvs = pdu.tlvs
+    body = getattr(pdu, "short_message", b"")
+    if not body and "message_payload" in tlvs:
+        tlvs = dict(tlvs)
+        body = tlvs.pop("message_payload")
+    elif "message_payload" in tlvs:
+        tlvs = dict(tlvs)
+        del tlvs["message_payload"]
+    esm = pdu.esm_class
+    if (esm & 0x3C) in RECEIPT_TYPES:
+        upstream_id = tlvs.get("receipted_message_id")
+        state = tlvs.get("message_state")
+        if upstream_id is None or state is None:
+            parsed = parse_receipt(body) if body else None
+            if parsed is not None:
+                if upstream_id is None:
+                    upstream_id = parsed.id
+                if state is None:
+                    state = stat_to_state(parsed.stat, parsed.err)
+        return Receipt(upstream_id or "", int(state or MessageState.UNKNOWN), body,
+                       pdu.source_addr, pdu.destination_addr, pdu.source_addr_ton,
+                       pdu.source_addr_npi, pdu.dest_addr_ton, pdu.dest_addr_npi,
+                       pdu.data_coding, esm & 0x3C, tlvs)
+    return Inbound(connector, pdu.source_addr, pdu.destination_addr, body, pdu.data_coding,
+                   esm, pdu.source_addr_ton, pdu.source_addr_npi, pdu.dest_addr_ton,
+                   pdu.dest_addr_npi, pdu.service_type, getattr(pdu, "protocol_id", 0), tlvs)
+
+
+__all__ = ["submission", "submit_pdu", "deliver_pdu", "upstream_delivery", "replace",
+           "RECEIPT_TYPES"]
