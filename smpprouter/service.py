@@ -18,13 +18,13 @@ from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
 from .config import load_config
-from .delivery import Deliveries
+from .core.core import Core
+from .core.delivery import Deliveries
 from .ids import MessageIds
 from .listen import listen
 from .passwords import PasswordCache
 from .protocol.esme import ESMEServerFactory
 from .protocol.smsc import Connector
-from .router import Router
 from .routing.table import make_router
 from .smpp.session import State, Timers
 from .store.redis import RedisStore
@@ -70,7 +70,7 @@ class RouterService(service.MultiService):
         self.ports = {}
         self.factories = []
         self._stopping = False
-        self.router = None
+        self.core = None
         self.store = None
         self.embedded = None
         self.started = defer.Deferred()
@@ -102,6 +102,7 @@ class RouterService(service.MultiService):
         if self.worker is not None:
             consumer += "#%d" % self.worker
         self.store = RedisStore(host, port, redis.db, redis.password, reactor=reactor,
+                                max_outbound=config.outbound.max_queue,
                                 instance=consumer, max_queue=redis.max_queue,
                                 retention=redis.dlr_retention, username=redis.username,
                                 unix_socket=redis.unix_socket,
@@ -112,20 +113,20 @@ class RouterService(service.MultiService):
         deliveries = Deliveries(self.store, reactor, consumer,
                                 claim_idle=config.redis.claim_idle)
         deliveries.start()
-        self.router = Router(config, self.routes, self.store, ids, deliveries, reactor,
-                             PasswordCache(), instance=consumer)
-        self.router.start()
+        self.core = Core(config, self.routes, self.store, ids, deliveries, reactor,
+                         PasswordCache(), instance=consumer)
         for connector_config in config.connectors.values():
-            connector = Connector(connector_config, self.router, reactor)
-            self.router.add_connector(connector)
+            connector = Connector(connector_config, self.core, reactor)
+            self.core.add_connector(connector)
             connector.setServiceParent(self)
+        self.core.start()
         smpp = config.smpp
         timers = Timers(session_init=smpp.session_init_timeout or None,
                         enquire_link=smpp.enquire_link_interval or None,
                         inactivity=smpp.inactivity_timeout or None,
                         response=smpp.response_timeout or None)
         for listener in config.listeners.values():
-            factory = ESMEServerFactory(self.router, reactor, timers, smpp.window,
+            factory = ESMEServerFactory(self.core, reactor, timers, smpp.window,
                                         smpp.max_pdu_length)
             self.factories.append(factory)
             if listener.tls is not None:
@@ -151,8 +152,8 @@ class RouterService(service.MultiService):
             self.log.error("routing table not reloaded, the old one stays: {error}", error=e)
             return False
         self.routes = routes
-        if self.router is not None:
-            self.router.routes = routes
+        if self.core is not None:
+            self.core.routes = routes
         self.log.info("routing table reloaded from {path}", path=self.config.router.routes)
         return True
 
@@ -160,10 +161,10 @@ class RouterService(service.MultiService):
         ports, self.ports = self.ports, {}
         for port in ports.values():
             await defer.maybeDeferred(port.stopListening)
-        if self.router is not None:
-            self.router.stop()
+        if self.core is not None:
+            self.core.stop()
             await self._drain(self.config.smpp.shutdown_timeout)
-            self.router.deliveries.stop()
+            self.core.deliveries.stop()
         await defer.maybeDeferred(super().stopService)
         if self.store is not None:
             await self.store.stop()

@@ -34,6 +34,22 @@ class ConnectorBusy(Exception):
     """Every bind's window and rate is taken and the queue is full or timed out."""
 
 
+class Unsendable(Exception):
+    """This upstream cannot carry the message (e.g. too long for SMPP v3.3)."""
+
+    def __init__(self, status, reason=""):
+        super().__init__(reason or "unsendable")
+        self.status = status
+
+
+class UpstreamNack(Exception):
+    """The upstream answered the submit with generic_nack."""
+
+    def __init__(self, status):
+        super().__init__("generic_nack 0x%08X" % status)
+        self.status = status
+
+
 class SMSCClientProtocol(SMPPProtocol):
     log = Logger()
     role = Role.ESME

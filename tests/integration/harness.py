@@ -117,9 +117,9 @@ class RouterHarness:
         self.service = make_service(self.config_path)
         self.service.startService()
         await self.service.started
-        self.router = self.service.router
+        self.core = self.service.core
         self.port = self.service.ports["smpp"].getHost().port
-        await self.router.connectors["smsc"].when_up(binds)
+        await self.core.connectors["smsc"].when_up(binds)
         return self
 
     async def bind(self, mode="transceiver", user="esme1", password=None, **kwargs):

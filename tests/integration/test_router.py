@@ -31,7 +31,7 @@ class RouterTestCase(TestCase):
         self.assertEqual(dlr.esm_class & 0x3C, 0x04)
         self.assertEqual(dlr.tlvs["receipted_message_id"], resp.message_id)
         self.assertEqual(parse_receipt(dlr.short_message).id, resp.message_id)
-        self.assertEqual(self.h.router.counters["receipts_unknown"], 0)
+        self.assertEqual(self.h.core.counters["receipts_unknown"], 0)
         return resp, dlr
 
 
@@ -139,7 +139,7 @@ class EmptyUpstreamIdTests(RouterTestCase):
             resp = await client.submit(**MESSAGE)
             self.assertEqual(resp.command_status, Status.ESME_RSYSERR)
             self.assertEqual(self.h.smsc.responses_sent, 1)   # it did answer, with ESME_ROK
-            self.assertTrue(self.h.router.connectors["smsc"].up)
+            self.assertTrue(self.h.core.connectors["smsc"].up)
             # Without a receipt asked for, there is nothing to correlate: ESME_ROK.
             resp = await client.submit(**dict(MESSAGE, registered_delivery=0))
             self.assertEqual(resp.command_status, Status.ESME_ROK)
@@ -358,8 +358,8 @@ class SocketOptionTests(RouterTestCase):
         import socket
         async def go():
             await self.h.bind("transceiver")
-            sessions = [s for ss in self.h.router._sessions.values() for s in ss]
-            binds = self.h.router.connectors["smsc"]._tx
+            sessions = [s for ss in self.h.core.admission.sessions.values() for s in ss]
+            binds = self.h.core.connectors["smsc"]._tx
             for proto in sessions + binds:
                 sock = proto.transport.getHandle()
                 self.assertTrue(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
@@ -393,7 +393,7 @@ class V33Tests(RouterTestCase):
 class ReconnectTests(RouterTestCase):
     def test_connector_rebinds_after_the_upstream_drops_it(self):
         async def go():
-            connector = self.h.router.connectors["smsc"]
+            connector = self.h.core.connectors["smsc"]
             client = await self.h.bind("transmitter")
             self.h.smsc.disconnect_all()
             # Until a bind is back, nothing is accepted...
@@ -529,7 +529,7 @@ class QueueBoundTests(RouterTestCase):
             # Two receipts fit; the third is refused upstream (temporary error), counted.
             await wait_for(
                 lambda: self.h.smsc.deliver_resp_statuses[Status.ESME_RX_T_APPN] >= 1)
-            self.assertGreaterEqual(self.h.router.counters["queue_full"], 1)
+            self.assertGreaterEqual(self.h.core.counters["queue_full"], 1)
             self.assertEqual(self.h.redis.command("XLEN", "dlv:{esme1}"), 2)
             # The upstream keeps it and sends it again: once the user drains the
             # queue, all three arrive.
@@ -554,8 +554,8 @@ class UnknownReceiptTests(RouterTestCase):
             # handed back to the upstream.
             self.assertEqual(sorted(statuses),
                              [Status.ESME_ROK] * 2 + [Status.ESME_RX_T_APPN] * 3)
-            self.assertEqual(self.h.router.counters["receipts_deferred"], 3)
-            self.assertEqual(self.h.router.counters["receipts_unknown"], 2)
+            self.assertEqual(self.h.core.counters["receipts_deferred"], 3)
+            self.assertEqual(self.h.core.counters["receipts_unknown"], 2)
         return run(go())
 
 

@@ -59,7 +59,7 @@ class TLSTests(TestCase):
             resp = await client.submit(**MESSAGE)
             dlr = await client.next_delivery()
             self.assertEqual(dlr.tlvs["receipted_message_id"], resp.message_id)
-            self.assertTrue(self.h.router.connectors["smsc"].up)
+            self.assertTrue(self.h.core.connectors["smsc"].up)
         return run(go())
 
     def test_upstream_certificate_from_an_unknown_ca_is_refused(self):

@@ -3,7 +3,9 @@
 from twisted.internet import defer, task
 from twisted.trial.unittest import SynchronousTestCase
 
-from smpprouter.delivery import Deliveries
+from smpprouter.core.codec import encode_entry
+from smpprouter.core.delivery import Deliveries
+from smpprouter.core.messages import Inbound
 from smpprouter.smpp.status import Status
 from smpprouter.store.interface import Delivery
 
@@ -15,6 +17,7 @@ class FakeStore:
         self.fresh = list(entries)
         self.taken = list(pending)
         self.acked = []
+        self.touched = []
         self.callbacks = {}
 
     def subscribe(self, user, callback):
@@ -37,6 +40,10 @@ class FakeStore:
 
     def ack(self, user, entry_id):
         self.acked.append(entry_id)
+        return defer.succeed(None)
+
+    def touch(self, user, consumer, entry_ids):
+        self.touched.append(sorted(entry_ids))
         return defer.succeed(None)
 
 
@@ -65,7 +72,8 @@ class FakeSession:
 
 
 def entries(start, count):
-    return [Delivery("%d-0" % i, b"p%d" % i) for i in range(start, start + count)]
+    return [Delivery("%d-0" % i, encode_entry(Inbound("smsc", "1555", "12345", b"p%d" % i)))
+            for i in range(start, start + count)]
 
 
 class DeliveriesTests(SynchronousTestCase):
@@ -122,3 +130,37 @@ class DeliveriesTests(SynchronousTestCase):
         store.reclaim = lambda *a: defer.succeed(entries(0, 2))   # ours, still in flight
         deliveries.sweep()
         self.assertEqual(len(session.sent), 2)
+
+    def test_held_entries_keep_their_idle_time_fresh(self):
+        # Held past claim_idle (a retry wait, a slow session) they would be
+        # reclaimed by another process and delivered twice.
+        store = FakeStore(entries(0, 2))
+        deliveries = Deliveries(store, self.clock, "c", claim_idle=30.0)
+        deliveries.start()
+        self.addCleanup(deliveries.stop)
+        session = FakeSession(answer=Status.ESME_RX_T_APPN)
+        deliveries.attach(session)
+        session.answer_all()          # refused: both wait for a retry
+        self.clock.advance(10.0)      # a sweep, within claim_idle / 3
+        self.assertEqual(store.touched, [["0-0", "1-0"]])
+        session.answer = Status.ESME_ROK
+        self.drain(session)
+        self.clock.advance(10.0)
+        self.assertEqual(store.touched, [["0-0", "1-0"]])   # nothing held: nothing to touch
+
+    def test_sessions_get_entries_as_data(self):
+        store = FakeStore(entries(0, 1))
+        deliveries = Deliveries(store, self.clock, "c")
+        session = FakeSession()
+        deliveries.attach(session)
+        self.assertEqual(session.sent, [Inbound("smsc", "1555", "12345", b"p0")])
+
+    def test_an_entry_no_session_can_take_is_dropped_not_held_forever(self):
+        store = FakeStore([Delivery("0-0", b"[\"?\"]")] + entries(1, 1))
+        deliveries = Deliveries(store, self.clock, "c")
+        session = FakeSession()
+        deliveries.attach(session)
+        session.answer_all()
+        self.assertEqual(sorted(store.acked), ["0-0", "1-0"])
+        self.assertEqual(len(session.sent), 1)
+        self.flushLoggedErrors()

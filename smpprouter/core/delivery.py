@@ -11,6 +11,12 @@ another process) when the user is back.
 Per user, entries wait in a small in-memory backlog between the store and
 the sessions' windows; it is refilled in batches when it runs low, so a busy
 user costs a handful of Redis commands per batch, not per receipt.
+
+Entries are receipts and MOs as data (core.messages); the session renders
+each for its own protocol version when it sends it. Entries held here (in the
+backlog, in flight, waiting to be retried) have their idle time in Redis
+refreshed every claim_idle / 3, so another process's reclaim takes only what
+a dead process left, never what this one is still delivering.
 """
 
 from collections import deque
@@ -18,9 +24,9 @@ from collections import deque
 from twisted.internet import task
 from twisted.logger import Logger
 
-from .smpp.errors import DecodeError, EncodeError
-
-from .smpp.status import Status
+from ..smpp.errors import SMPPError
+from ..smpp.status import Status
+from .codec import CorruptEntry, decode_entry
 
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 
@@ -96,12 +102,16 @@ class Deliveries:
         d.addBoth(lambda _: self._read(user))
 
     def start(self):
-        self._sweep.start(max(1.0, self.claim_idle / 2), now=False)
+        self._sweep.start(max(1.0, self.claim_idle / 3), now=False)
 
     def sweep(self):
-        """Take over what a dead process had taken of our users' queues: entries
-        left unacknowledged longer than claim_idle (XAUTOCLAIM)."""
+        """Keep what we hold ours (its idle time refreshed), and take over what a
+        dead process had taken of our users' queues: entries left
+        unacknowledged longer than claim_idle (XAUTOCLAIM)."""
         for user in list(self._users.values()):
+            if user.held:
+                self.store.touch(user.name, self.consumer, list(user.held)).addErrback(
+                    self._touch_failed, user)
             d = self.store.reclaim(user.name, self.consumer, int(self.claim_idle * 1000),
                                    self.batch)
             d.addCallback(self._reclaimed, user)
@@ -163,6 +173,10 @@ class Deliveries:
                 user.backlog.append(entry)
         self._pump(user)
 
+    def _touch_failed(self, failure, user):
+        self.log.warn("held deliveries of {user} not refreshed: {error}", user=user.name,
+                      error=failure.getErrorMessage())
+
     def _read_failed(self, failure, user):
         user.reading = False
         self.log.warn("deliveries for {user} could not be read: {error}", user=user.name,
@@ -181,8 +195,8 @@ class Deliveries:
                 break
             entry = backlog.popleft()
             try:
-                d = session.deliver(entry.payload)
-            except (DecodeError, EncodeError):
+                d = session.deliver(decode_entry(entry.payload))
+            except (CorruptEntry, SMPPError):
                 # Only we write the queue; an entry no session can be sent would
                 # block the user's queue forever.
                 self.log.failure("unsendable delivery {entry} of {user} dropped",

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 from twisted.internet import defer, task
 from twisted.trial.unittest import SynchronousTestCase
 
-from smpprouter.router import SESSION_TTL, Router
+from smpprouter.core.admission import SESSION_TTL, Admission
 from smpprouter.smpp.status import Status
 
 
@@ -34,10 +34,11 @@ class Deliveries:
 
 def make_router(clock, store):
     user = SimpleNamespace(name="u", password=None, groups=frozenset(), max_binds=10,
-                           throughput=100.0, window=10, message_id="hex")
+                           throughput=100.0, window=10, message_id="hex",
+                           window_policy="pause")
     config = SimpleNamespace(router=SimpleNamespace(name="r"), users={"u": user})
     cache = SimpleNamespace(peek=lambda password, stored: True)
-    return Router(config, None, store, None, Deliveries(), clock, cache, instance="p")
+    return Admission(config, store, clock, cache, "p", Deliveries())
 
 
 class Session:

@@ -1,0 +1,140 @@
+"""Who may bind, and how fast each user may send: the shared session registry.
+
+A user's limits hold across every router process sharing the Redis: its
+bound sessions are registered in sess:{user} (max_binds is checked there at
+bind time), and each process learns from a heartbeat how many of the user's
+sessions the others hold, so it can police its own share of the user's
+throughput with no Redis call per message.
+"""
+
+from twisted.internet import defer, task, threads
+from twisted.logger import Logger
+
+from ..protocol.gateway import BindResult
+from ..smpp.status import Status
+from ..throttle import TokenBucket
+
+# A bound session stays registered in Redis (for max_binds across processes)
+# this long unless refreshed; the heartbeat refreshes it three times as often.
+SESSION_TTL = 30.0
+
+
+class Admission:
+    log = Logger()
+
+    def __init__(self, config, store, clock, password_cache, instance, deliveries):
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.passwords = password_cache
+        self.deliveries = deliveries
+        self.sessions = {}       # user -> set of bound sessions here
+        self._buckets = {}       # user -> TokenBucket
+        self._others = {}        # user -> sessions in other processes, at the last heartbeat
+        self._instance = instance
+        self._session_count = 0
+        self._heartbeat = task.LoopingCall(self.heartbeat)
+        self._heartbeat.clock = clock
+
+    # -- binds ----------------------------------------------------------------
+
+    def authenticate(self, system_id, password, mode, session):
+        user = self.config.users.get(system_id)
+        stored = user.password if user is not None else None
+        answer = self.passwords.peek(password, stored)
+        if answer is None:
+            # scrypt takes tens of ms: keep it off the reactor.
+            d = threads.deferToThread(self.passwords.verify, password, stored)
+        else:
+            d = defer.succeed(answer)
+        return d.addCallback(self._authenticated, user)
+
+    def _authenticated(self, ok, user):
+        if user is None:
+            return BindResult(Status.ESME_RINVSYSID)
+        if not ok:
+            return BindResult(Status.ESME_RINVPASWD)
+        if len(self.sessions.get(user.name, ())) >= user.max_binds:
+            return BindResult(Status.ESME_RBINDFAIL)
+        self._session_count += 1
+        member = "%s/%d" % (self._instance, self._session_count)
+        d = self.store.open_session(user.name, member, user.max_binds, SESSION_TTL)
+        d.addCallbacks(self._registered, self._not_registered, (user, member), None, (user,))
+        return d
+
+    def _registered(self, admitted, user, member):
+        if not admitted:   # max_binds reached across processes
+            return BindResult(Status.ESME_RBINDFAIL)
+        return BindResult(Status.ESME_ROK, user.name, user.window, user.message_id, member,
+                          user.window_policy)
+
+    def _not_registered(self, failure, user):
+        self.log.error("bind of {user} refused, the session registry is unreachable: {error}",
+                       user=user.name, error=failure.getErrorMessage())
+        return BindResult(Status.ESME_RSYSERR)
+
+    def session_bound(self, session):
+        self.sessions.setdefault(session.user, set()).add(session)
+        self._share(session.user)
+        if session.receiving:
+            self.deliveries.attach(session)
+
+    def session_closed(self, session):
+        sessions = self.sessions.get(session.user)
+        if sessions is not None:
+            sessions.discard(session)
+            if not sessions:
+                del self.sessions[session.user]
+        if session.session_id:
+            self.store.close_session(session.user, session.session_id).addErrback(
+                lambda f: None)   # it lapses after SESSION_TTL anyway
+        self._share(session.user)
+        self.deliveries.detach(session)
+
+    # -- throughput -----------------------------------------------------------
+
+    def allow(self, user) -> bool:
+        """Take one message from the user's throughput allowance."""
+        bucket = self._buckets.get(user.name) or self._bucket(user)
+        return bucket.take(self.clock.seconds())
+
+    def _bucket(self, user):
+        bucket = self._buckets[user.name] = TokenBucket(user.throughput, self.clock.seconds())
+        self._share(user.name)
+        return bucket
+
+    # -- one user, several processes ------------------------------------------
+
+    def start(self):
+        self._heartbeat.start(SESSION_TTL / 3, now=False)
+
+    def stop(self):
+        if self._heartbeat.running:
+            self._heartbeat.stop()
+
+    def heartbeat(self):
+        """Keep our sessions registered; learn how many each user has elsewhere."""
+        for name, sessions in list(self.sessions.items()):
+            members = [s.session_id for s in sessions if s.session_id]
+            d = self.store.refresh_sessions(name, members, SESSION_TTL)
+            d.addCallbacks(self._counted, self._not_counted, (name, len(members)), None,
+                           (name,))
+
+    def _counted(self, total, name, local):
+        self._others[name] = max(0, total - local)
+        self._share(name)
+
+    def _not_counted(self, failure, name):
+        self.log.warn("sessions of {user} not refreshed: {error}", user=name,
+                      error=failure.getErrorMessage())
+
+    def _share(self, name):
+        """This process's part of the user's throughput: its share of the user's
+        sessions, so the limit holds across processes with no Redis call per message."""
+        bucket = self._buckets.get(name)
+        user = self.config.users.get(name)
+        if bucket is None or user is None:
+            return
+        local = len(self.sessions.get(name, ()))
+        if local and user.throughput:
+            bucket.set_rate(user.throughput * local / (local + self._others.get(name, 0)))

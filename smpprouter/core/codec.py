@@ -1,0 +1,121 @@
+"""The core's values as compact Redis strings: queued messages and delivery entries.
+
+Why JSON arrays, as for mappings (store/codec.py): free text from ESMEs and
+upstreams survives the C json module, which encodes and decodes in a few
+microseconds; arrays leave the field names out of every entry. Octets (a
+body, a receipt text) travel as Latin-1 strings, one character per octet;
+optional parameters as their SMPP wire encoding, so every TLV, known or
+not, comes back exactly as it was. The first element says what an entry is
+and is the place to version the layout.
+
+Delivery entries written by earlier versions (an encoded deliver_sm) are
+still read: they start with a PDU's length octets, never with "[".
+"""
+
+import json
+from dataclasses import dataclass
+
+from ..smpp import codec as pdu_codec
+from ..smpp.errors import DecodeError
+from ..smpp.tlv import decode_tlvs, encode_tlvs
+from .messages import Inbound, Receipt, Submission
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_loads = json.loads
+
+RECEIPT, INBOUND, QUEUED = "r", "m", "q"
+
+
+class CorruptEntry(ValueError):
+    """A stored entry that is not one of ours."""
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A store-and-forward message as the outbound queue holds it."""
+    message_id: str
+    submitted_at: float
+    routes: tuple          # connector names to try, in order
+    submission: Submission
+    parts: int = 1
+
+
+def _tlv_text(tlvs):
+    return encode_tlvs(tlvs).decode("latin-1") if tlvs else ""
+
+
+def _tlv_dict(text):
+    tlvs = {}
+    if text:
+        raw = text.encode("latin-1")
+        decode_tlvs(raw, 0, len(raw), tlvs)
+    return tlvs
+
+
+def encode_entry(entry) -> bytes:
+    """A Receipt or an Inbound for a user's delivery queue."""
+    if type(entry) is Receipt:
+        e = entry
+        row = [RECEIPT, e.message_id, e.state, e.text.decode("latin-1"), e.source,
+               e.destination, e.source_ton, e.source_npi, e.dest_ton, e.dest_npi,
+               e.data_coding, e.esm_class, _tlv_text(e.tlvs), e.reference]
+    else:
+        e = entry
+        row = [INBOUND, e.connector, e.source, e.destination, e.body.decode("latin-1"),
+               e.data_coding, e.esm_class, e.source_ton, e.source_npi, e.dest_ton,
+               e.dest_npi, e.service_type, e.protocol_id, _tlv_text(e.tlvs)]
+    return _dumps(row).encode()
+
+
+def decode_entry(raw: bytes):
+    """The Receipt or Inbound of a delivery queue entry; CorruptEntry if it is neither."""
+    if raw[:1] != b"[":
+        return _legacy(raw)
+    try:
+        row = _loads(raw)
+        kind = row[0]
+        if kind == RECEIPT:
+            return Receipt(row[1], row[2], row[3].encode("latin-1"), row[4], row[5], row[6],
+                           row[7], row[8], row[9], row[10], row[11], _tlv_dict(row[12]),
+                           row[13])
+        if kind == INBOUND:
+            return Inbound(row[1], row[2], row[3], row[4].encode("latin-1"), row[5], row[6],
+                           row[7], row[8], row[9], row[10], row[11], row[12],
+                           _tlv_dict(row[13]))
+    except (ValueError, TypeError, IndexError, UnicodeEncodeError, DecodeError) as e:
+        raise CorruptEntry("undecodable delivery entry %r: %s" % (raw[:80], e)) from None
+    raise CorruptEntry("unknown delivery entry kind %r" % (kind,))
+
+
+def _legacy(raw):
+    """An entry of an earlier version: the deliver_sm itself, ids already ours."""
+    from ..smpp.adapt import upstream_delivery
+    try:
+        pdu, _ = pdu_codec.decode(raw)
+    except DecodeError as e:
+        raise CorruptEntry("undecodable delivery entry %r: %s" % (raw[:80], e)) from None
+    return upstream_delivery(pdu, "")
+
+
+def encode_queued(q: Queued) -> bytes:
+    s = q.submission
+    return _dumps([
+        QUEUED, q.message_id, q.submitted_at, list(q.routes), q.parts,
+        s.user, s.source, s.destination, s.body.decode("latin-1"), s.data_coding,
+        s.esm_class, s.source_ton, s.source_npi, s.dest_ton, s.dest_npi, s.service_type,
+        s.protocol_id, s.priority, s.registered_delivery, s.replace_if_present,
+        s.sm_default_msg_id, s.schedule, s.validity, _tlv_text(s.tlvs), s.reference,
+        s.datagram]).encode()
+
+
+def decode_queued(raw: bytes) -> Queued:
+    try:
+        r = _loads(raw)
+        if r[0] != QUEUED:
+            raise ValueError("not a queued message")
+        s = Submission(r[5], r[6], r[7], r[8].encode("latin-1"), r[9], r[10], r[11], r[12],
+                       r[13], r[14], r[15], r[16], r[17], r[18], r[19], r[20], r[21], r[22],
+                       _tlv_dict(r[23]), r[24], r[25])
+        return Queued(r[1], r[2], tuple(r[3]), s, r[4])
+    except (ValueError, TypeError, IndexError, UnicodeEncodeError, DecodeError) as e:
+        raise CorruptEntry("undecodable queued message %r: %s" % (raw[:80], e)) from None

@@ -1,0 +1,107 @@
+"""The core as the faces see it: one object implementing both gateways.
+
+It only dispatches: admission (binds, limits), the MT path, receipts, MO
+and the outbound drainers each live in a module of their own, with one
+reason to change each. This module wires them to one set of counters and
+one view of the connectors.
+"""
+
+from collections import Counter
+
+from twisted.internet import defer
+from zope.interface import implementer
+
+from ..protocol.gateway import IESMEGateway, ISMSCGateway
+from .admission import Admission
+from .inbox import Inbox
+from .messages import Receipt
+from .mo import MOPath
+from .mt import MTPath
+from .outbound import Drainer
+from .receipts import Receipts
+from .upstreams import Upstream
+
+
+@implementer(IESMEGateway, ISMSCGateway)
+class Core:
+    def __init__(self, config, routes, store, ids, deliveries, clock, password_cache,
+                 instance="router"):
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.deliveries = deliveries
+        self.instance = instance
+        self.system_id = config.router.name
+        self.counters = Counter()
+        self.connectors = {}    # name -> protocol.smsc.Connector
+        self.upstreams = {}     # name -> Upstream
+        self.drainers = {}      # name -> Drainer
+        self.admission = Admission(config, store, clock, password_cache, instance, deliveries)
+        self.inbox = Inbox(store, self.counters)
+        self.receipts = Receipts(store, self.inbox, clock, self.upstreams, self.counters)
+        self.mo = MOPath(routes, self.inbox, self.counters)
+        self.mt = MTPath(config, routes, store, ids, self.admission, clock, self.upstreams,
+                         self.connectors, self.counters)
+        self._running = False
+
+    @property
+    def routes(self):
+        return self.mt.routes
+
+    @routes.setter
+    def routes(self, routes):
+        """A reloaded routing table takes effect for the next message."""
+        self.mt.routes = self.mo.routes = routes
+
+    def add_connector(self, connector):
+        name = connector.name
+        self.connectors[name] = connector
+        self.upstreams[name] = Upstream.from_config(connector.config)
+        drainer = self.drainers[name] = Drainer(
+            name, self.store, self.clock, self.instance, self.connectors, self.upstreams,
+            self.receipts, self.config.outbound, self.config.redis.claim_idle, self.counters)
+        if self._running:
+            drainer.start()
+
+    def start(self):
+        self._running = True
+        self.admission.start()
+        for drainer in self.drainers.values():
+            drainer.start()
+
+    def stop(self):
+        self._running = False
+        self.admission.stop()
+        for drainer in self.drainers.values():
+            drainer.stop()
+
+    # -- IESMEGateway ---------------------------------------------------------
+
+    def authenticate(self, system_id, password, mode, session):
+        return self.admission.authenticate(system_id, password, mode, session)
+
+    def session_bound(self, session):
+        self.admission.session_bound(session)
+
+    def session_closed(self, session):
+        self.admission.session_closed(session)
+
+    def submit(self, session, submission):
+        return self.mt.submit(submission)
+
+    def query(self, session, message_id):
+        return defer.Deferred.fromCoroutine(self.mt.query(session.user, message_id))
+
+    def cancel(self, session, message_id):
+        return defer.Deferred.fromCoroutine(self.mt.cancel(session.user, message_id))
+
+    def replace(self, session, message_id, body, schedule, validity, registered_delivery):
+        return defer.Deferred.fromCoroutine(self.mt.replace(
+            session.user, message_id, body, schedule, validity, registered_delivery))
+
+    # -- ISMSCGateway ---------------------------------------------------------
+
+    def upstream_deliver(self, connector, delivery):
+        if type(delivery) is Receipt:
+            return self.receipts.deliver(connector.name, delivery)
+        return self.mo.deliver(connector.name, delivery)

@@ -1,0 +1,42 @@
+"""The write side of users' delivery queues: what the receipts and MO paths hand a user.
+
+An entry is safe once it is in Redis; only then does the upstream hear
+ESME_ROK. Anything else (the user's queue is full, Redis is away) answers a
+temporary error, so the upstream keeps the receipt or MO and sends it again.
+"""
+
+from twisted.logger import Logger
+
+from ..smpp.status import Status
+from ..store.errors import QueueFull
+from .codec import encode_entry
+
+
+class Inbox:
+    log = Logger()
+
+    def __init__(self, store, counters):
+        self.store = store
+        self.counters = counters
+
+    def put(self, user, entry, connector, what):
+        """Deferred(status for the upstream) once entry is queued for user."""
+        d = self.store.enqueue(user, encode_entry(entry))
+        d.addCallbacks(_ok, self._not_queued, None, None, (connector, what, user))
+        return d
+
+    def _not_queued(self, failure, connector, what, user):
+        if failure.check(QueueFull):
+            self.counters["queue_full"] += 1
+            self.log.warn("{connector}: {what} for {user} refused, their queue is full "
+                          "(max_queue); the upstream will send it again",
+                          connector=connector, what=what, user=user)
+        else:
+            self.log.error("{connector}: {what} for {user} not queued: {error}",
+                           connector=connector, what=what, user=user,
+                           error=failure.getErrorMessage())
+        return Status.ESME_RX_T_APPN
+
+
+def _ok(_):
+    return Status.ESME_ROK

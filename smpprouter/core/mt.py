@@ -1,0 +1,244 @@
+"""MT: a user's message, from admission to the upstream or the outbound queue.
+
+Two modes (docs/DESIGN.md):
+- synchronous: sent upstream now, on the first route whose connector is up,
+  the next on a retryable outcome; ESME_ROK only once the upstream accepted
+  it and, when a receipt was asked for, its mapping is stored.
+- store and forward (users with store_and_forward, and every scheduled
+  message): ESME_ROK once the message is durable in its home connector's
+  outbound queue or schedule; the outbound drainer sends it later and the
+  router's own receipts report what the upstream never will.
+Also what query_sm, cancel_sm and replace_sm ask of a message the router holds.
+"""
+
+from dataclasses import replace
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from ..ids import format_id, normalise
+from ..protocol.base import ResponseTimeoutError, SessionClosed
+from ..protocol.smsc import ConnectorBusy, ConnectorUnavailable, Unsendable, UpstreamNack
+from ..routing.interface import MTReject, MTRequest
+from ..smpp.errors import DecodeError
+from ..smpp.receipt import MessageState
+from ..smpp.status import Status
+from ..store.errors import QueueFull
+from ..store.interface import Mapping
+from .codec import CorruptEntry, Queued, decode_queued, encode_queued
+from .messages import Outcome, QueryAnswer
+from .receipts import WANTS_RECEIPT
+
+# Upstream answers after which the next route is tried.
+RETRYABLE_STATUS = frozenset((
+    Status.ESME_RTHROTTLED, Status.ESME_RMSGQFUL, Status.ESME_RSYSERR, Status.ESME_RX_T_APPN,
+))
+# Failures of the attempt, not of the message: the next route may carry it.
+ATTEMPT_FAILURES = (ConnectorUnavailable, ConnectorBusy, ResponseTimeoutError, SessionClosed,
+                    DecodeError, UpstreamNack, Unsendable)
+_HELD = ("S", "Q")
+
+
+def attempt_status(failure):
+    """The status an ESME hears for a failed attempt when no route is left."""
+    if failure.check(ConnectorBusy):
+        return Status.ESME_RMSGQFUL
+    if failure.check(Unsendable, UpstreamNack):
+        return failure.value.status
+    return Status.ESME_RSYSERR
+
+
+class MTPath:
+    log = Logger()
+
+    def __init__(self, config, routes, store, ids, admission, clock, upstreams, connectors,
+                 counters):
+        self.config = config
+        self.routes = routes
+        self.store = store
+        self.ids = ids
+        self.admission = admission
+        self.clock = clock
+        self.upstreams = upstreams     # name -> Upstream
+        self.connectors = connectors   # name -> the connector face (up, submit)
+        self.counters = counters
+
+    # -- admission and routing ----------------------------------------------
+
+    def submit(self, s):
+        """Deferred(Outcome) for a Submission."""
+        self.counters["submitted"] += 1
+        user = self.config.users[s.user]
+        if not self.admission.allow(user):
+            return self._reject(Status.ESME_RTHROTTLED)
+        decision = self.routes.route_mt(MTRequest(
+            user.name, user.groups, s.source, s.destination, s.service_type))
+        if type(decision) is MTReject:
+            return self._reject(decision.status)
+        names = decision.connectors
+        if user.store_and_forward or s.schedule is not None:
+            return self._store(s, user, names)
+        return self._send(s, user, names, 0, None)
+
+    def _reject(self, status):
+        self.counters["rejected"] += 1
+        return defer.succeed(Outcome(status))
+
+    # -- synchronous ----------------------------------------------------------
+
+    def _send(self, s, user, names, index, last_status):
+        connectors = self.connectors
+        while index < len(names):
+            connector = connectors.get(names[index])
+            if connector is not None and connector.up:
+                break
+            index += 1
+        else:
+            self.counters["failed"] += 1
+            return defer.succeed(Outcome(
+                last_status if last_status is not None else Status.ESME_RSYSERR))
+        d = connector.submit(s)
+        d.addCallbacks(self._answered, self._not_answered, (s, user, names, index, connector),
+                       None, (s, user, names, index))
+        return d
+
+    def _not_answered(self, failure, s, user, names, index):
+        if failure.check(*ATTEMPT_FAILURES):
+            return self._send(s, user, names, index + 1, attempt_status(failure))
+        return failure
+
+    def _answered(self, answer, s, user, names, index, connector):
+        status, upstream_id = answer
+        if status != Status.ESME_ROK:
+            if status in RETRYABLE_STATUS:
+                return self._send(s, user, names, index + 1, status)
+            self.counters["failed"] += 1
+            return Outcome(status)
+        message_id = format_id(self.ids.next(), user.message_id)
+        if not s.registered_delivery & WANTS_RECEIPT:
+            self.counters["accepted"] += 1
+            return Outcome(Status.ESME_ROK, message_id)
+        name = connector.name
+        upstream = self.upstreams[name]
+        key = normalise(upstream_id, upstream.resp_form)
+        if not key:
+            # Nothing to correlate a receipt with: the promise is no ESME_ROK then.
+            self.counters["failed"] += 1
+            self.log.error("{connector}: submit_sm_resp ESME_ROK without a message_id; the "
+                           "receipt could not be correlated, refused", connector=name)
+            return Outcome(Status.ESME_RSYSERR)
+        mapping = Mapping(message_id, user.name, s.source, s.destination,
+                          self.clock.seconds(), 1, s.registered_delivery)
+        d = self.store.save_mapping(name, key, mapping, upstream.dlr_expiry)
+        self.store.record_sent(name, message_id, user.name, upstream.dlr_expiry).addErrback(
+            lambda _: None)   # only query_sm needs it
+        d.addCallbacks(self._mapped, self._not_mapped, (message_id,), None,
+                       (name, upstream_id))
+        return d
+
+    def _mapped(self, _, message_id):
+        self.counters["accepted"] += 1
+        return Outcome(Status.ESME_ROK, message_id)
+
+    def _not_mapped(self, failure, connector, upstream_id):
+        # The upstream has the message, but its receipt could never be
+        # correlated: the ESME must not hear ESME_ROK.
+        self.counters["failed"] += 1
+        self.log.error("{connector}: accepted as {upstream_id!r} but its mapping could not be"
+                       " stored: {error}", connector=connector, upstream_id=upstream_id,
+                       error=failure.getErrorMessage())
+        return Outcome(Status.ESME_RSYSERR)
+
+    # -- store and forward ----------------------------------------------------
+
+    def _store(self, s, user, names):
+        now = self.clock.seconds()
+        outbound = self.config.outbound
+        validity = s.validity
+        limit = now + outbound.max_validity
+        if validity is None:
+            validity = now + outbound.default_validity
+        elif validity <= now:
+            return self._reject(Status.ESME_RINVEXPIRY)
+        validity = min(validity, limit)
+        due = s.schedule if s.schedule is not None and s.schedule > now else None
+        if due is not None and due >= validity:
+            return self._reject(Status.ESME_RINVSCHED)
+        # Home: the first route up here; it holds the message's keys for good.
+        home = next((n for n in names if n in self.connectors and self.connectors[n].up),
+                    names[0])
+        routes = names[names.index(home):] + names[:names.index(home)]
+        message_id = format_id(self.ids.next(), user.message_id)
+        queued = Queued(message_id, now, tuple(routes),
+                        replace(s, schedule=due, validity=validity))
+        ttl = int(validity - now) + self.upstreams[home].dlr_expiry
+        d = self.store.enqueue_outbound(home, message_id, user.name, encode_queued(queued),
+                                        1 if s.priority else 0, due, ttl)
+        d.addCallbacks(self._stored, self._not_stored, (message_id,), None, (home,))
+        return d
+
+    def _stored(self, _, message_id):
+        self.counters["queued"] += 1
+        return Outcome(Status.ESME_ROK, message_id)
+
+    def _not_stored(self, failure, home):
+        self.counters["failed"] += 1
+        if failure.check(QueueFull):
+            self.log.warn("{connector}: outbound queue full, message refused", connector=home)
+            return Outcome(Status.ESME_RMSGQFUL)
+        self.log.error("{connector}: message not queued: {error}", connector=home,
+                       error=failure.getErrorMessage())
+        return Outcome(Status.ESME_RSYSERR)
+
+    # -- query, cancel, replace -------------------------------------------------
+
+    async def _record(self, user, message_id):
+        if not message_id:
+            return None
+        record = await self.store.get_message(list(self.upstreams), message_id)
+        if record is None or record.user != user:
+            return None   # another user's id is no different from an unknown one
+        return record
+
+    async def query(self, user, message_id):
+        record = await self._record(user, message_id)
+        if record is None:
+            return QueryAnswer(Status.ESME_RQUERYFAIL)
+        state = record.state
+        if state.isdigit():
+            return QueryAnswer(Status.ESME_ROK, int(state), record.final_date,
+                               record.error_code)
+        return QueryAnswer(Status.ESME_ROK, MessageState.ENROUTE, 0.0, record.error_code)
+
+    async def cancel(self, user, message_id):
+        record = await self._record(user, message_id)
+        if record is None or record.state not in _HELD:
+            return Status.ESME_RCANCELFAIL
+        if not await self.store.cancel_message(record.connector, message_id, user):
+            return Status.ESME_RCANCELFAIL
+        self.counters["cancelled"] += 1
+        return Status.ESME_ROK
+
+    async def replace(self, user, message_id, body, schedule, validity, registered_delivery):
+        record = await self._record(user, message_id)
+        if record is None or record.state not in _HELD or record.blob is None:
+            return Status.ESME_RREPLACEFAIL
+        try:
+            queued = decode_queued(record.blob)
+        except CorruptEntry:
+            return Status.ESME_RREPLACEFAIL
+        now = self.clock.seconds()
+        s = queued.submission
+        changes = dict(body=body, registered_delivery=registered_delivery)
+        if validity is not None:
+            if validity <= now:
+                return Status.ESME_RINVEXPIRY
+            changes["validity"] = min(validity, now + self.config.outbound.max_validity)
+        due = None
+        if schedule is not None and schedule > now:
+            due = changes["schedule"] = schedule
+        queued = replace(queued, submission=replace(s, **changes))
+        if not await self.store.replace_message(record.connector, message_id, user,
+                                                encode_queued(queued), due):
+            return Status.ESME_RREPLACEFAIL
+        return Status.ESME_ROK

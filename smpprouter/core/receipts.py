@@ -1,0 +1,178 @@
+"""Receipts: correlating an upstream's receipt with the message it reports on,
+and writing the router's own receipts for what happens to queued messages.
+
+An upstream receipt names the upstream's id; the mapping stored when the
+upstream accepted the message (map:{connector}:<id>) gives the router's id
+and the user. The receipt is rewritten to carry the router's id (the
+receipted_message_id TLV and the text's id: field), queued for the user, and
+its outcome recorded for query_sm. Only then does the upstream hear
+ESME_ROK.
+
+A receipt whose mapping is not stored yet (the upstream answered on another
+bind, or to another process, before its submit_sm_resp was handled) is
+looked up again, first soon then less often, for the connector's
+receipt_wait seconds; its deliver_sm_resp waits meanwhile, so if this
+process dies the upstream still has it and sends it again.
+"""
+
+from dataclasses import replace
+from datetime import datetime, timezone
+
+from twisted.internet import defer, task
+from twisted.logger import Logger
+
+from ..ids import normalise
+from ..smpp.receipt import MessageState, build_receipt, is_final, rewrite_id
+from ..smpp.status import Status
+from ..smpp.times import format_receipt_date
+from .codec import encode_entry
+from .messages import Receipt
+
+# registered_delivery bits asking for any receipt or notification.
+WANTS_RECEIPT = 0x13
+PARK_FIRST, PARK_MAX = 0.05, 2.0
+PARK_LONG = 1.0   # a receipt parked longer than this is no race: see Receipts._park
+
+
+def wants_receipt(registered_delivery: int, final_state: int) -> bool:
+    """Whether a receipt for a message in final_state was asked for: bits 0-1
+    are 1 (any final outcome) or 2 (failures only)."""
+    asked = registered_delivery & 3
+    return asked == 1 or (asked == 2 and final_state != MessageState.DELIVERED)
+
+
+class Receipts:
+    log = Logger()
+
+    def __init__(self, store, inbox, clock, upstreams, counters):
+        self.store = store
+        self.inbox = inbox
+        self.clock = clock
+        self.upstreams = upstreams   # name -> Upstream
+        self.counters = counters
+        self._parked = {}            # connector -> receipts waiting long for their mapping
+
+    # -- from upstreams -------------------------------------------------------
+
+    def deliver(self, connector, receipt):
+        """Deferred(status for the upstream) for a Receipt as the upstream sent it."""
+        self.counters["receipts"] += 1
+        if not receipt.message_id:
+            self.counters["receipts_unknown"] += 1
+            self.log.warn("{connector}: receipt without an id dropped", connector=connector)
+            return defer.succeed(Status.ESME_ROK)
+        upstream = self.upstreams[connector]
+        key = normalise(receipt.message_id, upstream.receipt_form)
+        d = self.store.get_mapping(connector, key)
+        d.addCallbacks(self._found, self._store_down, (upstream, receipt, key), None,
+                       (connector,))
+        return d
+
+    def _found(self, mapping, upstream, receipt, key):
+        if mapping is None:
+            return defer.Deferred.fromCoroutine(self._park(upstream, receipt, key))
+        return self._relay(mapping, upstream.name, receipt)
+
+    def _relay(self, mapping, connector, receipt):
+        message_id = mapping.message_id
+        state = receipt.state
+        if is_final(state):
+            self.store.set_state(connector, message_id, str(state)).addErrback(
+                self._state_not_kept, connector, message_id)
+        if not mapping.registered_delivery & WANTS_RECEIPT:
+            self.counters["receipts_unwanted"] += 1
+            return Status.ESME_ROK
+        text = receipt.text
+        if text:
+            try:
+                text = rewrite_id(text, message_id)
+            except ValueError:
+                pass  # no id: field in the text; the TLV carries the id
+        tlvs = dict(receipt.tlvs)
+        tlvs["receipted_message_id"] = message_id
+        return self.inbox.put(mapping.user, replace(receipt, message_id=message_id, text=text,
+                                                    tlvs=tlvs),
+                              connector, "receipt")
+
+    def _state_not_kept(self, failure, connector, message_id):
+        # The receipt itself still goes to the user; only query_sm lags.
+        self.log.warn("{connector}: state of {message_id} not recorded: {error}",
+                      connector=connector, message_id=message_id,
+                      error=failure.getErrorMessage())
+
+    async def _park(self, upstream, receipt, key):
+        """Look the mapping up again, soon then less often, for receipt_wait.
+
+        Each parked receipt holds a slot of the upstream's window. A race
+        (the receipt a few ms ahead of its mapping) ends quickly; a receipt
+        for an id never mapped (e.g. from before dlr_expiry) would hold its
+        slot for all of receipt_wait. So at most half the window may wait
+        longer than PARK_LONG; beyond, the receipt goes back to the upstream,
+        which keeps it and sends it again later.
+        """
+        name = upstream.name
+        waited, counted = 0.0, False
+        try:
+            while True:
+                left = upstream.receipt_wait - waited
+                if left <= 0:
+                    self.counters["receipts_unknown"] += 1
+                    self.log.warn("{connector}: receipt for unknown id {upstream_id!r} dropped "
+                                  "after {waited:.1f} s", connector=name,
+                                  upstream_id=receipt.message_id, waited=waited)
+                    return Status.ESME_ROK
+                if waited >= PARK_LONG and not counted:
+                    parked = self._parked.get(name, 0)
+                    if parked >= upstream.park_limit:
+                        self.counters["receipts_deferred"] += 1
+                        self.log.info("{connector}: receipt for {upstream_id!r} handed back to "
+                                      "the upstream, {n} already wait long for their mapping",
+                                      connector=name, upstream_id=receipt.message_id, n=parked)
+                        return Status.ESME_RX_T_APPN
+                    self._parked[name] = parked + 1
+                    counted = True
+                delay = min(left, PARK_MAX, max(PARK_FIRST, waited))
+                await task.deferLater(self.clock, delay, lambda: None)
+                waited += delay
+                try:
+                    mapping = await self.store.get_mapping(name, key)
+                except Exception as e:
+                    self.log.error("{connector}: receipt not queued: {error}",
+                                   connector=name, error=e)
+                    return Status.ESME_RX_T_APPN
+                if mapping is not None:
+                    return await defer.maybeDeferred(self._relay, mapping, name, receipt)
+        finally:
+            if counted:
+                self._parked[name] -= 1
+
+    def _store_down(self, failure, connector):
+        # A temporary error makes the upstream deliver it again later: the
+        # receipt is not lost, it waits upstream.
+        self.log.error("{connector}: receipt not queued: {error}", connector=connector,
+                       error=failure.getErrorMessage())
+        return Status.ESME_RX_T_APPN
+
+    # -- the router's own -----------------------------------------------------
+
+    def own(self, queued, state, err=0):
+        """Deferred(None) once the router's receipt for a queued message that ended
+        in `state` (REJECTED, EXPIRED, UNDELIVERABLE) is queued for its user, or at
+        once when the user did not ask for one."""
+        s = queued.submission
+        if not wants_receipt(s.registered_delivery, state):
+            return defer.succeed(None)
+        self.counters["receipts_own"] += 1
+        now = self.clock.seconds()
+        text = build_receipt(queued.message_id, _date(queued.submitted_at), _date(now),
+                             MessageState(state), sub=queued.parts, err=err,
+                             text=s.body if not s.esm_class & 0x40 else b"")
+        tlvs = {"receipted_message_id": queued.message_id, "message_state": int(state)}
+        receipt = Receipt(queued.message_id, int(state), text, s.destination, s.source,
+                          s.dest_ton, s.dest_npi, s.source_ton, s.source_npi, 0, 0x04, tlvs,
+                          s.reference)
+        return self.store.enqueue(s.user, encode_entry(receipt))
+
+
+def _date(t):
+    return format_receipt_date(datetime.fromtimestamp(t, timezone.utc))
