@@ -1,10 +1,13 @@
 import dataclasses
 import os
+import re
+import tomllib
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from smpprouter.config import ConfigError, OutboundConfig, load_config
+from smpprouter.config import KEYS, ConfigError, OutboundConfig, load_config
 from smpprouter.passwords import verify_password
+from smpprouter.tomlfile import TomlFile
 
 ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "etc")
 SHIPPED = os.path.join(ETC, "smpprouter.toml")
@@ -79,6 +82,80 @@ class ShippedConfigTests(ConfigTestCase):
             self.assertEqual((user.max_binds, user.throughput), (3, 0.0))
             self.assertTrue(verify_password(password, user.password))
         self.assertIsNone(config.user("esme3"))
+        self.assertEqual(config.smpp.window, 100)
+
+
+# A commented-out key or table line of the shipped file: "# key = value  # meaning"
+# or "# [table]"; prose and continued comments ("#   # more") are not.
+_COMMENTED = re.compile(r"^#\s?((?:\[[A-Za-z0-9_.]+\]|[A-Za-z_][A-Za-z0-9_]*"
+                        r"(?:\.[A-Za-z_][A-Za-z0-9_]*)*\s*=).*)$")
+
+
+def _shown_tables(text):
+    """{table as KEYS names it ("users.NAME" for every user): the keys the text shows},
+    once its commented-out keys and tables are uncommented."""
+    data = tomllib.loads("\n".join(_COMMENTED.sub(r"\1", line) for line in text.splitlines()))
+    shown = {}
+
+    def walk(path, table):
+        keys = shown.setdefault(path, set())
+        for key, value in table.items():
+            keys.add(key)
+            child = path + "." + key if path else key
+            if child in ("listeners", "connectors", "users"):
+                for named in value.values():
+                    walk(child + ".NAME", named)
+            elif isinstance(value, dict) and child in KEYS:
+                walk(child, value)
+
+    walk("", data)
+    return shown
+
+
+class ShippedFileShowsEveryKeyTests(SynchronousTestCase):
+    """etc/smpprouter.toml documents every key config.py accepts, each once."""
+
+    def setUp(self):
+        with open(SHIPPED, encoding="utf-8") as f:
+            self.text = f.read()
+
+    def test_every_accepted_key_is_shown(self):
+        shown = _shown_tables(self.text)
+        for table, keys in KEYS.items():
+            missing = [key for key in keys if key not in shown.get(table, ())]
+            self.assertEqual(missing, [], "[%s] keys not shown in %s" % (table, SHIPPED))
+
+    def test_no_key_is_shown_that_is_not_accepted(self):
+        for table, keys in _shown_tables(self.text).items():
+            self.assertEqual(sorted(keys - set(KEYS[table])), [],
+                             "[%s] keys in %s that config.py does not accept"
+                             % (table, SHIPPED))
+
+    def test_a_missing_key_is_noticed(self):
+        text = "\n".join(line for line in self.text.splitlines()
+                         if not line.startswith("# schedule_interval"))
+        self.assertNotIn("schedule_interval", _shown_tables(text)["outbound"])
+        self.assertIn("schedule_interval", _shown_tables(self.text)["outbound"])
+
+    def test_uncommenting_every_key_gives_a_valid_file(self):
+        # Each key shown once, with a value config.py accepts: uncommented, the
+        # file is still TOML (no key twice) and loads, given the files it names.
+        directory = self.mktemp()
+        os.makedirs(os.path.join(directory, "tls"))
+        path = os.path.join(directory, "smpprouter.toml")
+        with open(path, "w") as f:
+            f.write("\n".join(_COMMENTED.sub(r"\1", line) for line in self.text.splitlines()))
+        uncommented = TomlFile(path).data
+        for name in (uncommented["listeners"]["smpp"]["tls"]["certificate"],
+                     uncommented["listeners"]["smpp"]["tls"]["private_key"],
+                     uncommented["listeners"]["smpp"]["tls"]["ca"],
+                     uncommented["connectors"]["smsc"]["tls_ca"]):
+            open(os.path.join(directory, name), "w").close()
+        config = load_config(path)
+        self.assertEqual(config.outbound, OutboundConfig())
+        self.assertFalse(config.redis.embedded)
+        self.assertEqual(config.listeners["smpp"].tls.min_version, "1.2")
+        self.assertEqual(config.connectors["smsc"].tls_hostname, "smsc.example")
 
 
 class DefaultsTests(ConfigTestCase):
