@@ -21,13 +21,37 @@ from smpprouter.passwords import is_hash
 from smpprouter.tomlfile import ConfigError, TomlFile
 
 __all__ = ["ConfigError", "load_config", "Config", "RouterConfig", "RedisConfig",
-           "SmppConfig", "ListenerTLS", "Listener", "Connector", "User"]
+           "SmppConfig", "OutboundConfig", "ListenerTLS", "Listener", "Connector", "User",
+           "KEYS"]
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
 _REQUIRED = object()
 _TLS_VERSIONS = ("1.2", "1.3")
 _ID_FORMS = ("as-is", "hex", "decimal")
+_WINDOW_POLICIES = ("pause", "refuse")
+
+# The keys each table accepts (NAME: any listener, connector or user), in the
+# order etc/smpprouter.toml shows them; tests/test_config.py checks that the
+# shipped file shows every one.
+KEYS = {
+    "": ("router", "redis", "smpp", "outbound", "listeners", "connectors", "users"),
+    "router": ("name", "var_dir", "routing", "routes", "pid_file"),
+    "redis": ("url", "max_queue", "dlr_retention", "claim_idle"),
+    "smpp": ("window", "max_pdu_length", "session_init_timeout", "enquire_link_interval",
+             "inactivity_timeout", "response_timeout", "shutdown_timeout"),
+    "outbound": ("max_queue", "default_validity", "max_validity", "retry_min", "retry_max",
+                 "schedule_interval", "batch"),
+    "listeners.NAME": ("endpoint", "tls"),
+    "listeners.NAME.tls": ("certificate", "private_key", "min_version", "ca"),
+    "connectors.NAME": ("host", "port", "system_id", "password", "system_type",
+                        "interface_version", "bind", "binds", "window", "throughput",
+                        "enquire_link_interval", "response_timeout", "reconnect_min",
+                        "reconnect_max", "dlr_expiry", "resp_id", "receipt_id", "receipt_wait",
+                        "tls", "tls_ca", "tls_hostname", "tls_min_version"),
+    "users.NAME": ("password", "groups", "max_binds", "throughput", "window", "window_policy",
+                   "message_id", "dlr_retention", "store_and_forward"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +93,22 @@ class SmppConfig:
     inactivity_timeout: int
     response_timeout: int
     shutdown_timeout: int      # how long a graceful stop waits for sessions to unbind
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundConfig:
+    """The store-and-forward path: each connector's outbound queue in Redis and
+    the scheduler feeding it. Times in seconds. A validity is how long a queued
+    or scheduled message may wait before it expires; the back-off (retry_min
+    doubling up to retry_max) follows an upstream ESME_RTHROTTLED or
+    ESME_RMSGQFUL, or a lost bind."""
+    max_queue: int = 1000000        # messages queued per connector; beyond, ESME_RMSGQFUL
+    default_validity: int = 172800  # when the submit gives no validity_period
+    max_validity: int = 604800      # a longer validity_period is cut to this
+    retry_min: float = 1.0
+    retry_max: float = 60.0
+    schedule_interval: float = 1.0  # how often due scheduled messages are queued
+    batch: int = 100                # entries read from a queue at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +165,12 @@ class User:
     window: int                # effective: [smpp].window when the file says 0
     message_id: str            # "hex" | "decimal"
     dlr_retention: int = 0     # seconds its undelivered queue is kept; 0 = [redis] dlr_retention
+    # Beyond its window: "pause" stops reading the session until answers drain,
+    # "refuse" answers ESME_RTHROTTLED.
+    window_policy: str = "pause"
+    # True: ESME_ROK means stored durably in Redis; the message goes later from the
+    # connector's outbound queue and receipts report what became of it.
+    store_and_forward: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +182,7 @@ class Config:
     listeners: dict            # name -> Listener, in file order
     connectors: dict           # name -> Connector, in file order
     users: dict                # name -> User, in file order
+    outbound: OutboundConfig = field(default_factory=OutboundConfig)
 
     @property
     def routes(self) -> str:
@@ -329,7 +376,7 @@ def _existing_file(t: _Table, name: str, base: str, value: str) -> str:
 
 
 def _router(t: _Table, base: str) -> RouterConfig:
-    t.allow("name", "var_dir", "routing", "routes", "pid_file")
+    t.allow(*KEYS["router"])
     name = t.string("name", "smpprouter", min_len=1, max_len=15, printable=True)
     var_dir = _resolve(base, t.string("var_dir", "../var", min_len=1))
     routing = t.string("routing", "table", min_len=1)
@@ -382,7 +429,7 @@ def _parse_redis_url(t: _Table, url: str, note: str) -> dict:
 
 
 def _redis(t: _Table, overrides: dict) -> RedisConfig:
-    t.allow("url", "max_queue", "dlr_retention", "claim_idle")
+    t.allow(*KEYS["redis"])
     url = t.string("url", "")
     note = ""
     if overrides.get("redis_url"):
@@ -400,10 +447,9 @@ def _redis(t: _Table, overrides: dict) -> RedisConfig:
 
 
 def _smpp(t: _Table) -> SmppConfig:
-    t.allow("window", "max_pdu_length", "session_init_timeout", "enquire_link_interval",
-            "inactivity_timeout", "response_timeout", "shutdown_timeout")
+    t.allow(*KEYS["smpp"])
     config = SmppConfig(
-        window=t.integer("window", 10, 1, 1000),
+        window=t.integer("window", 100, 1, 1000),
         max_pdu_length=t.integer("max_pdu_length", 70000, 64, 1048576),
         session_init_timeout=t.integer("session_init_timeout", 30, lo=0),
         enquire_link_interval=t.integer("enquire_link_interval", 60, lo=0),
@@ -435,7 +481,7 @@ def _check_endpoint(t: _Table, endpoint: str, note: str) -> None:
 
 
 def _listener_tls(t: _Table, base: str) -> ListenerTLS:
-    t.allow("certificate", "private_key", "min_version", "ca")
+    t.allow(*KEYS["listeners.NAME.tls"])
     certificate = _existing_file(t, "certificate", base, t.string("certificate", min_len=1))
     private_key = t.string("private_key", "")
     private_key = (_existing_file(t, "private_key", base, private_key)
@@ -447,7 +493,7 @@ def _listener_tls(t: _Table, base: str) -> ListenerTLS:
 
 
 def _listener(name: str, t: _Table, base: str, endpoint_override) -> Listener:
-    t.allow("endpoint", "tls")
+    t.allow(*KEYS["listeners.NAME"])
     endpoint = t.string("endpoint", min_len=1)
     note = ""
     if endpoint_override:
@@ -458,10 +504,7 @@ def _listener(name: str, t: _Table, base: str, endpoint_override) -> Listener:
 
 
 def _connector(name: str, t: _Table, base: str) -> Connector:
-    t.allow("host", "port", "system_id", "password", "system_type", "interface_version",
-            "bind", "binds", "window", "throughput", "enquire_link_interval",
-            "response_timeout", "reconnect_min", "reconnect_max", "dlr_expiry", "resp_id",
-            "receipt_id", "receipt_wait", "tls", "tls_ca", "tls_hostname", "tls_min_version")
+    t.allow(*KEYS["connectors.NAME"])
     host = t.string("host", min_len=1)
     port = t.integer("port", lo=1, hi=65535)
     system_id = t.string("system_id", min_len=1, max_len=15, printable=True)
@@ -506,8 +549,7 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
 
 
 def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
-    t.allow("password", "groups", "max_binds", "throughput", "window", "message_id",
-            "dlr_retention")
+    t.allow(*KEYS["users.NAME"])
     password = t.string("password")
     if not is_hash(password):
         what = ("is not a valid scrypt hash" if password.startswith("scrypt$")
@@ -520,8 +562,44 @@ def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
     window = t.integer("window", 0, 0, 1000) or smpp.window
     message_id = t.string("message_id", "hex", choices=("hex", "decimal"))
     dlr_retention = t.integer("dlr_retention", 0, lo=0)
-    return User(name, password, groups, max_binds, throughput, window, message_id,
-                dlr_retention)
+    window_policy = t.string("window_policy", "pause", choices=_WINDOW_POLICIES)
+    store_and_forward = t.boolean("store_and_forward", False)
+    return User(name=name, password=password, groups=groups, max_binds=max_binds,
+                throughput=throughput, window=window, message_id=message_id,
+                dlr_retention=dlr_retention, window_policy=window_policy,
+                store_and_forward=store_and_forward)
+
+
+def _positive(t: _Table, name: str, default: float) -> float:
+    value = t.number(name, default, lo=0)
+    if value <= 0:
+        raise t.error(name, "must be greater than 0")
+    return value
+
+
+def _outbound(t: _Table) -> OutboundConfig:
+    t.allow(*KEYS["outbound"])
+    max_queue = t.integer("max_queue", 1000000, lo=1)
+    default_validity = t.integer("default_validity", 172800, lo=1)
+    max_validity = t.integer("max_validity", 604800, lo=1)
+    if max_validity < default_validity:
+        # Blame the key the operator wrote: with only default_validity set, it
+        # is the one beyond the (default) maximum.
+        if "max_validity" in t.data:
+            raise t.error("max_validity", "must be at least default_validity (%d), not %d"
+                          % (default_validity, max_validity))
+        raise t.error("default_validity", "must be at most max_validity (%d), not %d"
+                      % (max_validity, default_validity))
+    retry_min = _positive(t, "retry_min", 1.0)
+    retry_max = t.number("retry_max", 60.0, lo=0)
+    if retry_max < retry_min:
+        raise t.error("retry_max", "must be at least retry_min (%s), not %s"
+                      % (retry_min, retry_max))
+    schedule_interval = _positive(t, "schedule_interval", 1.0)
+    batch = t.integer("batch", 100, 1, 10000)
+    return OutboundConfig(max_queue=max_queue, default_validity=default_validity,
+                          max_validity=max_validity, retry_min=retry_min, retry_max=retry_max,
+                          schedule_interval=schedule_interval, batch=batch)
 
 
 _OVERRIDES = ("redis_url", "smpp_listen")
@@ -540,14 +618,14 @@ def load_config(path: str, overrides: dict | None = None) -> Config:
     tf = TomlFile(path)
     base = os.path.dirname(os.path.abspath(path))
     top = _Table(tf, (), tf.data)
-    top.allow("router", "redis", "smpp", "listeners", "connectors", "users")
-    router_t, redis_t, smpp_t, listeners_t, connectors_t, users_t = (
-        top.section(name)
-        for name in ("router", "redis", "smpp", "listeners", "connectors", "users"))
+    top.allow(*KEYS[""])
+    router_t, redis_t, smpp_t, outbound_t, listeners_t, connectors_t, users_t = (
+        top.section(name) for name in KEYS[""])
 
     router = _router(router_t, base)
     redis = _redis(redis_t, overrides)
     smpp = _smpp(smpp_t)
+    outbound = _outbound(outbound_t)
     listeners = {}
     endpoint_override = overrides.get("smpp_listen")
     for name, t in listeners_t.named_tables("listener"):
@@ -558,4 +636,4 @@ def load_config(path: str, overrides: dict | None = None) -> Config:
     users = {name: _user(name, t, smpp)
              for name, t in users_t.named_tables("user", max_len=15)}
     return Config(path=path, router=router, redis=redis, smpp=smpp,
-                  listeners=listeners, connectors=connectors, users=users)
+                  listeners=listeners, connectors=connectors, users=users, outbound=outbound)

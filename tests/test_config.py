@@ -1,10 +1,13 @@
 import dataclasses
 import os
+import re
+import tomllib
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from smpprouter.config import ConfigError, load_config
+from smpprouter.config import KEYS, ConfigError, OutboundConfig, load_config
 from smpprouter.passwords import verify_password
+from smpprouter.tomlfile import TomlFile
 
 ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "etc")
 SHIPPED = os.path.join(ETC, "smpprouter.toml")
@@ -79,6 +82,80 @@ class ShippedConfigTests(ConfigTestCase):
             self.assertEqual((user.max_binds, user.throughput), (3, 0.0))
             self.assertTrue(verify_password(password, user.password))
         self.assertIsNone(config.user("esme3"))
+        self.assertEqual(config.smpp.window, 100)
+
+
+# A commented-out key or table line of the shipped file: "# key = value  # meaning"
+# or "# [table]"; prose and continued comments ("#   # more") are not.
+_COMMENTED = re.compile(r"^#\s?((?:\[[A-Za-z0-9_.]+\]|[A-Za-z_][A-Za-z0-9_]*"
+                        r"(?:\.[A-Za-z_][A-Za-z0-9_]*)*\s*=).*)$")
+
+
+def _shown_tables(text):
+    """{table as KEYS names it ("users.NAME" for every user): the keys the text shows},
+    once its commented-out keys and tables are uncommented."""
+    data = tomllib.loads("\n".join(_COMMENTED.sub(r"\1", line) for line in text.splitlines()))
+    shown = {}
+
+    def walk(path, table):
+        keys = shown.setdefault(path, set())
+        for key, value in table.items():
+            keys.add(key)
+            child = path + "." + key if path else key
+            if child in ("listeners", "connectors", "users"):
+                for named in value.values():
+                    walk(child + ".NAME", named)
+            elif isinstance(value, dict) and child in KEYS:
+                walk(child, value)
+
+    walk("", data)
+    return shown
+
+
+class ShippedFileShowsEveryKeyTests(SynchronousTestCase):
+    """etc/smpprouter.toml documents every key config.py accepts, each once."""
+
+    def setUp(self):
+        with open(SHIPPED, encoding="utf-8") as f:
+            self.text = f.read()
+
+    def test_every_accepted_key_is_shown(self):
+        shown = _shown_tables(self.text)
+        for table, keys in KEYS.items():
+            missing = [key for key in keys if key not in shown.get(table, ())]
+            self.assertEqual(missing, [], "[%s] keys not shown in %s" % (table, SHIPPED))
+
+    def test_no_key_is_shown_that_is_not_accepted(self):
+        for table, keys in _shown_tables(self.text).items():
+            self.assertEqual(sorted(keys - set(KEYS[table])), [],
+                             "[%s] keys in %s that config.py does not accept"
+                             % (table, SHIPPED))
+
+    def test_a_missing_key_is_noticed(self):
+        text = "\n".join(line for line in self.text.splitlines()
+                         if not line.startswith("# schedule_interval"))
+        self.assertNotIn("schedule_interval", _shown_tables(text)["outbound"])
+        self.assertIn("schedule_interval", _shown_tables(self.text)["outbound"])
+
+    def test_uncommenting_every_key_gives_a_valid_file(self):
+        # Each key shown once, with a value config.py accepts: uncommented, the
+        # file is still TOML (no key twice) and loads, given the files it names.
+        directory = self.mktemp()
+        os.makedirs(os.path.join(directory, "tls"))
+        path = os.path.join(directory, "smpprouter.toml")
+        with open(path, "w") as f:
+            f.write("\n".join(_COMMENTED.sub(r"\1", line) for line in self.text.splitlines()))
+        uncommented = TomlFile(path).data
+        for name in (uncommented["listeners"]["smpp"]["tls"]["certificate"],
+                     uncommented["listeners"]["smpp"]["tls"]["private_key"],
+                     uncommented["listeners"]["smpp"]["tls"]["ca"],
+                     uncommented["connectors"]["smsc"]["tls_ca"]):
+            open(os.path.join(directory, name), "w").close()
+        config = load_config(path)
+        self.assertEqual(config.outbound, OutboundConfig())
+        self.assertFalse(config.redis.embedded)
+        self.assertEqual(config.listeners["smpp"].tls.min_version, "1.2")
+        self.assertEqual(config.connectors["smsc"].tls_hostname, "smsc.example")
 
 
 class DefaultsTests(ConfigTestCase):
@@ -90,7 +167,10 @@ class DefaultsTests(ConfigTestCase):
             routing="table", routes=os.path.join(base, "routes.toml"),
             pid_file=os.path.normpath(os.path.join(base, "../var/smpprouter.pid"))))
         self.assertEqual((config.redis.max_queue, config.redis.dlr_retention), (100000, 259200))
-        self.assertEqual(dataclasses.astuple(config.smpp), (10, 70000, 30, 60, 300, 30, 10))
+        self.assertEqual(dataclasses.astuple(config.smpp), (100, 70000, 30, 60, 300, 30, 10))
+        self.assertEqual(config.outbound, OutboundConfig(
+            max_queue=1000000, default_validity=172800, max_validity=604800, retry_min=1.0,
+            retry_max=60.0, schedule_interval=1.0, batch=100))
         smsc = config.connectors["smsc"]
         self.assertEqual(
             (smsc.password, smsc.system_type, smsc.interface_version, smsc.bind, smsc.binds,
@@ -101,7 +181,9 @@ class DefaultsTests(ConfigTestCase):
              "as-is", False, None, "10.0.0.1", "1.2"))
         user = config.users["esme1"]
         self.assertEqual((user.groups, user.max_binds, user.throughput, user.window,
-                          user.message_id), (frozenset(), 3, 0.0, 10, "hex"))
+                          user.message_id, user.dlr_retention, user.window_policy,
+                          user.store_and_forward),
+                         (frozenset(), 3, 0.0, 100, "hex", 0, "pause", False))
 
     def test_user_window_zero_means_the_smpp_window(self):
         config = self.load("[smpp]\nwindow = 50\n" + MINIMAL + "[users.esme2]\n"
@@ -386,3 +468,82 @@ class V33ConnectorTests(ConfigTestCase):
                                          'system_id = "router"\ninterface_version = 0x33'),
                          "interface_version", "connectors.smsc.interface_version",
                          "transmitter+receiver")
+
+
+class UserWindowPolicyTests(ConfigTestCase):
+    def test_policies_and_store_and_forward(self):
+        config = self.load(MINIMAL + 'window_policy = "refuse"\nstore_and_forward = true\n'
+                           '[users.esme2]\npassword = "%s"\nwindow_policy = "pause"\n' % HASH)
+        esme1, esme2 = config.users["esme1"], config.users["esme2"]
+        self.assertEqual((esme1.window_policy, esme1.store_and_forward), ("refuse", True))
+        self.assertEqual((esme2.window_policy, esme2.store_and_forward), ("pause", False))
+
+    def test_unknown_policy_suggests_the_close_one(self):
+        self.assertError(MINIMAL + 'window_policy = "refused"\n', "window_policy",
+                         "users.esme1.window_policy",
+                         "must be one of 'pause', 'refuse', not 'refused'; "
+                         "did you mean 'refuse'?")
+
+    def test_store_and_forward_is_a_boolean(self):
+        self.assertError(MINIMAL + 'store_and_forward = "yes"\n', "store_and_forward",
+                         "users.esme1.store_and_forward",
+                         "must be true or false, not a string ('yes')")
+
+
+class OutboundTests(ConfigTestCase):
+    def outbound(self, text):
+        return self.load("[outbound]\n" + text + MINIMAL).outbound
+
+    def test_values(self):
+        outbound = self.outbound("max_queue = 5\ndefault_validity = 60\nmax_validity = 60\n"
+                                 "retry_min = 0.5\nretry_max = 2\nschedule_interval = 0.25\n"
+                                 "batch = 10000\n")
+        self.assertEqual(outbound, OutboundConfig(5, 60, 60, 0.5, 2.0, 0.25, 10000))
+        self.assertIsInstance(outbound.retry_max, float)
+        self.assertRaises(dataclasses.FrozenInstanceError, setattr, outbound, "batch", 1)
+
+    def test_empty_table_gets_the_defaults(self):
+        self.assertEqual(self.outbound(""), OutboundConfig())
+
+    def test_out_of_range(self):
+        for text, key, fragment in (
+                ("max_queue = 0", "max_queue", "must be at least 1, not 0"),
+                ("default_validity = 0", "default_validity", "must be at least 1, not 0"),
+                ("max_validity = -5", "max_validity", "must be at least 1, not -5"),
+                ("batch = 0", "batch", "must be between 1 and 10000, not 0"),
+                ("batch = 10001", "batch", "must be between 1 and 10000, not 10001"),
+                ("retry_min = 0", "retry_min", "must be greater than 0"),
+                ("retry_max = -1", "retry_max", "must be at least 0"),
+                ("schedule_interval = 0", "schedule_interval", "must be greater than 0"),
+                ("schedule_interval = nan", "schedule_interval", "must be a finite number")):
+            self.assertError("[outbound]\n%s\n" % text + MINIMAL, text, "outbound." + key,
+                             fragment)
+
+    def test_wrong_types(self):
+        self.assertError("[outbound]\nbatch = 1.5\n" + MINIMAL, "batch", "outbound.batch",
+                         "must be an integer, not a float (1.5)")
+        self.assertError('[outbound]\nretry_min = "1s"\n' + MINIMAL, "retry_min",
+                         "outbound.retry_min", "must be a number, not a string ('1s')")
+
+    def test_max_validity_below_default_validity(self):
+        self.assertError("[outbound]\ndefault_validity = 3600\nmax_validity = 600\n" + MINIMAL,
+                         "max_validity", "outbound.max_validity",
+                         "must be at least default_validity (3600), not 600")
+
+    def test_default_validity_beyond_the_default_maximum_blames_itself(self):
+        self.assertError("[outbound]\ndefault_validity = 700000\n" + MINIMAL,
+                         "default_validity", "outbound.default_validity",
+                         "must be at most max_validity (604800), not 700000")
+
+    def test_retry_max_below_retry_min(self):
+        self.assertError("[outbound]\nretry_min = 5\nretry_max = 2\n" + MINIMAL, "retry_max",
+                         "outbound.retry_max", "must be at least retry_min (5.0), not 2.0")
+        # retry_max alone, below the default retry_min.
+        self.assertError("[outbound]\nretry_max = 0.5\n" + MINIMAL, "retry_max",
+                         "outbound.retry_max", "must be at least retry_min (1.0)")
+
+    def test_unknown_key_and_table_suggest_the_close_one(self):
+        self.assertError("[outbound]\nretry_mx = 5\n" + MINIMAL, "retry_mx",
+                         "outbound.retry_mx", "did you mean 'retry_max'?")
+        self.assertError("[outbond]\nbatch = 5\n" + MINIMAL, "[outbond]", "outbond",
+                         "did you mean 'outbound'?")
