@@ -166,7 +166,9 @@ class Drainer:
         if now < self.paused_until:
             return
         backlog = self.backlog
-        while backlog and self.inflight < self.capacity and self.connector.up:
+        # Answers may come within submit (a failed attempt): recheck the pause.
+        while (backlog and self.inflight < self.capacity and self.connector.up
+               and self.clock.seconds() >= self.paused_until):
             entry, queued = backlog.popleft()
             validity = queued.submission.validity
             if validity is not None and validity <= now:
