@@ -12,9 +12,14 @@ Requests we send carry a Deferred as their session context. It fires with the
 response PDU, whatever its command_status (a generic_nack included), and
 fails with ResponseTimeout or ConnectionLost, so nothing in flight waits
 forever.
-"""
 
-import struct
+Why a connection ends is kept in `close_reason` (the first reason given to
+close(): "unbind received", "enquire_link unanswered", ...), so a face can
+log one honest line when it is gone. A face that stops reading from its
+transport (backpressure) sets `reading_paused`: silence is then our doing,
+not the peer's, and the inactivity and enquire_link timers count the
+session as active meanwhile.
+"""
 
 from twisted.internet import error, protocol
 from twisted.internet.defer import Deferred
@@ -66,6 +71,8 @@ class SMPPProtocol(protocol.Protocol):
         self._timer_at = None
         self._idle_waiters = []
         self.peer = "?"
+        self.close_reason = None   # why we closed (the first reason given), else None
+        self.reading_paused = False
 
     # -- connection ---------------------------------------------------------
 
@@ -115,7 +122,7 @@ class SMPPProtocol(protocol.Protocol):
         except FramingError as e:
             self.log.warn("{peer}: {error}; closing", peer=self.peer, error=e)
             self._send(P.GenericNack(e.status, e.sequence_number or 0))
-            self.close()
+            self.close("unframeable input")
             return
         self._arm()
 
@@ -147,10 +154,11 @@ class SMPPProtocol(protocol.Protocol):
         if cid == CommandId.enquire_link:
             self.send_response(P.EnquireLinkResp(sequence_number=seq))
         elif cid == CommandId.unbind:
+            self.unbind_received()
             self.send_response(P.UnbindResp(sequence_number=seq))
             if session.state is not State.UNBINDING:
                 session.unbinding()
-            self.close()
+            self.close("unbind received")
         else:
             self.request_received(pdu)
 
@@ -172,6 +180,9 @@ class SMPPProtocol(protocol.Protocol):
             self._send(P.GenericNack(e.status, seq or 0))
         else:
             self._send(response_for(cid, seq, e.status))
+
+    def unbind_received(self):
+        """Hook: the peer sent unbind; it is answered and the connection closed next."""
 
     def request_received(self, pdu):
         """Hook: a request the session allows; answer it with send_response."""
@@ -219,20 +230,6 @@ class SMPPProtocol(protocol.Protocol):
             self._arm()
         return deferred
 
-    def send_encoded_request(self, data: bytes):
-        """send_request for a request we encoded earlier (a queued deliver_sm):
-        only the sequence number is patched in, nothing is decoded again."""
-        session = self.session
-        cid = _HEADER_IDS.unpack_from(data, 4)[0]
-        session.check_send(cid)
-        seq = session.next_sequence()
-        deferred = Deferred()
-        session.request_sent(cid, seq, self.clock.seconds(), deferred)
-        self.transport.write(b"".join((data[:12], _SEQUENCE.pack(seq), data[16:])))
-        if self._timer is None:
-            self._arm()
-        return deferred
-
     def when_idle(self):
         """Deferred firing once nothing is owed either way: every request we sent
         has its answer (or failed) and every request the peer sent is answered."""
@@ -249,8 +246,11 @@ class SMPPProtocol(protocol.Protocol):
             for d in waiters:
                 d.callback(self)
 
-    def close(self):
-        """End the connection once what is written has been sent."""
+    def close(self, reason=None):
+        """End the connection once what is written has been sent; `reason`
+        (the first one given) is kept in close_reason."""
+        if self.close_reason is None:
+            self.close_reason = reason
         if self.transport is not None:
             self.transport.loseConnection()
 
@@ -272,7 +272,11 @@ class SMPPProtocol(protocol.Protocol):
     def _fire(self):
         self._timer = None
         session = self.session
-        for event in session.poll(self.clock.seconds()):
+        now = self.clock.seconds()
+        if self.reading_paused:
+            # The peer's bytes wait unread because we paused: not inactivity.
+            session.pdu_received(now)
+        for event in session.poll(now):
             kind = type(event)
             if kind is ResponseTimeout:
                 if event.context is not None:
@@ -284,18 +288,22 @@ class SMPPProtocol(protocol.Protocol):
             elif kind is SendEnquireLink:
                 self.send_request(P.EnquireLink()).addErrback(self._enquire_failed)
             elif kind in (InactivityTimeout, SessionInitTimeout):
-                self.log.info("{peer}: {event}; closing", peer=self.peer,
-                              event=kind.__name__)
-                self.close()
+                reason = ("inactivity timeout" if kind is InactivityTimeout
+                          else "no bind within session_init")
+                self.closing(reason)
+                self.close(reason)
         if session.state is not State.CLOSED:
             self._arm()
 
     def _enquire_failed(self, failure):
+        # Any other failure is the connection's loss, already handled.
         if failure.check(ResponseTimeoutError):
-            self.log.info("{peer}: enquire_link unanswered; closing", peer=self.peer)
-            self.close()
+            self.closing("enquire_link timeout")
+            self.close("enquire_link timeout")
+
+    def closing(self, reason):
+        """Hook: a timer is about to close the connection (logged here by default)."""
+        self.log.info("{peer}: {reason}; closing", peer=self.peer, reason=reason)
 
 
 _UNANSWERED = frozenset((CommandId.outbind, CommandId.alert_notification))
-_HEADER_IDS = struct.Struct(">I")
-_SEQUENCE = struct.Struct(">I")

@@ -1,19 +1,70 @@
 """ESME-facing server sessions: binds, submissions, and the deliveries we push.
 
 Everything about *whether* a bind or a message is acceptable is asked of the
-gateway (the router core); this module turns the answers into PDUs and keeps
-the per-session rules: the window the ESME may fill, v3.3 vs v3.4 replies,
-and a precise status for every command we do not carry out yet.
+gateway (the router core); this module turns PDUs into core.messages values
+(through smpp.adapt), the gateway's answers back into PDUs, and keeps the
+per-session rules: the window the ESME may fill, v3.3 vs v3.4 replies.
+
+Commands and what the gateway is asked:
+
+    submit_sm, data_sm   submit(session, Submission) -> Outcome
+    submit_multi         one submit() per SME destination (see below)
+    query_sm             query(session, message_id) -> QueryAnswer
+    cancel_sm            cancel(session, message_id) -> status; a cancel by
+                         source/destination/service_type (no message_id) is
+                         not carried out: ESME_RCANCELFAIL
+    replace_sm           replace(session, message_id, short_message, schedule,
+                         validity, registered_delivery) -> status; the times
+                         as unix times (None when empty)
+
+An SMPPError while adapting a PDU is answered with its status; a gateway
+Deferred that fails is answered ESME_RSYSERR (and logged).
+
+submit_multi: each SME destination is one Submission; a distribution list
+gets ESME_RINVDLNAME (the router keeps none). The submit_multi_resp is sent
+once every destination's outcome is in: unsuccess_smes lists each failed
+destination with its status; message_id is the id of the first accepted
+destination (in the PDU's order). If none was accepted, the response's
+command_status is the first failed destination's status, and the
+unsuccess_smes list still names them all.
+
+The window (BindResult.window, `session.window`) bounds how many of the
+ESME's requests are with the gateway at once. Beyond it, by
+BindResult.window_policy:
+
+  "refuse"  the request is answered ESME_RTHROTTLED at once (the old way).
+  "pause"   the request is held, decoded, in a small queue and handed to the
+            gateway as answers drain; while requests are held and nothing
+            we sent is waiting for the ESME's answer, we stop reading from
+            the socket (transport.pauseProducing), so a client with a larger
+            window than ours sees latency, not errors, and TCP pushes back.
+
+Why not simply pause whenever the window is full: the ESME's answers to our
+requests (deliver_sm_resp, enquire_link_resp) queue in the socket behind its
+submits, so a paused session would never read them; the response timers
+would fire and deliveries be retried as duplicates, and a transceiver whose
+submits wait on a receipt's delivery would deadlock. So reading pauses only
+while nothing of ours is outstanding, and resumes the moment we send a
+request (send_request): what arrives meanwhile is held, not refused. The
+client's own window bounds the held queue; a client that ignores it gets
+ESME_RTHROTTLED beyond MAX_HELD held requests. While paused, the base pump
+counts the session as active, so neither the inactivity timer nor the
+enquire_link timer fires on the silence we caused.
 """
 
-from twisted.internet import protocol
+from collections import deque
+from datetime import datetime, timezone
+
+from twisted.internet import defer, protocol
 from twisted.logger import Logger
 
-from ..smpp import codec
+from ..smpp import adapt
 from ..smpp import pdu as P
 from ..smpp.commands import INTERFACE_V34, CommandId
+from ..smpp.errors import SMPPError
 from ..smpp.session import Mode, Role, State, bind_mode
-from ..smpp.status import Status
+from ..smpp.status import Status, status_name
+from ..smpp.times import format_absolute, parse_schedule, parse_validity
 from .base import SMPPProtocol, response_for
 
 _BIND_RESP = {
@@ -21,19 +72,20 @@ _BIND_RESP = {
     CommandId.bind_receiver: P.BindReceiverResp,
     CommandId.bind_transceiver: P.BindTransceiverResp,
 }
-# Commands we answer with a fixed status until they are implemented.
-_NOT_CARRIED_OUT = {
-    CommandId.query_sm: Status.ESME_RQUERYFAIL,
-    CommandId.cancel_sm: Status.ESME_RCANCELFAIL,
-    CommandId.replace_sm: Status.ESME_RREPLACEFAIL,
-    CommandId.submit_multi: Status.ESME_RPROHIBITED,
-}
 _RECEIVING = (State.BOUND_RX, State.BOUND_TRX)
+_UTC = timezone.utc
+
+PAUSE, REFUSE = "pause", "refuse"
+
+
+def _datetime(now):
+    return datetime.fromtimestamp(now, _UTC)
 
 
 class ESMEServerProtocol(SMPPProtocol):
     log = Logger()
     role = Role.SMSC
+    MAX_HELD = 1000   # held requests beyond the window, whatever the client's window
 
     def __init__(self, gateway, clock, timers, window, max_pdu_length):
         super().__init__(clock, timers, window, max_pdu_length)
@@ -43,6 +95,18 @@ class ESMEServerProtocol(SMPPProtocol):
         self.session_id = ""
         self.mode = None
         self.message_id_format = "hex"
+        self.window_policy = PAUSE
+        self.working = 0        # the ESME's requests now with the gateway
+        self.held = deque()     # requests beyond the window, oldest first
+        self._releasing = False
+        self._work = {
+            CommandId.submit_sm: self._submit,
+            CommandId.data_sm: self._submit,
+            CommandId.submit_multi: self._submit_multi,
+            CommandId.query_sm: self._query,
+            CommandId.cancel_sm: self._cancel,
+            CommandId.replace_sm: self._replace,
+        }
 
     @property
     def receiving(self) -> bool:
@@ -52,13 +116,12 @@ class ESMEServerProtocol(SMPPProtocol):
 
     def request_received(self, pdu):
         cid = pdu.command_id
-        if cid in (CommandId.submit_sm, CommandId.data_sm):
-            self._submit(pdu)
+        if cid in self._work:
+            self._admit(pdu)
         elif cid in _BIND_RESP:
             self._bind(pdu)
         else:
-            status = _NOT_CARRIED_OUT.get(cid, Status.ESME_RINVCMDID)
-            self.send_response(response_for(cid, pdu.sequence_number, status))
+            self.send_response(response_for(cid, pdu.sequence_number, Status.ESME_RINVCMDID))
 
     # -- bind ---------------------------------------------------------------
 
@@ -81,9 +144,9 @@ class ESMEServerProtocol(SMPPProtocol):
             # An error bind_resp has no body: nothing about the router is revealed.
             resp = cls(result.status, pdu.sequence_number)
             self.log.info("{peer}: bind as {system_id!r} refused: {status}", peer=self.peer,
-                          system_id=pdu.system_id, status=Status(result.status).name)
+                          system_id=pdu.system_id, status=status_name(result.status))
             self.send_response(resp)
-            self.close()
+            self.close("bind refused")
             return
         resp = cls(result.status, pdu.sequence_number, self.gateway.system_id)
         if version >= INTERFACE_V34:
@@ -92,6 +155,7 @@ class ESMEServerProtocol(SMPPProtocol):
         self.session_id = result.session_id
         self.mode = mode
         self.message_id_format = result.message_id_format
+        self.window_policy = result.window_policy
         self.session.window = max(1, result.window)
         # The bind_resp goes out in the version the ESME spoke; the state
         # changes after, so it is written as the answer to a pending bind.
@@ -106,27 +170,181 @@ class ESMEServerProtocol(SMPPProtocol):
         if self.session.state is not State.CLOSED:
             self.send_response(_BIND_RESP[pdu.command_id](Status.ESME_RBINDFAIL,
                                                           pdu.sequence_number))
-            self.close()
+            self.close("bind failed")
+
+    # -- the window -----------------------------------------------------------
+
+    def _admit(self, pdu):
+        """Start the request now, hold it, or refuse it (window_policy)."""
+        if self.draining:
+            self._refuse(pdu, Status.ESME_RTHROTTLED)
+        elif self.working < self.session.window and not self.held:
+            self._start(pdu)
+        elif self.window_policy == REFUSE or len(self.held) >= self.MAX_HELD:
+            self._refuse(pdu, Status.ESME_RTHROTTLED)
+        else:
+            self.held.append(pdu)
+            self._flow()
+
+    def _refuse(self, pdu, status):
+        self.send_response(response_for(pdu.command_id, pdu.sequence_number, status))
+
+    def _start(self, pdu):
+        self.working += 1
+        try:
+            d = self._work[pdu.command_id](pdu)
+        except SMPPError as e:
+            d = defer.succeed(response_for(pdu.command_id, pdu.sequence_number, e.status))
+        except Exception:
+            d = defer.fail()
+        d.addErrback(self._failed, pdu)
+        d.addCallback(self._answer)
+
+    def _failed(self, failure, pdu):
+        self.log.failure("{peer}: {command} failed", failure, peer=self.peer,
+                         command=CommandId(pdu.command_id).name)
+        return response_for(pdu.command_id, pdu.sequence_number, Status.ESME_RSYSERR)
+
+    def _answer(self, resp):
+        self.working -= 1
+        self.send_response(resp)
+        if self._releasing:
+            return   # an answer given synchronously while held requests are started
+        self._releasing = True
+        try:
+            held = self.held
+            while held and self.working < self.session.window:
+                if self.session.state is State.CLOSED:
+                    held.clear()
+                    break
+                self._admit_held(held.popleft())
+        finally:
+            self._releasing = False
+        self._flow()
+
+    def _admit_held(self, pdu):
+        if self.draining:
+            self._refuse(pdu, Status.ESME_RTHROTTLED)
+        else:
+            self._start(pdu)
+
+    def _flow(self):
+        """Read unless requests are held and nothing of ours awaits the ESME's answer."""
+        transport = self.transport
+        if transport is None:
+            return
+        pause = (bool(self.held) and self.session.outstanding == 0
+                 and self.session.state is not State.CLOSED)
+        if pause and not self.reading_paused:
+            self.reading_paused = True
+            transport.pauseProducing()
+        elif not pause and self.reading_paused:
+            self.reading_paused = False
+            transport.resumeProducing()
+
+    def send_request(self, pdu, deferred=None):
+        d = super().send_request(pdu, deferred)
+        if self.reading_paused:
+            self._flow()   # its answer is behind what we have not read
+        return d
+
+    def dataReceived(self, data):
+        super().dataReceived(data)
+        if self.held:
+            self._flow()
+
+    def _fire(self):
+        super()._fire()
+        if self.held:
+            self._flow()   # a request that timed out no longer needs reading
 
     # -- submissions ----------------------------------------------------------
 
     def _submit(self, pdu):
+        submission = adapt.submission(pdu, self.user, self.clock.seconds())
+        d = self.gateway.submit(self, submission)
+        cls = P.SubmitSmResp if pdu.command_id == CommandId.submit_sm else P.DataSmResp
         seq = pdu.sequence_number
-        cid = pdu.command_id
-        if self.draining or self.session.peer_outstanding > self.session.window:
-            self.send_response(response_for(cid, seq, Status.ESME_RTHROTTLED))
-            return
-        d = self.gateway.submit(self, pdu)
-        d.addCallbacks(self._submitted, self._submit_failed, (cid, seq), None, (cid, seq))
+        return d.addCallback(lambda o: cls(o.status, seq,
+                                           o.message_id if o.status == Status.ESME_ROK else ""))
 
-    def _submitted(self, result, cid, seq):
-        status, message_id = result
-        cls = P.SubmitSmResp if cid == CommandId.submit_sm else P.DataSmResp
-        self.send_response(cls(status, seq, message_id if status == Status.ESME_ROK else ""))
+    def _submit_multi(self, pdu):
+        now = self.clock.seconds()
+        dests = pdu.dest_addresses
+        if not dests:
+            raise SMPPError(Status.ESME_RINVNUMDESTS, "submit_multi without destinations")
+        outcomes = []
+        for dest in dests:
+            if type(dest) is not P.SmeDest:
+                outcomes.append(defer.succeed(Status.ESME_RINVDLNAME))
+                continue
+            try:
+                submission = adapt.submission(pdu, self.user, now,
+                                              destination=(dest.ton, dest.npi, dest.addr))
+            except SMPPError as e:
+                outcomes.append(defer.succeed(e.status))
+                continue
+            d = self.gateway.submit(self, submission)
+            d.addErrback(self._multi_failed)
+            outcomes.append(d)
+        return defer.gatherResults(outcomes).addCallback(self._multi_answer, pdu)
 
-    def _submit_failed(self, failure, cid, seq):
-        self.log.failure("submission failed", failure)
-        self.send_response(response_for(cid, seq, Status.ESME_RSYSERR))
+    def _multi_failed(self, failure):
+        self.log.failure("{peer}: a submit_multi destination failed", failure, peer=self.peer)
+        return Status.ESME_RSYSERR
+
+    def _multi_answer(self, results, pdu):
+        message_id = ""
+        failed = []
+        first_status = None
+        for dest, result in zip(pdu.dest_addresses, results):
+            status = result if isinstance(result, int) else result.status
+            if status == Status.ESME_ROK:
+                if not message_id:
+                    message_id = result.message_id
+                continue
+            if first_status is None:
+                first_status = status
+            if type(dest) is P.SmeDest:
+                failed.append(P.UnsuccessSme(dest.ton, dest.npi, dest.addr, status))
+            else:
+                # A list has no address: it is named where the address goes.
+                failed.append(P.UnsuccessSme(0, 0, dest.name, status))
+        status = Status.ESME_ROK if message_id else first_status
+        return P.SubmitMultiResp(status, pdu.sequence_number, message_id, tuple(failed))
+
+    # -- message management ---------------------------------------------------
+
+    def _query(self, pdu):
+        seq = pdu.sequence_number
+        d = self.gateway.query(self, pdu.message_id)
+        return d.addCallback(self._query_answer, pdu.message_id, seq)
+
+    def _query_answer(self, answer, message_id, seq):
+        if answer.status != Status.ESME_ROK:
+            return P.QuerySmResp(answer.status, seq)
+        final = format_absolute(_datetime(answer.final_date)) if answer.final_date else ""
+        return P.QuerySmResp(Status.ESME_ROK, seq, message_id, final, answer.state,
+                             answer.error_code)
+
+    def _cancel(self, pdu):
+        seq = pdu.sequence_number
+        if not pdu.message_id:
+            raise SMPPError(Status.ESME_RCANCELFAIL,
+                            "cancel_sm by source, destination or service_type")
+        d = self.gateway.cancel(self, pdu.message_id)
+        return d.addCallback(lambda status: P.CancelSmResp(status, seq))
+
+    def _replace(self, pdu):
+        seq = pdu.sequence_number
+        now = _datetime(self.clock.seconds())
+        schedule = parse_schedule(pdu.schedule_delivery_time, now)
+        validity = parse_validity(pdu.validity_period, now)
+        d = self.gateway.replace(self, pdu.message_id, pdu.short_message,
+                                 None if schedule is None else schedule.timestamp(),
+                                 None if validity is None else validity.timestamp(),
+                                 pdu.registered_delivery)
+        return d.addCallback(lambda status: P.ReplaceSmResp(status, seq))
 
     # -- graceful stop --------------------------------------------------------
 
@@ -149,27 +367,26 @@ class ESMEServerProtocol(SMPPProtocol):
                 await unbind
             except Exception:
                 pass   # no answer: we close all the same
-        self.close()
+        self.close("shutting down")
 
     # -- deliveries ---------------------------------------------------------
 
-    def deliver(self, payload: bytes):
-        """Send a queued deliver_sm (encoded, v3.4); Deferred(response).
+    def deliver(self, entry):
+        """Send a queued core.messages.Receipt or Inbound as a deliver_sm in the
+        session's version; Deferred(response PDU).
 
-        A v3.4 session gets the queued bytes as they are; a v3.3 one needs
-        them re-encoded without optional parameters. The caller checks
+        Raises SMPPError, nothing sent, when this session cannot carry the
+        entry (a body beyond 254 octets to a v3.3 session). The caller checks
         can_send().
         """
-        if self.session.interface_version >= INTERFACE_V34:
-            return self.send_encoded_request(payload)
-        pdu, _ = codec.decode(payload)
-        return self.send_request(pdu)
+        return self.send_request(adapt.deliver_pdu(entry, self.session.interface_version))
 
     def connectionMade(self):
         super().connectionMade()
         self.factory.live.add(self)
 
     def session_closed(self, reason):
+        self.held.clear()
         self.factory.live.discard(self)
         if self.user is not None:
             self.gateway.session_closed(self)
@@ -193,4 +410,4 @@ class ESMEServerFactory(protocol.Factory):
         return p
 
 
-__all__ = ["ESMEServerProtocol", "ESMEServerFactory", "Mode"]
+__all__ = ["ESMEServerProtocol", "ESMEServerFactory", "Mode", "PAUSE", "REFUSE"]

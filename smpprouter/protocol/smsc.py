@@ -6,16 +6,35 @@ its window and its msg/s rate for each message; queues briefly (bounded, and
 never longer than the response timer) when all are full; and fails at once
 when no bind is up, so the router can try the next route instead of waiting.
 When a bind is lost, the base protocol fails every request in flight on it.
+
+The contract with the core (beyond protocol.gateway):
+
+  Connector.submit(Submission) -> Deferred((status, upstream_message_id)) for
+  the upstream's submit_sm_resp or data_sm_resp, whatever its status. It
+  fails, never raises, with:
+    Unsendable(status)     the message cannot go to this upstream as it is
+                           (adapt.submit_pdu or the codec refused it): try
+                           another route or answer `status`
+    UpstreamNack(status)   the upstream answered generic_nack
+    ConnectorUnavailable   no bind is up (or the chosen one could not send)
+    ConnectorBusy          no room in time
+    ResponseTimeoutError, SessionClosed, DecodeError   sent, no usable answer
+
+A bind that receives (or sends) unbind leaves the rotation at once, before
+its connection is gone, so nothing is sent on a session that may no longer
+carry it. Bind up and bind down are logged at info, once each, with why.
 """
 
 from collections import deque
 
 from twisted.application import internet, service
-from twisted.internet import defer, endpoints, protocol, ssl
+from twisted.internet import defer, endpoints, error, protocol, ssl
 from twisted.logger import Logger
 
+from ..smpp import adapt
 from ..smpp import pdu as P
 from ..smpp.commands import CommandId
+from ..smpp.errors import EncodeError, SMPPError, StateError
 from ..smpp.session import Mode, Role, State, Timers
 from ..smpp.status import Status, status_name
 from ..throttle import TokenBucket
@@ -24,6 +43,7 @@ from .base import SMPPProtocol, response_for
 _BINDS = {Mode.TRX: P.BindTransceiver, Mode.TX: P.BindTransmitter, Mode.RX: P.BindReceiver}
 _DELIVERIES = (CommandId.deliver_sm, CommandId.data_sm)
 _TRANSMITTING = (State.BOUND_TX, State.BOUND_TRX)
+_BOUND = (State.BOUND_TX, State.BOUND_RX, State.BOUND_TRX)
 
 
 class ConnectorUnavailable(Exception):
@@ -35,19 +55,25 @@ class ConnectorBusy(Exception):
 
 
 class Unsendable(Exception):
-    """This upstream cannot carry the message (e.g. too long for SMPP v3.3)."""
+    """This upstream cannot carry the message as it is; `status` says why."""
 
     def __init__(self, status, reason=""):
-        super().__init__(reason or "unsendable")
+        super().__init__(reason or status_name(status))
         self.status = status
 
 
 class UpstreamNack(Exception):
-    """The upstream answered the submit with generic_nack."""
+    """The upstream answered the submission with generic_nack `status`."""
 
     def __init__(self, status):
-        super().__init__("generic_nack 0x%08X" % status)
+        super().__init__("generic_nack %s" % status_name(status))
         self.status = status
+
+
+def _answered(resp):
+    if resp.command_id == CommandId.generic_nack:
+        raise UpstreamNack(resp.command_status)
+    return resp.command_status, resp.message_id
 
 
 class SMSCClientProtocol(SMPPProtocol):
@@ -59,6 +85,7 @@ class SMSCClientProtocol(SMPPProtocol):
         self.connector = connector
         self.mode = mode
         self.bucket = TokenBucket(connector.config.throughput, clock.seconds())
+        self.was_up = False
 
     def connectionMade(self):
         super().connectionMade()
@@ -70,21 +97,30 @@ class SMSCClientProtocol(SMPPProtocol):
 
     def _bind_answered(self, resp):
         if resp.command_status != Status.ESME_ROK:
-            self.log.warn("{connector}: bind as {mode} refused by {peer}: {status}",
+            self.log.info("{connector}: bind as {mode} to {peer} refused: {status}",
                           connector=self.connector.name, mode=self.mode.name, peer=self.peer,
                           status=status_name(resp.command_status))
-            self.close()
+            self.close("bind refused")
             return
+        if self.session.state is not State.OPEN:
+            return   # closed (or unbound) while the bind was in flight
         self.session.bound(self.mode, self.connector.config.interface_version)
-        self.log.info("{connector}: bound as {mode} to {peer}",
+        self.was_up = True
+        self.log.info("{connector}: bind up as {mode} to {peer}",
                       connector=self.connector.name, mode=self.mode.name, peer=self.peer)
         self.connector.bind_up(self)
 
     def _bind_failed(self, failure):
-        self.log.warn("{connector}: bind to {peer} failed: {error}",
-                      connector=self.connector.name, peer=self.peer,
+        self.log.info("{connector}: bind as {mode} to {peer} failed: {error}",
+                      connector=self.connector.name, mode=self.mode.name, peer=self.peer,
                       error=failure.getErrorMessage())
-        self.close()
+        self.close("bind failed")
+
+    def closing(self, reason):
+        pass   # the bind-down line says why
+
+    def unbind_received(self):
+        self.connector.bind_down(self)
 
     @property
     def transmitting(self):
@@ -96,7 +132,13 @@ class SMSCClientProtocol(SMPPProtocol):
             super().request_received(pdu)
             return
         seq = pdu.sequence_number
-        d = self.connector.gateway.upstream_deliver(self.connector, pdu)
+        try:
+            delivery = adapt.upstream_delivery(pdu, self.connector.name)
+            d = self.connector.gateway.upstream_deliver(self.connector, delivery)
+        except SMPPError as e:
+            d = defer.succeed(e.status)
+        except Exception:
+            d = defer.fail()
         d.addCallbacks(self._delivered, self._deliver_failed, (cid, seq), None, (cid, seq))
 
     def _delivered(self, status, cid, seq):
@@ -110,6 +152,14 @@ class SMSCClientProtocol(SMPPProtocol):
 
     def session_closed(self, reason):
         self.connector.bind_down(self)
+        if self.was_up:
+            why = self.close_reason
+            if why is None:
+                why = ("peer closed" if reason.check(error.ConnectionDone)
+                       else reason.getErrorMessage())
+            self.log.info("{connector}: bind down as {mode} to {peer}: {reason}",
+                          connector=self.connector.name, mode=self.mode.name, peer=self.peer,
+                          reason=why)
 
 
 class _BindFactory(protocol.Factory):
@@ -165,6 +215,7 @@ class Connector(service.MultiService):
         self._queue = deque()  # (pdu, deferred, deadline)
         self._queue_limit = max(100, config.window * config.binds * 4)
         self._pump_call = None
+        self._pumping = False
         self._up_waiters = []
         endpoint = endpoint or client_endpoint(reactor, config)
         modes = [Mode.TRX] if config.bind == "transceiver" else [Mode.TX, Mode.RX]
@@ -215,19 +266,26 @@ class Connector(service.MultiService):
 
     # -- submission ---------------------------------------------------------
 
-    def submit(self, pdu):
-        """Deferred(response PDU) for a submit_sm or data_sm sent upstream.
+    def submit(self, submission):
+        """Deferred((status, upstream message_id)) for a core.messages.Submission.
 
-        Fails with ConnectorUnavailable when no bind is up, ConnectorBusy when
-        it cannot be sent in time, ResponseTimeoutError or SessionClosed when
-        it was sent and no answer came.
+        Never raises: fails with Unsendable, UpstreamNack, ConnectorUnavailable,
+        ConnectorBusy, ResponseTimeoutError, SessionClosed or DecodeError (see
+        the module docstring).
         """
+        try:
+            pdu = adapt.submit_pdu(submission, self.config.interface_version,
+                                   self.clock.seconds())
+        except SMPPError as e:
+            return defer.fail(Unsendable(e.status, str(e)))
+        except Exception:
+            return defer.fail()   # a bug, but the caller's Deferred still ends
         if not self._tx:
             return defer.fail(ConnectorUnavailable("connector %s has no bind up" % self.name))
         if not self._queue:
             proto = self._pick()
             if proto is not None:
-                return proto.send_request(pdu).addBoth(self._freed)
+                return self._send(proto, pdu)
         if len(self._queue) >= self._queue_limit:
             return defer.fail(ConnectorBusy("connector %s queue is full" % self.name))
         d = defer.Deferred()
@@ -235,6 +293,22 @@ class Connector(service.MultiService):
         self._queue.append((pdu, d, deadline))
         self._schedule(0)
         return d
+
+    def _send(self, proto, pdu):
+        """Send pdu on proto: Deferred((status, message_id)); a failure, never
+        an exception, when it cannot be sent."""
+        try:
+            d = proto.send_request(pdu)
+        except EncodeError as e:
+            return defer.fail(Unsendable(e.status, str(e)))
+        except StateError as e:
+            # Should not happen (a bind leaves the rotation when it unbinds):
+            # take the bind out and fail this one message.
+            self.log.warn("{connector}: bind to {peer} cannot send: {error}",
+                          connector=self.name, peer=getattr(proto, "peer", "?"), error=e)
+            self.bind_down(proto)
+            return defer.fail(ConnectorUnavailable("connector %s: %s" % (self.name, e)))
+        return d.addCallback(_answered).addBoth(self._freed)
 
     def _pick(self):
         """A transmitting bind with room in its window and its rate, round-robin."""
@@ -257,9 +331,18 @@ class Connector(service.MultiService):
         self._pump_call = self.clock.callLater(delay, self._pump)
 
     def _pump(self):
-        queue = self._queue
+        if self._pumping:
+            return   # a message failed synchronously inside the loop below
+        self._pumping = True
+        try:
+            self._pump_queue()
+        finally:
+            self._pumping = False
+
+    def _pump_queue(self):
         now = self.clock.seconds()
-        while queue:
+        while self._queue:
+            queue = self._queue   # _fail_queue may replace it meanwhile
             pdu, d, deadline = queue[0]
             if deadline <= now:
                 queue.popleft()
@@ -269,8 +352,8 @@ class Connector(service.MultiService):
             if proto is None:
                 break
             queue.popleft()
-            proto.send_request(pdu).chainDeferred(d)
-            d.addBoth(self._freed)
+            self._send(proto, pdu).chainDeferred(d)
+        queue = self._queue
         if queue:
             # Binds with room are waiting for a rate token: wake when it is due.
             # Binds with full windows need no timer: every request ends (its
@@ -287,8 +370,8 @@ class Connector(service.MultiService):
 
     def _fail_queue(self, reason):
         queue, self._queue = self._queue, deque()
-        for _, d, _ in queue:
-            d.errback(reason)
+        while queue:
+            queue.popleft()[1].errback(reason)
 
     def stopService(self):
         self._fail_queue(ConnectorUnavailable("connector %s is stopping" % self.name))
@@ -303,8 +386,9 @@ class Connector(service.MultiService):
         self._tx, self._rx = [], []
         waits = []
         for proto in binds:
-            if proto.session.state is State.CLOSED:
+            if proto.session.state not in _BOUND:
                 continue
+            proto.close_reason = "connector stopping"
             d = proto.send_request(P.Unbind())
             proto.session.unbinding()
             d.addTimeout(timeout, self.clock)

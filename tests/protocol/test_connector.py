@@ -5,9 +5,19 @@ from types import SimpleNamespace
 from twisted.internet import defer, task
 from twisted.trial.unittest import SynchronousTestCase
 
+from smpprouter.core.messages import Submission
 from smpprouter.protocol.smsc import Connector, ConnectorBusy, ConnectorUnavailable
+from smpprouter.smpp import pdu as P
 from smpprouter.smpp.session import Mode
 from smpprouter.throttle import TokenBucket
+
+
+def sub(i):
+    return Submission("u", "src", str(i), b"hi")
+
+
+def dests(bind):
+    return [int(p.destination_addr) for p, _ in bind.sent]
 
 
 class FakeBind:
@@ -25,13 +35,14 @@ class FakeBind:
         self.sent.append((pdu, d))
         return d
 
-    def answer(self, index=0, result="resp"):
+    def answer(self, index=0, result=None):
         pdu, d = self.sent.pop(index)
-        d.callback(result)
+        d.callback(result or P.SubmitSmResp(0, pdu.sequence_number, "up1"))
 
 
 def config(**kw):
     base = dict(name="up", host="127.0.0.1", port=1, window=2, binds=1, bind="transceiver",
+                interface_version=0x34,
                 throughput=0, enquire_link_interval=0, response_timeout=30,
                 reconnect_min=1.0, reconnect_max=2.0)
     base.update(kw)
@@ -45,17 +56,17 @@ class ConnectorTests(SynchronousTestCase):
                                    endpoint=object())
 
     def test_no_bind_fails_at_once(self):
-        self.failureResultOf(self.connector.submit("m"), ConnectorUnavailable)
+        self.failureResultOf(self.connector.submit(sub(0)), ConnectorUnavailable)
 
     def test_queued_message_goes_out_as_soon_as_a_slot_frees(self):
         bind = FakeBind(self.clock)
         self.connector.bind_up(bind)
-        results = [self.connector.submit(i) for i in range(4)]
-        self.assertEqual([p for p, _ in bind.sent], [0, 1])
+        results = [self.connector.submit(sub(i)) for i in range(4)]
+        self.assertEqual(dests(bind), [0, 1])
         bind.answer()
         # No clock advance: the freed slot alone sends the next message.
-        self.assertEqual([p for p, _ in bind.sent], [1, 2])
-        self.assertEqual(self.successResultOf(results[0]), "resp")
+        self.assertEqual(dests(bind), [1, 2])
+        self.assertEqual(self.successResultOf(results[0]), (0, "up1"))
         self.assertNoResult(results[3])
 
     def test_round_robin_across_binds(self):
@@ -63,13 +74,13 @@ class ConnectorTests(SynchronousTestCase):
         self.connector.bind_up(a)
         self.connector.bind_up(b)
         for i in range(4):
-            self.connector.submit(i)
-        self.assertEqual(([p for p, _ in a.sent], [p for p, _ in b.sent]), ([0, 2], [1, 3]))
+            self.connector.submit(sub(i))
+        self.assertEqual((dests(a), dests(b)), ([0, 2], [1, 3]))
 
     def test_rate_limit_delays_without_losing(self):
         bind = FakeBind(self.clock, window=100, rate=100)   # burst 5
         self.connector.bind_up(bind)
-        results = [self.connector.submit(i) for i in range(8)]
+        results = [self.connector.submit(sub(i)) for i in range(8)]
         self.assertEqual(len(bind.sent), 5)
         self.clock.advance(0.03)
         self.assertEqual(len(bind.sent), 8)
@@ -78,16 +89,16 @@ class ConnectorTests(SynchronousTestCase):
     def test_losing_the_last_bind_fails_the_queue(self):
         bind = FakeBind(self.clock, window=1)
         self.connector.bind_up(bind)
-        self.connector.submit(0)
-        queued = self.connector.submit(1)
+        self.connector.submit(sub(0))
+        queued = self.connector.submit(sub(1))
         self.connector.bind_down(bind)
         self.failureResultOf(queued, ConnectorUnavailable)
 
     def test_queue_deadline(self):
         bind = FakeBind(self.clock, window=1)
         self.connector.bind_up(bind)
-        self.connector.submit(0)
-        queued = self.connector.submit(1)
+        self.connector.submit(sub(0))
+        queued = self.connector.submit(sub(1))
         self.clock.advance(31)
         bind.answer()
         self.failureResultOf(queued, ConnectorBusy)
