@@ -350,10 +350,10 @@ class RedisStore:
         when Redis is back."""
         if not self._running:
             return self._not_running()
-        return self._notifier.subscribe(user, callback)
+        return self._notifier.subscribe(keys.channel(user), user, callback)
 
     def unsubscribe(self, user):
-        return self._notifier.unsubscribe(user)
+        return self._notifier.unsubscribe(keys.channel(user))
 
     # -- queueing
 
