@@ -152,8 +152,7 @@ class OutboundMixin:
                 for _, _, user, ttl, _ in sent:
                     args += (user, ttl)
                 flight.send(args, chunk, _done)
-        if finishes:
-            now = repr(self._clock())
+        now = repr(self._clock()) if finishes or states else None   # final dates
         sha = scripts.FINISH_OUT.sha
         for connector, items in finishes.items():
             head = [b"EVALSHA", sha, 2, keys.outbound(connector), keys.outbound(connector, True),
@@ -163,8 +162,6 @@ class OutboundMixin:
                 for item in chunk:
                     args.extend(item[:-1])
                 flight.send(args, chunk, _done)
-        if states:
-            now = repr(self._clock())
         sha = scripts.SET_STATES.sha
         for items in states.values():
             for chunk in _chunks(items, size):
