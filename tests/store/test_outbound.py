@@ -475,7 +475,8 @@ class CancelReplaceTests(OutboundTestCase):
         self.assertTrue((yield store.replace_message("c", "s0", "acme", b"new-s", None)))
         got = yield store.take_outbound("c", "n1", 10)
         self.assertEqual([(e.message_id, e.blob) for e in got], [("m0", b"new"), ("m1", b"blob-1")])
-        self.assertEqual(self.server.command("ZSCORE", "sched:{c}", "s0"), str(int((T0 + 60) * 1000)))
+        self.assertEqual(self.server.command("ZSCORE", "sched:{c}", "s0"),
+                         str(int((T0 + 60) * 1000)))
         self.assertEqual(self.hash("msg:{c}:s0")["m"], "new-s")
 
     @defer.inlineCallbacks
