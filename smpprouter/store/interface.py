@@ -214,6 +214,19 @@ class IOutboundStore(Interface):
         dlv:{user} (XCLAIM ... JUSTID): held receipts are not reclaimed by
         another process while this one is still delivering them."""
 
+    def subscribe_outbound(connector, callback):
+        """Call callback(connector) whenever a message of the connector becomes
+        QUEUED (outn:{connector} is published to), from any process.
+
+        One callback per connector; a second subscribe replaces it. It is also
+        called each time the subscription takes effect (first time, after a
+        reconnect), since messages may have been queued meanwhile. Deferred
+        fires once Redis confirms; on StoreUnavailable the subscription is kept
+        and made when Redis is back."""
+
+    def unsubscribe_outbound(connector):
+        """Stop the callbacks for connector."""
+
     def outbound_depth(connector):
         """Deferred(int): messages waiting for the connector (both streams'
         lengths plus the schedule's)."""

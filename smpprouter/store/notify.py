@@ -2,8 +2,9 @@
 
 Why pub/sub and not a blocking XREADGROUP per user: a process holds sessions
 of many users; one connection subscribed to a channel per user (dlvn:{user})
-wakes the right sessions without a blocked connection per user. A message only
-says "look at dlv:{user}": the entries themselves stay in the stream, so a lost
+wakes the right sessions without a blocked connection per user (and likewise
+one channel per connector, outn:{connector}, for its outbound streams). A
+message only says "look at dlv:{user}": the entries themselves stay in the stream, so a lost
 notification delays a delivery, never loses it. That is also why the callback
 is called once more each time a subscription takes effect (first SUBSCRIBE and
 after every reconnect): entries may have arrived while nobody listened.
@@ -13,7 +14,6 @@ import txredisapi
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from . import keys
 from .errors import StoreUnavailable
 from .protocol import FastProtocol
 
@@ -61,15 +61,16 @@ class _SubscriberFactory(txredisapi.RedisFactory):
 
 
 class Notifier:
-    """user -> callback(user), fed by one subscriber connection that resubscribes
-    by itself after a reconnect."""
+    """channel -> callback(name), fed by one subscriber connection that
+    resubscribes by itself after a reconnect. The store names what a channel
+    announces (a user for dlvn:{user}, a connector for outn:{connector}); the
+    notifier only knows channels and the name to call back with."""
 
     def __init__(self, reactor, timeout, address):
         self._reactor = reactor
         self._timeout = timeout
         self._address = address
-        self._callbacks = {}   # user -> callback
-        self._users = {}       # channel -> user
+        self._subscribed = {}  # channel -> (name, callback)
         self._waiting = {}     # channel -> [Deferred] until SUBSCRIBE is confirmed
         self._conn = None
         self.factory = None
@@ -80,15 +81,15 @@ class Notifier:
 
     # -- the store's API
 
-    def subscribe(self, user, callback):
-        channel = keys.channel(user)
-        known = channel in self._users
-        self._callbacks[user] = callback
-        self._users[channel] = user
+    def subscribe(self, channel, name, callback):
+        """callback(name) on each message on channel and each time the
+        subscription takes effect; a second subscribe replaces the callback."""
+        known = channel in self._subscribed
+        self._subscribed[channel] = (name, callback)
         if self._conn is None:
             return defer.fail(StoreUnavailable(
                 f"no subscriber connection to Redis at {self._address}; "
-                f"{user!r} will be subscribed when it is back"))
+                f"{name!r} will be subscribed when it is back"))
         if known and channel not in self._waiting:
             return defer.succeed(None)
         d = defer.Deferred()
@@ -99,24 +100,21 @@ class Notifier:
         d.addBoth(self._cancel, timer)
         return d
 
-    def unsubscribe(self, user):
-        channel = keys.channel(user)
-        self._callbacks.pop(user, None)
-        if self._users.pop(channel, None) is not None and self._conn is not None:
+    def unsubscribe(self, channel):
+        if self._subscribed.pop(channel, None) is not None and self._conn is not None:
             self._conn.transport.write(resp(b"UNSUBSCRIBE", channel))
         return defer.succeed(None)
 
     def stop(self):
-        self._callbacks.clear()
-        self._users.clear()
+        self._subscribed.clear()
         return self.factory.disconnect() if self.factory is not None else defer.succeed(None)
 
     # -- from the connection
 
     def connected(self, conn):
         self._conn = conn
-        if self._users:
-            conn.transport.write(resp(b"SUBSCRIBE", *self._users))
+        if self._subscribed:
+            conn.transport.write(resp(b"SUBSCRIBE", *self._subscribed))
 
     def disconnected(self):
         if self._conn is not None and self._conn not in self.factory.pool:
@@ -135,14 +133,15 @@ class Notifier:
         self.message(channel)
 
     def message(self, channel):
-        user = self._users.get(channel)
-        callback = self._callbacks.get(user)
-        if callback is None:
+        subscribed = self._subscribed.get(channel)
+        if subscribed is None:
             return
+        name, callback = subscribed
         try:
-            callback(user)
+            callback(name)
         except Exception:
-            log.failure("delivery notification callback for {user!r} failed", user=user)
+            log.failure("notification callback for {name!r} ({channel!r}) failed",
+                        name=name, channel=channel)
 
     # --
 

@@ -1,4 +1,5 @@
-"""ICorrelationStore on Redis (txredisapi), batched per reactor turn.
+"""ICorrelationStore (and, through outbound.py, IOutboundStore) on Redis
+(txredisapi), batched per reactor turn.
 
 Why batching: txredisapi costs ~150 µs per command awaited alone and most of
 that is Python spent per command, not per key. So every call made during one
@@ -13,6 +14,8 @@ handful of commands written together on one connection:
     ack            one EVALSHA per user (ACK: XACK + XDEL of all the ids)
     allocate_id_block  one INCRBY for all callers of the turn
     claim, pending, reclaim   one command each (READ script / XAUTOCLAIM)
+    outbound calls (outbound.py)  one script per connector per turn for the
+                   hot ones, one command each for the others
 
 Each caller still gets its own Deferred and its own result. Batches touch the
 keys of one connector or one user, i.e. one hash slot (keys.py), so they stay
@@ -41,10 +44,12 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from . import keys, scripts
+from .batching import chunks as _chunks, reject as _reject, resolve as _resolve
 from .codec import decode_mapping, encode_mapping
 from .errors import CommandRefused, CorruptValue, QueueFull, StoreError, StoreUnavailable
-from .interface import Delivery, ICorrelationStore
+from .interface import Delivery, ICorrelationStore, IOutboundStore
 from .notify import Notifier, _SubscriberFactory
+from .outbound import OutboundMixin
 from .protocol import FastProtocol
 
 log = Logger()
@@ -60,31 +65,14 @@ def _default_instance():
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-def _chunks(items, size):
-    if len(items) <= size:
-        yield items
-    else:
-        for i in range(0, len(items), size):
-            yield items[i:i + size]
-
-
-def _resolve(d, value):
-    if not d.called:
-        d.callback(value)
-
-
-def _reject(d, error):
-    if not d.called:
-        d.errback(error)
-
-
-@implementer(ICorrelationStore)
-class RedisStore:
+@implementer(ICorrelationStore, IOutboundStore)
+class RedisStore(OutboundMixin):
     """The shared store of every router process: see the module docstring."""
 
     def __init__(self, host, port, db=0, password=None, *, reactor=None, instance=None,
                  max_queue=100_000, retention=259_200, timeout=5.0, max_batch=1000,
-                 reconnect_max_delay=2.0, username=None, unix_socket=None, retentions=None):
+                 reconnect_max_delay=2.0, username=None, unix_socket=None, retentions=None,
+                 max_outbound=1_000_000, clock=time.time):
         if reactor is None:
             from twisted.internet import reactor
         self.host, self.port, self.db = host, port, db
@@ -112,6 +100,7 @@ class RedisStore:
         self._acks = {}       # user -> [(entry_id, d)]
         self._ids = []        # [(d,)]
         self._commands = []   # [(args, d)]
+        self._init_outbound(max_outbound, clock)   # outbound.py: its batches
         #: counters for tests and benchmarks: flushes run, commands written
         self.flushes = 0
         self.commands = 0
@@ -350,10 +339,10 @@ class RedisStore:
         when Redis is back."""
         if not self._running:
             return self._not_running()
-        return self._notifier.subscribe(user, callback)
+        return self._notifier.subscribe(keys.channel(user), user, callback)
 
     def unsubscribe(self, user):
-        return self._notifier.unsubscribe(user)
+        return self._notifier.unsubscribe(keys.channel(user))
 
     # -- queueing
 
@@ -411,6 +400,7 @@ class RedisStore:
         self._acks, self._ids, self._commands = {}, [], []
         self.flushes += 1
         flight = _Flight(self)
+        self._flush_outbound(flight, saves)
         size = self.max_batch
         sha = scripts.SAVE_MAPPINGS.sha
         for items in saves.values():

@@ -108,5 +108,298 @@ if n > 0 then redis.call('PEXPIREAT', KEYS[1], math.floor(tonumber(ARGV[2]) * 10
 return n
 """)
 
-ALL = (SAVE_MAPPINGS, ENQUEUE, READ, ACK, OPEN_SESSION, REFRESH_SESSIONS)
+# KEYS: a stream   ARGV: group, consumer, entry ids
+# Reset the idle time of the entries this consumer still holds: an entry no
+# longer pending, or pending for another consumer (reclaimed meanwhile), is
+# skipped rather than taken back. Returns how many were touched.
+TOUCH = Script(b"""
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local n = 0
+for i = 3, #ARGV do
+  local p = redis.pcall('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if p.err then return 0 end
+  if p[1] and p[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+    n = n + 1
+  end
+end
+return n
+""")
+
+# -- store and forward (keys of one connector: msg:{c}:<id>, out:{c}, outp:{c},
+# sched:{c}; see interface.py). The msg:{c}:<id> of an id found in a stream or
+# the schedule is built from the prefix msg:{c}: passed in ARGV: same {c} tag,
+# same slot. Its field q holds the id of the message's live stream entry: an
+# entry whose message is gone, not QUEUED, or holds another entry (it was
+# rescheduled and queued again) is acknowledged and deleted, never sent.
+# Messages are only updated while their hash exists (never recreated without
+# its EXPIRE). Times come from the caller: final dates (f) in unix seconds,
+# schedule scores in unix milliseconds.
+
+# The group 'out' of a stream, created from 0 with the stream (MKSTREAM).
+_OUT_LIB = b"""
+local function xadd(k, id)
+  if redis.call('EXISTS', k) == 0 then
+    redis.call('XGROUP', 'CREATE', k, 'out', '0', 'MKSTREAM')
+  end
+  return redis.call('XADD', k, '*', 'i', id)
+end
+local function drop(k, e)
+  redis.call('XACK', k, 'out', e)
+  redis.call('XDEL', k, e)
+end
+"""
+
+# KEYS: out:{c}, outp:{c}, sched:{c}
+# ARGV: max_outbound, channel, msg prefix, then 6 per message:
+#       id, user, blob, priority (0/1), due ms (0: queue now), ttl
+# Returns 1 per message stored, 0 per message refused because the connector
+# already holds max_outbound (streams' lengths plus the schedule's).
+# PUBLISHes channel once if any message was queued.
+ENQUEUE_OUT = Script(_OUT_LIB + b"""
+local room = tonumber(ARGV[1]) - redis.call('XLEN', KEYS[1])
+  - redis.call('XLEN', KEYS[2]) - redis.call('ZCARD', KEYS[3])
+local out, queued = {}, 0
+for i = 4, #ARGV, 6 do
+  if room <= 0 then
+    out[#out + 1] = 0
+  else
+    local id, k = ARGV[i], ARGV[3] .. ARGV[i]
+    local prio, due = ARGV[i + 3], ARGV[i + 4]
+    if due == '0' then
+      local e = xadd(KEYS[prio == '1' and 2 or 1], id)
+      redis.call('HSET', k, 'u', ARGV[i + 1], 's', 'Q', 'm', ARGV[i + 2], 'p', prio, 'q', e)
+      queued = queued + 1
+    else
+      redis.call('ZADD', KEYS[3], due, id)
+      redis.call('HSET', k, 'u', ARGV[i + 1], 's', 'S', 'm', ARGV[i + 2], 'p', prio)
+    end
+    redis.call('EXPIRE', k, ARGV[i + 5])
+    room = room - 1
+    out[#out + 1] = 1
+  end
+end
+if queued > 0 then redis.call('PUBLISH', ARGV[2], queued) end
+return out
+""")
+
+# KEYS: sched:{c}, out:{c}, outp:{c}   ARGV: now ms, count, msg prefix, channel
+# Moves up to count due ids into the streams (SCHEDULED -> QUEUED); ids whose
+# message is gone or no longer SCHEDULED are only removed. Atomic: an id is
+# moved once however many processes call this at the same time. Returns how
+# many were moved; PUBLISHes channel if any.
+MOVE_DUE = Script(_OUT_LIB + b"""
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+local moved = 0
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], id)
+  local k = ARGV[3] .. id
+  local m = redis.call('HMGET', k, 's', 'p')
+  if m[1] == 'S' then
+    local e = xadd(KEYS[m[2] == '1' and 3 or 2], id)
+    redis.call('HSET', k, 's', 'Q', 'q', e)
+    moved = moved + 1
+  end
+end
+if moved > 0 then redis.call('PUBLISH', ARGV[4], moved) end
+return moved
+""")
+
+# KEYS: outp:{c}, out:{c}   ARGV: consumer, count, msg prefix, '>' or '0'
+# '>': new entries, priority stream first, QUEUED -> TAKEN. '0': the entries
+# this consumer holds (TAKEN). Entries not sendable (see above) are dropped and
+# the read goes on, up to count. Returns a flat array, 4 per entry:
+# 'p' (outp) or 'n' (out), entry id, message id, blob.
+READ_OUT = Script(_OUT_LIB + b"""
+local want, fresh = tonumber(ARGV[2]), ARGV[4] == '>'
+local out = {}
+for s = 1, 2 do
+  local k = KEYS[s]
+  local flag = s == 1 and 'p' or 'n'
+  local start = ARGV[4]
+  if redis.call('EXISTS', k) == 1 then
+    while want > 0 do
+      local r = redis.pcall('XREADGROUP', 'GROUP', 'out', ARGV[1], 'COUNT', want,
+                            'STREAMS', k, start)
+      if type(r) == 'table' and r.err then
+        if string.sub(r.err, 1, 7) ~= 'NOGROUP' then return r end
+        redis.call('XGROUP', 'CREATE', k, 'out', '0')
+        r = redis.call('XREADGROUP', 'GROUP', 'out', ARGV[1], 'COUNT', want,
+                       'STREAMS', k, start)
+      end
+      if not r or #r[1][2] == 0 then break end
+      for _, entry in ipairs(r[1][2]) do
+        local e, f = entry[1], entry[2]
+        local id = f and f[1] == 'i' and f[2]
+        local m = id and redis.call('HMGET', ARGV[3] .. id, 's', 'q', 'm')
+        if m and m[2] == e and m[1] == (fresh and 'Q' or 'T') and m[3] then
+          if fresh then redis.call('HSET', ARGV[3] .. id, 's', 'T') end
+          out[#out + 1] = flag; out[#out + 1] = e; out[#out + 1] = id; out[#out + 1] = m[3]
+          want = want - 1
+        else
+          drop(k, e)
+        end
+        if not fresh then start = e end
+      end
+    end
+  end
+end
+return out
+""")
+
+# KEYS: outp:{c}, out:{c}   ARGV: consumer, min idle ms, count, msg prefix
+# XAUTOCLAIM on both streams, following the cursor, up to count sendable
+# entries; the others are dropped. Returns like READ_OUT.
+RECLAIM_OUT = Script(_OUT_LIB + b"""
+local want = tonumber(ARGV[3])
+local out = {}
+for s = 1, 2 do
+  local k = KEYS[s]
+  local flag = s == 1 and 'p' or 'n'
+  local cursor = '0-0'
+  if redis.call('EXISTS', k) == 1 then
+    repeat
+      if want <= 0 then break end
+      local r = redis.pcall('XAUTOCLAIM', k, 'out', ARGV[1], ARGV[2], cursor, 'COUNT', want)
+      if type(r) == 'table' and r.err then
+        if string.sub(r.err, 1, 7) ~= 'NOGROUP' then return r end
+        break
+      end
+      cursor = r[1]
+      for _, entry in ipairs(r[2]) do
+        local e, f = entry[1], entry[2]
+        local id = f and f[1] == 'i' and f[2]
+        local m = id and redis.call('HMGET', ARGV[4] .. id, 's', 'q', 'm')
+        if m and m[2] == e and m[1] == 'T' and m[3] then
+          out[#out + 1] = flag; out[#out + 1] = e; out[#out + 1] = id; out[#out + 1] = m[3]
+          want = want - 1
+        else
+          drop(k, e)
+        end
+      end
+    until cursor == '0-0'
+  end
+end
+return out
+""")
+
+# KEYS: out:{c}, outp:{c}   ARGV: now (unix s), msg prefix, then 6 per entry:
+#       'p' or 'n', entry id, message id, state, error code, upstream id
+# XACK + XDEL each entry; its message becomes SENT (upstream id noted) or the
+# final state given (final date now, error code); the blob is dropped.
+FINISH_OUT = Script(_OUT_LIB + b"""
+for i = 3, #ARGV, 6 do
+  drop(KEYS[ARGV[i] == 'p' and 2 or 1], ARGV[i + 1])
+  local k, state = ARGV[2] .. ARGV[i + 2], ARGV[i + 3]
+  if redis.call('EXISTS', k) == 1 then
+    if state == 'U' then
+      redis.call('HSET', k, 's', state, 'x', ARGV[i + 5])
+    else
+      redis.call('HSET', k, 's', state, 'f', ARGV[1], 'e', ARGV[i + 4])
+      if ARGV[i + 5] ~= '' then redis.call('HSET', k, 'x', ARGV[i + 5]) end
+    end
+    redis.call('HDEL', k, 'm', 'q')
+  end
+end
+return 1
+""")
+
+# KEYS: out:{c}, outp:{c}   ARGV: 'p' or 'n', entry id, message id, msg prefix, channel
+# Back at the end of its stream (QUEUED) if still TAKEN; the old entry dropped.
+REQUEUE_OUT = Script(_OUT_LIB + b"""
+drop(KEYS[ARGV[1] == 'p' and 2 or 1], ARGV[2])
+local k = ARGV[4] .. ARGV[3]
+local m = redis.call('HMGET', k, 's', 'p')
+if m[1] ~= 'T' then return 0 end
+local e = xadd(KEYS[m[2] == '1' and 2 or 1], ARGV[3])
+redis.call('HSET', k, 's', 'Q', 'q', e)
+redis.call('PUBLISH', ARGV[5], 1)
+return 1
+""")
+
+# KEYS: msg:{c}:<id> ...   ARGV: now (unix s), then 2 per key: state, error code
+# A receipt's outcome, for messages that still exist; a final state (a digit)
+# also sets the final date and drops the blob.
+SET_STATES = Script(b"""
+for i = 1, #KEYS do
+  local k, state = KEYS[i], ARGV[2 * i]
+  if redis.call('EXISTS', k) == 1 then
+    redis.call('HSET', k, 's', state, 'e', ARGV[2 * i + 1])
+    if string.find(state, '^%d$') then
+      redis.call('HSET', k, 'f', ARGV[1])
+      redis.call('HDEL', k, 'm', 'q')
+    end
+  end
+end
+return #KEYS
+""")
+
+# KEYS: n map:{c}:<upstream id>, then msg:{c}:<id> ...
+# ARGV: n, then ttl, value per mapping, then user, ttl per message
+# SAVE_MAPPINGS and record_sent of one connector in one command: a message sent
+# synchronously is remembered as SENT for query_sm, with its mapping.
+SAVE_SENT = Script(b"""
+local n = tonumber(ARGV[1])
+for i = 1, n do
+  redis.call('SET', KEYS[i], ARGV[2 * i + 1], 'EX', ARGV[2 * i])
+end
+local a = 2 * n + 2
+for i = n + 1, #KEYS do
+  redis.call('HSET', KEYS[i], 'u', ARGV[a], 's', 'U')
+  redis.call('EXPIRE', KEYS[i], ARGV[a + 1])
+  a = a + 2
+end
+return #KEYS
+""")
+
+# KEYS: msg:{c}:<id>, sched:{c}, out:{c}, outp:{c}   ARGV: user, message id, now (unix s)
+# DELETED if it is the user's and SCHEDULED or QUEUED: out of the schedule, its
+# stream entry deleted (not yet read by anyone: it is QUEUED). Returns 1 or 0.
+CANCEL = Script(b"""
+local m = redis.call('HMGET', KEYS[1], 'u', 's', 'p', 'q')
+if m[1] ~= ARGV[1] or (m[2] ~= 'S' and m[2] ~= 'Q') then return 0 end
+if m[2] == 'S' then
+  redis.call('ZREM', KEYS[2], ARGV[2])
+elseif m[4] then
+  redis.call('XDEL', KEYS[m[3] == '1' and 4 or 3], m[4])
+end
+redis.call('HSET', KEYS[1], 's', '4', 'f', ARGV[3])
+redis.call('HDEL', KEYS[1], 'm', 'q')
+return 1
+""")
+
+# KEYS: msg:{c}:<id>, sched:{c}, out:{c}, outp:{c}
+# ARGV: user, message id, blob, due ms ('' keeps its place), now ms, channel
+# If it is the user's and SCHEDULED or QUEUED: the blob replaced; a future due
+# (re)schedules it (a QUEUED one leaves its stream), a due already passed
+# queues a SCHEDULED one now (a QUEUED one keeps its place). Returns 1 or 0.
+REPLACE = Script(_OUT_LIB + b"""
+local m = redis.call('HMGET', KEYS[1], 'u', 's', 'p', 'q')
+if m[1] ~= ARGV[1] or (m[2] ~= 'S' and m[2] ~= 'Q') then return 0 end
+redis.call('HSET', KEYS[1], 'm', ARGV[3])
+if ARGV[4] == '' then return 1 end
+local stream = KEYS[m[3] == '1' and 4 or 3]
+if tonumber(ARGV[4]) > tonumber(ARGV[5]) then
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
+  if m[2] == 'Q' then
+    if m[4] then redis.call('XDEL', stream, m[4]) end
+    redis.call('HSET', KEYS[1], 's', 'S')
+    redis.call('HDEL', KEYS[1], 'q')
+  end
+elseif m[2] == 'S' then
+  redis.call('ZREM', KEYS[2], ARGV[2])
+  redis.call('HSET', KEYS[1], 's', 'Q', 'q', xadd(stream, ARGV[2]))
+  redis.call('PUBLISH', ARGV[6], 1)
+end
+return 1
+""")
+
+# KEYS: out:{c}, outp:{c}, sched:{c}   Returns what waits for the connector.
+DEPTH = Script(b"""
+return redis.call('XLEN', KEYS[1]) + redis.call('XLEN', KEYS[2]) + redis.call('ZCARD', KEYS[3])
+""")
+
+ALL = (SAVE_MAPPINGS, ENQUEUE, READ, ACK, OPEN_SESSION, REFRESH_SESSIONS, TOUCH,
+       ENQUEUE_OUT, MOVE_DUE, READ_OUT, RECLAIM_OUT, FINISH_OUT, REQUEUE_OUT, SET_STATES,
+       SAVE_SENT, CANCEL, REPLACE, DEPTH)
 BY_SHA = {s.sha: s for s in ALL}

@@ -18,7 +18,7 @@ from twisted.internet import defer, reactor, task
 from smpprouter.store.interface import Mapping
 from tests.redis_server import RedisServer
 
-from .support import StoreTestCase
+from .support import StoreTestCase, wait_for
 
 
 def _cluster_port():
@@ -114,6 +114,51 @@ class ClusterNodeTests(StoreTestCase):
         block = yield store.allocate_id_block()
         self.assertGreater(block, 0)
 
+    @defer.inlineCallbacks
+    def test_outbound_workload_on_a_cluster_node(self):
+        """Every IOutboundStore call, on several connectors in the same turns."""
+        store = yield self.make_store()
+        connectors = ("smsc", "smsc-2", "{odd}")
+        calls = []
+        for c in connectors:
+            yield store.subscribe_outbound(c, calls.append)
+        yield defer.gatherResults([
+            store.enqueue_outbound(c, f"m{i}", "esme1", b"blob", i % 2, None, 60)
+            for c in connectors for i in range(20)]
+            + [store.enqueue_outbound(c, f"s{i}", "esme1", b"blob", i % 2, 1e10, 60)
+               for c in connectors for i in range(10)])
+        self.assertEqual((yield defer.gatherResults([store.move_due(c, 2e10, 5)
+                                                     for c in connectors])), [5] * 3)
+        for c in connectors:
+            self.assertEqual((yield store.outbound_depth(c)), 30)
+            taken = yield store.take_outbound(c, "c1", 10)
+            self.assertEqual(len(taken), 10)
+            yield store.touch_outbound(c, "c1", taken)
+            self.assertEqual(len((yield store.pending_outbound(c, "c1", 100))), 10)
+            reclaimed = yield store.reclaim_outbound(c, "c2", 0, 100)
+            self.assertEqual(len(reclaimed), 10)
+            yield store.requeue_outbound(c, reclaimed[0])
+            self.assertTrue((yield store.cancel_message(c, "s9", "esme1")))
+            self.assertTrue((yield store.replace_message(c, "s8", "esme1", b"new", 3e10)))
+            self.assertTrue((yield store.replace_message(c, "s7", "esme1", b"new", 1.0)))
+            record = yield store.get_message(["nowhere", c], "s8")
+            self.assertEqual(record.blob, b"new")
+        # the hot calls of several connectors in one turn: one script each
+        mapping = Mapping("abc", "esme1", "MyBrand", "15551234567", 1.0, 1, 1)
+        held = {}
+        for c in connectors:
+            held[c] = yield store.pending_outbound(c, "c2", 100)
+        yield defer.gatherResults(
+            [store.finish_outbound(c, e, "U", upstream_id="u")
+             for c in connectors for e in held[c]]
+            + [store.set_state(c, f"m{i}", "2") for c in connectors for i in range(3)]
+            + [store.record_sent(c, f"r{i}", "esme1", 60) for c in connectors for i in range(3)]
+            + [store.save_mapping(c, f"u{i}", mapping, 60) for c in connectors for i in range(3)])
+        yield store.enqueue("esme1", b"receipt")
+        held = yield store.claim("esme1", "c1", 10)
+        yield store.touch("esme1", "c1", [d.entry_id for d in held])
+        yield wait_for(lambda: len(calls) >= 6)
+
     def test_keys_of_one_batch_share_a_slot(self):
         from smpprouter.store import keys
         for name in ("smsc", "a{b}c", "{}", "Ωmega"):
@@ -121,3 +166,8 @@ class ClusterNodeTests(StoreTestCase):
             self.assertEqual(len(slots), 1, name)
         for user in ("esme1", "x{y}", "ünï"):
             self.assertEqual(_slot(keys.queue(user)), _slot(keys.queue(user) + b"-other"))
+        for name in ("smsc", "a{b}c", "{}", "Ωmega"):
+            slots = {_slot(keys.message(name, str(i))) for i in range(100)}
+            slots |= {_slot(keys.outbound(name)), _slot(keys.outbound(name, True)),
+                      _slot(keys.schedule(name)), _slot(keys.message(name, ""))}
+            self.assertEqual(len(slots), 1, name)

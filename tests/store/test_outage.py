@@ -11,6 +11,7 @@ from smpprouter.store.redis import RedisStore
 from tests.redis_server import RedisServer
 
 from .support import retry_until_ok, wait_for
+from .test_outbound import outbound_calls
 
 M = Mapping("r1", "acme", "src", "dst", 1795000000.5, 1, 1)
 
@@ -33,7 +34,7 @@ class OutageTests(unittest.TestCase):
         return [store.save_mapping("c", "2", M, 60), store.get_mapping("c", "1"),
                 store.enqueue("acme", b"x"), store.claim("acme", None, 10),
                 store.pending("acme"), store.reclaim("acme", None, 0, 10),
-                store.ack("acme", "1-1"), store.allocate_id_block()]
+                store.ack("acme", "1-1"), store.allocate_id_block()] + outbound_calls(store)
 
     @defer.inlineCallbacks
     def assert_all_unavailable(self, calls, within):
@@ -78,6 +79,20 @@ class OutageTests(unittest.TestCase):
             self.server.resume()
         got = yield retry_until_ok(lambda: store.get_mapping("c", "1"))
         self.assertEqual(got, M)
+
+    @defer.inlineCallbacks
+    def test_outbound_queue_survives_an_outage(self):
+        store = yield self.store(reconnect_max_delay=0.5)
+        calls = []
+        yield store.subscribe_outbound("smsc", calls.append)
+        yield store.enqueue_outbound("smsc", "m0", "acme", b"x", 0, None, 3600)
+        yield wait_for(lambda: len(calls) == 2)
+        self.server.stop()
+        yield wait_for(lambda: store._connection() is None)
+        self.server.start()
+        got = yield retry_until_ok(lambda: store.take_outbound("smsc", None, 10))
+        self.assertEqual([e.message_id for e in got], ["m0"])
+        yield wait_for(lambda: len(calls) == 3)    # resubscribed, with a catch-up call
 
     @defer.inlineCallbacks
     def test_subscribe_while_down_is_kept_for_later(self):
