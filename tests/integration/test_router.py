@@ -260,15 +260,13 @@ class LimitTests(RouterTestCase):
 
 
 class ProtocolTests(RouterTestCase):
-    def test_commands_not_carried_out_get_a_precise_status(self):
+    def test_unknown_message_ids_get_a_precise_status(self):
         from smpprouter.smpp import pdu as P
         async def go():
             client = await self.h.bind("transceiver")
             for pdu, status in ((P.QuerySm(message_id="1"), Status.ESME_RQUERYFAIL),
                                 (P.CancelSm(message_id="1"), Status.ESME_RCANCELFAIL),
-                                (P.ReplaceSm(message_id="1"), Status.ESME_RREPLACEFAIL),
-                                (P.SubmitMulti(dest_addresses=(P.SmeDest(1, 1, "1555"),)),
-                                 Status.ESME_RPROHIBITED)):
+                                (P.ReplaceSm(message_id="1"), Status.ESME_RREPLACEFAIL)):
                 resp = await client.send_pdu(pdu)
                 self.assertEqual(resp.command_status, status, type(pdu).__name__)
             self.assertTrue(client.connected)
@@ -580,9 +578,13 @@ class V33UpstreamTests(RouterTestCase):
             resp = await client.submit(**dict(MESSAGE, short_message=b"",
                                               tlvs={"message_payload": b"x" * 300}))
             self.assertEqual(resp.command_status, Status.ESME_RINVMSGLEN)
+            self.assertEqual(self.h.smsc.submits, [])
+            # A data_sm goes to a v3.3 upstream as the submit_sm it can take.
             resp = await client.send_pdu(P.DataSm(source_addr="MyBrand", dest_addr_ton=1,
                                                   destination_addr="15551234567",
                                                   tlvs={"message_payload": b"hi"}))
-            self.assertEqual(resp.command_status, Status.ESME_RINVCMDID)
-            self.assertEqual(self.h.smsc.submits, [])
+            self.assertEqual(resp.command_status, Status.ESME_ROK)
+            upstream = self.h.smsc.submits[-1]
+            self.assertEqual((upstream.command_id, upstream.short_message, upstream.tlvs),
+                             (P.SubmitSm.command_id, b"hi", {}))
         return run(go())
