@@ -900,12 +900,16 @@ def main(argv=None):
         receipt_stat=args.stat, receipt_err=args.err, response_delay=args.response_delay,
         receipt_delay=args.receipt_delay, receipt_first=args.receipt_first,
         retry_deliveries=args.retry_deliveries, retry_delay=args.retry_delay,
-        throttle_ratio=args.throttle_ratio, drop_every=args.drop_every, record=False, log=_stdout_log, reactor=reactor)
+        throttle_ratio=args.throttle_ratio, drop_every=args.drop_every, record=False,
+        log=_stdout_log, reactor=reactor)
     port = smsc.listen(args.port, args.interface)
     _stdout_log("simulated SMSC on %s:%d, account %s, ids %s%s, receipts %s on %s binds" % (
         args.interface, port.getHost().port, args.system_id, args.id_format,
         "/" + args.receipt_id_format if args.receipt_id_format else "", args.stat,
         args.receipt_bind))
+    if args.throttle_ratio or args.drop_every:
+        _stdout_log("faults: throttling %g of submits, dropping a bind every %s submits" % (
+            args.throttle_ratio, args.drop_every or "no"))
     if args.stats_interval > 0:
         task.LoopingCall(_RateLine(smsc, args.stats_interval)).start(
             args.stats_interval, now=False)
