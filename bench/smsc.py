@@ -389,7 +389,9 @@ class SimulatedSMSC(Factory):
         self.deliveries_refused = 0  # deliver_sm answered with an error (or a generic_nack)
         self.throttled_sent = 0     # submits answered ESME_RTHROTTLED by throttle_ratio
         self.binds_dropped = 0      # binds closed by drop_every
-        self.accepted = collections.Counter()   # (destination_addr, text) -> accepted count
+        # hash((destination_addr, text)) -> accepted count: the hash, not the key, so that
+        # a long CLI run keeps an int per message rather than its text.
+        self.accepted = collections.Counter()
         self.first_message_at = self.last_message_at = None   # time.time() of submits
 
     # --- configuration ------------------------------------------------------
@@ -484,7 +486,7 @@ class SimulatedSMSC(Factory):
         destination, text = key
         if isinstance(text, str):
             text = text.encode("latin-1")
-        return self.accepted[(destination, bytes(text))]
+        return self.accepted[hash((destination, bytes(text)))]
 
     def fail_next(self, status, count=1):
         """Answer the next `count` submit_sm/data_sm with `status` (no message id, no receipt)."""
@@ -719,7 +721,7 @@ class SimulatedSMSC(Factory):
             receipt = None
         session.transport.write(encode(resp, session.version))
         self.responses_sent += 1
-        self.accepted[self.message_key(pdu)] += 1
+        self.accepted[hash(self.message_key(pdu))] += 1
         self._submit_answered(session)   # before the receipt: it must not go to a dropped bind
         if receipt is not None:
             out = _Outbound(receipt, session.system_id, None, session, self._receipt_bind)
