@@ -2,12 +2,24 @@
 embedded Redis) that routes to the SMSC simulator and relays every receipt.
 
     python -m bench.e2e [--count 20000] [--sessions 3] [--window 10] [--workers 1 2]
-                        [--profile FILE]
+                        [--paths sync,sf] [--profile FILE]
 
 Prints messages/s, submit_sm_resp latency, the share of receipts matched,
 and the router's own CPU time per message (from /proc): with the load
 generator and the simulator sharing the machine's two cores, CPU per
 message says more about the router than wall-clock throughput does.
+
+Two paths, each with its own router process per worker count (`--paths`,
+both by default, the synchronous one first):
+
+- sync: user esme1, the submit_sm_resp relayed from the upstream's.
+- sf (store and forward): user esme-sf with `store_and_forward = true`, the
+  router answering once the message is stored and delivering it from its
+  queue.  Prints accepted/s (how fast the router stores), drained/s
+  (submit_sm/s arriving at the simulator, first to last), receipts matched,
+  the upstream's duplicate submits, and router CPU per message as for sync.
+  A router whose config does not know `store_and_forward` fails this run
+  with the config error (it is never measured on the sync path instead).
 """
 
 import argparse
@@ -28,6 +40,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BIN = os.path.dirname(sys.executable)
 GOAL = 5000
+PATHS = ("sync", "sf")
+SF_USER, SF_PASSWORD = "esme-sf", "pw-sf"
+
+
+class ConfigRefused(RuntimeError):
+    """The router does not accept the config a run wrote (smpprouter check's output)."""
 
 
 def free_port():
@@ -68,11 +86,11 @@ def total_cpu(pids):
     return sum(t[0] for t in times), sum(t[1] for t in times)
 
 
-def write_config(directory, smpp_port, smsc_port, args):
+def write_config(directory, smpp_port, smsc_port, args, path="sync"):
     with open(os.path.join(directory, "routes.toml"), "w") as f:
         f.write('[[mt]]\nname = "all"\ndestination_prefix = ["1"]\nconnectors = ["smsc"]\n')
-    path = os.path.join(directory, "smpprouter.toml")
-    with open(path, "w") as f:
+    config = os.path.join(directory, "smpprouter.toml")
+    with open(config, "w") as f:
         f.write("""
 [router]
 var_dir = "var"
@@ -92,7 +110,13 @@ password = "%(hash)s"
 max_binds = 64
 """ % dict(window=args.window, smpp=smpp_port, smsc=smsc_port, binds=args.binds,
            upstream_window=args.upstream_window, hash=hash_password("pw1")))
-    return path
+        if path == "sf":
+            f.write("""[users.%(user)s]
+password = "%(hash)s"
+max_binds = 64
+store_and_forward = true
+""" % dict(user=SF_USER, hash=hash_password(SF_PASSWORD)))
+    return config
 
 
 def main(argv=None):
@@ -106,23 +130,131 @@ def main(argv=None):
                    help="router processes; several values run one after the other")
     p.add_argument("--profile", metavar="FILE", help="run the router under cProfile "
                    "(one worker, not through the supervisor)")
+    p.add_argument("--paths", type=_paths, default=PATHS, metavar="sync,sf",
+                   help="which paths to run, comma-separated (default: both)")
+    p.add_argument("--sf-drain-timeout", type=float, default=120.0, metavar="SECONDS",
+                   help="how long the sf run waits for receipts after the last resp")
     args = p.parse_args(argv)
-    results = [run_once(args, workers) for workers in args.workers]
-    if len(results) > 1:
-        base = results[0]
-        for workers, result in zip(args.workers[1:], results[1:]):
-            print("%d workers against %d: %.2fx the messages/s" % (
-                workers, args.workers[0], result["msg_per_s"] / base["msg_per_s"]))
+    results = []
+    if "sync" in args.paths:
+        results = [run_once(args, workers) for workers in args.workers]
+        if len(results) > 1:
+            base = results[0]
+            for workers, result in zip(args.workers[1:], results[1:]):
+                print("%d workers against %d: %.2fx the messages/s" % (
+                    workers, args.workers[0], result["msg_per_s"] / base["msg_per_s"]))
+    if "sf" in args.paths:
+        for workers in args.workers:
+            try:
+                results.append(run_sf(args, workers))
+            except ConfigRefused as e:
+                sys.stdout.flush()
+                print("store and forward: FAILED, the router refused the config "
+                      "(has the store_and_forward key landed?):\n  %s" % e, file=sys.stderr)
+                return 1
     return 0 if all(r["ok"] for r in results) else 1
 
 
+def _paths(text):
+    paths = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = sorted(set(paths) - set(PATHS))
+    if unknown or not paths:
+        raise argparse.ArgumentTypeError("%r: a comma-separated list of %s" % (
+            text, ", ".join(PATHS)))
+    return tuple(p for p in PATHS if p in paths)
+
+
 def run_once(args, workers):
+    """The sync path: run it and print its figures."""
+    summary, workers, user, system, _ = measure(args, workers, "sync")
+    cpu = user + system
+    matched = summary["receipts_matched"] / max(1, summary["ok"])
+    per_message = cpu / max(1, summary["ok"]) * 1e6
+    print("end to end, %d router worker(s): %d messages, %d ESME sessions x window %d, "
+          "%d upstream bind(s) per worker" % (workers, args.count, args.sessions, args.window,
+                                              args.binds))
+    print("  %-34s %10.0f   (goal %d: %s)" % ("messages/s (submit to resp)", summary["msg_per_s"],
+                                              GOAL, "met" if summary["msg_per_s"] >= GOAL
+                                              else "%.0f%%" % (100 * summary["msg_per_s"] / GOAL)))
+    print("  %-34s %10.1f / %.1f ms" % ("submit_sm_resp latency p50 / p99",
+                                        summary["latency_ms"]["p50"], summary["latency_ms"]["p99"]))
+    print("  %-34s %10.2f%%   (%d of %d, %d unmatched, %d duplicate)" % (
+        "receipts relayed and matched", 100 * matched, summary["receipts_matched"], summary["ok"],
+        summary["receipts_unmatched"], summary["receipts_duplicate"]))
+    print("  %-34s %10.0f us  (budget 100 us; %.2f cores busy at the rate above)" % (
+        "router CPU per message + receipt", per_message,
+        per_message * summary["msg_per_s"] / 1e6))
+    print("  %-34s %10.0f us user (Python) + %.0f us system (sockets)" % (
+        "  of which", user / max(1, summary["ok"]) * 1e6,
+        system / max(1, summary["ok"]) * 1e6))
+    if summary["errors"]:
+        print("  errors:", summary["errors"])
+    summary["ok"] = matched == 1.0 and not summary["errors"]
+    return summary
+
+
+def check_config(config):
+    """smpprouter check on a written config; ConfigRefused with its complaint."""
+    check = subprocess.run([os.path.join(BIN, "smpprouter"), "check", "--config", config],
+                           cwd=ROOT, capture_output=True, text=True, timeout=60)
+    if check.returncode:
+        raise ConfigRefused((check.stderr + check.stdout).strip())
+
+
+def simulator_stats(output, seen):
+    """The `stats json:` line bench.smsc prints as it stops."""
+    for line in reversed(output.splitlines()):
+        if line.startswith("stats json: "):
+            return json.loads(line[len("stats json: "):])
+    raise RuntimeError("the simulator printed no stats; output:\n%s" % "".join(
+        seen[-30:] + [output]))
+
+
+def run_sf(args, workers):
+    """The store-and-forward path: run it and print its figures."""
+    summary, workers, user, system, upstream = measure(args, workers, "sf")
+    ok = max(1, summary["ok"])
+    matched = summary["receipts_matched"] / ok
+    per_message = (user + system) / ok * 1e6
+    span = (upstream["last_message_at"] or 0) - (upstream["first_message_at"] or 0)
+    drained = upstream["messages"] / span if span > 0 else 0.0
+    print("store and forward, %d router worker(s): %d messages, %d ESME sessions x window %d, "
+          "%d upstream bind(s) per worker" % (workers, args.count, args.sessions, args.window,
+                                              args.binds))
+    print("  %-34s %10.0f" % ("accepted/s (submit to resp)", summary["accepted_per_s"]))
+    print("  %-34s %10.0f   (%d upstream submits over %.3f s, %d duplicate)" % (
+        "drained/s (upstream submits)", drained, upstream["messages"], span,
+        upstream["duplicate_submits"]))
+    print("  %-34s %10.2f%%   (%d of %d, %d unmatched, %d duplicate)" % (
+        "receipts relayed and matched", 100 * matched, summary["receipts_matched"], summary["ok"],
+        summary["receipts_unmatched"], summary["receipts_duplicate"]))
+    print("  %-34s %10.3f s" % ("last receipt after the last resp",
+                                summary["receipt_tail_seconds"]))
+    print("  %-34s %10.0f us  (%.0f us user + %.0f us system)" % (
+        "router CPU per message + receipt", per_message, user / ok * 1e6, system / ok * 1e6))
+    if summary["errors"]:
+        print("  errors:", summary["errors"])
+    summary["drained_per_s"] = drained
+    summary["upstream"] = upstream
+    summary["ok"] = (matched == 1.0 and not summary["errors"]
+                     and not upstream["duplicate_submits"])
+    return summary
+
+
+def measure(args, workers, path):
+    """Simulator, router and load for one path; (load summary, workers, router user and
+    system CPU seconds, the simulator's stats for sf else None)."""
     directory = tempfile.mkdtemp(prefix="smpprouter-bench-")
     smpp_port, smsc_port = free_port(), free_port()
-    config = write_config(directory, smpp_port, smsc_port, args)
+    config = write_config(directory, smpp_port, smsc_port, args, path)
     procs = []
     seen = []
+    smsc_stats = None
+    user_args = ["--system-id", SF_USER, "--password", SF_PASSWORD,
+                 "--drain-timeout", str(args.sf_drain_timeout)] if path == "sf" else []
     try:
+        if path == "sf":
+            check_config(config)   # before anything starts: a clear error
         smsc = subprocess.Popen(
             [sys.executable, "-u", "-m", "bench.smsc", "--port", str(smsc_port),
              "--stats-interval", "3600"],
@@ -152,13 +284,15 @@ def run_once(args, workers):
         load = subprocess.run(
             [sys.executable, "-m", "bench.load", "--port", str(smpp_port), "--count",
              str(args.count), "--sessions", str(args.sessions), "--window", str(args.window),
-             "--json"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+             "--json"] + user_args, cwd=ROOT, capture_output=True, text=True, timeout=600)
         cpu_after = total_cpu(pids)
         user, system = cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]
-        cpu = user + system
         if load.returncode:
             raise RuntimeError("bench.load failed:\n" + load.stdout + load.stderr)
         summary = json.loads(load.stdout.strip().splitlines()[-1])
+        if path == "sf":   # the simulator's own count and timing, printed as it stops
+            smsc.send_signal(signal.SIGTERM)
+            smsc_stats = simulator_stats(smsc.communicate(timeout=30)[0], seen)
     finally:
         for proc in reversed(procs):
             if proc.poll() is None:
@@ -170,29 +304,7 @@ def run_once(args, workers):
                 proc.kill()
         shutil.rmtree(directory, ignore_errors=True)
 
-    matched = summary["receipts_matched"] / max(1, summary["ok"])
-    per_message = cpu / max(1, summary["ok"]) * 1e6
-    print("end to end, %d router worker(s): %d messages, %d ESME sessions x window %d, "
-          "%d upstream bind(s) per worker" % (workers, args.count, args.sessions, args.window,
-                                              args.binds))
-    print("  %-34s %10.0f   (goal %d: %s)" % ("messages/s (submit to resp)", summary["msg_per_s"],
-                                              GOAL, "met" if summary["msg_per_s"] >= GOAL
-                                              else "%.0f%%" % (100 * summary["msg_per_s"] / GOAL)))
-    print("  %-34s %10.1f / %.1f ms" % ("submit_sm_resp latency p50 / p99",
-                                        summary["latency_ms"]["p50"], summary["latency_ms"]["p99"]))
-    print("  %-34s %10.2f%%   (%d of %d, %d unmatched, %d duplicate)" % (
-        "receipts relayed and matched", 100 * matched, summary["receipts_matched"], summary["ok"],
-        summary["receipts_unmatched"], summary["receipts_duplicate"]))
-    print("  %-34s %10.0f us  (budget 100 us; %.2f cores busy at the rate above)" % (
-        "router CPU per message + receipt", per_message,
-        per_message * summary["msg_per_s"] / 1e6))
-    print("  %-34s %10.0f us user (Python) + %.0f us system (sockets)" % (
-        "  of which", user / max(1, summary["ok"]) * 1e6,
-        system / max(1, summary["ok"]) * 1e6))
-    if summary["errors"]:
-        print("  errors:", summary["errors"])
-    summary["ok"] = matched == 1.0 and not summary["errors"]
-    return summary
+    return summary, workers, user, system, smsc_stats
 
 
 if __name__ == "__main__":

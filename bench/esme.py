@@ -12,6 +12,13 @@ connection, or a response that cannot be decoded, fails it.
     receipt = yield client.next_delivery()
     yield client.unbind()
 
+The other requests an ESME sends have one helper each, all firing with the
+response PDU: `query(message_id)`, `cancel(message_id)`, `replace(message_id,
+short_message, ...)`, `submit_multi(destinations, ...)` and `data_sm(...)`;
+each takes the PDU's other fields as keywords (source_addr, for instance,
+which query_sm / cancel_sm / replace_sm must repeat from the submit).
+Text (short_message, message_payload) may be given as str: latin-1.
+
 Requests beyond the window (default 10) wait in order and go out as
 responses come back.  Received deliver_sm and data_sm are answered
 automatically with `deliver_resp_status` (a status, or a callable given the
@@ -34,8 +41,9 @@ from smpprouter.smpp.commands import INTERFACE_V33, INTERFACE_V34, RESPONSE_BIT,
 from smpprouter.smpp.errors import DecodeError, FramingError
 from smpprouter.smpp.framer import Framer
 from smpprouter.smpp.pdu import (
-    BY_COMMAND_ID, BindReceiver, BindTransceiver, BindTransmitter, DataSmResp, DeliverSmResp,
-    EnquireLink, EnquireLinkResp, GenericNack, SubmitSm, Unbind, UnbindResp,
+    BY_COMMAND_ID, BindReceiver, BindTransceiver, BindTransmitter, CancelSm, DataSm, DataSmResp,
+    DeliverSmResp, DistributionList, EnquireLink, EnquireLinkResp, GenericNack, QuerySm,
+    ReplaceSm, SmeDest, SubmitMulti, SubmitSm, Unbind, UnbindResp,
 )
 from smpprouter.smpp.status import Status, status_name
 
@@ -253,11 +261,54 @@ class ESMEClient(Protocol):
         return self.send_pdu(pdu, windowed=False).addCallback(bound)
 
     def submit(self, **fields):
-        """submit_sm with these fields (short_message may be str: latin-1)."""
-        text = fields.get("short_message")
-        if isinstance(text, str):
-            fields["short_message"] = text.encode("latin-1")
-        return self.send_pdu(SubmitSm(**fields))
+        """submit_sm with these fields (short_message may be str: latin-1).
+
+        Any SubmitSm field goes through as given: schedule_delivery_time and
+        validity_period (SMPP times, absolute or relative), tlvs, ...
+        """
+        return self.send_pdu(SubmitSm(**_text_fields(fields)))
+
+    def query(self, message_id, **fields):
+        """query_sm for `message_id`; fires with the query_sm_resp (message_state, ...)."""
+        return self.send_pdu(QuerySm(message_id=message_id, **fields))
+
+    def cancel(self, message_id, **fields):
+        """cancel_sm for `message_id` (service_type, source_addr, destination_addr as
+        keywords); fires with the cancel_sm_resp."""
+        return self.send_pdu(CancelSm(message_id=message_id, **fields))
+
+    def replace(self, message_id, short_message, schedule_delivery_time="",
+                validity_period="", registered_delivery=0, **fields):
+        """replace_sm: the message `message_id` gets this text and these times ("" keeps
+        the original's, as the spec says); fires with the replace_sm_resp."""
+        return self.send_pdu(ReplaceSm(**_text_fields(dict(
+            fields, message_id=message_id, short_message=short_message,
+            schedule_delivery_time=schedule_delivery_time, validity_period=validity_period,
+            registered_delivery=registered_delivery))))
+
+    def submit_multi(self, destinations, **fields):
+        """submit_multi to `destinations`; fires with the submit_multi_resp.
+
+        Each destination is an address (str, with `dest_addr_ton` /
+        `dest_addr_npi` from the keywords, default 0), a (ton, npi, addr)
+        tuple or SmeDest, or a DistributionList(name).  The other keywords
+        are SubmitMulti fields.
+        """
+        ton = fields.pop("dest_addr_ton", 0)
+        npi = fields.pop("dest_addr_npi", 0)
+        fields["dest_addresses"] = tuple(_destination(d, ton, npi) for d in destinations)
+        return self.send_pdu(SubmitMulti(**_text_fields(fields)))
+
+    def data_sm(self, **fields):
+        """data_sm with these fields; `message_payload=` (bytes or str) goes into the
+        TLVs, as do the entries of `tlvs`.  Fires with the data_sm_resp."""
+        payload = fields.pop("message_payload", None)
+        if payload is not None:
+            tlvs = dict(fields.get("tlvs") or {})
+            tlvs["message_payload"] = (payload.encode("latin-1") if isinstance(payload, str)
+                                       else bytes(payload))
+            fields["tlvs"] = tlvs
+        return self.send_pdu(DataSm(**fields))
 
     def enquire_link(self):
         return self.send_pdu(EnquireLink(), windowed=False)
@@ -301,11 +352,29 @@ class ESMEClient(Protocol):
         return d
 
 
+def _text_fields(fields):
+    text = fields.get("short_message")
+    if isinstance(text, str):
+        fields["short_message"] = text.encode("latin-1")
+    return fields
+
+
+def _destination(dest, ton, npi):
+    if isinstance(dest, (SmeDest, DistributionList)):
+        return dest
+    if isinstance(dest, str):
+        return SmeDest(ton, npi, dest)
+    ton, npi, addr = dest
+    return SmeDest(int(ton), int(npi), addr)
+
+
 def connect(host, port, mode=None, system_id=None, password=None, *,
             interface_version=INTERFACE_V34, window=DEFAULT_WINDOW,
             deliver_resp_status=Status.ESME_ROK, keep_deliveries=True, reactor=None,
             **bind_fields):
     """Connect over TCP and, if `mode` is given, bind.
+
+    `window` is the client's: how many requests it keeps outstanding.
 
     Fires with the ESMEClient; fails with BindFailed (the connection then
     closed) when the bind response carries an error.

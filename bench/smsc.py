@@ -37,17 +37,46 @@ Behaviour worth knowing:
   binds, as a real SMSC stores them.
 - `receipt_first` sends the receipt before the submit_sm_resp (the race
   where the router sees a receipt before it has stored the id mapping).
-- Every deliver_sm_resp status is counted (`deliver_resp_statuses`); with
-  `retry_deliveries` a deliver_sm answered with an error, or left
-  unanswered by a lost connection, is sent again after `retry_delay`.
+- A receipt carries its text (`id:... stat:... err:...`) and, on v3.4
+  binds, the receipted_message_id and message_state TLVs (message_state
+  from `receipt_stat`), as v3.4 SMSCs send them; v3.3 binds get the text
+  only.
+- Every deliver_sm_resp status is counted (`deliver_resp_statuses`); those
+  carrying an error (or a generic_nack) in `deliveries_refused`.  By default
+  (`retry_deliveries` False) a refused deliver_sm is dropped, never sent
+  again; with `retry_deliveries` a deliver_sm answered with an error, or
+  left unanswered by a lost connection, is sent again after `retry_delay`.
+
+Fault knobs (default off; set at construction or at any time on a running
+simulator, and they take effect from the next submit):
+
+- `throttle_ratio` (0.0-1.0) answers that fraction of submit_sm/data_sm
+  ESME_RTHROTTLED (no message id, no receipt), deterministically: the n-th
+  submit since the ratio was set is throttled when floor(n * ratio) grows,
+  so 0.5 throttles every second one, 0.25 every fourth, 1.0 all of them.
+  Counted in `throttled_sent`.  `fail_next` takes precedence.
+- `drop_every` N closes a bind (loseConnection, no unbind) right after
+  answering its N-th, 2N-th, ... submit, whatever the answer; the rest of
+  what the peer sent in the same read is ignored, and the receipt of the
+  submit that triggered the drop goes to another bind (or waits for one).
+  Counted in `binds_dropped`.
+- Duplicate accounting: every accepted message (answered ESME_ROK with a
+  message id) is counted by its key (destination_addr, text), the text
+  being short_message (UDH included) or else the message_payload TLV, as
+  bytes.  `seen(key)` is that count; stats() has `unique_submits` and
+  `duplicate_submits` (accepted messages beyond the first of their key), so
+  a test can assert that no message reached the SMSC twice.  Throttled and
+  failed submits are not counted: the ESME is expected to send them again.
 - The hot path (one submit_sm, its resp and its receipt) creates no
   Deferred and logs nothing; `record=False` also stops keeping every PDU.
 """
 
 import argparse
 import collections
+import json
 import sys
 import time
+from fractions import Fraction
 
 from twisted.internet import defer, error
 from twisted.internet.protocol import Factory, Protocol
@@ -115,6 +144,8 @@ class SMSCSession(Protocol):
         self.decode_errors = []     # DecodeErrors raised by what the peer sent
         self.connected = False
         self.closed = defer.Deferred()
+        self.dropped = False        # drop_every closed it: ignore whatever else arrives
+        self.submits_answered = 0   # submit_sm / data_sm answered on this bind (drop_every)
         self._framer = Framer()
         self._sequence = 0
 
@@ -151,6 +182,8 @@ class SMSCSession(Protocol):
         self.transport.write(encode(pdu, self.version))
 
     def dataReceived(self, data):
+        if self.dropped:
+            return
         factory = self.factory
         record = self.received.append if factory.record else None
         handlers = _HANDLERS
@@ -169,6 +202,8 @@ class SMSCSession(Protocol):
                     factory.unexpected.append((self, pdu))
                 else:
                     handler(self, pdu)
+                    if self.dropped:
+                        return
                 version = self.version  # a bind may have changed it
         except FramingError as e:
             self.decode_errors.append(e)
@@ -299,8 +334,8 @@ class SimulatedSMSC(Factory):
                  smsc_id="SIMSMSC", id_format="hex", receipt_id_format=None,
                  id_start=None, receipt_bind="any", receipt_stat="DELIVRD", receipt_err=0,
                  response_delay=0.0, receipt_delay=0.0, receipt_first=False,
-                 retry_deliveries=False, retry_delay=1.0, record=True, log=None,
-                 reactor=None):
+                 retry_deliveries=False, retry_delay=1.0, throttle_ratio=0.0, drop_every=0,
+                 record=True, log=None, reactor=None):
         if reactor is None:
             from twisted.internet import reactor
         self.reactor = reactor
@@ -317,6 +352,8 @@ class SimulatedSMSC(Factory):
         self.receipt_first = receipt_first
         self.retry_deliveries = retry_deliveries
         self.retry_delay = retry_delay
+        self.throttle_ratio = throttle_ratio
+        self.drop_every = drop_every
         self.record = record
         self.log = log
         # Seeded from the clock (microseconds), so ids differ across restarts.
@@ -349,6 +386,13 @@ class SimulatedSMSC(Factory):
         self.deliver_sm_sent = 0    # deliver_sm written, retries included
         self.deliver_resp_statuses = collections.Counter()
         self.deliveries_lost = 0    # deliver_sm whose connection closed before the resp
+        self.deliveries_refused = 0  # deliver_sm answered with an error (or a generic_nack)
+        self.throttled_sent = 0     # submits answered ESME_RTHROTTLED by throttle_ratio
+        self.binds_dropped = 0      # binds closed by drop_every
+        # hash((destination_addr, text)) -> accepted count: the hash, not the key, so that
+        # a long CLI run keeps an int per message rather than its text.
+        self.accepted = collections.Counter()
+        self.first_message_at = self.last_message_at = None   # time.time() of submits
 
     # --- configuration ------------------------------------------------------
 
@@ -406,6 +450,43 @@ class SimulatedSMSC(Factory):
             held, self.held = self.held, []
             for session, pdu in held:
                 self._answer(session, pdu)
+
+    @property
+    def throttle_ratio(self) -> float:
+        return float(self._throttle)
+
+    @throttle_ratio.setter
+    def throttle_ratio(self, ratio):
+        """The fraction of submits answered ESME_RTHROTTLED, counted again from now."""
+        ratio = Fraction(ratio).limit_denominator(1000000)
+        if not 0 <= ratio <= 1:
+            raise ValueError("throttle_ratio %s: between 0.0 and 1.0" % float(ratio))
+        self._throttle = ratio
+        self._throttle_on = ratio > 0
+        self._throttle_seen = 0   # submits considered since the ratio was set
+
+    @property
+    def drop_every(self) -> int:
+        return self._drop_every
+
+    @drop_every.setter
+    def drop_every(self, every):
+        """Close a bind after every `every`-th submit answered on it; 0 (or None): never."""
+        every = int(every or 0)
+        if every < 0:
+            raise ValueError("drop_every %d: 0 (off) or more" % every)
+        self._drop_every = every
+
+    def seen(self, key) -> int:
+        """How many times the message (destination_addr, text) was accepted.
+
+        text is the short_message, else the message_payload (bytes; a str
+        is taken as latin-1).
+        """
+        destination, text = key
+        if isinstance(text, str):
+            text = text.encode("latin-1")
+        return self.accepted[hash((destination, bytes(text)))]
 
     def fail_next(self, status, count=1):
         """Answer the next `count` submit_sm/data_sm with `status` (no message id, no receipt)."""
@@ -508,6 +589,11 @@ class SimulatedSMSC(Factory):
             "pending": self.deliveries_pending,
             "queued": self.deliveries_queued,
             "lost": self.deliveries_lost,
+            "refused": self.deliveries_refused,
+            "throttled": self.throttled_sent,
+            "binds_dropped": self.binds_dropped,
+            "unique_submits": len(self.accepted),
+            "duplicate_submits": sum(self.accepted.values()) - len(self.accepted),
         }
 
     # --- session bookkeeping --------------------------------------------------
@@ -555,21 +641,64 @@ class SimulatedSMSC(Factory):
 
     def _message(self, session, pdu):
         self.message_count += 1
+        self.last_message_at = time.time()
+        if self.first_message_at is None:
+            self.first_message_at = self.last_message_at
         if self.record:
             self.submits.append(pdu)
         if self._has_waiters:
             self._notify(pdu)
         if self._fail_count:
             self._fail_count -= 1
-            resp = SubmitSmResp if pdu.command_id == CommandId.submit_sm else DataSmResp
-            session.send(resp(self._fail_status, pdu.sequence_number))
+            self._refuse(session, pdu, self._fail_status)
             self.failures_sent += 1
+        elif self._throttle_on and self._throttled():
+            self._refuse(session, pdu, Status.ESME_RTHROTTLED)
+            self.throttled_sent += 1
         elif self._hold:
             self.held.append((session, pdu))
         elif self.response_delay:
             self.reactor.callLater(self.response_delay, self._answer, session, pdu)
         else:
             self._answer(session, pdu)
+
+    def _throttled(self) -> bool:
+        ratio = self._throttle
+        n = self._throttle_seen = self._throttle_seen + 1
+        return (n * ratio.numerator) // ratio.denominator > \
+            ((n - 1) * ratio.numerator) // ratio.denominator
+
+    def _refuse(self, session, pdu, status):
+        resp = SubmitSmResp if pdu.command_id == CommandId.submit_sm else DataSmResp
+        session.send(resp(status, pdu.sequence_number))
+        self._submit_answered(session)
+
+    def _submit_answered(self, session):
+        """After each submit's resp: drop the bind if drop_every says so."""
+        every = self._drop_every
+        session.submits_answered += 1
+        if every and session.submits_answered % every == 0:
+            self.drop(session)
+
+    def drop(self, session):
+        """Close a bind as a flapping SMSC does: no unbind, nothing more read from it."""
+        if session.dropped or not session.connected:
+            return
+        session.dropped = True
+        session.connected = False   # delayed and held answers for it are not sent
+        self.binds_dropped += 1
+        self._log("dropping bind: %s %s from %s" % (session.mode, session.system_id,
+                                                    session._peer()))
+        self._unbound(session)      # receipts and MOs go elsewhere from now on
+        session.transport.loseConnection()
+
+    @staticmethod
+    def message_key(pdu):
+        """(destination_addr, text) of a submit_sm / data_sm, as `seen` counts it."""
+        text = pdu.short_message if pdu.command_id == CommandId.submit_sm else b""
+        if not text:
+            text = bytes(pdu.tlvs.get("message_payload", b""))
+        return (pdu.destination_addr, text)
 
     def _answer(self, session, pdu):
         """The submit_sm_resp and, if asked for, the receipt."""
@@ -592,6 +721,8 @@ class SimulatedSMSC(Factory):
             receipt = None
         session.transport.write(encode(resp, session.version))
         self.responses_sent += 1
+        self.accepted[hash(self.message_key(pdu))] += 1
+        self._submit_answered(session)   # before the receipt: it must not go to a dropped bind
         if receipt is not None:
             out = _Outbound(receipt, session.system_id, None, session, self._receipt_bind)
             if self.receipt_delay:
@@ -686,6 +817,8 @@ class SimulatedSMSC(Factory):
     def _delivery_answered(self, session, out, status, resp):
         self.deliver_resp_statuses[status] += 1
         session.resp_statuses[status] += 1
+        if status:
+            self.deliveries_refused += 1
         if status and self.retry_deliveries:
             self._retry_later(out)
         elif out.deferred is not None:
@@ -751,6 +884,10 @@ def parse_args(argv=None):
     p.add_argument("--retry-deliveries", action="store_true",
                    help="resend deliver_sm answered with an error or left unanswered")
     p.add_argument("--retry-delay", type=float, default=1.0, metavar="SECONDS")
+    p.add_argument("--throttle-ratio", type=float, default=0.0, metavar="RATIO",
+                   help="answer this fraction of submits ESME_RTHROTTLED (0.5: every other)")
+    p.add_argument("--drop-every", type=int, default=0, metavar="N",
+                   help="close a bind (no unbind) after every N-th submit answered on it")
     p.add_argument("--stats-interval", type=float, default=5.0, metavar="SECONDS")
     return p.parse_args(argv)
 
@@ -765,17 +902,26 @@ def main(argv=None):
         receipt_stat=args.stat, receipt_err=args.err, response_delay=args.response_delay,
         receipt_delay=args.receipt_delay, receipt_first=args.receipt_first,
         retry_deliveries=args.retry_deliveries, retry_delay=args.retry_delay,
-        record=False, log=_stdout_log, reactor=reactor)
+        throttle_ratio=args.throttle_ratio, drop_every=args.drop_every, record=False,
+        log=_stdout_log, reactor=reactor)
     port = smsc.listen(args.port, args.interface)
     _stdout_log("simulated SMSC on %s:%d, account %s, ids %s%s, receipts %s on %s binds" % (
         args.interface, port.getHost().port, args.system_id, args.id_format,
         "/" + args.receipt_id_format if args.receipt_id_format else "", args.stat,
         args.receipt_bind))
+    if args.throttle_ratio or args.drop_every:
+        _stdout_log("faults: throttling %g of submits, dropping a bind every %s submits" % (
+            args.throttle_ratio, args.drop_every or "no"))
     if args.stats_interval > 0:
         task.LoopingCall(_RateLine(smsc, args.stats_interval)).start(
             args.stats_interval, now=False)
     reactor.run()
     _stdout_log("stopped: %s" % (smsc.stats(),))
+    # For bench.e2e: the same figures and when the first and last submits came (time.time()).
+    sys.stdout.write("stats json: %s\n" % json.dumps(dict(
+        smsc.stats(), first_message_at=smsc.first_message_at,
+        last_message_at=smsc.last_message_at), sort_keys=True))
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Tests of the bench tools themselves (the simulator, the ESME client, the load generator)."""
