@@ -272,7 +272,7 @@ def measure(args, workers, path):
         router = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True)
         procs.append(router)
-        wait_for_line(router, ["listener smpp on", "bound as TRX"] * workers, 60, seen)
+        wait_for_line(router, ["listener smpp on", "bind up as TRX"] * workers, 60, seen)
         if args.profile:
             pids = [router.pid]
         else:

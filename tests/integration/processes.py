@@ -9,7 +9,7 @@ test may stop and restart it).
 
 Each worker's output is read line by line: start_worker(i) returns once the
 worker printed "listener smpp on" and its connector is bound upstream
-("bound as TRX", once per configured bind); tests wait on lines, never on
+("bind up as TRX", once per configured bind); tests wait on lines, never on
 time. The output of every run of a worker is kept (and written to
 worker-I.log in the temp dir) for failure messages.
 
@@ -42,7 +42,7 @@ TWISTD = os.path.join(os.path.dirname(sys.executable), "twistd")
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 LISTENING = "listener smpp on"
-BOUND = "bound as TRX"
+BOUND = "bind up as TRX"
 
 
 class WorkerFailed(AssertionError):
