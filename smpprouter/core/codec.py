@@ -41,13 +41,23 @@ class Queued:
 
 
 def _tlv_text(tlvs):
-    return encode_tlvs(tlvs).decode("latin-1") if tlvs else ""
+    """TLVs for JSON: as they are when every value is text or a number (a
+    receipt's usually are: no second encoding), else their wire encoding."""
+    if not tlvs:
+        return ""
+    for key, value in tlvs.items():
+        kind = type(value)
+        if type(key) is not str or (kind is not int and kind is not str):
+            return encode_tlvs(tlvs).decode("latin-1")
+    return tlvs
 
 
-def _tlv_dict(text):
+def _tlv_dict(value):
+    if type(value) is dict:
+        return value
     tlvs = {}
-    if text:
-        raw = text.encode("latin-1")
+    if value:
+        raw = value.encode("latin-1")
         decode_tlvs(raw, 0, len(raw), tlvs)
     return tlvs
 
