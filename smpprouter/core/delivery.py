@@ -12,8 +12,9 @@ Per user, entries wait in a small in-memory backlog between the store and
 the sessions' windows; it is refilled in batches when it runs low, so a busy
 user costs a handful of Redis commands per batch, not per receipt.
 
-Entries are receipts and MOs as data (core.messages); the session renders
-each for its own protocol version when it sends it. Entries held here (in the
+Entries are receipts and MOs as data (core.messages), stored in the form an
+SMPP v3.4 session takes as is (core/codec.py); a session of another version
+renders each anew when it sends it. Entries held here (in the
 backlog, in flight, waiting to be retried) have their idle time in Redis
 refreshed every claim_idle / 3, so another process's reclaim takes only what
 a dead process left, never what this one is still delivering.
@@ -26,7 +27,7 @@ from twisted.logger import Logger
 
 from ..smpp.errors import SMPPError
 from ..smpp.status import Status
-from .codec import CorruptEntry, decode_entry
+from .codec import CorruptEntry, decode_entry, rendering
 
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 
@@ -195,7 +196,11 @@ class Deliveries:
                 break
             entry = backlog.popleft()
             try:
-                d = session.deliver(decode_entry(entry.payload))
+                rendered = rendering(entry.payload)
+                if rendered is not None:
+                    d = session.deliver_rendered(rendered)
+                else:
+                    d = session.deliver(decode_entry(entry.payload))
             except (CorruptEntry, SMPPError):
                 # Only we write the queue; an entry no session can be sent would
                 # block the user's queue forever.

@@ -21,6 +21,8 @@ not the peer's, and the inactivity and enquire_link timers count the
 session as active meanwhile.
 """
 
+import struct
+
 from twisted.internet import error, protocol
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
@@ -230,6 +232,21 @@ class SMPPProtocol(protocol.Protocol):
             self._arm()
         return deferred
 
+    def send_encoded_request(self, data: bytes):
+        """send_request for a request encoded earlier (a queued deliver_sm in its
+        v3.4 form): only the sequence number is patched in, nothing is decoded
+        or encoded again."""
+        session = self.session
+        cid = _HEADER.unpack_from(data, 4)[0]
+        session.check_send(cid)
+        seq = session.next_sequence()
+        deferred = Deferred()
+        session.request_sent(cid, seq, self.clock.seconds(), deferred)
+        self.transport.write(b"".join((data[:12], _HEADER.pack(seq), data[16:])))
+        if self._timer is None:
+            self._arm()
+        return deferred
+
     def when_idle(self):
         """Deferred firing once nothing is owed either way: every request we sent
         has its answer (or failed) and every request the peer sent is answered."""
@@ -307,3 +324,4 @@ class SMPPProtocol(protocol.Protocol):
 
 
 _UNANSWERED = frozenset((CommandId.outbind, CommandId.alert_notification))
+_HEADER = struct.Struct(">I")

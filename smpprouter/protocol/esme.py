@@ -58,7 +58,7 @@ from datetime import datetime, timezone
 from twisted.internet import defer, protocol
 from twisted.logger import Logger
 
-from ..smpp import adapt
+from ..smpp import adapt, codec
 from ..smpp import pdu as P
 from ..smpp.commands import INTERFACE_V34, CommandId
 from ..smpp.errors import SMPPError
@@ -380,6 +380,20 @@ class ESMEServerProtocol(SMPPProtocol):
         can_send().
         """
         return self.send_request(adapt.deliver_pdu(entry, self.session.interface_version))
+
+    def deliver_rendered(self, data: bytes):
+        """Send a deliver_sm already rendered for SMPP v3.4 (the delivery queue
+        keeps entries in that form): a v3.4 session gets the bytes with only the
+        sequence number patched in; a v3.3 one gets it rendered anew through
+        smpp.adapt (no TLVs, a message_payload moved into short_message)."""
+        session = self.session
+        if session.interface_version >= INTERFACE_V34:
+            d = self.send_encoded_request(data)
+            if self.reading_paused:
+                self._flow()   # its answer is behind what we have not read
+            return d
+        pdu, _ = codec.decode(data, checked=False)   # ours: stored as we encoded it
+        return self.deliver(adapt.upstream_delivery(pdu, ""))
 
     def connectionMade(self):
         super().connectionMade()

@@ -409,8 +409,12 @@ def frame_length(buf, pos: int = 0, max_length: int = DEFAULT_MAX_LENGTH) -> int
     return length if len(buf) - pos >= length else 0
 
 
-def decode_frame(buf, pos: int, end: int, version: int = INTERFACE_V34):
-    """Decode the one PDU occupying buf[pos:end] (as found by frame_length)."""
+def decode_frame(buf, pos: int, end: int, version: int = INTERFACE_V34, checked: bool = True):
+    """Decode the one PDU occupying buf[pos:end] (as found by frame_length).
+
+    checked=False leaves out the field checks (data_coding, esm_class, TON/NPI
+    ranges, ...): for PDUs the router encoded itself and stored, which must
+    come back as they were, whatever a peer sent in them."""
     _, command_id, status, sequence = HEADER.unpack_from(buf, pos)
     entry = _DECODERS.get(command_id)
     try:
@@ -418,7 +422,7 @@ def decode_frame(buf, pos: int, end: int, version: int = INTERFACE_V34):
             raise DecodeError(Status.ESME_RINVCMDID, "command_id 0x%08X is not supported"
                               % command_id)
         pdu = entry[1](buf, pos + HEADER_SIZE, end, status, sequence)
-        check = _CHECKS.get(command_id)
+        check = _CHECKS.get(command_id) if checked else None
         if check is not None:
             check(pdu, command_id)
         if version < INTERFACE_V34 and getattr(pdu, "tlvs", None):
@@ -432,12 +436,12 @@ def decode_frame(buf, pos: int, end: int, version: int = INTERFACE_V34):
 
 
 def decode(buf, pos: int = 0, max_length: int = DEFAULT_MAX_LENGTH,
-           version: int = INTERFACE_V34):
+           version: int = INTERFACE_V34, checked: bool = True):
     """(pdu, consumed) for the PDU at buf[pos:], or (None, 0) when incomplete."""
     length = frame_length(buf, pos, max_length)
     if not length:
         return None, 0
-    return decode_frame(buf, pos, pos + length, version), length
+    return decode_frame(buf, pos, pos + length, version, checked), length
 
 
 def encode(pdu, version: int = INTERFACE_V34) -> bytes:

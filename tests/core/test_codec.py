@@ -65,3 +65,22 @@ class QueuedTests(SynchronousTestCase):
     def test_garbage_is_a_corrupt_entry(self):
         for raw in (b"", b"[]", b'["r"]', b'["q", 1]'):
             self.assertRaises(CorruptEntry, decode_queued, raw)
+
+
+class RenderingTests(SynchronousTestCase):
+    def test_a_receipt_is_kept_as_the_deliver_sm_a_v34_session_gets(self):
+        receipt = Receipt("abc", 2, b"id:abc stat:DELIVRD", "1555", "MyBrand", 1, 1, 5, 0,
+                          tlvs={"receipted_message_id": "abc", "message_state": 2},
+                          reference="ref-1")
+        raw = encode_entry(receipt)
+        from smpprouter.core.codec import rendering
+        from smpprouter.smpp.adapt import deliver_pdu
+        self.assertEqual(rendering(raw), pdu_codec.encode(deliver_pdu(receipt)))
+        self.assertEqual(decode_entry(raw), receipt)
+
+    def test_what_a_deliver_sm_cannot_carry_is_kept_as_json(self):
+        from smpprouter.core.codec import rendering
+        entry = Inbound("smsc", "x" * 30, "12345", b"hi")   # source beyond 20 characters
+        raw = encode_entry(entry)
+        self.assertIsNone(rendering(raw))
+        self.assertEqual(decode_entry(raw), entry)

@@ -4,6 +4,7 @@ from twisted.internet import defer, task
 from twisted.trial.unittest import SynchronousTestCase
 
 from smpprouter.core.codec import encode_entry
+from smpprouter.smpp import adapt, codec
 from smpprouter.core.delivery import Deliveries
 from smpprouter.core.messages import Inbound
 from smpprouter.smpp.status import Status
@@ -60,11 +61,14 @@ class FakeSession:
     def can_send(self):
         return len(self.inflight) < self.window
 
-    def deliver(self, payload):
+    def deliver(self, entry):
         d = defer.Deferred()
         self.inflight.append(d)
-        self.sent.append(payload)
+        self.sent.append(entry)
         return d
+
+    def deliver_rendered(self, data):
+        return self.deliver(("rendered", data))
 
     def answer_all(self):
         while self.inflight:
@@ -148,12 +152,14 @@ class DeliveriesTests(SynchronousTestCase):
         self.clock.advance(10.0)
         self.assertEqual(store.touched, [["0-0", "1-0"]])   # nothing held: nothing to touch
 
-    def test_sessions_get_entries_as_data(self):
-        store = FakeStore(entries(0, 1))
+    def test_sessions_get_the_stored_rendering_or_the_entry_as_data(self):
+        long_source = Inbound("smsc", "1" * 30, "12345", b"p1")   # beyond a deliver_sm
+        store = FakeStore(entries(0, 1) + [Delivery("1-0", encode_entry(long_source))])
         deliveries = Deliveries(store, self.clock, "c")
         session = FakeSession()
         deliveries.attach(session)
-        self.assertEqual(session.sent, [Inbound("smsc", "1555", "12345", b"p0")])
+        rendered = codec.encode(adapt.deliver_pdu(Inbound("smsc", "1555", "12345", b"p0")))
+        self.assertEqual(session.sent, [("rendered", rendered), long_source])
 
     def test_an_entry_no_session_can_take_is_dropped_not_held_forever(self):
         store = FakeStore([Delivery("0-0", b"[\"?\"]")] + entries(1, 1))
