@@ -129,9 +129,8 @@ class MTPath:
             return Outcome(Status.ESME_RSYSERR)
         mapping = Mapping(message_id, user.name, s.source, s.destination,
                           self.clock.seconds(), 1, s.registered_delivery)
-        d = self.store.save_mapping(name, key, mapping, upstream.dlr_expiry)
-        self.store.record_sent(name, message_id, user.name, upstream.dlr_expiry).addErrback(
-            lambda _: None)   # only query_sm needs it
+        # record: msg:{c}:<id> in state SENT beside the mapping, for query_sm
+        d = self.store.save_mapping(name, key, mapping, upstream.dlr_expiry, record=True)
         d.addCallbacks(self._mapped, self._not_mapped, (message_id,), None,
                        (name, upstream_id))
         return d

@@ -5,8 +5,8 @@ An upstream receipt names the upstream's id; the mapping stored when the
 upstream accepted the message (map:{connector}:<id>) gives the router's id
 and the user. The receipt is rewritten to carry the router's id (the
 receipted_message_id TLV and the text's id: field), queued for the user, and
-its outcome recorded for query_sm. Only then does the upstream hear
-ESME_ROK.
+its outcome recorded for query_sm (by the lookup itself). Only then does the
+upstream hear ESME_ROK.
 
 A receipt whose mapping is not stored yet (the upstream answered on another
 bind, or to another process, before its submit_sm_resp was handled) is
@@ -62,22 +62,21 @@ class Receipts:
             return defer.succeed(Status.ESME_ROK)
         upstream = self.upstreams[connector]
         key = normalise(receipt.message_id, upstream.receipt_form)
-        d = self.store.get_mapping(connector, key)
-        d.addCallbacks(self._found, self._store_down, (upstream, receipt, key), None,
+        # A final outcome is recorded for query_sm by the lookup itself.
+        final = str(receipt.state) if is_final(receipt.state) else None
+        d = self.store.get_mapping(connector, key, final)
+        d.addCallbacks(self._found, self._store_down, (upstream, receipt, key, final), None,
                        (connector,))
         return d
 
-    def _found(self, mapping, upstream, receipt, key):
+    def _found(self, mapping, upstream, receipt, key, final):
         if mapping is None:
-            return defer.Deferred.fromCoroutine(self._park(upstream, receipt, key))
+            return defer.Deferred.fromCoroutine(self._park(upstream, receipt, key, final))
         return self._relay(mapping, upstream.name, receipt)
 
     def _relay(self, mapping, connector, receipt):
         message_id = mapping.message_id
         state = receipt.state
-        if is_final(state):
-            self.store.set_state(connector, message_id, str(state)).addErrback(
-                self._state_not_kept, connector, message_id)
         if not mapping.registered_delivery & WANTS_RECEIPT:
             self.counters["receipts_unwanted"] += 1
             return Status.ESME_ROK
@@ -95,13 +94,7 @@ class Receipts:
             r.dest_ton, r.dest_npi, r.data_coding, r.esm_class, tlvs, r.reference),
             connector, "receipt")
 
-    def _state_not_kept(self, failure, connector, message_id):
-        # The receipt itself still goes to the user; only query_sm lags.
-        self.log.warn("{connector}: state of {message_id} not recorded: {error}",
-                      connector=connector, message_id=message_id,
-                      error=failure.getErrorMessage())
-
-    async def _park(self, upstream, receipt, key):
+    async def _park(self, upstream, receipt, key, final):
         """Look the mapping up again, soon then less often, for receipt_wait.
 
         Each parked receipt holds a slot of the upstream's window. A race
@@ -136,7 +129,7 @@ class Receipts:
                 await task.deferLater(self.clock, delay, lambda: None)
                 waited += delay
                 try:
-                    mapping = await self.store.get_mapping(name, key)
+                    mapping = await self.store.get_mapping(name, key, final)
                 except Exception as e:
                     self.log.error("{connector}: receipt not queued: {error}",
                                    connector=name, error=e)

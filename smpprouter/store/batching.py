@@ -11,10 +11,10 @@ def chunks(items, size):
 
 
 def resolve(d, value):
-    if not d.called:
+    if d is not None and not d.called:   # None: a caller that waits for nothing
         d.callback(value)
 
 
 def reject(d, error):
-    if not d.called:
+    if d is not None and not d.called:
         d.errback(error)

@@ -40,11 +40,14 @@ class ICorrelationStore(Interface):
         """Deferred(int): a number never handed out before, by any process,
         used as the high part of the router's message ids."""
 
-    def save_mapping(connector, upstream_id, mapping, ttl):
-        """Remember map:{connector}:<upstream_id> -> mapping for ttl seconds."""
+    def save_mapping(connector, upstream_id, mapping, ttl, record=False):
+        """Remember map:{connector}:<upstream_id> -> mapping for ttl seconds;
+        record: also msg:{connector}:<router id> in state SENT (IOutboundStore),
+        so query_sm can answer for a message sent synchronously."""
 
-    def get_mapping(connector, upstream_id):
-        """Deferred(Mapping or None)."""
+    def get_mapping(connector, upstream_id, state=None):
+        """Deferred(Mapping or None). state, a final state's digit: also record
+        it (and the final date) in the mapped message's record, if it exists."""
 
     def enqueue(user, payload):
         """Append an encoded deliver_sm to dlv:{user}; Deferred(entry id) once stored.

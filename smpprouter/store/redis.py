@@ -95,7 +95,7 @@ class RedisStore(OutboundMixin):
         self._flights = set()
         self._flush_call = None
         self._saves = {}      # connector -> [(key, ttl, value, d)]
-        self._gets = {}       # connector -> [(key, d)]
+        self._gets = {}       # connector -> [(key, state or None, d)]
         self._enqueues = {}   # user -> [(payload, d)]
         self._acks = {}       # user -> [(entry_id, d)]
         self._ids = []        # [(d,)]
@@ -223,7 +223,9 @@ class RedisStore(OutboundMixin):
         self._schedule()
         return d
 
-    def save_mapping(self, connector, upstream_id, mapping, ttl):
+    def save_mapping(self, connector, upstream_id, mapping, ttl, record=False):
+        """record: also create the message's record (state SENT) for query_sm,
+        in the same script (record_sent without a Deferred of its own)."""
         if not self._running:
             return self._not_running()
         ttl = int(ttl)
@@ -234,18 +236,27 @@ class RedisStore(OutboundMixin):
         if items is None:
             items = self._saves[connector] = []
         items.append((keys.mapping(connector, upstream_id), ttl, encode_mapping(mapping), d))
+        if record:
+            sents = self._sents.get(connector)
+            if sents is None:
+                sents = self._sents[connector] = []
+            sents.append((b"sent", keys.message(connector, mapping.message_id),
+                          mapping.user.encode("utf-8", "surrogatepass"), ttl, None))
         if self._flush_call is None:
             self._flush_call = self._reactor.callLater(0, self._flush)
         return d
 
-    def get_mapping(self, connector, upstream_id):
+    def get_mapping(self, connector, upstream_id, state=None):
+        """state (a final state's digit): also record it as the outcome of the
+        mapped message, if its record exists, in the same command (a receipt's
+        set_state without a command of its own)."""
         if not self._running:
             return self._not_running()
         d = defer.Deferred()
         items = self._gets.get(connector)
         if items is None:
             items = self._gets[connector] = []
-        items.append((keys.mapping(connector, upstream_id), d))
+        items.append((keys.mapping(connector, upstream_id), state, d))   # d last: _fail_items
         if self._flush_call is None:
             self._flush_call = self._reactor.callLater(0, self._flush)
         return d
@@ -422,9 +433,19 @@ class RedisStore(OutboundMixin):
             head = [b"EVALSHA", sha, 1, keys.queue(user)]
             for chunk in _chunks(items, size):
                 flight.send(head + [item[0] for item in chunk], chunk, _acked)
-        for items in gets.values():
+        now = None
+        for connector, items in gets.items():
             for chunk in _chunks(items, size):
-                flight.send([b"MGET"] + [item[0] for item in chunk], chunk, _got)
+                if any(item[1] for item in chunk):
+                    if now is None:
+                        now = repr(self._clock())
+                    args = [b"EVALSHA", scripts.GET_MAPPINGS.sha, len(chunk)]
+                    args += [item[0] for item in chunk]
+                    args += (now, keys.message(connector, ""))
+                    args += [item[1] or "" for item in chunk]
+                    flight.send(args, chunk, _got)
+                else:
+                    flight.send([b"MGET"] + [item[0] for item in chunk], chunk, _got)
         if ids:
             flight.send([b"INCRBY", keys.IDS, len(ids)], ids, _allocated)
         for args, d in commands:
@@ -550,7 +571,7 @@ def _acked(reply, items):
 
 
 def _got(reply, items):
-    for (_, d), raw in zip(items, reply):
+    for (_, _, d), raw in zip(items, reply):
         if raw is None:
             _resolve(d, None)
         else:

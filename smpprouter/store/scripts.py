@@ -28,6 +28,32 @@ end
 return #KEYS
 """)
 
+# KEYS: map:{c}:<upstream id> ...   ARGV: now (unix s), the msg:{c}: prefix, then a
+# state per key ('' for none). get_mapping for a batch of receipts that also
+# records their outcome: a final state goes to msg:{c}:<router id> (the id is
+# the mapping's first element) if that record exists, in the command that
+# reads the mapping, so query_sm costs the receipt path no command of its
+# own. Returns the mappings (nil where none), as MGET would.
+GET_MAPPINGS = Script(b"""
+local out = {}
+for i = 1, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  out[i] = v
+  local state = ARGV[i + 2]
+  if v and state ~= '' then
+    local ok, m = pcall(cjson.decode, v)
+    if ok and type(m) == 'table' and type(m[1]) == 'string' then
+      local k = ARGV[2] .. m[1]
+      if redis.call('EXISTS', k) == 1 then
+        redis.call('HSET', k, 's', state, 'f', ARGV[1])
+        redis.call('HDEL', k, 'm', 'q')
+      end
+    end
+  end
+end
+return out
+""")
+
 # KEYS: dlv:{u}   ARGV: max_queue, retention_ms, channel, payload1, payload2, ...
 # Returns one entry id per payload, or nil for a payload refused because the
 # stream already holds max_queue entries: an undelivered receipt is never
@@ -399,7 +425,7 @@ DEPTH = Script(b"""
 return redis.call('XLEN', KEYS[1]) + redis.call('XLEN', KEYS[2]) + redis.call('ZCARD', KEYS[3])
 """)
 
-ALL = (SAVE_MAPPINGS, ENQUEUE, READ, ACK, OPEN_SESSION, REFRESH_SESSIONS, TOUCH,
+ALL = (SAVE_MAPPINGS, GET_MAPPINGS, ENQUEUE, READ, ACK, OPEN_SESSION, REFRESH_SESSIONS, TOUCH,
        ENQUEUE_OUT, MOVE_DUE, READ_OUT, RECLAIM_OUT, FINISH_OUT, REQUEUE_OUT, SET_STATES,
        SAVE_SENT, CANCEL, REPLACE, DEPTH)
 BY_SHA = {s.sha: s for s in ALL}

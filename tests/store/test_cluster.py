@@ -153,7 +153,11 @@ class ClusterNodeTests(StoreTestCase):
              for c in connectors for e in held[c]]
             + [store.set_state(c, f"m{i}", "2") for c in connectors for i in range(3)]
             + [store.record_sent(c, f"r{i}", "esme1", 60) for c in connectors for i in range(3)]
-            + [store.save_mapping(c, f"u{i}", mapping, 60) for c in connectors for i in range(3)])
+            + [store.save_mapping(c, f"u{i}", mapping, 60) for c in connectors for i in range(3)]
+            + [store.save_mapping(c, f"v{i}", mapping, 60, record=True)
+               for c in connectors for i in range(3)])
+        yield defer.gatherResults([store.get_mapping(c, f"v{i}", "2")
+                                   for c in connectors for i in range(3)])
         yield store.enqueue("esme1", b"receipt")
         held = yield store.claim("esme1", "c1", 10)
         yield store.touch("esme1", "c1", [d.entry_id for d in held])

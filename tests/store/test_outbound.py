@@ -650,3 +650,43 @@ def outbound_calls(store):
             store.replace_message("c", "m0", "acme", b"y", None),
             store.touch("acme", "n", ["1-1"]), store.outbound_depth("c"),
             store.subscribe_outbound("c", lambda c: None)]
+
+
+class HotPathRecordTests(OutboundTestCase):
+    """save_mapping(record=True) and get_mapping(state): query_sm's records kept
+    by the commands the synchronous path sends anyway."""
+
+    @defer.inlineCallbacks
+    def test_a_mapping_with_its_record_then_a_lookup_that_records_the_outcome(self):
+        store = yield self.make_store()
+        m = Mapping("r1", "acme", "src", "dst", T0)
+        commands = store.commands
+        yield defer.gatherResults([store.save_mapping("c", "up%d" % i, m, 600, record=True)
+                                   for i in range(20)])
+        self.assertEqual(store.commands - commands, 1)
+        self.assertEqual(self.hash("msg:{c}:r1"), {"u": "acme", "s": "U"})
+        self.assertTrue(590 <= self.server.command("TTL", "msg:{c}:r1") <= 600)
+        self.now = T0 + 5
+        commands = store.commands
+        got = yield defer.gatherResults([store.get_mapping("c", "up0", "2"),
+                                         store.get_mapping("c", "nope", "2"),
+                                         store.get_mapping("c", "up1")])
+        self.assertEqual(got, [m, None, m])
+        self.assertEqual(store.commands - commands, 1)
+        record = yield store.get_message(["c"], "r1")
+        self.assertEqual((record.state, record.final_date, record.user), ("2", T0 + 5, "acme"))
+
+    @defer.inlineCallbacks
+    def test_an_outcome_creates_no_record_where_there_was_none(self):
+        store = yield self.make_store()
+        yield store.save_mapping("c", "up0", Mapping("r0", "acme", "s", "d", T0), 60)
+        self.assertEqual((yield store.get_mapping("c", "up0", "5")).message_id, "r0")
+        self.assertEqual(self.server.command("EXISTS", "msg:{c}:r0"), 0)
+
+    @defer.inlineCallbacks
+    def test_without_a_state_the_lookup_stays_an_mget(self):
+        store = yield self.make_store()
+        before = self.server.command_calls()
+        yield store.get_mapping("c", "up0")
+        calls = self.server.command_calls()
+        self.assertEqual(calls.get("mget", 0) - before.get("mget", 0), 1)
