@@ -4,9 +4,11 @@ A face turns what its protocol received into a Submission and renders the
 Outcome back; the core never sees a PDU or a request. What leaves the core
 for a user (a receipt, an MO) is a Receipt or an Inbound, kept in the user's
 delivery queue as data and rendered by whichever face delivers it (a
-deliver_sm now, a webhook later). They are frozen: a face adapting a
-message to a peer makes a new one (dataclasses.replace), so nothing shared
-changes under another reader.
+deliver_sm now, a webhook later). They are treated as immutable: a face
+adapting a message to a peer makes a new one (dataclasses.replace), so
+nothing shared changes under another reader. They are not frozen
+dataclasses only because a frozen one's __init__ costs three times as much
+(2.8 against 0.9 µs for a Submission), and one or two are made per message.
 
 Text is never decoded here: `body` is the user data as it goes on air (the
 UDH first when `esm_class` has UDHI), in the `data_coding` it came with.
@@ -19,7 +21,7 @@ def _tlvs():
     return field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Submission:
     """One message to one destination, as a user handed it to the router."""
     user: str
@@ -46,7 +48,7 @@ class Submission:
     datagram: bool = False         # came as data_sm: goes upstream as data_sm where it can
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
     """What the core answers a Submission: ESME_ROK with the router's id, or why not."""
     status: int
@@ -54,7 +56,7 @@ class Outcome:
     parts: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class QueryAnswer:
     """query_sm's answer, protocol-neutral: message_state and its final time."""
     status: int
@@ -63,7 +65,7 @@ class QueryAnswer:
     error_code: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Receipt:
     """A delivery receipt for a message the router accepted, ids already the router's.
 
@@ -87,7 +89,7 @@ class Receipt:
     reference: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Inbound:
     """A mobile-originated message routed to a user."""
     connector: str

@@ -57,6 +57,7 @@ from datetime import datetime, timezone
 
 from twisted.internet import defer, protocol
 from twisted.logger import Logger
+from twisted.python import failure
 
 from ..smpp import adapt, codec
 from ..smpp import pdu as P
@@ -190,20 +191,25 @@ class ESMEServerProtocol(SMPPProtocol):
         self.send_response(response_for(pdu.command_id, pdu.sequence_number, status))
 
     def _start(self, pdu):
+        """Carry out a request; each handler ends in exactly one _answer, either
+        by itself (the submit path: one callback pair, it is the hot one) or
+        through the Deferred of the response it returns."""
         self.working += 1
         try:
             d = self._work[pdu.command_id](pdu)
         except SMPPError as e:
-            d = defer.succeed(response_for(pdu.command_id, pdu.sequence_number, e.status))
+            self._answer(response_for(pdu.command_id, pdu.sequence_number, e.status))
+            return
         except Exception:
-            d = defer.fail()
-        d.addErrback(self._failed, pdu)
-        d.addCallback(self._answer)
+            self._failed(failure.Failure(), pdu)
+            return
+        if d is not None:
+            d.addCallbacks(self._answer, self._failed, None, None, (pdu,))
 
-    def _failed(self, failure, pdu):
-        self.log.failure("{peer}: {command} failed", failure, peer=self.peer,
+    def _failed(self, reason, pdu):
+        self.log.failure("{peer}: {command} failed", reason, peer=self.peer,
                          command=CommandId(pdu.command_id).name)
-        return response_for(pdu.command_id, pdu.sequence_number, Status.ESME_RSYSERR)
+        self._answer(response_for(pdu.command_id, pdu.sequence_number, Status.ESME_RSYSERR))
 
     def _answer(self, resp):
         self.working -= 1
@@ -262,11 +268,14 @@ class ESMEServerProtocol(SMPPProtocol):
 
     def _submit(self, pdu):
         submission = adapt.submission(pdu, self.user, self.clock.seconds())
-        d = self.gateway.submit(self, submission)
+        self.gateway.submit(self, submission).addCallbacks(
+            self._submitted, self._failed, (pdu,), None, (pdu,))
+
+    def _submitted(self, outcome, pdu):
         cls = P.SubmitSmResp if pdu.command_id == CommandId.submit_sm else P.DataSmResp
-        seq = pdu.sequence_number
-        return d.addCallback(lambda o: cls(o.status, seq,
-                                           o.message_id if o.status == Status.ESME_ROK else ""))
+        status = outcome.status
+        self._answer(cls(status, pdu.sequence_number,
+                         outcome.message_id if status == Status.ESME_ROK else ""))
 
     def _submit_multi(self, pdu):
         now = self.clock.seconds()

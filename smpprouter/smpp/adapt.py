@@ -49,16 +49,17 @@ def submission(pdu, user: str, now: float, destination=None) -> Submission:
     fan-out. A message in both short_message and message_payload is
     ambiguous and refused (ESME_RINVMSGLEN), as v3.4 5.2.21 requires.
     """
-    tlvs = pdu.tlvs
+    tlvs = pdu.tlvs   # the submission takes the PDU's own dict: the PDU is done with
     body = getattr(pdu, "short_message", b"")
     if "message_payload" in tlvs:
         if body:
             raise SMPPError(Status.ESME_RINVMSGLEN,
                             "both short_message and message_payload given")
-        tlvs = dict(tlvs)
+        if destination is not None:   # submit_multi: one PDU, several submissions
+            tlvs = dict(tlvs)
         body = tlvs.pop("message_payload")
-    else:
-        tlvs = dict(tlvs) if tlvs else {}
+    elif destination is not None:
+        tlvs = dict(tlvs)
     if pdu.command_id == CommandId.data_sm:
         return Submission(user, pdu.source_addr, pdu.destination_addr, body, pdu.data_coding,
                           pdu.esm_class, pdu.source_addr_ton, pdu.source_addr_npi,
