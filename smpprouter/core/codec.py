@@ -23,6 +23,7 @@ Entries written by earlier versions (the deliver_sm alone) are still read.
 """
 
 import json
+from json.encoder import encode_basestring_ascii as _quote  # the C escaper
 import struct
 from dataclasses import dataclass
 
@@ -86,7 +87,11 @@ def encode_entry(entry) -> bytes:
     except (SMPPError, UnicodeEncodeError, ValueError, TypeError):
         return _json_entry(entry)
     if type(entry) is Receipt:
-        tail = [RECEIPT, entry.message_id, entry.state, entry.reference]
+        state = entry.state
+        if type(state) is int:
+            return pdu + ('["r",%s,%d,%s]' % (_quote(entry.message_id), state,
+                                              _quote(entry.reference))).encode()
+        tail = [RECEIPT, entry.message_id, state, entry.reference]
     else:
         tail = [INBOUND, entry.connector]
     return pdu + _dumps(tail).encode()

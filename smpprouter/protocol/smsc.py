@@ -308,7 +308,18 @@ class Connector(service.MultiService):
                           connector=self.name, peer=getattr(proto, "peer", "?"), error=e)
             self.bind_down(proto)
             return defer.fail(ConnectorUnavailable("connector %s: %s" % (self.name, e)))
-        return d.addCallback(_answered).addBoth(self._freed)
+        return d.addCallbacks(self._resp, self._lost)
+
+    def _resp(self, resp):
+        # A slot is free: the next queued message goes out in this same turn.
+        if self._queue:
+            self._pump()
+        return _answered(resp)
+
+    def _lost(self, failure):
+        if self._queue:
+            self._pump()
+        return failure
 
     def _pick(self):
         """A transmitting bind with room in its window and its rate, round-robin."""
@@ -357,16 +368,10 @@ class Connector(service.MultiService):
         if queue:
             # Binds with room are waiting for a rate token: wake when it is due.
             # Binds with full windows need no timer: every request ends (its
-            # response, its timeout or the bind's loss) and _freed pumps then.
+            # response, its timeout or the bind's loss) and _resp/_lost pump then.
             waits = [p.bucket.wait(now) for p in self._tx if p.can_send()]
             if waits:
                 self._schedule(min(waits))
-
-    def _freed(self, result):
-        # A slot is free: the next queued message goes out in this same turn.
-        if self._queue:
-            self._pump()
-        return result
 
     def _fail_queue(self, reason):
         queue, self._queue = self._queue, deque()

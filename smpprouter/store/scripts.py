@@ -33,7 +33,9 @@ return #KEYS
 # records their outcome: a final state goes to msg:{c}:<router id> (the id is
 # the mapping's first element) if that record exists, in the command that
 # reads the mapping, so query_sm costs the receipt path no command of its
-# own. Returns the mappings (nil where none), as MGET would.
+# own. The id is read off the JSON array's first string (router ids have no
+# escapes; one that has one is left alone). The record has no blob left by
+# then (SENT dropped it). Returns the mappings (nil where none), as MGET would.
 GET_MAPPINGS = Script(b"""
 local out = {}
 for i = 1, #KEYS do
@@ -41,12 +43,11 @@ for i = 1, #KEYS do
   out[i] = v
   local state = ARGV[i + 2]
   if v and state ~= '' then
-    local ok, m = pcall(cjson.decode, v)
-    if ok and type(m) == 'table' and type(m[1]) == 'string' then
-      local k = ARGV[2] .. m[1]
+    local id = string.match(v, '^%["([^"\\\\]*)"')
+    if id then
+      local k = ARGV[2] .. id
       if redis.call('EXISTS', k) == 1 then
         redis.call('HSET', k, 's', state, 'f', ARGV[1])
-        redis.call('HDEL', k, 'm', 'q')
       end
     end
   end
