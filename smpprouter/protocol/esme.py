@@ -214,6 +214,8 @@ class ESMEServerProtocol(SMPPProtocol):
     def _answer(self, resp):
         self.working -= 1
         self.send_response(resp)
+        if not self.held and not self.reading_paused:
+            return   # the common case: nothing waits for this slot
         if self._releasing:
             return   # an answer given synchronously while held requests are started
         self._releasing = True
