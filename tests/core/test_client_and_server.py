@@ -1,0 +1,131 @@
+"""An ESME, the router and an SMSC wired together with no sockets and no Redis,
+in the style of aioquic's client_and_server: the real ESME-facing protocol, the
+real core and the real connector protocol, the test's ESME client and the SMSC
+simulator, joined by in-memory transports (twisted.test.iosim) on one
+task.Clock. A whole submit -> receipt round trip runs in milliseconds and
+every timer is the test's to move.
+"""
+
+import os
+import tempfile
+
+from twisted.internet import task
+from twisted.test import iosim
+from twisted.trial.unittest import SynchronousTestCase
+
+from bench.esme import ESMEClient
+from bench.smsc import SimulatedSMSC
+from smpprouter.config import load_config
+from smpprouter.core.core import Core
+from smpprouter.core.delivery import Deliveries
+from smpprouter.ids import MessageIds
+from smpprouter.passwords import PasswordCache
+from smpprouter.protocol.esme import ESMEServerFactory
+from smpprouter.protocol.smsc import Connector, SMSCClientProtocol
+from smpprouter.service import load_routes
+from smpprouter.smpp.receipt import MessageState, parse_receipt
+from smpprouter.smpp.session import Mode, Timers
+from smpprouter.smpp.status import Status
+from tests.integration.harness import PASSWORDS, password_hash, write_config
+
+from .memory_store import MemoryStore
+
+MESSAGE = dict(source_addr="MyBrand", destination_addr="15551234567",
+               short_message=b"hello", registered_delivery=1)
+
+
+class ClientAndServer(SynchronousTestCase):
+    def setUp(self):
+        self.clock = task.Clock()
+        directory = tempfile.mkdtemp(prefix="smpprouter-cs-")
+        config_path, _ = write_config(directory, "redis://127.0.0.1:1/0", 1,
+                                      users={"esme1": "", "esme2": ""})
+        os.makedirs(os.path.join(directory, "var"), exist_ok=True)
+        config = load_config(config_path)
+        self.store = MemoryStore(self.clock)
+        cache = PasswordCache()
+        for user in ("esme1", "esme2"):   # scrypt once here, not in a thread
+            cache.verify(PASSWORDS[user], password_hash(user))
+        deliveries = Deliveries(self.store, self.clock, "test")
+        self.core = Core(config, load_routes(config), self.store, MessageIds(1), deliveries,
+                         self.clock, cache, instance="test")
+        self.connector = Connector(config.connectors["smsc"], self.core, self.clock)
+        self.core.add_connector(self.connector)
+        self.core.start()
+        self.addCleanup(self.core.stop)
+        self.smsc = SimulatedSMSC(reactor=self.clock)
+        upstream = SMSCClientProtocol(self.connector, Mode.TRX, self.clock,
+                                      self.connector.timers, 10)
+        self.pumps = [self.join(self.smsc.buildProtocol(None), upstream)]
+        self.settle()
+        self.assertTrue(self.connector.up)
+        smpp = config.smpp
+        self.factory = ESMEServerFactory(self.core, self.clock, Timers(
+            smpp.session_init_timeout, smpp.enquire_link_interval, smpp.inactivity_timeout,
+            smpp.response_timeout), smpp.window, smpp.max_pdu_length)
+
+    def join(self, server, client):
+        return iosim.connect(server, iosim.makeFakeServer(server),
+                             client, iosim.makeFakeClient(client), greet=False)
+
+    def settle(self, rounds=200):
+        """Move bytes both ways and run what is due now, until nothing moves."""
+        for _ in range(rounds):
+            moved = [pump.pump() for pump in self.pumps]
+            now = self.clock.seconds()
+            due = [c for c in self.clock.getDelayedCalls() if c.getTime() <= now]
+            self.clock.advance(0)
+            if not any(moved) and not due:
+                return
+        self.fail("still busy after %d rounds" % rounds)
+
+    def esme(self, user="esme1", mode="transceiver"):
+        client = ESMEClient()
+        self.pumps.append(self.join(self.factory.buildProtocol(None), client))
+        bound = client.bind(mode, user, PASSWORDS[user])
+        self.settle()
+        self.assertEqual(self.successResultOf(bound).command_status, Status.ESME_ROK)
+        return client
+
+    def test_submit_and_its_receipt_with_our_id(self):
+        client = self.esme()
+        resp = client.submit(**MESSAGE)
+        self.settle()
+        resp = self.successResultOf(resp)
+        self.assertEqual(resp.command_status, Status.ESME_ROK)
+        self.assertEqual([s.short_message for s in self.smsc.submits], [b"hello"])
+        [receipt] = client.deliveries
+        self.assertEqual(receipt.tlvs["receipted_message_id"], resp.message_id)
+        self.assertEqual(parse_receipt(receipt.short_message).id, resp.message_id)
+        self.assertEqual(self.store.queues["esme1"], {})   # acknowledged, gone
+        query = client.query(resp.message_id)
+        self.settle()
+        self.assertEqual(self.successResultOf(query).message_state, MessageState.DELIVERED)
+
+    def test_a_receipt_waits_for_a_user_that_is_not_bound(self):
+        tx = self.esme(mode="transmitter")
+        resp = tx.submit(**MESSAGE)
+        self.settle()
+        message_id = self.successResultOf(resp).message_id
+        self.assertEqual(len(self.store.queues["esme1"]), 1)
+        rx = self.esme(mode="receiver")
+        self.settle()
+        self.assertEqual([d.tlvs["receipted_message_id"] for d in rx.deliveries], [message_id])
+
+    def test_an_mo_reaches_the_user_its_rule_names(self):
+        client = self.esme()
+        self.smsc.send_mo("15550001111", "12345", b"hi there")
+        self.settle()
+        [mo] = client.deliveries
+        self.assertEqual((mo.source_addr, mo.destination_addr, mo.short_message),
+                         ("15550001111", "12345", b"hi there"))
+
+    def test_an_upstream_that_stops_answering_times_out_into_a_precise_status(self):
+        client = self.esme()
+        self.smsc.hold_responses = True
+        resp = client.submit(**MESSAGE)
+        self.settle()
+        self.assertNoResult(resp)
+        self.clock.advance(self.connector.config.response_timeout)
+        self.settle()
+        self.assertEqual(self.successResultOf(resp).command_status, Status.ESME_RSYSERR)
