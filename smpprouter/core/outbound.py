@@ -263,7 +263,8 @@ class Drainer:
             key = normalise(upstream_id, upstream.resp_form)
             if key:
                 mapping = Mapping(queued.message_id, s.user, s.source, s.destination,
-                                  queued.submitted_at, queued.parts, s.registered_delivery)
+                                  queued.submitted_at, queued.parts, s.registered_delivery,
+                                  self.name if via != self.name else "")
                 d = self.store.save_mapping(via, key, mapping, upstream.dlr_expiry)
                 d.addCallbacks(lambda _: self._finish(entry, SENT, 0, upstream_id),
                                self._mapping_failed, None, None,

@@ -76,6 +76,11 @@ class Receipts:
 
     def _relay(self, mapping, connector, receipt):
         message_id = mapping.message_id
+        if mapping.home and is_final(receipt.state):
+            # Sent by failover: its record is in its home connector's slot,
+            # which the lookup did not touch.
+            self.store.set_state(mapping.home, message_id, str(receipt.state)).addErrback(
+                self._state_not_kept, mapping.home, message_id)
         if not mapping.registered_delivery & WANTS_RECEIPT:
             self.counters["receipts_unwanted"] += 1
             return Status.ESME_ROK
@@ -89,6 +94,12 @@ class Receipts:
         receipt.tlvs["receipted_message_id"] = receipt.message_id = message_id
         receipt.text = text
         return self.inbox.put(mapping.user, receipt, connector, "receipt")
+
+    def _state_not_kept(self, failure, connector, message_id):
+        # The receipt itself still goes to the user; only query_sm lags.
+        self.log.warn("{connector}: state of {message_id} not recorded: {error}",
+                      connector=connector, message_id=message_id,
+                      error=failure.getErrorMessage())
 
     async def _park(self, upstream, receipt, key, final):
         """Look the mapping up again, soon then less often, for receipt_wait.

@@ -20,6 +20,8 @@ class Mapping:
     submitted_at: float    # unix time
     parts: int = 1
     registered_delivery: int = 0
+    home: str = ""         # the connector holding its msg: record, when not this one
+                           # (a queued message sent by failover through another)
 
 
 @dataclass(frozen=True, slots=True)

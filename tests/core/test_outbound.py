@@ -25,6 +25,7 @@ class FakeStore:
         self.stream = []          # Outbound entries not yet taken
         self.finished = []        # (entry id, state, error_code, upstream id)
         self.mappings = []
+        self.homes = []
         self.touched = []
         self.moved = 0
 
@@ -62,8 +63,9 @@ class FakeStore:
         self.finished.append((entry.entry_id, state, error_code, upstream_id))
         return defer.succeed(None)
 
-    def save_mapping(self, connector, key, mapping, ttl):
+    def save_mapping(self, connector, key, mapping, ttl, record=False):
         self.mappings.append((connector, key, mapping.message_id))
+        self.homes.append(mapping.home)
         return defer.succeed(None)
 
 
@@ -167,6 +169,7 @@ class DrainerTests(SynchronousTestCase):
         self.store.add(queued(routes=("a", "b")))
         self.drainer().tick()
         self.assertEqual(self.store.mappings, [("b", "b1", "id0")])
+        self.assertEqual(self.store.homes, ["a"])   # its record stays in a's slot
         self.assertEqual([f[1] for f in self.store.finished], [SENT])
 
     def test_no_route_left_waits_and_retries_from_the_first(self):
