@@ -64,17 +64,22 @@ class Receipts:
         key = normalise(receipt.message_id, upstream.receipt_form)
         # A final outcome is recorded for query_sm by the lookup itself.
         final = str(receipt.state) if is_final(receipt.state) else None
-        d = self.store.get_mapping(connector, key, final)
-        d.addCallbacks(self._found, self._store_down, (upstream, receipt, key, final), None,
-                       (connector,))
-        return d
+        # Each step ends in out (never a Deferred returned from a callback,
+        # whose chaining costs more than the step on this path).
+        out = defer.Deferred()
+        self.store.get_mapping(connector, key, final).addCallbacks(
+            self._found, self._store_down, (upstream, receipt, key, final, out), None,
+            (connector, out))
+        return out
 
-    def _found(self, mapping, upstream, receipt, key, final):
+    def _found(self, mapping, upstream, receipt, key, final, out):
         if mapping is None:
-            return defer.Deferred.fromCoroutine(self._park(upstream, receipt, key, final))
-        return self._relay(mapping, upstream.name, receipt)
+            defer.Deferred.fromCoroutine(self._park(upstream, receipt, key, final)) \
+                .chainDeferred(out)
+        else:
+            self._relay(mapping, upstream.name, receipt, out)
 
-    def _relay(self, mapping, connector, receipt):
+    def _relay(self, mapping, connector, receipt, out):
         message_id = mapping.message_id
         if mapping.home and is_final(receipt.state):
             # Sent by failover: its record is in its home connector's slot,
@@ -83,7 +88,8 @@ class Receipts:
                 self._state_not_kept, mapping.home, message_id)
         if not mapping.registered_delivery & WANTS_RECEIPT:
             self.counters["receipts_unwanted"] += 1
-            return Status.ESME_ROK
+            out.callback(Status.ESME_ROK)
+            return
         text = receipt.text
         if text:
             try:
@@ -93,7 +99,7 @@ class Receipts:
         # The delivery handed to the core is the core's: rewritten in place.
         receipt.tlvs["receipted_message_id"] = receipt.message_id = message_id
         receipt.text = text
-        return self.inbox.put(mapping.user, receipt, connector, "receipt")
+        self.inbox.put(mapping.user, receipt, connector, "receipt").chainDeferred(out)
 
     def _state_not_kept(self, failure, connector, message_id):
         # The receipt itself still goes to the user; only query_sm lags.
@@ -142,17 +148,19 @@ class Receipts:
                                    connector=name, error=e)
                     return Status.ESME_RX_T_APPN
                 if mapping is not None:
-                    return await defer.maybeDeferred(self._relay, mapping, name, receipt)
+                    relayed = defer.Deferred()
+                    self._relay(mapping, name, receipt, relayed)
+                    return await relayed
         finally:
             if counted:
                 self._parked[name] -= 1
 
-    def _store_down(self, failure, connector):
+    def _store_down(self, failure, connector, out):
         # A temporary error makes the upstream deliver it again later: the
         # receipt is not lost, it waits upstream.
         self.log.error("{connector}: receipt not queued: {error}", connector=connector,
                        error=failure.getErrorMessage())
-        return Status.ESME_RX_T_APPN
+        out.callback(Status.ESME_RX_T_APPN)
 
     # -- the router's own -----------------------------------------------------
 

@@ -313,14 +313,19 @@ return out
 # KEYS: out:{c}, outp:{c}   ARGV: now (unix s), msg prefix, then 6 per entry:
 #       'p' or 'n', entry id, message id, state, error code, upstream id
 # XACK + XDEL each entry; its message becomes SENT (upstream id noted) or the
-# final state given (final date now, error code); the blob is dropped.
+# final state given (final date now, error code); the blob is dropped. SENT
+# never replaces a final state: the upstream's receipt may be recorded (by
+# GET_MAPPINGS) between the mapping's save and this script.
 FINISH_OUT = Script(_OUT_LIB + b"""
 for i = 3, #ARGV, 6 do
   drop(KEYS[ARGV[i] == 'p' and 2 or 1], ARGV[i + 1])
   local k, state = ARGV[2] .. ARGV[i + 2], ARGV[i + 3]
   if redis.call('EXISTS', k) == 1 then
     if state == 'U' then
-      redis.call('HSET', k, 's', state, 'x', ARGV[i + 5])
+      if not string.find(redis.call('HGET', k, 's') or '', '^%d$') then
+        redis.call('HSET', k, 's', state)
+      end
+      redis.call('HSET', k, 'x', ARGV[i + 5])
     else
       redis.call('HSET', k, 's', state, 'f', ARGV[1], 'e', ARGV[i + 4])
       if ARGV[i + 5] ~= '' then redis.call('HSET', k, 'x', ARGV[i + 5]) end

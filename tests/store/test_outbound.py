@@ -690,3 +690,15 @@ class HotPathRecordTests(OutboundTestCase):
         yield store.get_mapping("c", "up0")
         calls = self.server.command_calls()
         self.assertEqual(calls.get("mget", 0) - before.get("mget", 0), 1)
+
+    @defer.inlineCallbacks
+    def test_sent_never_replaces_an_outcome_recorded_first(self):
+        # The upstream's receipt can beat the finish script: its outcome stays.
+        store = yield self.make_store()
+        yield store.enqueue_outbound("c", "m0", "acme", b"x", 0, None, 60)
+        [entry] = yield store.take_outbound("c", "me", 10)
+        yield store.save_mapping("c", "up0", Mapping("m0", "acme", "s", "d", T0), 60)
+        yield store.get_mapping("c", "up0", "2")
+        yield store.finish_outbound("c", entry, "U", upstream_id="up0")
+        record = yield store.get_message(["c"], "m0")
+        self.assertEqual(record.state, "2")
