@@ -19,13 +19,15 @@ class Inbox:
         self.store = store
         self.counters = counters
 
-    def put(self, user, entry, connector, what):
-        """Deferred(status for the upstream) once entry is queued for user."""
-        d = self.store.enqueue(user, encode_entry(entry))
-        d.addCallbacks(_ok, self._not_queued, None, None, (connector, what, user))
-        return d
+    def put(self, user, entry, connector, what, out):
+        """out.callback(status for the upstream) once entry is queued for user."""
+        self.store.enqueue(user, encode_entry(entry)).addCallbacks(
+            _queued, self._not_queued, (out,), None, (connector, what, user, out))
 
-    def _not_queued(self, failure, connector, what, user):
+    def _not_queued(self, failure, connector, what, user, out):
+        out.callback(self._refusal(failure, connector, what, user))
+
+    def _refusal(self, failure, connector, what, user):
         if failure.check(QueueFull):
             self.counters["queue_full"] += 1
             self.log.warn("{connector}: {what} for {user} refused, their queue is full "
@@ -38,5 +40,5 @@ class Inbox:
         return Status.ESME_RX_T_APPN
 
 
-def _ok(_):
-    return Status.ESME_ROK
+def _queued(_, out):
+    out.callback(Status.ESME_ROK)

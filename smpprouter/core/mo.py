@@ -34,4 +34,6 @@ class MOPath:
                           connector=connector, source=inbound.source,
                           destination=inbound.destination)
             return defer.succeed(Status.ESME_RX_P_APPN)
-        return self.inbox.put(decision.user, inbound, connector, "MO")
+        out = defer.Deferred()
+        self.inbox.put(decision.user, inbound, connector, "MO", out)
+        return out

@@ -99,7 +99,7 @@ class Receipts:
         # The delivery handed to the core is the core's: rewritten in place.
         receipt.tlvs["receipted_message_id"] = receipt.message_id = message_id
         receipt.text = text
-        self.inbox.put(mapping.user, receipt, connector, "receipt").chainDeferred(out)
+        self.inbox.put(mapping.user, receipt, connector, "receipt", out)
 
     def _state_not_kept(self, failure, connector, message_id):
         # The receipt itself still goes to the user; only query_sm lags.

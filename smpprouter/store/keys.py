@@ -49,10 +49,16 @@ def _tag(connector: str) -> bytes:
     return b"{" + connector.encode("utf-8", "surrogatepass") + b"}"
 
 
+_MESSAGE_PREFIXES = {}
+
+
 def message(connector: str, message_id: str) -> bytes:
     """msg:{connector}:<router id> — a hash: u user, s state, m blob, p priority,
     f final date, e error code, x upstream id."""
-    return b"msg:" + _tag(connector) + b":" + message_id.encode("utf-8", "surrogatepass")
+    prefix = _MESSAGE_PREFIXES.get(connector)
+    if prefix is None:   # connectors come from the config: a handful of entries
+        prefix = _MESSAGE_PREFIXES[connector] = b"msg:" + _tag(connector) + b":"
+    return prefix + message_id.encode("utf-8", "surrogatepass")
 
 
 def outbound(connector: str, priority: bool = False) -> bytes:

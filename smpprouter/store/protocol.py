@@ -23,8 +23,9 @@ def encode_command(args) -> bytes:
     out = [b"*%d\r\n" % len(args)]
     append = out.append
     for a in args:
-        if type(a) is not bytes:
-            a = a.encode() if type(a) is str else str(a).encode()
+        kind = type(a)
+        if kind is not bytes:
+            a = a.encode() if kind is str else b"%d" % a if kind is int else str(a).encode()
         append(b"$%d\r\n%s\r\n" % (len(a), a))
     return b"".join(out)
 

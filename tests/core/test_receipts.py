@@ -31,9 +31,9 @@ class FakeInbox:
     def __init__(self):
         self.entries = []
 
-    def put(self, user, entry, connector, what):
+    def put(self, user, entry, connector, what, out):
         self.entries.append((user, entry))
-        return defer.succeed(Status.ESME_ROK)
+        out.callback(Status.ESME_ROK)
 
 
 class ReceiptTests(SynchronousTestCase):
