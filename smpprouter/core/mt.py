@@ -69,7 +69,7 @@ class MTPath:
         """Deferred(Outcome) for a Submission."""
         self.counters["submitted"] += 1
         user = self.config.users[s.user]
-        if not self.admission.allow(user):
+        if user.throughput and not self.admission.allow(user):   # 0: unlimited
             return self._reject(Status.ESME_RTHROTTLED)
         decision = self.routes.route_mt(MTRequest(
             user.name, user.groups, s.source, s.destination, s.service_type))
@@ -106,24 +106,16 @@ class MTPath:
             return
         connector.submit(s).addCallbacks(
             self._answered, self._not_answered, (s, user, names, index, connector, out), None,
-            (s, user, names, index, out))
+            (s, user, names, index, out)).addErrback(_unexpected, out)
 
     def _not_answered(self, failure, s, user, names, index, out):
+        # (an exception of either step reaches _unexpected: out always fires)
         if failure.check(*ATTEMPT_FAILURES):
             self._send(s, user, names, index + 1, attempt_status(failure), out)
         else:
             out.errback(failure)
 
     def _answered(self, answer, s, user, names, index, connector, out):
-        try:
-            self._outcome(answer, s, user, names, index, connector, out)
-        except Exception:
-            if not out.called:
-                out.errback()
-            else:
-                raise
-
-    def _outcome(self, answer, s, user, names, index, connector, out):
         status, upstream_id = answer
         if status != Status.ESME_ROK:
             if status in RETRYABLE_STATUS:
@@ -260,3 +252,9 @@ class MTPath:
                                                 encode_queued(queued), due):
             return Status.ESME_RREPLACEFAIL
         return Status.ESME_ROK
+
+
+def _unexpected(failure, out):
+    """A bug in a step of the synchronous path: the caller still gets an answer."""
+    if not out.called:
+        out.errback(failure)

@@ -70,12 +70,6 @@ class UpstreamNack(Exception):
         self.status = status
 
 
-def _answered(resp):
-    if resp.command_id == CommandId.generic_nack:
-        raise UpstreamNack(resp.command_status)
-    return resp.command_status, resp.message_id
-
-
 class SMSCClientProtocol(SMPPProtocol):
     log = Logger()
     role = Role.ESME
@@ -314,7 +308,9 @@ class Connector(service.MultiService):
         # A slot is free: the next queued message goes out in this same turn.
         if self._queue:
             self._pump()
-        return _answered(resp)
+        if resp.command_id == CommandId.generic_nack:
+            raise UpstreamNack(resp.command_status)
+        return resp.command_status, resp.message_id
 
     def _lost(self, failure):
         if self._queue:
