@@ -140,18 +140,24 @@ class OutboundMixin:
                     args.extend(item[:-1])
                 flight.send(args, chunk, self._enqueued_outbound, connector)
         sha = scripts.SAVE_SENT.sha
-        for connector, items in sents.items():
-            for chunk in _chunks(saves.pop(connector, []) + items, size):
-                maps = [item for item in chunk if len(item) == 4]
-                sent = [item for item in chunk if len(item) == 5]
-                args = [b"EVALSHA", sha, len(chunk)] + [item[0] for item in maps]
-                args += [item[1] for item in sent]
-                args.append(len(maps))
-                for _, ttl, value, _ in maps:
+        for connector, sent in sents.items():
+            maps = saves.pop(connector, [])
+            if len(maps) + len(sent) <= size:   # the usual case: one command, no sorting
+                chunks = ((maps, sent),)
+            else:
+                chunk_list = list(_chunks(maps + sent, size))
+                chunks = [([i for i in c if len(i) == 4], [i for i in c if len(i) == 5])
+                          for c in chunk_list]
+            for maps_, sent_ in chunks:
+                args = [b"EVALSHA", sha, len(maps_) + len(sent_)]
+                args += [item[0] for item in maps_]
+                args += [item[1] for item in sent_]
+                args.append(len(maps_))
+                for _, ttl, value, _ in maps_:
                     args += (ttl, value)
-                for _, _, user, ttl, _ in sent:
+                for _, _, user, ttl, _ in sent_:
                     args += (user, ttl)
-                flight.send(args, chunk, _done)
+                flight.send(args, maps_ + sent_, _done)
         now = repr(self._clock()) if finishes or states else None   # final dates
         sha = scripts.FINISH_OUT.sha
         for connector, items in finishes.items():
