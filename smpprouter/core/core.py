@@ -86,8 +86,8 @@ class Core:
     def session_closed(self, session):
         self.admission.session_closed(session)
 
-    def submit(self, session, submission):
-        return self.mt.submit(submission)
+    def submit(self, session, submission, answer):
+        self.mt.submit(submission, answer)
 
     def query(self, session, message_id):
         return defer.Deferred.fromCoroutine(self.mt.query(session.user, message_id))
@@ -101,7 +101,8 @@ class Core:
 
     # -- ISMSCGateway ---------------------------------------------------------
 
-    def upstream_deliver(self, connector, delivery):
+    def upstream_deliver(self, connector, delivery, answer):
         if type(delivery) is Receipt:
-            return self.receipts.deliver(connector.name, delivery)
-        return self.mo.deliver(connector.name, delivery)
+            self.receipts.deliver(connector.name, delivery, answer)
+        else:
+            self.mo.deliver(connector.name, delivery, answer)

@@ -19,13 +19,13 @@ class Inbox:
         self.store = store
         self.counters = counters
 
-    def put(self, user, entry, connector, what, out):
-        """out.callback(status for the upstream) once entry is queued for user."""
+    def put(self, user, entry, connector, what, answer):
+        """answer(status for the upstream) once entry is queued for user, or not."""
         self.store.enqueue(user, encode_entry(entry)).addCallbacks(
-            _queued, self._not_queued, (out,), None, (connector, what, user, out))
+            _queued, self._not_queued, (answer,), None, (connector, what, user, answer))
 
-    def _not_queued(self, failure, connector, what, user, out):
-        out.callback(self._refusal(failure, connector, what, user))
+    def _not_queued(self, failure, connector, what, user, answer):
+        answer(self._refusal(failure, connector, what, user))
 
     def _refusal(self, failure, connector, what, user):
         if failure.check(QueueFull):
@@ -40,5 +40,5 @@ class Inbox:
         return Status.ESME_RX_T_APPN
 
 
-def _queued(_, out):
-    out.callback(Status.ESME_ROK)
+def _queued(_, answer):
+    answer(Status.ESME_ROK)

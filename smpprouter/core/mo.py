@@ -1,6 +1,5 @@
 """MO: a message from a handset, routed by the MO rules to the user who gets it."""
 
-from twisted.internet import defer
 from twisted.logger import Logger
 
 from ..routing.interface import MORequest
@@ -17,8 +16,8 @@ class MOPath:
         self.inbox = inbox
         self.counters = counters
 
-    def deliver(self, connector, inbound):
-        """Deferred(status for the upstream): ESME_ROK once queued for its user."""
+    def deliver(self, connector, inbound, answer):
+        """answer(status for the upstream), once: ESME_ROK once queued for its user."""
         self.counters["mo"] += 1
         text = ""
         try:
@@ -33,7 +32,6 @@ class MOPath:
             self.log.warn("{connector}: MO from {source} to {destination} matches no MO rule",
                           connector=connector, source=inbound.source,
                           destination=inbound.destination)
-            return defer.succeed(Status.ESME_RX_P_APPN)
-        out = defer.Deferred()
-        self.inbox.put(decision.user, inbound, connector, "MO", out)
-        return out
+            answer(Status.ESME_RX_P_APPN)
+            return
+        self.inbox.put(decision.user, inbound, connector, "MO", answer)

@@ -13,8 +13,8 @@ Also what query_sm, cancel_sm and replace_sm ask of a message the router holds.
 
 from dataclasses import replace
 
-from twisted.internet import defer
 from twisted.logger import Logger
+from twisted.python import failure
 
 from ..ids import format_id, normalise
 from ..protocol.base import ResponseTimeoutError, SessionClosed
@@ -65,34 +65,38 @@ class MTPath:
 
     # -- admission and routing ----------------------------------------------
 
-    def submit(self, s):
-        """Deferred(Outcome) for a Submission."""
+    def submit(self, s, answer):
+        """answer(Outcome) for a Submission, exactly once (see IESMEGateway.submit)."""
         self.counters["submitted"] += 1
-        user = self.config.users[s.user]
-        if user.throughput and not self.admission.allow(user):   # 0: unlimited
-            return self._reject(Status.ESME_RTHROTTLED)
-        decision = self.routes.route_mt(MTRequest(
-            user.name, user.groups, s.source, s.destination, s.service_type))
-        if type(decision) is MTReject:
-            return self._reject(decision.status)
-        names = decision.connectors
-        if user.store_and_forward or s.schedule is not None:
-            return self._store(s, user, names)
-        out = defer.Deferred()
-        self._send(s, user, names, 0, None, out)
-        return out
+        try:
+            user = self.config.users[s.user]
+            if user.throughput and not self.admission.allow(user):   # 0: unlimited
+                self._reject(Status.ESME_RTHROTTLED, answer)
+                return
+            decision = self.routes.route_mt(MTRequest(
+                user.name, user.groups, s.source, s.destination, s.service_type))
+            if type(decision) is MTReject:
+                self._reject(decision.status, answer)
+                return
+            names = decision.connectors
+            if user.store_and_forward or s.schedule is not None:
+                self._store(s, user, names, answer)
+                return
+        except Exception:
+            _unexpected(failure.Failure(), answer)
+            return
+        self._send(s, user, names, 0, None, answer)
 
-    def _reject(self, status):
+    def _reject(self, status, answer):
         self.counters["rejected"] += 1
-        return defer.succeed(Outcome(status))
+        answer(Outcome(status))
 
     # -- synchronous ----------------------------------------------------------
     #
-    # Each step ends in out.callback(Outcome) (or the next step) rather than
-    # returning a Deferred from a callback: Twisted's chaining of a returned
-    # Deferred costs more than the step itself on this path.
+    # Each step ends in answer(Outcome) (or the next step): plain callbacks,
+    # no Deferred of our own, on the path every message takes.
 
-    def _send(self, s, user, names, index, last_status, out):
+    def _send(self, s, user, names, index, last_status, answer):
         connectors = self.connectors
         while index < len(names):
             connector = connectors.get(names[index])
@@ -101,33 +105,33 @@ class MTPath:
             index += 1
         else:
             self.counters["failed"] += 1
-            out.callback(Outcome(
+            answer(Outcome(
                 last_status if last_status is not None else Status.ESME_RSYSERR))
             return
         connector.submit(s).addCallbacks(
-            self._answered, self._not_answered, (s, user, names, index, connector, out), None,
-            (s, user, names, index, out)).addErrback(_unexpected, out)
+            self._answered, self._not_answered, (s, user, names, index, connector, answer), None,
+            (s, user, names, index, answer)).addErrback(_unexpected, answer)
 
-    def _not_answered(self, failure, s, user, names, index, out):
-        # (an exception of either step reaches _unexpected: out always fires)
+    def _not_answered(self, failure, s, user, names, index, answer):
+        # (an exception of either step reaches _unexpected: answer is always called)
         if failure.check(*ATTEMPT_FAILURES):
-            self._send(s, user, names, index + 1, attempt_status(failure), out)
+            self._send(s, user, names, index + 1, attempt_status(failure), answer)
         else:
-            out.errback(failure)
+            _unexpected(failure, answer)
 
-    def _answered(self, answer, s, user, names, index, connector, out):
-        status, upstream_id = answer
+    def _answered(self, resp, s, user, names, index, connector, answer):
+        status, upstream_id = resp
         if status != Status.ESME_ROK:
             if status in RETRYABLE_STATUS:
-                self._send(s, user, names, index + 1, status, out)
+                self._send(s, user, names, index + 1, status, answer)
                 return
             self.counters["failed"] += 1
-            out.callback(Outcome(status))
+            answer(Outcome(status))
             return
         message_id = format_id(self.ids.next(), user.message_id)
         if not s.registered_delivery & WANTS_RECEIPT:
             self.counters["accepted"] += 1
-            out.callback(Outcome(Status.ESME_ROK, message_id))
+            answer(Outcome(Status.ESME_ROK, message_id))
             return
         name = connector.name
         upstream = self.upstreams[name]
@@ -137,31 +141,31 @@ class MTPath:
             self.counters["failed"] += 1
             self.log.error("{connector}: submit_sm_resp ESME_ROK without a message_id; the "
                            "receipt could not be correlated, refused", connector=name)
-            out.callback(Outcome(Status.ESME_RSYSERR))
+            answer(Outcome(Status.ESME_RSYSERR))
             return
         mapping = Mapping(message_id, user.name, s.source, s.destination,
                           self.clock.seconds(), 1, s.registered_delivery)
         # record: msg:{c}:<id> in state SENT beside the mapping, for query_sm
         self.store.save_mapping(name, key, mapping, upstream.dlr_expiry, record=True) \
-            .addCallbacks(self._mapped, self._not_mapped, (message_id, out), None,
-                          (name, upstream_id, out))
+            .addCallbacks(self._mapped, self._not_mapped, (message_id, answer), None,
+                          (name, upstream_id, answer))
 
-    def _mapped(self, _, message_id, out):
+    def _mapped(self, _, message_id, answer):
         self.counters["accepted"] += 1
-        out.callback(Outcome(Status.ESME_ROK, message_id))
+        answer(Outcome(Status.ESME_ROK, message_id))
 
-    def _not_mapped(self, failure, connector, upstream_id, out):
+    def _not_mapped(self, failure, connector, upstream_id, answer):
         # The upstream has the message, but its receipt could never be
         # correlated: the ESME must not hear ESME_ROK.
         self.counters["failed"] += 1
         self.log.error("{connector}: accepted as {upstream_id!r} but its mapping could not be"
                        " stored: {error}", connector=connector, upstream_id=upstream_id,
                        error=failure.getErrorMessage())
-        out.callback(Outcome(Status.ESME_RSYSERR))
+        answer(Outcome(Status.ESME_RSYSERR))
 
     # -- store and forward ----------------------------------------------------
 
-    def _store(self, s, user, names):
+    def _store(self, s, user, names, answer):
         now = self.clock.seconds()
         outbound = self.config.outbound
         validity = s.validity
@@ -169,11 +173,13 @@ class MTPath:
         if validity is None:
             validity = now + outbound.default_validity
         elif validity <= now:
-            return self._reject(Status.ESME_RINVEXPIRY)
+            self._reject(Status.ESME_RINVEXPIRY, answer)
+            return
         validity = min(validity, limit)
         due = s.schedule if s.schedule is not None and s.schedule > now else None
         if due is not None and due >= validity:
-            return self._reject(Status.ESME_RINVSCHED)
+            self._reject(Status.ESME_RINVSCHED, answer)
+            return
         # Home: the first route up here; it holds the message's keys for good.
         home = next((n for n in names if n in self.connectors and self.connectors[n].up),
                     names[0])
@@ -184,21 +190,22 @@ class MTPath:
         ttl = int(validity - now) + self.upstreams[home].dlr_expiry
         d = self.store.enqueue_outbound(home, message_id, user.name, encode_queued(queued),
                                         1 if s.priority else 0, due, ttl)
-        d.addCallbacks(self._stored, self._not_stored, (message_id,), None, (home,))
-        return d
+        d.addCallbacks(self._stored, self._not_stored, (message_id, answer), None,
+                       (home, answer))
 
-    def _stored(self, _, message_id):
+    def _stored(self, _, message_id, answer):
         self.counters["queued"] += 1
-        return Outcome(Status.ESME_ROK, message_id)
+        answer(Outcome(Status.ESME_ROK, message_id))
 
-    def _not_stored(self, failure, home):
+    def _not_stored(self, failure, home, answer):
         self.counters["failed"] += 1
         if failure.check(QueueFull):
             self.log.warn("{connector}: outbound queue full, message refused", connector=home)
-            return Outcome(Status.ESME_RMSGQFUL)
+            answer(Outcome(Status.ESME_RMSGQFUL))
+            return
         self.log.error("{connector}: message not queued: {error}", connector=home,
                        error=failure.getErrorMessage())
-        return Outcome(Status.ESME_RSYSERR)
+        answer(Outcome(Status.ESME_RSYSERR))
 
     # -- query, cancel, replace -------------------------------------------------
 
@@ -254,7 +261,7 @@ class MTPath:
         return Status.ESME_ROK
 
 
-def _unexpected(failure, out):
-    """A bug in a step of the synchronous path: the caller still gets an answer."""
-    if not out.called:
-        out.errback(failure)
+def _unexpected(failure, answer):
+    """A bug in a step of the MT path: the caller still gets its one answer."""
+    MTPath.log.failure("a submission failed", failure)
+    answer(Outcome(Status.ESME_RSYSERR))

@@ -53,33 +53,32 @@ class Receipts:
 
     # -- from upstreams -------------------------------------------------------
 
-    def deliver(self, connector, receipt):
-        """Deferred(status for the upstream) for a Receipt as the upstream sent it."""
+    def deliver(self, connector, receipt, answer):
+        """answer(status for the upstream), once, for a Receipt as the upstream sent it."""
         self.counters["receipts"] += 1
         if not receipt.message_id:
             self.counters["receipts_unknown"] += 1
             self.log.warn("{connector}: receipt without an id dropped", connector=connector)
-            return defer.succeed(Status.ESME_ROK)
+            answer(Status.ESME_ROK)
+            return
         upstream = self.upstreams[connector]
         key = normalise(receipt.message_id, upstream.receipt_form)
         # A final outcome is recorded for query_sm by the lookup itself.
         final = str(receipt.state) if is_final(receipt.state) else None
-        # Each step ends in out (never a Deferred returned from a callback,
-        # whose chaining costs more than the step on this path).
-        out = defer.Deferred()
+        # Each step ends in answer(status): plain callbacks, no Deferred of
+        # our own, on the path every receipt takes.
         self.store.get_mapping(connector, key, final).addCallbacks(
-            self._found, self._store_down, (upstream, receipt, key, final, out), None,
-            (connector, out))
-        return out
+            self._found, self._store_down, (upstream, receipt, key, final, answer), None,
+            (connector, answer)).addErrback(self._unexpected, connector, answer)
 
-    def _found(self, mapping, upstream, receipt, key, final, out):
+    def _found(self, mapping, upstream, receipt, key, final, answer):
         if mapping is None:
             defer.Deferred.fromCoroutine(self._park(upstream, receipt, key, final)) \
-                .chainDeferred(out)
+                .addCallback(answer)
         else:
-            self._relay(mapping, upstream.name, receipt, out)
+            self._relay(mapping, upstream.name, receipt, answer)
 
-    def _relay(self, mapping, connector, receipt, out):
+    def _relay(self, mapping, connector, receipt, answer):
         message_id = mapping.message_id
         if mapping.home and is_final(receipt.state):
             # Sent by failover: its record is in its home connector's slot,
@@ -88,7 +87,7 @@ class Receipts:
                 self._state_not_kept, mapping.home, message_id)
         if not mapping.registered_delivery & WANTS_RECEIPT:
             self.counters["receipts_unwanted"] += 1
-            out.callback(Status.ESME_ROK)
+            answer(Status.ESME_ROK)
             return
         text = receipt.text
         if text:
@@ -99,7 +98,7 @@ class Receipts:
         # The delivery handed to the core is the core's: rewritten in place.
         receipt.tlvs["receipted_message_id"] = receipt.message_id = message_id
         receipt.text = text
-        self.inbox.put(mapping.user, receipt, connector, "receipt", out)
+        self.inbox.put(mapping.user, receipt, connector, "receipt", answer)
 
     def _state_not_kept(self, failure, connector, message_id):
         # The receipt itself still goes to the user; only query_sm lags.
@@ -149,18 +148,24 @@ class Receipts:
                     return Status.ESME_RX_T_APPN
                 if mapping is not None:
                     relayed = defer.Deferred()
-                    self._relay(mapping, name, receipt, relayed)
+                    self._relay(mapping, name, receipt, relayed.callback)
                     return await relayed
         finally:
             if counted:
                 self._parked[name] -= 1
 
-    def _store_down(self, failure, connector, out):
+    def _unexpected(self, failure, connector, answer):
+        # A bug in a step: the upstream keeps the receipt and sends it again.
+        self.log.failure("{connector}: a receipt could not be handled", failure,
+                         connector=connector)
+        answer(Status.ESME_RX_T_APPN)
+
+    def _store_down(self, failure, connector, answer):
         # A temporary error makes the upstream deliver it again later: the
         # receipt is not lost, it waits upstream.
         self.log.error("{connector}: receipt not queued: {error}", connector=connector,
                        error=failure.getErrorMessage())
-        out.callback(Status.ESME_RX_T_APPN)
+        answer(Status.ESME_RX_T_APPN)
 
     # -- the router's own -----------------------------------------------------
 

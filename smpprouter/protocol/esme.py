@@ -53,6 +53,7 @@ enquire_link timer fires on the silence we caused.
 """
 
 from collections import deque
+from functools import partial
 from datetime import datetime, timezone
 
 from twisted.internet import defer, protocol
@@ -270,14 +271,16 @@ class ESMEServerProtocol(SMPPProtocol):
 
     def _submit(self, pdu):
         submission = adapt.submission(pdu, self.user, self.clock.seconds())
-        self.gateway.submit(self, submission).addCallbacks(
-            self._submitted, self._failed, (pdu,), None, (pdu,))
+        self.gateway.submit(self, submission, partial(self._submitted, pdu))
 
-    def _submitted(self, outcome, pdu):
-        cls = P.SubmitSmResp if pdu.command_id == CommandId.submit_sm else P.DataSmResp
-        status = outcome.status
-        self._answer(cls(status, pdu.sequence_number,
-                         outcome.message_id if status == Status.ESME_ROK else ""))
+    def _submitted(self, pdu, outcome):
+        try:
+            cls = P.SubmitSmResp if pdu.command_id == CommandId.submit_sm else P.DataSmResp
+            status = outcome.status
+            self._answer(cls(status, pdu.sequence_number,
+                             outcome.message_id if status == Status.ESME_ROK else ""))
+        except Exception:   # never into the core, which called us
+            self.log.failure("{peer}: answering a submission failed", peer=self.peer)
 
     def _submit_multi(self, pdu):
         now = self.clock.seconds()
@@ -295,14 +298,10 @@ class ESMEServerProtocol(SMPPProtocol):
             except SMPPError as e:
                 outcomes.append(defer.succeed(e.status))
                 continue
-            d = self.gateway.submit(self, submission)
-            d.addErrback(self._multi_failed)
+            d = defer.Deferred()
             outcomes.append(d)
+            self.gateway.submit(self, submission, d.callback)
         return defer.gatherResults(outcomes).addCallback(self._multi_answer, pdu)
-
-    def _multi_failed(self, failure):
-        self.log.failure("{peer}: a submit_multi destination failed", failure, peer=self.peer)
-        return Status.ESME_RSYSERR
 
     def _multi_answer(self, results, pdu):
         message_id = ""

@@ -35,9 +35,12 @@ class IESMEGateway(Interface):
     def session_closed(session):
         """The session's connection is gone."""
 
-    def submit(session, submission):
-        """Deferred(Outcome) for a core.messages.Submission the session made of a
-        submit_sm, a data_sm or one destination of a submit_multi."""
+    def submit(session, submission, answer):
+        """Carry out a core.messages.Submission the session made of a submit_sm, a
+        data_sm or one destination of a submit_multi: answer(Outcome) is called
+        exactly once, possibly before submit returns. A plain callback, not a
+        Deferred: this is the hot path, and the core always answers (a bug in it
+        answers ESME_RSYSERR)."""
 
     def query(session, message_id):
         """Deferred(QueryAnswer) for the session's user's message message_id."""
@@ -55,7 +58,7 @@ class IESMEGateway(Interface):
 class ISMSCGateway(Interface):
     """The router core as seen by the SMSC-facing connectors."""
 
-    def upstream_deliver(connector, delivery):
-        """Deferred(status) for a deliver_sm or data_sm an upstream sent, as the
-        core.messages.Receipt or Inbound the connector made of it (smpp.adapt):
-        the status goes back upstream, ESME_ROK only once it is safe."""
+    def upstream_deliver(connector, delivery, answer):
+        """Take a deliver_sm or data_sm an upstream sent, as the core.messages.Receipt
+        or Inbound the connector made of it (smpp.adapt): answer(status) is called
+        exactly once, ESME_ROK only once it is safe; the status goes back upstream."""

@@ -26,6 +26,7 @@ carry it. Bind up and bind down are logged at info, once each, with why.
 """
 
 from collections import deque
+from functools import partial
 
 from twisted.application import internet, service
 from twisted.internet import defer, endpoints, error, protocol, ssl
@@ -128,21 +129,18 @@ class SMSCClientProtocol(SMPPProtocol):
         seq = pdu.sequence_number
         try:
             delivery = adapt.upstream_delivery(pdu, self.connector.name)
-            d = self.connector.gateway.upstream_deliver(self.connector, delivery)
+            self.connector.gateway.upstream_deliver(self.connector, delivery,
+                                                    partial(self._delivered, cid, seq))
         except SMPPError as e:
-            d = defer.succeed(e.status)
+            self._delivered(cid, seq, e.status)
         except Exception:
-            d = defer.fail()
-        d.addCallbacks(self._delivered, self._deliver_failed, (cid, seq), None, (cid, seq))
+            self.log.failure("{connector}: handling an upstream delivery failed",
+                             connector=self.connector.name)
+            self.send_response(response_for(cid, seq, Status.ESME_RSYSERR))
 
-    def _delivered(self, status, cid, seq):
+    def _delivered(self, cid, seq, status):
         cls = P.DeliverSmResp if cid == CommandId.deliver_sm else P.DataSmResp
         self.send_response(cls(status, seq))
-
-    def _deliver_failed(self, failure, cid, seq):
-        self.log.failure("{connector}: handling an upstream delivery failed", failure,
-                         connector=self.connector.name)
-        self.send_response(response_for(cid, seq, Status.ESME_RSYSERR))
 
     def session_closed(self, reason):
         self.connector.bind_down(self)

@@ -25,11 +25,14 @@ from .helpers import connect
 class FakeGateway:
     def __init__(self):
         self.deliveries = []
+        self.broken = False
 
-    def upstream_deliver(self, connector, delivery):
+    def upstream_deliver(self, connector, delivery, answer):
+        if self.broken:
+            raise RuntimeError("core bug")
         d = defer.Deferred()
         self.deliveries.append((delivery, d))
-        return d
+        d.addCallback(answer)
 
 
 def config(**kw):
@@ -289,7 +292,7 @@ class UpstreamDeliveryTests(SMSCCase):
     def test_gateway_failure_is_a_system_error(self):
         c = self.make()
         proto, peer = self.bind()
+        self.gateway.broken = True
         peer.send(P.DeliverSm(short_message=b"x"))
-        self.gateway.deliveries[0][1].errback(RuntimeError("core bug"))
         self.assertEqual(peer.read_one().command_status, Status.ESME_RSYSERR)
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
