@@ -8,33 +8,17 @@ connection's PDUs are handled in order.
 """
 
 from twisted.internet import defer, error, reactor
-from twisted.trial import unittest
 
 from bench.esme import connect
 from bench.smsc import SimulatedSMSC
+from tests.simulator import HOST, PASSWORD, SYSTEM_ID, SimulatorTestCase
 from smpprouter.smpp.commands import CommandId
 from smpprouter.smpp.pdu import DistributionList, SmeDest
 from smpprouter.smpp.receipt import MessageState, parse_receipt
 from smpprouter.smpp.status import Status
 
-HOST = "127.0.0.1"
-SYSTEM_ID, PASSWORD = "router", "secret"
 
-
-class _SimulatorTest(unittest.TestCase):
-    timeout = 20
-
-    def setUp(self):
-        self.smsc = SimulatedSMSC(SYSTEM_ID, PASSWORD, id_start=1000)
-        self.port = self.smsc.listen(0).getHost().port
-        self.clients = []
-
-    @defer.inlineCallbacks
-    def tearDown(self):
-        for client in self.clients:
-            yield client.abort()
-        yield self.smsc.close()
-
+class _SimulatorTest(SimulatorTestCase):
     @defer.inlineCallbacks
     def connect(self, mode="transceiver", **kw):
         client = yield connect(HOST, self.port, mode, SYSTEM_ID, PASSWORD, **kw)

@@ -15,35 +15,18 @@ does about 47,000 msg/s.
 """
 
 from twisted.internet import defer, error
-from twisted.trial import unittest
 
 from bench import load
 from bench.esme import BindFailed, ESMEClient, connect
-from bench.smsc import SimulatedSMSC
+from tests.simulator import HOST, PASSWORD, SYSTEM_ID, SimulatorTestCase
 from smpprouter.smpp import codec
 from smpprouter.smpp.commands import CommandId
 from smpprouter.smpp.pdu import DataSm, DeliverSmResp, GenericNack, SubmitSm
 from smpprouter.smpp.receipt import MessageState, parse_receipt
 from smpprouter.smpp.status import Status
 
-HOST = "127.0.0.1"
-SYSTEM_ID, PASSWORD = "router", "secret"
 
-
-class PeersTest(unittest.TestCase):
-    timeout = 20
-
-    def setUp(self):
-        self.smsc = SimulatedSMSC(SYSTEM_ID, PASSWORD, id_start=1000)
-        self.port = self.smsc.listen(0).getHost().port
-        self.clients = []
-
-    @defer.inlineCallbacks
-    def tearDown(self):
-        for client in self.clients:
-            yield client.abort()
-        yield self.smsc.close()
-
+class PeersTest(SimulatorTestCase):
     def _track(self, client):
         self.clients.append(client)
         return client
