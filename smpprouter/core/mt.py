@@ -23,7 +23,7 @@ from ..routing.interface import MTReject, MTRequest
 from ..smpp.errors import DecodeError
 from ..smpp.receipt import MessageState
 from ..smpp.status import Status
-from ..store.errors import QueueFull
+from ..store.errors import QueueFull, StoreUnavailable
 from ..store.interface import Mapping
 from .codec import CorruptEntry, Queued, decode_queued, encode_queued
 from .messages import Outcome, QueryAnswer
@@ -33,6 +33,10 @@ from .receipts import WANTS_RECEIPT
 RETRYABLE_STATUS = frozenset((
     Status.ESME_RTHROTTLED, Status.ESME_RMSGQFUL, Status.ESME_RSYSERR, Status.ESME_RX_T_APPN,
 ))
+# What an ESME hears while the store cannot record its message: nothing was sent,
+# and ESME_RTHROTTLED is the one status every ESME library treats as "slow down
+# and send it again" (ESME_RMSGQFUL is often taken per destination, or as final).
+STORE_DOWN = Status.ESME_RTHROTTLED
 # Failures of the attempt, not of the message: the next route may carry it.
 ATTEMPT_FAILURES = (ConnectorUnavailable, ConnectorBusy, ResponseTimeoutError, SessionClosed,
                     DecodeError, UpstreamNack, Unsendable)
@@ -79,7 +83,14 @@ class MTPath:
                 self._reject(decision.status, answer)
                 return
             names = decision.connectors
-            if user.store_and_forward or s.schedule is not None:
+            queued = user.store_and_forward or s.schedule is not None
+            if (queued or s.registered_delivery & WANTS_RECEIPT) and not self.store.available:
+                # Never send upstream what could not be recorded: refused before
+                # anything is sent, with a status ESMEs retry (docs/DESIGN.md).
+                self.counters["refused_store_down"] += 1
+                self._reject(STORE_DOWN, answer)
+                return
+            if queued:
                 self._store(s, user, names, answer)
                 return
         except Exception:
@@ -156,8 +167,10 @@ class MTPath:
 
     def _not_mapped(self, failure, connector, upstream_id, answer):
         # The upstream has the message, but its receipt could never be
-        # correlated: the ESME must not hear ESME_ROK.
+        # correlated: the ESME must not hear ESME_ROK. Redis failed while it was
+        # in flight upstream: the window `available` cannot close, counted.
         self.counters["failed"] += 1
+        self.counters["sent_unrecorded"] += 1
         self.log.error("{connector}: accepted as {upstream_id!r} but its mapping could not be"
                        " stored: {error}", connector=connector, upstream_id=upstream_id,
                        error=failure.getErrorMessage())
@@ -205,7 +218,8 @@ class MTPath:
             return
         self.log.error("{connector}: message not queued: {error}", connector=home,
                        error=failure.getErrorMessage())
-        answer(Outcome(Status.ESME_RSYSERR))
+        # Nothing was sent: a status the ESME retries.
+        answer(Outcome(STORE_DOWN if failure.check(StoreUnavailable) else Status.ESME_RSYSERR))
 
     # -- query, cancel, replace -------------------------------------------------
 

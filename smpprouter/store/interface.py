@@ -7,7 +7,7 @@ PDU without paying one round trip per PDU.
 
 from dataclasses import dataclass
 
-from zope.interface import Interface
+from zope.interface import Attribute, Interface
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,11 @@ class Delivery:
 
 
 class ICorrelationStore(Interface):
+    available = Attribute(
+        "bool, no I/O: whether the store can be expected to take a write now (connected, "
+        "and no batch failed or timed out since the last answered one). The core refuses "
+        "work it would have to record while it is false, before anything is sent upstream.")
+
     def start():
         """Connect; Deferred fires when ready (raises a clear error if Redis is unreachable)."""
 

@@ -27,7 +27,9 @@ Failure: while the connection is down every call errbacks StoreUnavailable at
 the end of its turn; a batch not answered within `timeout` seconds errbacks
 StoreUnavailable and drops the connection (so the next calls fail at once
 instead of queueing behind a hung server). txredisapi reconnects by itself,
-backing off from 0.1 s to `reconnect_max_delay`.
+backing off from 0.1 s to `reconnect_max_delay` (0.5 s: traffic resumes soon
+after Redis is back). `available` tells the core, with no round trip, whether
+to expect Redis to take a write now.
 
 txredisapi 1.6 uses the global reactor for its connections; `reactor` here
 drives the batching and the timeouts.
@@ -71,7 +73,7 @@ class RedisStore(OutboundMixin):
 
     def __init__(self, host, port, db=0, password=None, *, reactor=None, instance=None,
                  max_queue=100_000, retention=259_200, timeout=5.0, max_batch=1000,
-                 reconnect_max_delay=2.0, username=None, unix_socket=None, retentions=None,
+                 reconnect_max_delay=0.5, username=None, unix_socket=None, retentions=None,
                  max_outbound=1_000_000, clock=time.time):
         if reactor is None:
             from twisted.internet import reactor
@@ -104,6 +106,8 @@ class RedisStore(OutboundMixin):
         #: counters for tests and benchmarks: flushes run, commands written
         self.flushes = 0
         self.commands = 0
+        self._impaired = False   # a batch failed or timed out: see available
+        self._probing = False
 
     # -- lifecycle
 
@@ -205,6 +209,24 @@ class RedisStore(OutboundMixin):
                         conn.transport.abortConnection()
         timer = self._reactor.callLater(self.timeout, abort)
         return defer.DeferredList(ds, consumeErrors=True).addBoth(_cancel_timer, timer)
+
+    @property
+    def available(self) -> bool:
+        """Whether Redis can be expected to take a write now: connected, and no
+        batch failed or timed out since the last answered one. While it is not,
+        the core refuses work it would have to record (before sending anything
+        upstream); a reconnected connection is probed at once, so this turns
+        true again within a round trip of Redis being back."""
+        if not self._impaired:
+            return self._running and self._connection() is not None
+        if self._running and not self._probing and self._connection() is not None:
+            self._probing = True
+            self._command(b"PING").addBoth(self._probed)
+        return False
+
+    def _probed(self, result):
+        self._probing = False
+        return None   # a failure marks the store impaired again by itself
 
     def _connection(self):
         if self._factory is not None:
@@ -492,6 +514,8 @@ class _Flight:
 
     def launch(self):
         if self.conn is None:
+            if self.batches:
+                self.store._impaired = True
             error = StoreUnavailable(f"no connection to Redis at {self.store.address} "
                                      f"(reconnecting)")
             for items in self.batches:
@@ -503,6 +527,7 @@ class _Flight:
             self.timer = self.store._reactor.callLater(self.store.timeout, self._timed_out)
 
     def _reply(self, reply, items, handler, ctx):
+        self.store._impaired = False
         try:
             if ctx is None:
                 handler(reply, items)
@@ -542,6 +567,7 @@ class _Flight:
             done.callback(None)
 
     def _timed_out(self):
+        self.store._impaired = True
         error = StoreUnavailable(f"no answer from Redis at {self.store.address} "
                                  f"within {self.store.timeout}s")
         for items in self.batches:
@@ -552,6 +578,7 @@ class _Flight:
         self._land()
 
     def _unavailable(self, e):
+        self.store._impaired = True
         return StoreUnavailable(f"lost the connection to Redis at {self.store.address}: {e}")
 
     @staticmethod

@@ -23,6 +23,7 @@ class MemoryStore:
         self.taken = collections.defaultdict(dict)     # user -> {entry id: consumer}
         self.callbacks = {}
         self.sessions = collections.defaultdict(set)
+        self.available = True
         self._ids = itertools.count(1)
         self._blocks = itertools.count(1)
 

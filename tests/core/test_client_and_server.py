@@ -129,3 +129,19 @@ class ClientAndServer(SynchronousTestCase):
         self.clock.advance(self.connector.config.response_timeout)
         self.settle()
         self.assertEqual(self.successResultOf(resp).command_status, Status.ESME_RSYSERR)
+
+    def test_while_the_store_is_down_nothing_needing_it_is_sent(self):
+        client = self.esme()
+        self.store.available = False
+        refused = client.submit(**MESSAGE)
+        unrecorded = client.submit(**dict(MESSAGE, registered_delivery=0))
+        self.settle()
+        self.assertEqual(self.successResultOf(refused).command_status, Status.ESME_RTHROTTLED)
+        # A message without a receipt needs no record: it goes.
+        self.assertEqual(self.successResultOf(unrecorded).command_status, Status.ESME_ROK)
+        self.assertEqual(len(self.smsc.submits), 1)
+        self.assertEqual(self.core.counters["refused_store_down"], 1)
+        self.store.available = True
+        again = client.submit(**MESSAGE)
+        self.settle()
+        self.assertEqual(self.successResultOf(again).command_status, Status.ESME_ROK)

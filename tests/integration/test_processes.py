@@ -295,6 +295,8 @@ class RedisRestartTests(ProcessTestCase):
                 return ds
 
             before = await send(150, "before")
+            await defer.gatherResults(before, consumeErrors=True)
+            reached = self.h.smsc.message_count
             self.redis.stop()
             down = await send(30, "down")
             # Every submit sent while Redis was down is answered before it is back.
@@ -306,7 +308,12 @@ class RedisRestartTests(ProcessTestCase):
                                  [r for p, r in results if p == "down"]))
             self.assertEqual(set(down_statuses) - STORE_DOWN_STATUSES, set(),
                              statuses([r for p, r in results if p == "down"]))
+            # Refused before anything was sent: none of them reached the SMSC
+            # (the first may have been on its way when Redis went).
+            self.assertLessEqual(self.h.smsc.message_count - reached, 1)
+            self.assertGreaterEqual(down_statuses.count(Status.ESME_RTHROTTLED), 29)
             self.redis.start()
+            back = time.monotonic()
             # The router recovers by itself: submit until one is accepted again.
             deadline = time.monotonic() + 20
             while True:
@@ -314,6 +321,8 @@ class RedisRestartTests(ProcessTestCase):
                 sent["recovering"] += 1
                 results.append(("recovering", resp))
                 if resp.command_status == ROK:
+                    # traffic resumes within 2 s of Redis being back
+                    self.assertLess(time.monotonic() - back, 2.0)
                     break
                 self.assertLess(time.monotonic(), deadline,
                                 "no ESME_ROK 20 s after Redis came back: %s\n%s" % (
@@ -340,9 +349,11 @@ class RedisRestartTests(ProcessTestCase):
                              and self.h.xlen() == 0, 40, state)
             await trx.enquire_link()
             self.assertEqual(set(receiver.received), accepted)
-            # The SMSC end: it got every submit the router answered, and every
-            # receipt of an accepted message was taken (ESME_ROK) in the end.
-            self.assertEqual(self.h.smsc.message_count, len(results))
+            # The SMSC end: it got every submit the router did not refuse before
+            # sending (ESME_RTHROTTLED: the store was down), and every receipt of an
+            # accepted message was taken (ESME_ROK) in the end.
+            refused = sum(1 for _, r in results if r.command_status == Status.ESME_RTHROTTLED)
+            self.assertEqual(self.h.smsc.message_count, len(results) - refused)
             self.assertGreaterEqual(self.h.smsc.deliver_resp_statuses[ROK], len(accepted))
         return run(go())
 

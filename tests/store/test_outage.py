@@ -135,3 +135,25 @@ class OutageTests(unittest.TestCase):
         yield store.stop()
         self.assertLess(time.monotonic() - t0, 2.0)
         yield self.assertFailure(saved, StoreUnavailable)
+
+    @defer.inlineCallbacks
+    def test_available_follows_redis_down_and_back(self):
+        store = yield self.store()
+        self.assertTrue(store.available)
+        self.server.stop()
+        yield wait_for(lambda: not store.available)
+        self.server.start()
+        t0 = time.monotonic()
+        yield wait_for(lambda: store.available, timeout=5)
+        self.assertLess(time.monotonic() - t0, 2.0)   # the reconnect backs off to 0.5 s
+
+    @defer.inlineCallbacks
+    def test_a_timed_out_batch_makes_it_unavailable_until_redis_answers(self):
+        store = yield self.store(timeout=0.3)
+        self.server.pause()
+        try:
+            yield self.assertFailure(store.get_mapping("c", "1"), StoreUnavailable)
+            self.assertFalse(store.available)     # however the connection looks now
+        finally:
+            self.server.resume()
+        yield wait_for(lambda: store.available, timeout=5)
