@@ -37,7 +37,7 @@ _WINDOW_POLICIES = ("pause", "refuse")
 KEYS = {
     "": ("router", "redis", "smpp", "outbound", "listeners", "connectors", "users"),
     "router": ("name", "var_dir", "routing", "routes", "pid_file"),
-    "redis": ("url", "max_queue", "dlr_retention", "claim_idle"),
+    "redis": ("url", "max_queue", "dlr_retention", "claim_idle", "spool_max"),
     "smpp": ("window", "max_pdu_length", "session_init_timeout", "enquire_link_interval",
              "inactivity_timeout", "response_timeout", "shutdown_timeout"),
     "outbound": ("max_queue", "default_validity", "max_validity", "retry_min", "retry_max",
@@ -77,6 +77,8 @@ class RedisConfig:
     max_queue: int             # bound of each user's delivery queue
     dlr_retention: int         # seconds a user's undelivered receipts are kept
     claim_idle: int            # seconds before a dead process's taken deliveries are reclaimed
+    spool_max: int = 100_000_000   # bytes of receipts and MOs kept on local disk while
+                                   # Redis is away; 0: none (the upstream keeps them)
 
     @property
     def embedded(self) -> bool:
@@ -437,13 +439,14 @@ def _redis(t: _Table, overrides: dict) -> RedisConfig:
     max_queue = t.integer("max_queue", 100000, lo=1)
     dlr_retention = t.integer("dlr_retention", 259200, lo=1)
     claim_idle = t.integer("claim_idle", 60, lo=1)
+    spool_max = t.integer("spool_max", 100_000_000, lo=0)
     if url:
         where = _parse_redis_url(t, url, note)
     else:
         where = dict(host=None, port=None, unix_socket=None, db=0,
                      username=None, password=None)
     return RedisConfig(url=url, max_queue=max_queue, dlr_retention=dlr_retention,
-                       claim_idle=claim_idle, **where)
+                       claim_idle=claim_idle, spool_max=spool_max, **where)
 
 
 def _smpp(t: _Table) -> SmppConfig:

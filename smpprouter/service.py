@@ -27,7 +27,9 @@ from .protocol.esme import ESMEServerFactory
 from .protocol.smsc import Connector
 from .routing.table import make_router
 from .smpp.session import State, Timers
+from .core.spooling import Spooling
 from .store.redis import RedisStore
+from .store.spool import Spool
 from .tomlfile import ConfigError
 
 _TLS_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
@@ -115,6 +117,10 @@ class RouterService(service.MultiService):
         deliveries.start()
         self.core = Core(config, self.routes, self.store, ids, deliveries, reactor,
                          PasswordCache(), instance=consumer)
+        if redis.spool_max:
+            name = "spool-%d.bin" % (self.worker or 0)
+            spool = Spool(os.path.join(config.router.var_dir, name), redis.spool_max, reactor)
+            self.core.use_spool(Spooling(spool, self.store, reactor, self.core.counters))
         for connector_config in config.connectors.values():
             connector = Connector(connector_config, self.core, reactor)
             self.core.add_connector(connector)
@@ -166,6 +172,8 @@ class RouterService(service.MultiService):
             await self._drain(self.config.smpp.shutdown_timeout)
             self.core.deliveries.stop()
         await defer.maybeDeferred(super().stopService)
+        if self.core is not None and self.core.spooling is not None:
+            self.core.spooling.stop()   # after the connectors: nothing more to keep
         if self.store is not None:
             await self.store.stop()
         if self.embedded is not None:

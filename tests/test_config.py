@@ -248,7 +248,7 @@ class ErrorTests(ConfigTestCase):
 
     def test_unknown_key_without_a_close_match_lists_the_known_ones(self):
         self.assertError("[redis]\nzzz = 1\n" + MINIMAL, "zzz", "redis.zzz",
-                         "unknown key 'zzz' (known keys: url, max_queue, dlr_retention, claim_idle)")
+                         "unknown key 'zzz' (known keys: url, max_queue, dlr_retention, claim_idle, spool_max)")
 
     def test_unknown_key_in_listener_tls(self):
         text = MINIMAL.replace('endpoint = "tcp:2775"',

@@ -43,6 +43,7 @@ class Core:
         self.mt = MTPath(config, routes, store, ids, self.admission, clock, self.upstreams,
                          self.connectors, self.counters)
         self._running = False
+        self.spooling = None
 
     @property
     def routes(self):
@@ -68,6 +69,8 @@ class Core:
         self.admission.start()
         for drainer in self.drainers.values():
             drainer.start()
+        if self.spooling is not None:
+            self.spooling.start()   # replays what a crashed run left, once Redis answers
 
     def stop(self):
         self._running = False
@@ -102,7 +105,18 @@ class Core:
     # -- ISMSCGateway ---------------------------------------------------------
 
     def upstream_deliver(self, connector, delivery, answer):
-        if type(delivery) is Receipt:
-            self.receipts.deliver(connector.name, delivery, answer)
+        self._deliver(connector.name, delivery, answer)
+
+    def _deliver(self, name, delivery, answer):
+        spooling = self.spooling
+        if spooling is not None and not self.store.available:
+            spooling.keep(name, delivery, answer)   # Redis is away: to local disk
+        elif type(delivery) is Receipt:
+            self.receipts.deliver(name, delivery, answer)
         else:
-            self.mo.deliver(connector.name, delivery, answer)
+            self.mo.deliver(name, delivery, answer)
+
+    def use_spool(self, spooling):
+        """Keep receipts and MOs on local disk while Redis is away (core/spooling.py)."""
+        self.spooling = self.inbox.spooling = self.receipts.spooling = spooling
+        spooling.deliver = self._deliver

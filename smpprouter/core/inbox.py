@@ -8,7 +8,7 @@ temporary error, so the upstream keeps the receipt or MO and sends it again.
 from twisted.logger import Logger
 
 from ..smpp.status import Status
-from ..store.errors import QueueFull
+from ..store.errors import QueueFull, StoreUnavailable
 from .codec import encode_entry
 
 
@@ -18,13 +18,17 @@ class Inbox:
     def __init__(self, store, counters):
         self.store = store
         self.counters = counters
+        self.spooling = None   # while Redis is away, entries go to local disk (Core.use_spool)
 
     def put(self, user, entry, connector, what, answer):
         """answer(status for the upstream) once entry is queued for user, or not."""
         self.store.enqueue(user, encode_entry(entry)).addCallbacks(
-            _queued, self._not_queued, (answer,), None, (connector, what, user, answer))
+            _queued, self._not_queued, (answer,), None, (connector, what, user, entry, answer))
 
-    def _not_queued(self, failure, connector, what, user, answer):
+    def _not_queued(self, failure, connector, what, user, entry, answer):
+        if failure.check(StoreUnavailable) and self.spooling is not None:
+            self.spooling.keep_entry(user, entry, answer)
+            return
         answer(self._refusal(failure, connector, what, user))
 
     def _refusal(self, failure, connector, what, user):

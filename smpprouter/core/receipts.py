@@ -24,6 +24,7 @@ from ..ids import normalise
 from ..smpp.receipt import MessageState, build_receipt, is_final, rewrite_id
 from ..smpp.status import Status
 from ..smpp.times import format_receipt_date
+from ..store.errors import StoreUnavailable
 from .codec import encode_entry
 from .messages import Receipt
 
@@ -50,6 +51,7 @@ class Receipts:
         self.upstreams = upstreams   # name -> Upstream
         self.counters = counters
         self._parked = {}            # connector -> receipts waiting long for their mapping
+        self.spooling = None         # Core.use_spool
 
     # -- from upstreams -------------------------------------------------------
 
@@ -69,7 +71,7 @@ class Receipts:
         # our own, on the path every receipt takes.
         self.store.get_mapping(connector, key, final).addCallbacks(
             self._found, self._store_down, (upstream, receipt, key, final, answer), None,
-            (connector, answer)).addErrback(self._unexpected, connector, answer)
+            (connector, receipt, answer)).addErrback(self._unexpected, connector, answer)
 
     def _found(self, mapping, upstream, receipt, key, final, answer):
         if mapping is None:
@@ -160,7 +162,11 @@ class Receipts:
                          connector=connector)
         answer(Status.ESME_RX_T_APPN)
 
-    def _store_down(self, failure, connector, answer):
+    def _store_down(self, failure, connector, receipt, answer):
+        if self.spooling is not None and failure.check(StoreUnavailable):
+            # not correlated yet: kept as it came
+            self.spooling.keep(connector, receipt, answer)
+            return
         # A temporary error makes the upstream deliver it again later: the
         # receipt is not lost, it waits upstream.
         self.log.error("{connector}: receipt not queued: {error}", connector=connector,

@@ -9,7 +9,7 @@ import itertools
 
 from twisted.internet import defer
 
-from smpprouter.store.errors import QueueFull
+from smpprouter.store.errors import QueueFull, StoreUnavailable
 from smpprouter.store.interface import Delivery, MessageRecord
 
 
@@ -24,6 +24,7 @@ class MemoryStore:
         self.callbacks = {}
         self.sessions = collections.defaultdict(set)
         self.available = True
+        self.fail_enqueue = False   # Redis went away between a lookup and its enqueue
         self._ids = itertools.count(1)
         self._blocks = itertools.count(1)
 
@@ -61,6 +62,8 @@ class MemoryStore:
         return self._later(None)
 
     def enqueue(self, user, payload):
+        if self.fail_enqueue:
+            return defer.fail(StoreUnavailable("Redis went away"))
         queue = self.queues[user]
         if len(queue) >= self.max_queue:
             return defer.fail(QueueFull(user))

@@ -17,6 +17,7 @@ from bench.esme import ESMEClient
 from bench.smsc import SimulatedSMSC
 from smpprouter.config import load_config
 from smpprouter.core.core import Core
+from smpprouter.core.spooling import Spooling
 from smpprouter.core.delivery import Deliveries
 from smpprouter.ids import MessageIds
 from smpprouter.passwords import PasswordCache
@@ -26,6 +27,7 @@ from smpprouter.service import load_routes
 from smpprouter.smpp.receipt import MessageState, parse_receipt
 from smpprouter.smpp.session import Mode, Timers
 from smpprouter.smpp.status import Status
+from smpprouter.store.spool import Spool
 from tests.integration.harness import PASSWORDS, password_hash, write_config
 
 from .memory_store import MemoryStore
@@ -34,7 +36,10 @@ MESSAGE = dict(source_addr="MyBrand", destination_addr="15551234567",
                short_message=b"hello", registered_delivery=1)
 
 
-class ClientAndServer(SynchronousTestCase):
+class Rig(SynchronousTestCase):
+    """The wiring; the test classes below add what they check."""
+    smsc_args = {}
+
     def setUp(self):
         self.clock = task.Clock()
         directory = tempfile.mkdtemp(prefix="smpprouter-cs-")
@@ -53,7 +58,7 @@ class ClientAndServer(SynchronousTestCase):
         self.core.add_connector(self.connector)
         self.core.start()
         self.addCleanup(self.core.stop)
-        self.smsc = SimulatedSMSC(reactor=self.clock)
+        self.smsc = SimulatedSMSC(reactor=self.clock, **self.smsc_args)
         upstream = SMSCClientProtocol(self.connector, Mode.TRX, self.clock,
                                       self.connector.timers, 10)
         self.pumps = [self.join(self.smsc.buildProtocol(None), upstream)]
@@ -87,6 +92,8 @@ class ClientAndServer(SynchronousTestCase):
         self.assertEqual(self.successResultOf(bound).command_status, Status.ESME_ROK)
         return client
 
+
+class ClientAndServer(Rig):
     def test_submit_and_its_receipt_with_our_id(self):
         client = self.esme()
         resp = client.submit(**MESSAGE)
@@ -145,3 +152,51 @@ class ClientAndServer(SynchronousTestCase):
         again = client.submit(**MESSAGE)
         self.settle()
         self.assertEqual(self.successResultOf(again).command_status, Status.ESME_ROK)
+
+
+class SpoolTests(Rig):
+    """Receipts while Redis is away: kept on local disk, in Redis when it is back."""
+    smsc_args = dict(receipt_delay=1.0)
+
+    def setUp(self):
+        super().setUp()
+        path = os.path.join(tempfile.mkdtemp(prefix="smpprouter-spool-"), "spool.bin")
+        self.spool = Spool(path, 100000, self.clock)
+        self.core.use_spool(Spooling(self.spool, self.store, self.clock, self.core.counters))
+        self.core.spooling.start()
+        self.addCleanup(self.core.spooling.stop)
+
+    def test_a_receipt_during_an_outage_is_acknowledged_and_delivered_later(self):
+        client = self.esme()
+        resp = client.submit(**MESSAGE)
+        self.settle()
+        message_id = self.successResultOf(resp).message_id
+        self.store.available = False            # Redis goes away; the receipt comes
+        self.clock.advance(1.0)
+        self.settle()
+        self.assertEqual(self.smsc.deliver_resp_statuses[Status.ESME_ROK], 1)
+        self.assertEqual(client.deliveries, [])
+        self.assertEqual(self.core.counters["spooled"], 1)
+        self.store.available = True             # back: replayed within half a second
+        self.clock.advance(0.5)
+        self.settle()
+        self.assertEqual([d.tlvs["receipted_message_id"] for d in client.deliveries],
+                         [message_id])
+        self.assertEqual(self.spool.size, 0)
+        self.assertEqual(self.core.counters["unspooled"], 1)
+
+    def test_redis_lost_between_lookup_and_enqueue_keeps_the_rewritten_receipt(self):
+        client = self.esme()
+        resp = client.submit(**MESSAGE)
+        self.settle()
+        message_id = self.successResultOf(resp).message_id
+        self.store.fail_enqueue = True
+        self.clock.advance(1.0)
+        self.settle()
+        self.assertEqual(self.smsc.deliver_resp_statuses[Status.ESME_ROK], 1)
+        self.store.fail_enqueue = False
+        self.clock.advance(0.5)
+        self.settle()
+        [receipt] = client.deliveries
+        self.assertEqual(receipt.tlvs["receipted_message_id"], message_id)
+        self.assertEqual(parse_receipt(receipt.short_message).id, message_id)

@@ -517,3 +517,41 @@ class ShutdownTests(ProcessTestCase):
             self.assertEqual(smsc.message_count, 10)
             self.assertEqual(problems, [], report())
         return run(go())
+
+
+class RedisOutageReceiptTests(ProcessTestCase):
+    """Receipts arrive while Redis is down, from an SMSC that never sends a refused
+    receipt again: the router keeps them on local disk, acknowledges them, and
+    delivers each once Redis is back."""
+    workers = 1
+    harness_args = dict(smsc=dict(receipt_delay=1.5))   # retry_deliveries off: no resend
+    timeout = 90
+
+    def test_receipts_during_an_outage_are_delivered_once_redis_is_back(self):
+        async def go():
+            trx = await self.h.bind(A, "transceiver", deliver_resp_status=AckingReceiver())
+            receiver = trx.deliver_resp_status
+            resps = await submit_all(trx, 100)
+            self.assertEqual(statuses(resps), {"ESME_ROK": 100})
+            self.redis.stop()
+
+            def acked():
+                """the SMSC's 100 receipts acknowledged while Redis is down"""
+                return "SMSC acks %s, ESME got %d" % (self.smsc_acks(), len(receiver.received))
+            await self.until(lambda: sum(self.h.smsc.deliver_resp_statuses.values()) >= 100,
+                             20, acked)
+            self.assertEqual(self.smsc_acks(), {"ESME_ROK": 100})   # none refused
+            self.assertEqual(self.h.smsc.deliver_sm_sent, 100)      # none sent twice
+            self.redis.start()
+
+            def delivered():
+                """every receipt on the ESME once Redis is back"""
+                return "ESME got %d of 100; XLEN %d" % (len(receiver.received), self.h.xlen())
+            ids = {r.message_id for r in resps}
+            await self.until(lambda: set(receiver.received) == ids and self.h.xlen() == 0,
+                             30, delivered)
+            await trx.enquire_link()
+            self.assertEqual(set(receiver.received.values()), {1})   # each exactly once
+            self.assertEqual(receiver.after_ack, [])
+            self.assertIn("from the spool are in Redis", self.h.log(A))
+        return run(go())
