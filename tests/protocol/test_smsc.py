@@ -38,8 +38,8 @@ class FakeGateway:
 def config(**kw):
     base = dict(name="up", host="127.0.0.1", port=1, window=2, binds=1, bind="transceiver",
                 throughput=0, enquire_link_interval=60, response_timeout=30,
-                reconnect_min=1.0, reconnect_max=2.0, system_id="router", password="pw",
-                system_type="", interface_version=0x34)
+                reconnect_min=1.0, reconnect_max=2.0, hold_unbound=0, system_id="router",
+                password="pw", system_type="", interface_version=0x34)
     base.update(kw)
     return SimpleNamespace(**base)
 
