@@ -47,7 +47,8 @@ KEYS = {
     "connectors.NAME": ("host", "port", "system_id", "password", "system_type",
                         "interface_version", "bind", "binds", "window", "throughput",
                         "enquire_link_interval", "response_timeout", "reconnect_min",
-                        "reconnect_max", "hold_unbound", "dlr_expiry", "resp_id", "receipt_id", "receipt_wait",
+                        "reconnect_max", "hold_unbound", "dlr_expiry", "resp_id", "receipt_id",
+                        "receipt_wait",
                         "tls", "tls_ca", "tls_hostname", "tls_min_version"),
     "users.NAME": ("password", "groups", "max_binds", "throughput", "window", "window_policy",
                    "message_id", "dlr_retention", "store_and_forward"),
@@ -545,7 +546,8 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
         system_type=system_type, interface_version=interface_version, bind=bind,
         binds=binds, window=window, throughput=throughput,
         enquire_link_interval=enquire_link_interval, response_timeout=response_timeout,
-        reconnect_min=reconnect_min, reconnect_max=reconnect_max, hold_unbound=hold_unbound, dlr_expiry=dlr_expiry,
+        reconnect_min=reconnect_min, reconnect_max=reconnect_max, hold_unbound=hold_unbound,
+        dlr_expiry=dlr_expiry,
         receipt_wait=receipt_wait, resp_id=resp_id, receipt_id=receipt_id, tls=tls, tls_ca=tls_ca,
         tls_hostname=tls_hostname, tls_min_version=tls_min_version)
 
