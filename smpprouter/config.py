@@ -47,7 +47,8 @@ KEYS = {
     "connectors.NAME": ("host", "port", "system_id", "password", "system_type",
                         "interface_version", "bind", "binds", "window", "throughput",
                         "enquire_link_interval", "response_timeout", "reconnect_min",
-                        "reconnect_max", "dlr_expiry", "resp_id", "receipt_id", "receipt_wait",
+                        "reconnect_max", "hold_unbound", "dlr_expiry", "resp_id", "receipt_id",
+                        "receipt_wait",
                         "tls", "tls_ca", "tls_hostname", "tls_min_version"),
     "users.NAME": ("password", "groups", "max_binds", "throughput", "window", "window_policy",
                    "message_id", "dlr_retention", "store_and_forward"),
@@ -146,6 +147,7 @@ class Connector:
     response_timeout: int
     reconnect_min: float
     reconnect_max: float
+    hold_unbound: float        # seconds submissions wait for a bind while none is up; 0 = fail
     dlr_expiry: int            # seconds a submitted message's mapping is kept
     receipt_wait: float        # seconds a receipt that beat its mapping is looked up again
     resp_id: str               # id form in submit_sm_resp: "as-is" | "hex" | "decimal"
@@ -532,6 +534,7 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
     if reconnect_max < reconnect_min:
         raise t.error("reconnect_max", "must be at least reconnect_min (%s), not %s"
                       % (reconnect_min, reconnect_max))
+    hold_unbound = t.number("hold_unbound", 5.0, lo=0, hi=60)
     dlr_expiry = t.integer("dlr_expiry", 259200, lo=1)
     receipt_wait = t.number("receipt_wait", 15.0, lo=0)
     resp_id = t.string("resp_id", "as-is", choices=_ID_FORMS)
@@ -546,7 +549,8 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
         system_type=system_type, interface_version=interface_version, bind=bind,
         binds=binds, window=window, throughput=throughput,
         enquire_link_interval=enquire_link_interval, response_timeout=response_timeout,
-        reconnect_min=reconnect_min, reconnect_max=reconnect_max, dlr_expiry=dlr_expiry,
+        reconnect_min=reconnect_min, reconnect_max=reconnect_max, hold_unbound=hold_unbound,
+        dlr_expiry=dlr_expiry,
         receipt_wait=receipt_wait, resp_id=resp_id, receipt_id=receipt_id, tls=tls, tls_ca=tls_ca,
         tls_hostname=tls_hostname, tls_min_version=tls_min_version)
 

@@ -175,9 +175,10 @@ class DefaultsTests(ConfigTestCase):
         self.assertEqual(
             (smsc.password, smsc.system_type, smsc.interface_version, smsc.bind, smsc.binds,
              smsc.window, smsc.throughput, smsc.enquire_link_interval, smsc.response_timeout,
-             smsc.reconnect_min, smsc.reconnect_max, smsc.dlr_expiry, smsc.resp_id,
-             smsc.receipt_id, smsc.tls, smsc.tls_ca, smsc.tls_hostname, smsc.tls_min_version),
-            ("", "", 0x34, "transceiver", 1, 10, 0.0, 30, 30, 1.0, 60.0, 259200, "as-is",
+             smsc.reconnect_min, smsc.reconnect_max, smsc.hold_unbound, smsc.dlr_expiry,
+             smsc.resp_id, smsc.receipt_id, smsc.tls, smsc.tls_ca, smsc.tls_hostname,
+             smsc.tls_min_version),
+            ("", "", 0x34, "transceiver", 1, 10, 0.0, 30, 30, 1.0, 60.0, 5.0, 259200, "as-is",
              "as-is", False, None, "10.0.0.1", "1.2"))
         user = config.users["esme1"]
         self.assertEqual((user.groups, user.max_binds, user.throughput, user.window,
@@ -319,6 +320,18 @@ class ErrorTests(ConfigTestCase):
         text = MINIMAL.replace("port = 2776", "port = 2776\nreconnect_min = 0")
         self.assertError(text, "reconnect_min", "connectors.smsc.reconnect_min",
                          "greater than 0")
+
+    def test_hold_unbound(self):
+        config = load_config(self.write(MINIMAL.replace("port = 2776",
+                                                        "port = 2776\nhold_unbound = 0")))
+        self.assertEqual(config.connectors["smsc"].hold_unbound, 0.0)   # fail at once
+        for value in ("-1", "61"):
+            self.assertError(MINIMAL.replace("port = 2776", "port = 2776\nhold_unbound = "
+                                             + value),
+                             "hold_unbound", "connectors.smsc.hold_unbound",
+                             "must be between 0 and 60, not " + value)
+        self.assertError(MINIMAL.replace("port = 2776", 'port = 2776\nhold_unbound = "5"'),
+                         "hold_unbound", "connectors.smsc.hold_unbound", "must be a number")
 
     def test_bad_endpoint_strings(self):
         for endpoint, fragment in (("ssl:2775", "must start with tcp: or unix:"),

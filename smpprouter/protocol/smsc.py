@@ -1,11 +1,25 @@
 """SMSC-facing connectors: our own binds to an upstream SMSC.
 
 A Connector keeps N binds (transceivers, or transmitter+receiver pairs),
-each a ClientService that reconnects with backoff; picks a bind with room in
-its window and its msg/s rate for each message; queues briefly (bounded, and
-never longer than the response timer) when all are full; and fails at once
-when no bind is up, so the router can try the next route instead of waiting.
-When a bind is lost, the base protocol fails every request in flight on it.
+each a ClientService: a bind that was up and drops is dialled again at once;
+only failed attempts back off (reconnect_min doubling to reconnect_max). It
+picks a bind with room in its window and its msg/s rate for each message,
+and queues briefly (bounded, and never longer than the response timer) when
+all are full. When a bind is lost, the base protocol fails every request in
+flight on it.
+
+With no bind up, the connector holds submissions for `hold_unbound` seconds
+(0: fails them at once) in the same bounded queue, so a flap of the upstream
+costs latency, not errors:
+  - it holds while `accepting`: no bind is up, but the connector started or
+    lost its last bind less than hold_unbound seconds ago;
+  - a held message waits at most min(hold_unbound, response timer) from the
+    moment it was held (submitted, or queued when the last bind dropped);
+  - the first bind up sends the queue; at its deadline a message fails with
+    ConnectorUnavailable if no bind is up then (ConnectorBusy if binds are up
+    but had no room), and the core tries its next route.
+Nothing is held that was already sent: a message in flight on a lost bind
+fails with it (the upstream may have it).
 
 The contract with the core (beyond protocol.gateway):
 
@@ -22,9 +36,11 @@ The contract with the core (beyond protocol.gateway):
 
 A bind that receives (or sends) unbind leaves the rotation at once, before
 its connection is gone, so nothing is sent on a session that may no longer
-carry it. Bind up and bind down are logged at info, once each, with why.
+carry it. Bind up and bind down are logged at info, once each, with why, and
+counted in Connector.counters (see there).
 """
 
+import random
 from collections import deque
 from functools import partial
 
@@ -101,6 +117,9 @@ class SMSCClientProtocol(SMPPProtocol):
             return   # closed (or unbound) while the bind was in flight
         self.session.bound(self.mode, self.connector.config.interface_version)
         self.was_up = True
+        factory = getattr(self, "factory", None)
+        if factory is not None:
+            factory.bound()
         self.log.info("{connector}: bind up as {mode} to {peer}",
                       connector=self.connector.name, mode=self.mode.name, peer=self.peer)
         self.connector.bind_up(self)
@@ -155,11 +174,38 @@ class SMSCClientProtocol(SMPPProtocol):
 
 
 class _BindFactory(protocol.Factory):
+    """One bind's protocols, and its reconnect policy (`retry_delay`).
+
+    ClientService's own count of failed attempts restarts at every TCP
+    connection, so it cannot tell a bind that was up for an hour from one
+    refused at once; the factory keeps its own: a bind that was up is dialled
+    again at once, each failure after that (refused, unreachable, bind
+    refused) waits reconnect_min doubling to reconnect_max, plus up to a
+    quarter of it at random so that binds do not dial in step.
+    """
+
     noisy = False   # one log line per bind is ours, not Twisted's "Starting factory"
 
-    def __init__(self, connector, mode):
+    def __init__(self, connector, mode, jitter=random.random):
         self.connector = connector
         self.mode = mode
+        self.jitter = jitter
+        self.was_up = False    # the last connection was a bind that came up
+        self.failures = 0      # attempts failed since the last bind up
+
+    def bound(self):
+        self.was_up = True
+        self.failures = 0
+
+    def retry_delay(self, attempt):
+        """ClientService's retryPolicy (its `attempt` is not used: see above)."""
+        if self.was_up:
+            self.was_up = False
+            return 0.0
+        self.failures += 1
+        c = self.connector.config
+        delay = min(c.reconnect_min * 2.0 ** min(self.failures - 1, 64), c.reconnect_max)
+        return delay * (1 + self.jitter() / 4)
 
     def buildProtocol(self, addr):
         c = self.connector
@@ -209,18 +255,28 @@ class Connector(service.MultiService):
         self._pump_call = None
         self._pumping = False
         self._up_waiters = []
+        self._hold = config.hold_unbound
+        self._hold_until = None   # holding while no bind is up, until then
+        # Plain counts for the metrics: binds that came up and went down;
+        # messages held with no bind up, and those that then failed for it.
+        self.counters = {"binds_up": 0, "binds_down": 0, "held": 0, "held_expired": 0}
         endpoint = endpoint or client_endpoint(reactor, config)
         modes = [Mode.TRX] if config.bind == "transceiver" else [Mode.TX, Mode.RX]
-        policy = internet.backoffPolicy(initialDelay=config.reconnect_min,
-                                        maxDelay=config.reconnect_max, factor=2.0)
         for _ in range(config.binds):
             for mode in modes:
-                internet.ClientService(endpoint, _BindFactory(self, mode), retryPolicy=policy,
+                factory = _BindFactory(self, mode)
+                internet.ClientService(endpoint, factory, retryPolicy=factory.retry_delay,
                                        clock=reactor).setServiceParent(self)
+
+    def startService(self):
+        super().startService()
+        if self._hold and not self._tx:
+            self._hold_until = self.clock.seconds() + self._hold   # the first binds
 
     # -- binds --------------------------------------------------------------
 
     def bind_up(self, proto):
+        self.counters["binds_up"] += 1
         if proto.mode in (Mode.TX, Mode.TRX):
             self._tx.append(proto)
             self._pump()
@@ -242,15 +298,49 @@ class Connector(service.MultiService):
         return d
 
     def bind_down(self, proto):
+        """proto left the rotation (unbind, loss, or it could not send); called
+        again when its connection is gone, which changes nothing then."""
+        was_in = False
         for binds in (self._tx, self._rx):
             if proto in binds:
                 binds.remove(proto)
-        if not self._tx:
+                was_in = True
+        if not was_in:
+            return
+        self.counters["binds_down"] += 1
+        if self._tx or proto.mode is Mode.RX:
+            return
+        if not self._hold:
             self._fail_queue(ConnectorUnavailable("connector %s has no bind up" % self.name))
+            return
+        # The last transmitting bind is gone: hold what is queued (it was never
+        # sent) for hold_unbound at most, and what comes meanwhile.
+        now = self.clock.seconds()
+        self._hold_until = until = now + self._hold
+        queue = self._queue
+        for i in range(len(queue)):
+            pdu, d, deadline = queue[i]
+            if deadline > until:
+                queue[i] = (pdu, d, until)
+        self.counters["held"] += len(queue)
+        if queue:
+            self._schedule(max(0.0, queue[0][2] - now))
 
     @property
     def up(self) -> bool:
+        """A bind that can transmit is up now."""
         return bool(self._tx)
+
+    @property
+    def accepting(self) -> bool:
+        """submit() may succeed: a bind is up, or none is but the connector
+        holds submissions (it started or lost its last bind less than
+        hold_unbound seconds ago). False: submit() fails at once with
+        ConnectorUnavailable."""
+        if self._tx:
+            return True
+        until = self._hold_until
+        return until is not None and self.clock.seconds() < until
 
     @property
     def binds_up(self) -> int:
@@ -272,18 +362,25 @@ class Connector(service.MultiService):
             return defer.fail(Unsendable(e.status, str(e)))
         except Exception:
             return defer.fail()   # a bug, but the caller's Deferred still ends
+        wait = self.config.response_timeout or 30
         if not self._tx:
-            return defer.fail(ConnectorUnavailable("connector %s has no bind up" % self.name))
-        if not self._queue:
+            if not self.accepting:
+                return defer.fail(
+                    ConnectorUnavailable("connector %s has no bind up" % self.name))
+            wait = min(wait, self._hold)
+        elif not self._queue:
             proto = self._pick()
             if proto is not None:
                 return self._send(proto, pdu)
         if len(self._queue) >= self._queue_limit:
             return defer.fail(ConnectorBusy("connector %s queue is full" % self.name))
         d = defer.Deferred()
-        deadline = self.clock.seconds() + (self.config.response_timeout or 30)
-        self._queue.append((pdu, d, deadline))
-        self._schedule(0)
+        self._queue.append((pdu, d, self.clock.seconds() + wait))
+        if self._tx:
+            self._schedule(0)
+        else:
+            self.counters["held"] += 1
+            self._schedule(wait)   # expiry (the first bind up pumps before it)
         return d
 
     def _send(self, proto, pdu):
@@ -351,7 +448,12 @@ class Connector(service.MultiService):
             pdu, d, deadline = queue[0]
             if deadline <= now:
                 queue.popleft()
-                d.errback(ConnectorBusy("connector %s could not send in time" % self.name))
+                if self._tx:
+                    d.errback(ConnectorBusy("connector %s could not send in time" % self.name))
+                else:
+                    self.counters["held_expired"] += 1
+                    d.errback(ConnectorUnavailable(
+                        "connector %s had no bind up in time" % self.name))
                 continue
             proto = self._pick()
             if proto is None:
@@ -359,7 +461,9 @@ class Connector(service.MultiService):
             queue.popleft()
             self._send(proto, pdu).chainDeferred(d)
         queue = self._queue
-        if queue:
+        if queue and not self._tx:
+            self._schedule(max(0.0, queue[0][2] - now))   # held: wake at the deadline
+        elif queue:
             # Binds with room are waiting for a rate token: wake when it is due.
             # Binds with full windows need no timer: every request ends (its
             # response, its timeout or the bind's loss) and _resp/_lost pump then.
@@ -373,6 +477,7 @@ class Connector(service.MultiService):
             queue.popleft()[1].errback(reason)
 
     def stopService(self):
+        self._hold_until = None
         self._fail_queue(ConnectorUnavailable("connector %s is stopping" % self.name))
         if self._pump_call is not None and self._pump_call.active():
             self._pump_call.cancel()
@@ -383,6 +488,7 @@ class Connector(service.MultiService):
         """Unbind every bind politely (bounded by timeout), then let them close."""
         binds = set(self._tx) | set(self._rx)
         self._tx, self._rx = [], []
+        self.counters["binds_down"] += len(binds)
         waits = []
         for proto in binds:
             if proto.session.state not in _BOUND:

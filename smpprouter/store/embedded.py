@@ -17,7 +17,7 @@ import sysconfig
 
 from twisted.application.service import Service
 from twisted.internet import defer, error, protocol
-from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.logger import Logger
 
 log = Logger()
@@ -123,6 +123,19 @@ class _Probe(protocol.Protocol):
     def connectionLost(self, reason):
         if not self.answer.called:
             self.answer.callback(False)
+
+
+class _ProbeFactory(protocol.Factory):
+    """connectProtocol's factory, without its "Starting factory" lines (one
+    pair per probe, every retry_interval while the server starts)."""
+
+    noisy = False
+
+    def __init__(self, probe):
+        self.probe = probe
+
+    def buildProtocol(self, addr):
+        return self.probe
 
 
 def probe_verdict(buf, pid):
@@ -257,7 +270,7 @@ class EmbeddedRedis(Service):
     def _probe(self, port, pid):
         endpoint = TCP4ClientEndpoint(self._reactor, self.host, port, timeout=1)
         probe = _Probe(pid)
-        d = connectProtocol(endpoint, probe)
+        d = endpoint.connect(_ProbeFactory(probe))
         d.addCallback(lambda _: probe.answer)
         return d.addErrback(lambda _: False)
 

@@ -44,7 +44,7 @@ def config(**kw):
     base = dict(name="up", host="127.0.0.1", port=1, window=2, binds=1, bind="transceiver",
                 interface_version=0x34,
                 throughput=0, enquire_link_interval=0, response_timeout=30,
-                reconnect_min=1.0, reconnect_max=2.0)
+                reconnect_min=1.0, reconnect_max=2.0, hold_unbound=0)
     base.update(kw)
     return SimpleNamespace(**base)
 

@@ -3,7 +3,7 @@ fake ISMSCGateway."""
 
 from types import SimpleNamespace
 
-from twisted.internet import defer, task
+from twisted.internet import defer, error, task
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
@@ -11,8 +11,8 @@ from zope.interface import implementer
 from smpprouter.core.messages import Inbound, Receipt, Submission
 from smpprouter.protocol.base import ResponseTimeoutError
 from smpprouter.protocol.gateway import ISMSCGateway
-from smpprouter.protocol.smsc import (Connector, ConnectorUnavailable, UpstreamNack,
-                                      Unsendable, _BindFactory)
+from smpprouter.protocol.smsc import (Connector, ConnectorBusy, ConnectorUnavailable,
+                                      UpstreamNack, Unsendable, _BindFactory)
 from smpprouter.smpp import pdu as P
 from smpprouter.smpp.errors import StateError
 from smpprouter.smpp.session import Mode, State
@@ -38,8 +38,8 @@ class FakeGateway:
 def config(**kw):
     base = dict(name="up", host="127.0.0.1", port=1, window=2, binds=1, bind="transceiver",
                 throughput=0, enquire_link_interval=60, response_timeout=30,
-                reconnect_min=1.0, reconnect_max=2.0, system_id="router", password="pw",
-                system_type="", interface_version=0x34)
+                reconnect_min=1.0, reconnect_max=2.0, hold_unbound=0, system_id="router",
+                password="pw", system_type="", interface_version=0x34)
     base.update(kw)
     return SimpleNamespace(**base)
 
@@ -296,3 +296,235 @@ class UpstreamDeliveryTests(SMSCCase):
         peer.send(P.DeliverSm(short_message=b"x"))
         self.assertEqual(peer.read_one().command_status, Status.ESME_RSYSERR)
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+
+class FakeEndpoint:
+    """A client endpoint on StringTransports: each connect() is one attempt,
+    refused while `refuse` is set; `peers` are the connections made."""
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.attempts = []
+        self.peers = []
+        self.refuse = False
+
+    def connect(self, factory):
+        self.attempts.append(self.clock.seconds())
+        if self.refuse:
+            return defer.fail(error.ConnectionRefusedError())
+        proto = factory.buildProtocol(None)
+        self.peers.append(connect(proto))
+        return defer.succeed(proto)
+
+
+def bound(peer, status=Status.ESME_ROK):
+    """Answer the bind the peer's protocol sent."""
+    bind = peer.read_one()
+    peer.send(P.BindTransceiverResp(status, bind.sequence_number, "smsc"))
+    return peer
+
+
+class ReconnectTests(SMSCCase):
+    """Each bind is a ClientService; only failed attempts back off."""
+
+    def start(self, **kw):
+        self.endpoint = FakeEndpoint(self.clock)
+        self.connector = c = Connector(config(**kw), self.gateway, reactor=self.clock,
+                                       endpoint=self.endpoint)
+        c.startService()
+        self.addCleanup(lambda: c.running and c.stopService())
+        return c
+
+    def test_a_bind_that_was_up_is_dialled_again_at_once(self):
+        c = self.start(reconnect_min=1.0)
+        peer = bound(self.endpoint.peers[0])
+        self.assertTrue(c.up)
+        self.clock.advance(3600)
+        peer.transport.loseConnection()
+        self.assertFalse(c.up)
+        self.clock.advance(0)
+        self.assertEqual(self.endpoint.attempts, [0, 3600])
+        bound(self.endpoint.peers[1])
+        self.assertTrue(c.up)
+        self.assertEqual(c.counters["binds_up"], 2)
+        self.assertEqual(c.counters["binds_down"], 1)
+        [line] = self.lines("bind down")
+        self.assertIn("peer closed", line)
+
+    def test_failed_attempts_back_off_until_a_bind_is_up(self):
+        c = self.start(reconnect_min=1.0, reconnect_max=4.0)
+        bound(self.endpoint.peers[0]).transport.loseConnection()
+        self.endpoint.refuse = True
+        self.clock.advance(0)                  # at once: refused
+        for delay in (1.0, 2.0, 4.0, 4.0):     # then reconnect_min doubling, plus <= 25%
+            before = len(self.endpoint.attempts)
+            self.clock.advance(delay * 0.999)
+            self.assertEqual(len(self.endpoint.attempts), before)
+            self.clock.advance(delay * 0.25)
+            self.assertEqual(len(self.endpoint.attempts), before + 1)
+        self.endpoint.refuse = False
+        self.clock.advance(5)
+        bound(self.endpoint.peers[-1]).transport.loseConnection()
+        count = len(self.endpoint.attempts)
+        self.clock.advance(0)                  # up again: the next loss is dialled at once
+        self.assertEqual(len(self.endpoint.attempts), count + 1)
+
+    def test_a_refused_bind_backs_off(self):
+        """ClientService's own count restarts with each TCP connection: a bind
+        refused each time used to be dialled again after the same delay."""
+        c = self.start(reconnect_min=1.0, reconnect_max=8.0)
+        times = []
+        for _ in range(4):
+            bound(self.endpoint.peers[-1], Status.ESME_RBINDFAIL)
+            times.append(self.clock.seconds())
+            count = len(self.endpoint.attempts)
+            while len(self.endpoint.attempts) == count:
+                self.clock.advance(0.05)
+        gaps = [b - a for a, b in zip(times, self.endpoint.attempts[1:])]
+        for gap, delay in zip(gaps, (1.0, 2.0, 4.0, 8.0)):
+            self.assertTrue(delay <= gap <= delay * 1.25 + 0.05, (gaps, delay))
+        self.assertFalse(c.up)
+        self.assertEqual(c.counters["binds_up"], 0)
+
+    def test_the_other_binds_serve_while_one_reconnects(self):
+        c = self.start(binds=2, window=5)
+        a, b = [bound(peer) for peer in self.endpoint.peers]
+        self.endpoint.refuse = True
+        a.transport.loseConnection()
+        self.clock.advance(0)
+        self.assertTrue(c.up)
+        sent = [c.submit(message(str(i))) for i in range(3)]
+        self.assertEqual([p.destination_addr for p in b.read()], ["0", "1", "2"])
+        self.assertEqual(a.read(), [])
+        self.assertEqual(c.counters["held"], 0)
+        for d in sent:
+            self.assertNoResult(d)
+
+    def test_started_connector_holds_until_its_first_bind(self):
+        c = self.start(hold_unbound=5)
+        self.assertFalse(c.up)
+        self.assertTrue(c.accepting)
+        d = c.submit(message())
+        self.assertNoResult(d)
+        peer = bound(self.endpoint.peers[0])
+        pdu = peer.read_one()
+        peer.send(P.SubmitSmResp(0, pdu.sequence_number, "up-1"))
+        self.assertEqual(self.successResultOf(d), (0, "up-1"))
+
+    def test_stopped_connector_does_not_hold(self):
+        c = self.start(hold_unbound=5)
+        self.successResultOf(c.stopService())
+        self.assertFalse(c.accepting)
+        self.failureResultOf(c.submit(message()), ConnectorUnavailable)
+
+
+class HoldTests(SMSCCase):
+    """hold_unbound: with no bind up, submits wait in the queue for one."""
+
+    def lose(self, peer):
+        peer.transport.loseConnection()
+        self.assertFalse(self.connector.up)
+
+    def test_held_until_a_bind_is_up(self):
+        c = self.make(hold_unbound=5)
+        proto, peer = self.bind()
+        self.lose(peer)
+        self.assertTrue(c.accepting)
+        d = c.submit(message())
+        self.assertNoResult(d)
+        self.clock.advance(4)
+        proto, peer = self.bind()
+        pdu = peer.read_one()
+        peer.send(P.SubmitSmResp(0, pdu.sequence_number, "up-1"))
+        self.assertEqual(self.successResultOf(d), (0, "up-1"))
+        self.assertEqual(c.counters, {"binds_up": 2, "binds_down": 1, "held": 1,
+                                      "held_expired": 0})
+
+    def test_held_message_fails_unavailable_at_its_deadline(self):
+        c = self.make(hold_unbound=5)
+        proto, peer = self.bind()
+        self.lose(peer)
+        self.clock.advance(1)
+        d = c.submit(message())
+        self.clock.advance(4.9)
+        self.assertNoResult(d)
+        self.assertFalse(c.accepting)        # 5 s since the bind was lost
+        self.failureResultOf(c.submit(message()), ConnectorUnavailable)
+        self.clock.advance(0.1)              # 5 s since it was held
+        self.failureResultOf(d, ConnectorUnavailable)
+        self.assertEqual((c.counters["held"], c.counters["held_expired"]), (1, 1))
+        proto, peer = self.bind()
+        self.assertEqual(peer.read(), [])     # nothing late
+
+    def test_hold_is_bounded_by_the_response_timer(self):
+        c = self.make(hold_unbound=5, response_timeout=2)
+        proto, peer = self.bind()
+        self.lose(peer)
+        d = c.submit(message())
+        self.clock.advance(2)
+        self.failureResultOf(d, ConnectorUnavailable)
+
+    def test_queued_when_the_last_bind_drops_is_held_not_failed(self):
+        c = self.make(hold_unbound=5, window=1)
+        proto, peer = self.bind()
+        first, second = c.submit(message("1")), c.submit(message("2"))
+        self.assertEqual(peer.read_one().destination_addr, "1")
+        self.lose(peer)
+        self.failureResultOf(first)          # in flight: the upstream may have it
+        self.assertNoResult(second)
+        self.assertEqual(c.counters["held"], 1)
+        proto, peer = self.bind()
+        pdu = peer.read_one()
+        self.assertEqual(pdu.destination_addr, "2")
+        peer.send(P.SubmitSmResp(0, pdu.sequence_number, "up-2"))
+        self.assertEqual(self.successResultOf(second), (0, "up-2"))
+
+    def test_queued_when_the_last_bind_drops_waits_hold_unbound_at_most(self):
+        c = self.make(hold_unbound=5, window=1, response_timeout=30)
+        proto, peer = self.bind()
+        first, second = c.submit(message("1")), c.submit(message("2"))
+        self.lose(peer)
+        self.failureResultOf(first)
+        self.clock.advance(5)
+        self.failureResultOf(second, ConnectorUnavailable)
+        self.assertEqual(c.counters["held_expired"], 1)
+
+    def test_the_queue_bound_stays(self):
+        c = self.make(hold_unbound=5)
+        proto, peer = self.bind()
+        self.lose(peer)
+        held = [c.submit(message(str(i))) for i in range(c._queue_limit)]
+        self.failureResultOf(c.submit(message("x")), ConnectorBusy)
+        self.assertEqual(c.counters["held"], len(held))
+        self.clock.advance(5)
+        for d in held:
+            self.failureResultOf(d, ConnectorUnavailable)
+
+    def test_zero_fails_at_once_and_fails_the_queue(self):
+        c = self.make(hold_unbound=0, window=1)
+        proto, peer = self.bind()
+        first, second = c.submit(message("1")), c.submit(message("2"))
+        self.lose(peer)
+        self.failureResultOf(first)
+        self.failureResultOf(second, ConnectorUnavailable)
+        self.assertFalse(c.accepting)
+        self.failureResultOf(c.submit(message()), ConnectorUnavailable)
+        self.assertEqual(c.counters["held"], 0)
+
+    def test_never_bound_and_not_started_does_not_hold(self):
+        c = self.make(hold_unbound=5)
+        self.assertFalse(c.accepting)
+        self.failureResultOf(c.submit(message()), ConnectorUnavailable)
+
+    def test_held_then_bound_with_a_full_window_is_busy_at_the_deadline(self):
+        c = self.make(hold_unbound=5, window=1)
+        proto, peer = self.bind()
+        self.lose(peer)
+        first, second = c.submit(message("1")), c.submit(message("2"))
+        proto, peer = self.bind()
+        self.assertEqual(peer.read_one().destination_addr, "1")
+        self.clock.advance(5)
+        peer.send(P.SubmitSmResp(0, 2, "up-1"))   # bind was seq 1
+        self.successResultOf(first)
+        self.failureResultOf(second, ConnectorBusy)
+        self.assertEqual(c.counters["held_expired"], 0)
