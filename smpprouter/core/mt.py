@@ -111,7 +111,9 @@ class MTPath:
         connectors = self.connectors
         while index < len(names):
             connector = connectors.get(names[index])
-            if connector is not None and connector.up:
+            # accepting: a bind is up, or was within its hold_unbound (the
+            # connector holds the message until one is back)
+            if connector is not None and connector.accepting:
                 break
             index += 1
         else:
