@@ -38,6 +38,7 @@ class Spooling:
         self.counters = counters
         self.deliver = None   # callable(connector name, delivery, answer): the core's paths
         self._replaying = False
+        self._stopped = False
         self._loop = task.LoopingCall(self.tick)
         self._loop.clock = clock
         self._interval = interval
@@ -50,6 +51,7 @@ class Spooling:
         self._loop.start(self._interval, now=True)
 
     def stop(self):
+        self._stopped = True
         if self._loop.running:
             self._loop.stop()
         self.spool.close()
@@ -65,6 +67,9 @@ class Spooling:
         self._append(READY + _name(user) + b"\0" + encode_entry(entry), answer)
 
     def _append(self, record, answer):
+        if self._stopped:   # shutting down: the upstream keeps it and sends it again
+            answer(Status.ESME_RX_T_APPN)
+            return
         self.spool.append(record).addCallbacks(self._kept, self._not_kept, (answer,), None,
                                                (answer,))
 

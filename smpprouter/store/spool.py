@@ -62,7 +62,7 @@ class Spool:
             self._file.write(b"".join(framed for framed, _ in pending))
             self._file.flush()
             os.fsync(self._file.fileno())
-        except OSError as e:
+        except (OSError, ValueError) as e:   # ValueError: closed meanwhile
             for _, d in pending:
                 d.errback(e)
             return

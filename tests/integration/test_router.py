@@ -389,15 +389,40 @@ class V33Tests(RouterTestCase):
 
 
 class ReconnectTests(RouterTestCase):
-    def test_connector_rebinds_after_the_upstream_drops_it(self):
+    def test_a_submit_while_the_bind_is_away_is_held_until_it_is_back(self):
         async def go():
             connector = self.h.core.connectors["smsc"]
             client = await self.h.bind("transmitter")
+            self.h.smsc.accounts["router"] = "changed"     # rebinds are refused for now
             self.h.smsc.disconnect_all()
-            # Until a bind is back, nothing is accepted...
+            submitted = client.submit(**MESSAGE)
+            await self.wait_held(connector)
+            self.h.smsc.accounts["router"] = "secret"      # the next attempt binds
+            resp = await submitted
+            self.assertEqual(resp.command_status, Status.ESME_ROK)
+            self.assertTrue(connector.up)
+            self.assertEqual(connector.counters["held_expired"], 0)
+        return run(go())
+
+    async def wait_held(self, connector):
+        await wait_for(lambda: connector.counters["held"] >= 1, 5)
+
+
+class NoHoldReconnectTests(ReconnectTests):
+    harness_args = dict(connector="hold_unbound = 0")
+
+    def test_a_submit_while_the_bind_is_away_is_held_until_it_is_back(self):
+        async def go():
+            connector = self.h.core.connectors["smsc"]
+            client = await self.h.bind("transmitter")
+            self.h.smsc.accounts["router"] = "changed"
+            self.h.smsc.disconnect_all()
+            await wait_for(lambda: not connector.up, 5)
+            # hold_unbound = 0: refused at once while no bind is up...
             resp = await client.submit(**MESSAGE)
             self.assertEqual(resp.command_status, Status.ESME_RSYSERR)
             # ...and ClientService brings one back by itself.
+            self.h.smsc.accounts["router"] = "secret"
             await connector.when_up()
             resp = await client.submit(**MESSAGE)
             self.assertEqual(resp.command_status, Status.ESME_ROK)
