@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench faults clean
 
 install: $(STAMP)
 
@@ -33,6 +33,11 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.codec
 	$(BIN)/python -m bench.store
 	$(BIN)/python -m bench.e2e --workers $(BENCH_WORKERS) $(E2E_ARGS)
+
+# An upstream that drops its binds, and Redis stopped for 5 s, under load: what the
+# ESME was told, what reached the SMSC, and whether every receipt arrived.
+faults: $(STAMP)
+	$(BIN)/python -m bench.faults $(FAULTS_ARGS)
 
 clean:
 	rm -rf $(VENV) _trial_temp* build *.egg-info
