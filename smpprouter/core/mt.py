@@ -204,7 +204,7 @@ class MTPath:
                         replace(s, schedule=due, validity=validity))
         ttl = int(validity - now) + self.upstreams[home].dlr_expiry
         d = self.store.enqueue_outbound(home, message_id, user.name, encode_queued(queued),
-                                        1 if s.priority else 0, due, ttl)
+                                        1 if s.priority else 0, due, ttl, validity)
         d.addCallbacks(self._stored, self._not_stored, (message_id, answer), None,
                        (home, answer))
 
@@ -272,7 +272,8 @@ class MTPath:
             due = changes["schedule"] = schedule
         queued = replace(queued, submission=replace(s, **changes))
         if not await self.store.replace_message(record.connector, message_id, user,
-                                                encode_queued(queued), due):
+                                                encode_queued(queued), due,
+                                                changes.get("validity")):
             return Status.ESME_RREPLACEFAIL
         return Status.ESME_ROK
 

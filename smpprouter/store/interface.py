@@ -116,6 +116,7 @@ SCHEDULED = "S"   # in sched:{c}, waiting for its time
 QUEUED = "Q"      # in out:{c} or outp:{c}, waiting for a bind
 TAKEN = "T"       # read from the stream by a process that is sending it
 SENT = "U"        # the upstream accepted it (ENROUTE); its receipt may follow
+EXPIRING = "X"    # its validity passed while held; its EXPIRED receipt is being written
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,13 +147,14 @@ class IOutboundStore(Interface):
     Redis together, one script per connector where the docstring says so.
     """
 
-    def enqueue_outbound(connector, message_id, user, blob, priority, due, ttl):
+    def enqueue_outbound(connector, message_id, user, blob, priority, due, ttl, expires=None):
         """Store a message in its home connector's slot; Deferred(None) once durable.
 
         due None (or <= now): XADD to out:{c} (outp:{c} when priority > 0) and
         state QUEUED; else ZADD sched:{c} at due (unix seconds, float) and state
         SCHEDULED. ttl (seconds) bounds how long msg:{c}:<id> lives (validity plus
-        the receipt's lifetime). Fails with QueueFull when the connector already
+        the receipt's lifetime); expires (unix time) enters it in exp:{c} for
+        expire_due. Fails with QueueFull when the connector already
         holds [outbound] max_queue messages (its streams' and schedule's lengths);
         nothing is written then. One script per connector per turn; also PUBLISHes
         outn:{c} once when anything became QUEUED."""
@@ -213,7 +215,16 @@ class IOutboundStore(Interface):
         QUEUED, set it DELETED (final date now), remove it from sched:{c} (its
         stream entry is dropped when taken), True; else False. One script."""
 
-    def replace_message(connector, message_id, user, blob, due):
+    def expire_due(connector, now, lease, count):
+        """Deferred(list of (message id, blob)): messages whose `expires` (given at
+        enqueue or replace) passed while SCHEDULED or QUEUED, now EXPIRING, for any
+        process to write their EXPIRED receipt, bind up or not. One script; each
+        comes back after `lease` seconds unless finish_expired ends it first."""
+
+    def finish_expired(connector, message_ids):
+        """Their EXPIRED receipts are queued: EXPIRING -> EXPIRED (3), final date now."""
+
+    def replace_message(connector, message_id, user, blob, due, expires=None):
         """Deferred(bool): if msg:{c}:<id> belongs to user and is SCHEDULED or
         QUEUED, replace its blob; due None keeps its place, a time reschedules it
         (ZADD sched:{c}, state SCHEDULED; a QUEUED one's stream entry is then

@@ -71,6 +71,11 @@ def schedule(connector: str) -> bytes:
     return b"sched:" + _tag(connector)
 
 
+def expiry(connector: str) -> bytes:
+    """exp:{connector} — queued and scheduled router ids by validity (unix ms)."""
+    return b"exp:" + _tag(connector)
+
+
 def outbound_channel(connector: str) -> bytes:
     """outn:{connector} — pub/sub: the connector's outbound streams have new entries."""
     return b"outn:" + _tag(connector)

@@ -69,7 +69,8 @@ class OutboundMixin:
 
     # -- batched: one script per connector per turn
 
-    def enqueue_outbound(self, connector, message_id, user, blob, priority, due, ttl):
+    def enqueue_outbound(self, connector, message_id, user, blob, priority, due, ttl,
+                         expires=None):
         if not self._running:
             return self._not_running()
         try:
@@ -82,7 +83,8 @@ class OutboundMixin:
             due_ms = int(due * 1000)
         d = defer.Deferred()
         _batch(self._outs, connector, (_b(message_id), _b(user), blob,
-                                       1 if priority > 0 else 0, due_ms, ttl, d))
+                                       1 if priority > 0 else 0, due_ms, ttl,
+                                       0 if expires is None else int(expires * 1000), d))
         self._schedule()
         return d
 
@@ -131,8 +133,8 @@ class OutboundMixin:
         size = self.max_batch
         sha = scripts.ENQUEUE_OUT.sha
         for connector, items in outs.items():
-            head = [b"EVALSHA", sha, 3, keys.outbound(connector), keys.outbound(connector, True),
-                    keys.schedule(connector), self.max_outbound,
+            head = [b"EVALSHA", sha, 4, keys.outbound(connector), keys.outbound(connector, True),
+                    keys.schedule(connector), keys.expiry(connector), self.max_outbound,
                     keys.outbound_channel(connector), keys.message(connector, "")]
             for chunk in _chunks(items, size):
                 args = list(head)
@@ -248,14 +250,31 @@ class OutboundMixin:
                           repr(self._clock()))
         return d.addCallback(lambda reply: int(reply) == 1)
 
-    def replace_message(self, connector, message_id, user, blob, due):
+    def replace_message(self, connector, message_id, user, blob, due, expires=None):
         due_ms = b"" if due is None else int(due * 1000)
-        d = self._command(b"EVALSHA", scripts.REPLACE.sha, 4,
+        d = self._command(b"EVALSHA", scripts.REPLACE.sha, 5,
                           keys.message(connector, message_id), keys.schedule(connector),
                           keys.outbound(connector), keys.outbound(connector, True),
+                          keys.expiry(connector),
                           _b(user), _b(message_id), blob, due_ms,
-                          int(self._clock() * 1000), keys.outbound_channel(connector))
+                          int(self._clock() * 1000), keys.outbound_channel(connector),
+                          b"" if expires is None else int(expires * 1000))
         return d.addCallback(lambda reply: int(reply) == 1)
+
+    def expire_due(self, connector, now, lease, count):
+        d = self._command(b"EVALSHA", scripts.EXPIRE_DUE.sha, 4, keys.expiry(connector),
+                          keys.schedule(connector), keys.outbound(connector),
+                          keys.outbound(connector, True), int(now * 1000), int(lease * 1000),
+                          int(count), keys.message(connector, ""))
+        return d.addCallback(lambda r: [(_text(r[i]), r[i + 1]) for i in range(0, len(r), 2)])
+
+    def finish_expired(self, connector, message_ids):
+        if not message_ids:
+            return defer.succeed(None)
+        d = self._command(b"EVALSHA", scripts.FINISH_EXPIRED.sha, 1, keys.expiry(connector),
+                          repr(self._clock()), keys.message(connector, ""),
+                          *[_b(i) for i in message_ids])
+        return d.addCallback(lambda _: None)
 
     def get_message(self, connectors, message_id):
         if not self._running:

@@ -177,9 +177,10 @@ local function drop(k, e)
 end
 """
 
-# KEYS: out:{c}, outp:{c}, sched:{c}
-# ARGV: max_outbound, channel, msg prefix, then 6 per message:
-#       id, user, blob, priority (0/1), due ms (0: queue now), ttl
+# KEYS: out:{c}, outp:{c}, sched:{c}, exp:{c}
+# ARGV: max_outbound, channel, msg prefix, then 7 per message:
+#       id, user, blob, priority (0/1), due ms (0: queue now), ttl,
+#       expires ms (0: none; else field v and an entry in exp:{c})
 # Returns 1 per message stored, 0 per message refused because the connector
 # already holds max_outbound (streams' lengths plus the schedule's).
 # PUBLISHes channel once if any message was queued.
@@ -187,7 +188,7 @@ ENQUEUE_OUT = Script(_OUT_LIB + b"""
 local room = tonumber(ARGV[1]) - redis.call('XLEN', KEYS[1])
   - redis.call('XLEN', KEYS[2]) - redis.call('ZCARD', KEYS[3])
 local out, queued = {}, 0
-for i = 4, #ARGV, 6 do
+for i = 4, #ARGV, 7 do
   if room <= 0 then
     out[#out + 1] = 0
   else
@@ -202,6 +203,10 @@ for i = 4, #ARGV, 6 do
       redis.call('HSET', k, 'u', ARGV[i + 1], 's', 'S', 'm', ARGV[i + 2], 'p', prio)
     end
     redis.call('EXPIRE', k, ARGV[i + 5])
+    if ARGV[i + 6] ~= '0' then
+      redis.call('HSET', k, 'v', ARGV[i + 6])
+      redis.call('ZADD', KEYS[4], ARGV[i + 6], id)
+    end
     room = room - 1
     out[#out + 1] = 1
   end
@@ -400,8 +405,9 @@ redis.call('HDEL', KEYS[1], 'm', 'q')
 return 1
 """)
 
-# KEYS: msg:{c}:<id>, sched:{c}, out:{c}, outp:{c}
-# ARGV: user, message id, blob, due ms ('' keeps its place), now ms, channel
+# KEYS: msg:{c}:<id>, sched:{c}, out:{c}, outp:{c}, exp:{c}
+# ARGV: user, message id, blob, due ms ('' keeps its place), now ms, channel,
+#       expires ms ('' keeps it)
 # If it is the user's and SCHEDULED or QUEUED: the blob replaced; a future due
 # (re)schedules it (a QUEUED one leaves its stream), a due already passed
 # queues a SCHEDULED one now (a QUEUED one keeps its place). Returns 1 or 0.
@@ -409,6 +415,10 @@ REPLACE = Script(_OUT_LIB + b"""
 local m = redis.call('HMGET', KEYS[1], 'u', 's', 'p', 'q')
 if m[1] ~= ARGV[1] or (m[2] ~= 'S' and m[2] ~= 'Q') then return 0 end
 redis.call('HSET', KEYS[1], 'm', ARGV[3])
+if ARGV[7] ~= '' then
+  redis.call('HSET', KEYS[1], 'v', ARGV[7])
+  redis.call('ZADD', KEYS[5], ARGV[7], ARGV[2])
+end
 if ARGV[4] == '' then return 1 end
 local stream = KEYS[m[3] == '1' and 4 or 3]
 if tonumber(ARGV[4]) > tonumber(ARGV[5]) then
@@ -426,6 +436,53 @@ end
 return 1
 """)
 
+# KEYS: exp:{c}, sched:{c}, out:{c}, outp:{c}
+# ARGV: now ms, lease ms, count, msg prefix
+# Messages whose validity (field v) has passed while SCHEDULED or QUEUED, for
+# whichever process asks, bind up or not: each leaves the schedule or its
+# stream, becomes EXPIRING ('X') and stays in exp:{c} a lease later, so if its
+# taker dies before finish_expired another takes it then (at least once).
+# exp:{c} entries of messages taken, sent, final or gone are dropped; one
+# whose v moved later (replace_sm) goes back at v. Returns id, blob pairs.
+EXPIRE_DUE = Script(b"""
+local now = tonumber(ARGV[1])
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, ARGV[3])
+local out = {}
+for _, id in ipairs(ids) do
+  local k = ARGV[4] .. id
+  local m = redis.call('HMGET', k, 's', 'p', 'q', 'm', 'v')
+  local s, v = m[1], tonumber(m[5] or '0')
+  if (s == 'S' or s == 'Q' or s == 'X') and v > now then
+    redis.call('ZADD', KEYS[1], v, id)
+  elseif s == 'S' or s == 'Q' or s == 'X' then
+    if s == 'S' then redis.call('ZREM', KEYS[2], id) end
+    if s == 'Q' and m[3] then redis.call('XDEL', KEYS[m[2] == '1' and 4 or 3], m[3]) end
+    redis.call('HSET', k, 's', 'X')
+    redis.call('HDEL', k, 'q')
+    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), id)
+    out[#out + 1] = id
+    out[#out + 1] = m[4] or ''
+  else
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+return out
+""")
+
+# KEYS: exp:{c}   ARGV: now (unix s), msg prefix, then ids
+# The router's EXPIRED receipt is queued: EXPIRING messages become EXPIRED (3).
+FINISH_EXPIRED = Script(b"""
+for i = 3, #ARGV do
+  local k = ARGV[2] .. ARGV[i]
+  if redis.call('HGET', k, 's') == 'X' then
+    redis.call('HSET', k, 's', '3', 'f', ARGV[1])
+    redis.call('HDEL', k, 'm')
+  end
+  redis.call('ZREM', KEYS[1], ARGV[i])
+end
+return 1
+""")
+
 # KEYS: out:{c}, outp:{c}, sched:{c}   Returns what waits for the connector.
 DEPTH = Script(b"""
 return redis.call('XLEN', KEYS[1]) + redis.call('XLEN', KEYS[2]) + redis.call('ZCARD', KEYS[3])
@@ -433,5 +490,5 @@ return redis.call('XLEN', KEYS[1]) + redis.call('XLEN', KEYS[2]) + redis.call('Z
 
 ALL = (SAVE_MAPPINGS, GET_MAPPINGS, ENQUEUE, READ, ACK, OPEN_SESSION, REFRESH_SESSIONS, TOUCH,
        ENQUEUE_OUT, MOVE_DUE, READ_OUT, RECLAIM_OUT, FINISH_OUT, REQUEUE_OUT, SET_STATES,
-       SAVE_SENT, CANCEL, REPLACE, DEPTH)
+       SAVE_SENT, CANCEL, REPLACE, DEPTH, EXPIRE_DUE, FINISH_EXPIRED)
 BY_SHA = {s.sha: s for s in ALL}

@@ -136,5 +136,8 @@ class MemoryStore:
     def move_due(self, connector, now, count):
         return self._later(0)
 
+    def expire_due(self, connector, now, lease, count):
+        return self._later([])
+
     def touch_outbound(self, connector, consumer, entries):
         return self._later()

@@ -28,6 +28,8 @@ class FakeStore:
         self.homes = []
         self.touched = []
         self.moved = 0
+        self.expiring = []        # (message id, blob) expire_due hands out next
+        self.expired = []
 
     def add(self, queued):
         entry = Outbound("%d-0" % len(self.stream), "out", queued.message_id,
@@ -54,6 +56,14 @@ class FakeStore:
     def move_due(self, name, now, count):
         self.moved += 1
         return defer.succeed(0)
+
+    def expire_due(self, name, now, lease, count):
+        found, self.expiring = self.expiring, []
+        return defer.succeed(found)
+
+    def finish_expired(self, name, message_ids):
+        self.expired += list(message_ids)
+        return defer.succeed(None)
 
     def touch_outbound(self, name, consumer, entries):
         self.touched.append(sorted(e.entry_id for e in entries))
@@ -238,3 +248,22 @@ class DrainerTests(SynchronousTestCase):
         drainer.tick()                 # sent, no answer yet
         self.clock.pump([1.0] * 10)    # claim_idle 30: every 10 ticks
         self.assertEqual(self.store.touched[-1], ["0-0"])
+
+    def test_what_expires_while_queued_ends_with_our_receipt_bind_up_or_not(self):
+        self.connectors["a"].up = False      # nobody could take it
+        q = queued(validity=0.5)
+        self.store.expiring = [(q.message_id, encode_queued(q))]
+        self.drainer().tick()
+        self.assertEqual(self.receipts.own_receipts, [("id0", MessageState.EXPIRED, 0)])
+        self.assertEqual(self.store.expired, ["id0"])
+
+    def test_held_while_no_bind_is_up_it_expires_here(self):
+        self.connectors["a"].up = False
+        entry = self.store.add(queued(validity=5.0))
+        self.store.stream = []
+        drainer = self.drainer()
+        drainer._fill([entry])                 # taken when a bind was up, held since
+        self.clock.advance(6.0)
+        drainer.tick()
+        self.assertEqual(self.receipts.own_receipts, [("id0", MessageState.EXPIRED, 0)])
+        self.assertEqual([f[1] for f in self.store.finished], ["3"])

@@ -117,6 +117,22 @@ class QueueTests(StoreForwardTestCase):
             self.assertTrue(answer.final_date)
         return run(go())
 
+    def test_validity_passes_while_the_upstream_is_away_everywhere(self):
+        async def go():
+            connector = self.h.core.connectors["smsc"]
+            client = await self.h.bind("transceiver", "esme2")
+            self.h.smsc.accounts["router"] = "changed"    # its binds are refused now
+            self.h.smsc.disconnect_all()
+            await wait_for(lambda: not connector.up, 5)
+            resp = await client.submit(validity_period=relative(1), **MESSAGE)
+            self.assertEqual(resp.command_status, ROK)
+            dlr = await self.receipt(client, resp.message_id)
+            self.assertEqual(parse_receipt(dlr.short_message).stat, "EXPIRED")
+            self.assertEqual(self.h.smsc.message_count, 0)
+            answer = await client.query(resp.message_id)
+            self.assertEqual(answer.message_state, MessageState.EXPIRED)
+        return run(go())
+
     def test_a_validity_already_past_is_refused(self):
         async def go():
             client = await self.h.bind("transceiver", "esme2")

@@ -125,7 +125,7 @@ class ClusterNodeTests(StoreTestCase):
         yield defer.gatherResults([
             store.enqueue_outbound(c, f"m{i}", "esme1", b"blob", i % 2, None, 60)
             for c in connectors for i in range(20)]
-            + [store.enqueue_outbound(c, f"s{i}", "esme1", b"blob", i % 2, 1e10, 60)
+            + [store.enqueue_outbound(c, f"s{i}", "esme1", b"blob", i % 2, 1e10, 60, 5e10)
                for c in connectors for i in range(10)])
         self.assertEqual((yield defer.gatherResults([store.move_due(c, 2e10, 5)
                                                      for c in connectors])), [5] * 3)
@@ -143,6 +143,11 @@ class ClusterNodeTests(StoreTestCase):
             self.assertTrue((yield store.replace_message(c, "s7", "esme1", b"new", 1.0)))
             record = yield store.get_message(["nowhere", c], "s8")
             self.assertEqual(record.blob, b"new")
+            self.assertTrue((yield store.replace_message(c, "s6", "esme1", b"new", None, 6e10)))
+            expired = yield store.expire_due(c, 5.5e10, 10, 100)
+            # s0..s5, s7, s8 (queued or scheduled); s6 lives longer; s9 cancelled
+            self.assertEqual(sorted(m for m, _ in expired), ["s0", "s1", "s2", "s3", "s4", "s5", "s7", "s8"])
+            yield store.finish_expired(c, [m for m, _ in expired])
         # the hot calls of several connectors in one turn: one script each
         mapping = Mapping("abc", "esme1", "MyBrand", "15551234567", 1.0, 1, 1)
         held = {}

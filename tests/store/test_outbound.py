@@ -640,14 +640,15 @@ class ClientSideTests(OutboundTestCase):
 def outbound_calls(store):
     """One call of every IOutboundStore method."""
     entry = Outbound("1-1", "out", "m0", b"x")
-    return [store.enqueue_outbound("c", "m9", "acme", b"x", 0, None, 60),
+    return [store.enqueue_outbound("c", "m9", "acme", b"x", 0, None, 60, T0 + 5),
+            store.expire_due("c", T0, 10, 10), store.finish_expired("c", ["m9"]),
             store.move_due("c", T0, 10), store.take_outbound("c", "n", 10),
             store.pending_outbound("c", "n", 10), store.reclaim_outbound("c", "n", 0, 10),
             store.touch_outbound("c", "n", [entry]), store.finish_outbound("c", entry, "U"),
             store.requeue_outbound("c", entry), store.set_state("c", "m0", "2"),
             store.record_sent("c", "m8", "acme", 60), store.get_message(["c", "d"], "m0"),
             store.cancel_message("c", "m0", "acme"),
-            store.replace_message("c", "m0", "acme", b"y", None),
+            store.replace_message("c", "m0", "acme", b"y", None, T0 + 9),
             store.touch("acme", "n", ["1-1"]), store.outbound_depth("c"),
             store.subscribe_outbound("c", lambda c: None)]
 
@@ -702,3 +703,45 @@ class HotPathRecordTests(OutboundTestCase):
         yield store.finish_outbound("c", entry, "U", upstream_id="up0")
         record = yield store.get_message(["c"], "m0")
         self.assertEqual(record.state, "2")
+
+
+class ExpiryTests(OutboundTestCase):
+    """expire_due / finish_expired: validity ends whether or not anyone drains."""
+
+    @defer.inlineCallbacks
+    def test_queued_and_scheduled_messages_expire_for_whoever_asks(self):
+        store = yield self.make_store()
+        yield store.enqueue_outbound("c", "q0", "acme", b"queued", 0, None, 60, T0 + 1)
+        yield store.enqueue_outbound("c", "s0", "acme", b"sched", 0, T0 + 30, 60, T0 + 2)
+        yield store.enqueue_outbound("c", "later", "acme", b"x", 0, None, 60, T0 + 100)
+        self.assertEqual((yield store.expire_due("c", T0 + 0.5, 10, 100)), [])
+        found = yield store.expire_due("c", T0 + 3, 10, 100)
+        self.assertEqual(sorted(found), [("q0", b"queued"), ("s0", b"sched")])
+        self.assertEqual(self.hash("msg:{c}:q0")["s"], "X")
+        self.assertEqual(self.server.command("ZCARD", "sched:{c}"), 0)
+        self.assertEqual(ids((yield store.take_outbound("c", "me", 10))), ["later"])
+        yield store.finish_expired("c", ["q0", "s0"])
+        record = yield store.get_message(["c"], "q0")
+        self.assertEqual((record.state, record.blob), ("3", None))
+        self.assertEqual((yield store.expire_due("c", T0 + 50, 10, 100)), [])
+
+    @defer.inlineCallbacks
+    def test_one_its_taker_never_finished_comes_back_after_the_lease(self):
+        store = yield self.make_store()
+        yield store.enqueue_outbound("c", "m0", "acme", b"x", 0, None, 60, T0 + 1)
+        self.assertEqual(len((yield store.expire_due("c", T0 + 2, 10, 100))), 1)
+        self.assertEqual((yield store.expire_due("c", T0 + 5, 10, 100)), [])   # leased
+        self.assertEqual(len((yield store.expire_due("c", T0 + 13, 10, 100))), 1)
+
+    @defer.inlineCallbacks
+    def test_taken_sent_or_replaced_later_is_not_expired(self):
+        store = yield self.make_store()
+        yield store.enqueue_outbound("c", "t0", "acme", b"x", 0, None, 60, T0 + 1)
+        yield store.enqueue_outbound("c", "r0", "acme", b"x", 0, T0 + 30, 60, T0 + 1)
+        yield store.take_outbound("c", "me", 10)                  # t0 is TAKEN
+        self.assertTrue((yield store.replace_message("c", "r0", "acme", b"y", None, T0 + 60)))
+        self.assertEqual((yield store.expire_due("c", T0 + 2, 10, 100)), [])
+        self.assertEqual(self.hash("msg:{c}:t0")["s"], "T")
+        self.assertEqual(self.hash("msg:{c}:r0")["s"], "S")
+        self.assertEqual([m for m, _ in (yield store.expire_due("c", T0 + 61, 10, 100))],
+                         ["r0"])
