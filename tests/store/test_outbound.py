@@ -8,7 +8,6 @@ from smpprouter.store.errors import QueueFull, StoreUnavailable
 from smpprouter.store.interface import (ICorrelationStore, IOutboundStore, Mapping,
                                         MessageRecord, Outbound)
 from smpprouter.store.redis import RedisStore
-from tests.redis_server import RedisServer
 
 from .support import StoreTestCase, wait_for
 from .test_redis import ODD, settle
