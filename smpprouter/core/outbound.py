@@ -19,13 +19,13 @@ What an answer does to a message:
   the first after a back-off, until its validity ends.
 - a permanent status, or no route that can carry it: REJECTED, with the
   router's own receipt (stat REJECTD, err the status) when asked for.
-- validity passed while queued: EXPIRED, with an EXPIRED receipt.
+- validity passed while queued: EXPIRED, with an EXPIRED receipt (here when the
+  message is in hand; otherwise by core/expiry.py, bind up or not).
 """
 
 from collections import deque
 
-from twisted.internet import defer, task
-from twisted.python import failure
+from twisted.internet import task
 from twisted.logger import Logger
 
 from ..ids import normalise
@@ -34,6 +34,7 @@ from ..smpp.receipt import MessageState
 from ..smpp.status import Status
 from ..store.interface import SENT, Mapping
 from .codec import CorruptEntry, decode_queued
+from .expiry import ExpirySweep
 from .mt import ATTEMPT_FAILURES, RETRYABLE_STATUS
 from .receipts import WANTS_RECEIPT
 
@@ -66,7 +67,7 @@ class Drainer:
         self.paused_until = 0.0
         self.backoff = outbound.retry_min
         self.running = False
-        self._expiring = False
+        self.expiry = ExpirySweep(name, store, receipts, counters, claim_idle, outbound.batch)
         self._calls = set()
         self._ticks = 0
         self._loop = task.LoopingCall(self.tick)
@@ -105,11 +106,7 @@ class Drainer:
         now = self.clock.seconds()
         self.store.move_due(self.name, now, 10 * self.settings.batch).addErrback(
             self._failed, "schedule")
-        if not self._expiring:   # validity passed while queued, whoever holds binds
-            self._expiring = True
-            self.store.expire_due(self.name, now, self.claim_idle, self.settings.batch) \
-                .addCallbacks(self._expired, self._failed, errbackArgs=("expiry",)) \
-                .addBoth(self._expiry_done)
+        self.expiry.sweep(now)   # validity passed while queued, whoever holds binds
         if not self.connector.up and self.backlog:
             # Held here while no bind is up: what expires meanwhile ends now.
             keep = deque()
@@ -132,33 +129,6 @@ class Drainer:
             self.more = True
             self._read()
             self._pump()
-
-    def _expired(self, found):
-        """Messages past their validity while queued or scheduled: our EXPIRED
-        receipts first, then they end (a crash in between: another process
-        takes them again after the lease, so a receipt may come twice)."""
-        if not found:
-            return None
-        ends, ids = [], []
-        for message_id, blob in found:
-            try:
-                queued = decode_queued(blob)
-            except CorruptEntry as e:
-                self.log.error("{connector}: {error}; expired without a receipt",
-                               connector=self.name, error=e)
-                ids.append(message_id)
-                continue
-            self.counters["outbound_expired"] += 1
-            ends.append(self.receipts.own(queued, MessageState.EXPIRED, 0))
-            ids.append(message_id)
-        d = defer.gatherResults(ends, consumeErrors=True) if ends else defer.succeed(None)
-        return d.addCallback(lambda _: self.store.finish_expired(self.name, ids))
-
-    def _expiry_done(self, result):
-        self._expiring = False
-        if isinstance(result, failure.Failure):
-            self.log.warn("{connector}: expiring queued messages failed: {error}",
-                          connector=self.name, error=result.getErrorMessage())
 
     def _notified(self, _name):
         self.more = True

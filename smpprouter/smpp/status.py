@@ -1,7 +1,7 @@
 """SMPP command_status values with the texts customers see.
 
-The table is the union of SMPP v3.4 and the vendor documents in
-shared/seeds (000, 002), including the v5.0 service-type codes and the
+The table is the union of SMPP v3.4 and the vendor documents the product
+was specified from (the seeds 000 and 002), including the v5.0 service-type codes and the
 vendor code 0x40B that seed 002 hands its customers. Where a vendor spells
 a name differently (ESME_RMSSQFUL) the spelling is kept as an alias so
 that either name works in configuration files.
