@@ -108,6 +108,7 @@ class Core:
         self._deliver(connector.name, delivery, answer)
 
     def _deliver(self, name, delivery, answer):
+        """upstream_deliver by connector name (the spool replays through it too)."""
         spooling = self.spooling
         if spooling is not None and not self.store.available:
             spooling.keep(name, delivery, answer)   # Redis is away: to local disk

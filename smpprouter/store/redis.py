@@ -107,6 +107,7 @@ class RedisStore(OutboundMixin):
         self.flushes = 0
         self.commands = 0
         self._impaired = False   # a batch failed or timed out: see available
+        self._conn = None        # available's memory of the connection
         self._probing = False
 
     # -- lifecycle
@@ -218,7 +219,11 @@ class RedisStore(OutboundMixin):
         upstream); a reconnected connection is probed at once, so this turns
         true again within a round trip of Redis being back."""
         if not self._impaired:
-            return self._running and self._connection() is not None
+            conn = self._conn   # the last connection seen: no pool walk per message
+            if conn is not None and conn.connected:
+                return self._running
+            conn = self._conn = self._connection()
+            return self._running and conn is not None
         if self._running and not self._probing and self._connection() is not None:
             self._probing = True
             self._command(b"PING").addBoth(self._probed)
