@@ -24,7 +24,8 @@ WORKERS ?= 1
 BENCH_WORKERS ?= 1 2
 run: $(STAMP)
 	$(BIN)/smpprouter run --config etc/smpprouter.toml --workers $(WORKERS) \
-		$(if $(REDIS_URL),--redis-url $(REDIS_URL)) $(if $(SMPP_LISTEN),--listen $(SMPP_LISTEN))
+		$(if $(REDIS_URL),--redis-url $(REDIS_URL)) $(if $(SMPP_LISTEN),--listen $(SMPP_LISTEN)) \
+		$(if $(HTTP_LISTEN),--http-listen $(HTTP_LISTEN))
 
 test: $(STAMP)
 	$(BIN)/trial $(TRIAL_ARGS) tests

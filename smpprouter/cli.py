@@ -14,7 +14,7 @@ import signal
 import sys
 
 from smpprouter.config import ConfigError, load_config
-from smpprouter.passwords import hash_password
+from smpprouter.passwords import hash_password, hash_service_key, new_service_key
 
 DEFAULT_CONFIG = os.path.join("etc", "smpprouter.toml")
 SMPP_PASSWORD_MAX = 8  # a bind's password field holds 8 characters and the NUL
@@ -33,6 +33,8 @@ def _read_password(args) -> str | None:
 
 
 def _passwd(args) -> int:
+    if args.key:
+        return _service_key(args)
     password = _read_password(args)
     if password is None:
         return 1
@@ -43,6 +45,21 @@ def _passwd(args) -> int:
         print("smpprouter passwd: warning: SMPP binds carry at most %d characters of "
               "password; ESMEs cannot send this one" % SMPP_PASSWORD_MAX, file=sys.stderr)
     print(hash_password(password))
+    return 0
+
+
+def _service_key(args) -> int:
+    """A service key for the REST API: a new random one unless given."""
+    key = args.password
+    if key is None and args.stdin:
+        key = sys.stdin.readline().rstrip("\r\n")
+    if key is None:
+        key = new_service_key()
+        print("key (give it to the user; only its hash below goes in the config): %s" % key)
+    elif not key:
+        print("smpprouter passwd: the key is empty", file=sys.stderr)
+        return 1
+    print(hash_service_key(key))
     return 0
 
 
@@ -104,7 +121,7 @@ def _run(args) -> int:
     from .supervisor import run
     from .tomlfile import ConfigError
     try:
-        run(args.config, args.workers, args.redis_url, args.listen)
+        run(args.config, args.workers, args.redis_url, args.listen, args.http_listen)
     except ConfigError as e:
         print("smpprouter: %s" % e, file=sys.stderr)
         return 1
@@ -115,13 +132,17 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smpprouter", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    passwd = commands.add_parser("passwd", help="print a password hash for [users.NAME]")
+    passwd = commands.add_parser("passwd", help="print a password hash for [users.NAME], "
+                                                "or with --key a service key's")
     source = passwd.add_mutually_exclusive_group()
     source.add_argument("password", nargs="?",
                         help="the password (visible to other users of this machine: "
                              "prefer the prompt or --stdin)")
     source.add_argument("--stdin", action="store_true",
                         help="read the password from one line of standard input")
+    passwd.add_argument("--key", action="store_true",
+                        help="a REST service key (users' service_key): the one given, "
+                             "or a new random one, printed with its stored form")
     passwd.set_defaults(run=_passwd)
 
     for name, run, text in (("check", _check, "check the configuration and routes"),
@@ -139,6 +160,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=1, help="router processes (default 1)")
     run.add_argument("--redis-url", default=None, help="use this Redis, not the configured one")
     run.add_argument("--listen", default=None, help="endpoint of the first SMPP listener")
+    run.add_argument("--http-listen", default=None,
+                     help="endpoint of the first HTTP listener")
     run.set_defaults(run=_run)
     return parser
 

@@ -10,6 +10,7 @@ directory.
 """
 
 import difflib
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
@@ -21,8 +22,8 @@ from smpprouter.passwords import is_hash
 from smpprouter.tomlfile import ConfigError, TomlFile
 
 __all__ = ["ConfigError", "load_config", "Config", "RouterConfig", "RedisConfig",
-           "SmppConfig", "OutboundConfig", "ListenerTLS", "Listener", "Connector", "User",
-           "KEYS"]
+           "SmppConfig", "OutboundConfig", "HttpConfig", "ListenerTLS", "Listener", "Connector",
+           "User", "KEYS"]
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
@@ -30,19 +31,25 @@ _REQUIRED = object()
 _TLS_VERSIONS = ("1.2", "1.3")
 _ID_FORMS = ("as-is", "hex", "decimal")
 _WINDOW_POLICIES = ("pause", "refuse")
+_PROTOCOLS = ("smpp", "http")
+# A service key's stored form: its SHA-256, hex (passwords.hash_service_key).
+_SERVICE_KEY = re.compile(r"sha256\$[0-9a-f]{64}")
 
 # The keys each table accepts (NAME: any listener, connector or user), in the
 # order etc/smpprouter.toml shows them; tests/test_config.py checks that the
 # shipped file shows every one.
 KEYS = {
-    "": ("router", "redis", "smpp", "outbound", "listeners", "connectors", "users"),
+    "": ("router", "redis", "smpp", "outbound", "http", "listeners", "connectors", "users"),
     "router": ("name", "var_dir", "routing", "routes", "pid_file"),
     "redis": ("url", "max_queue", "dlr_retention", "claim_idle", "spool_max"),
     "smpp": ("window", "max_pdu_length", "session_init_timeout", "enquire_link_interval",
              "inactivity_timeout", "response_timeout", "shutdown_timeout"),
     "outbound": ("max_queue", "default_validity", "max_validity", "retry_min", "retry_max",
                  "schedule_interval", "batch"),
-    "listeners.NAME": ("endpoint", "tls"),
+    "http": ("max_body", "request_timeout", "max_destinations", "websms_get_max",
+             "websms_post_max", "status_without_credentials", "templates", "idempotency_ttl",
+             "webhook_timeout", "webhook_concurrency", "webhook_retention", "webhook_allow"),
+    "listeners.NAME": ("protocol", "endpoint", "tls"),
     "listeners.NAME.tls": ("certificate", "private_key", "min_version", "ca"),
     "connectors.NAME": ("host", "port", "system_id", "password", "system_type",
                         "interface_version", "bind", "binds", "window", "throughput",
@@ -51,7 +58,8 @@ KEYS = {
                         "receipt_wait",
                         "tls", "tls_ca", "tls_hostname", "tls_min_version"),
     "users.NAME": ("password", "groups", "max_binds", "throughput", "window", "window_policy",
-                   "message_id", "dlr_retention", "store_and_forward"),
+                   "message_id", "dlr_retention", "store_and_forward", "service_key",
+                   "dlr_url", "mo_url", "webhook_secret", "webhook_retention"),
 }
 
 
@@ -115,6 +123,26 @@ class OutboundConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpConfig:
+    """The HTTP face ([listeners.http]): seed 004's REST API, seed 003's
+    query-string API, and the webhooks that carry receipts and MOs to users'
+    URLs. Times in seconds."""
+    max_body: int = 4 * 1024 * 1024   # bytes; a longer request body is refused (413)
+    request_timeout: float = 30.0     # a request must arrive whole within this (slow clients)
+    max_destinations: int = 1000      # REST: destinations per request, in all
+    websms_get_max: int = 100         # seed 003: numbers per GET
+    websms_post_max: int = 10000      # seed 003: numbers per POST
+    status_without_credentials: bool = False  # seed 003's websmsstatus as written: no user/pass
+    templates: str | None = None      # absolute path of the REST API's message templates
+    idempotency_ttl: int = 86400      # how long an Idempotency-Key's first answer is kept
+    webhook_timeout: float = 10.0     # one webhook request, connect to last byte
+    webhook_concurrency: int = 8      # webhook requests in flight per receiving host
+    webhook_retention: int = 259200   # undelivered webhooks are retried this long (72 h)
+    webhook_allow: tuple = ()         # networks (CIDR) a notifyurl may reach despite being
+                                      # loopback, link-local or private
+
+
+@dataclass(frozen=True, slots=True)
 class ListenerTLS:
     certificate: str           # absolute paths, checked to exist
     private_key: str           # the certificate file itself when not given
@@ -127,6 +155,7 @@ class Listener:
     name: str
     endpoint: str              # a Twisted server endpoint string, tcp: or unix:
     tls: ListenerTLS | None
+    protocol: str = "smpp"     # "smpp" | "http"; [listeners.http] is "http" by default
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +204,13 @@ class User:
     # True: ESME_ROK means stored durably in Redis; the message goes later from the
     # connector's outbound queue and receipts report what became of it.
     store_and_forward: bool = False
+    # The HTTP face: the REST API's `key` header, as passwords.hash_service_key()
+    # stores it ("" = no REST access); seed 003's API authenticates with the password.
+    service_key: str = field(default="", repr=False)
+    dlr_url: str = ""          # receipts go here (webhook) unless a message names its own
+    mo_url: str = ""           # MOs go here (webhook); "" = to its SMPP receivers
+    webhook_secret: str = field(default="", repr=False)  # HMAC-SHA256 key of its webhooks
+    webhook_retention: int = 0  # seconds undelivered webhooks are retried; 0 = [http]'s
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +223,7 @@ class Config:
     connectors: dict           # name -> Connector, in file order
     users: dict                # name -> User, in file order
     outbound: OutboundConfig = field(default_factory=OutboundConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
 
     @property
     def routes(self) -> str:
@@ -498,14 +535,57 @@ def _listener_tls(t: _Table, base: str) -> ListenerTLS:
 
 
 def _listener(name: str, t: _Table, base: str, endpoint_override) -> Listener:
+    """endpoint_override: (endpoint, note) replacing the file's, or None."""
     t.allow(*KEYS["listeners.NAME"])
+    protocol = t.string("protocol", "http" if name == "http" else "smpp", choices=_PROTOCOLS)
     endpoint = t.string("endpoint", min_len=1)
     note = ""
     if endpoint_override:
-        endpoint, note = endpoint_override, " (from the smpp_listen override)"
+        endpoint, note = endpoint_override
     _check_endpoint(t, endpoint, note)
     tls = t.table("tls")
-    return Listener(name, endpoint, None if tls is None else _listener_tls(tls, base))
+    return Listener(name, endpoint, None if tls is None else _listener_tls(tls, base),
+                    protocol)
+
+
+def _url(t: _Table, name: str) -> str:
+    """An optional webhook URL: http or https, with a host."""
+    value = t.string(name, "")
+    if value:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise t.error(name, "must be an http:// or https:// URL with a host, not %r"
+                          % value)
+    return value
+
+
+def _networks(t: _Table, name: str) -> tuple:
+    networks = []
+    for index, text in enumerate(t.strings(name, [])):
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError as e:
+            raise t.tf.error(t.key + (name, index), "is not a network (CIDR, as "
+                             "\"10.0.0.0/8\" or \"::1/128\"): %s" % e) from None
+    return tuple(networks)
+
+
+def _http(t: _Table, base: str) -> HttpConfig:
+    t.allow(*KEYS["http"])
+    templates = t.string("templates", "")
+    return HttpConfig(
+        max_body=t.integer("max_body", 4 * 1024 * 1024, 1024, 1 << 30),
+        request_timeout=_positive(t, "request_timeout", 30.0),
+        max_destinations=t.integer("max_destinations", 1000, 1, 100000),
+        websms_get_max=t.integer("websms_get_max", 100, 1, 100000),
+        websms_post_max=t.integer("websms_post_max", 10000, 1, 1000000),
+        status_without_credentials=t.boolean("status_without_credentials", False),
+        templates=_existing_file(t, "templates", base, templates) if templates else None,
+        idempotency_ttl=t.integer("idempotency_ttl", 86400, 1),
+        webhook_timeout=_positive(t, "webhook_timeout", 10.0),
+        webhook_concurrency=t.integer("webhook_concurrency", 8, 1, 1000),
+        webhook_retention=t.integer("webhook_retention", 259200, 1),
+        webhook_allow=_networks(t, "webhook_allow"))
 
 
 def _connector(name: str, t: _Table, base: str) -> Connector:
@@ -571,10 +651,18 @@ def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
     dlr_retention = t.integer("dlr_retention", 0, lo=0)
     window_policy = t.string("window_policy", "pause", choices=_WINDOW_POLICIES)
     store_and_forward = t.boolean("store_and_forward", False)
+    service_key = t.string("service_key", "")
+    if service_key and not _SERVICE_KEY.fullmatch(service_key):
+        raise t.error("service_key", "must be the stored form of a key (sha256$ and 64 hex "
+                      "digits), not the key itself: run `smpprouter passwd --key` and put "
+                      "the line it prints here")
     return User(name=name, password=password, groups=groups, max_binds=max_binds,
                 throughput=throughput, window=window, message_id=message_id,
                 dlr_retention=dlr_retention, window_policy=window_policy,
-                store_and_forward=store_and_forward)
+                store_and_forward=store_and_forward, service_key=service_key,
+                dlr_url=_url(t, "dlr_url"), mo_url=_url(t, "mo_url"),
+                webhook_secret=t.string("webhook_secret", ""),
+                webhook_retention=t.integer("webhook_retention", 0, lo=0))
 
 
 def _positive(t: _Table, name: str, default: float) -> float:
@@ -609,14 +697,15 @@ def _outbound(t: _Table) -> OutboundConfig:
                           schedule_interval=schedule_interval, batch=batch)
 
 
-_OVERRIDES = ("redis_url", "smpp_listen")
+_OVERRIDES = ("redis_url", "smpp_listen", "http_listen")
 
 
 def load_config(path: str, overrides: dict | None = None) -> Config:
     """Read and check the config file; raise ConfigError naming file:line: key.
 
-    overrides may hold redis_url (replaces [redis].url) and smpp_listen (replaces
-    the endpoint of the first listener); None or "" leaves the file's value.
+    overrides may hold redis_url (replaces [redis].url), smpp_listen (replaces
+    the endpoint of the first SMPP listener) and http_listen (of the first HTTP
+    listener); None or "" leaves the file's value.
     """
     overrides = dict(overrides or {})
     unknown = set(overrides) - set(_OVERRIDES)
@@ -626,21 +715,37 @@ def load_config(path: str, overrides: dict | None = None) -> Config:
     base = os.path.dirname(os.path.abspath(path))
     top = _Table(tf, (), tf.data)
     top.allow(*KEYS[""])
-    router_t, redis_t, smpp_t, outbound_t, listeners_t, connectors_t, users_t = (
+    router_t, redis_t, smpp_t, outbound_t, http_t, listeners_t, connectors_t, users_t = (
         top.section(name) for name in KEYS[""])
 
     router = _router(router_t, base)
     redis = _redis(redis_t, overrides)
     smpp = _smpp(smpp_t)
     outbound = _outbound(outbound_t)
+    http = _http(http_t, base)
     listeners = {}
-    endpoint_override = overrides.get("smpp_listen")
+    smpp_override = overrides.get("smpp_listen")
+    http_override = overrides.get("http_listen")
     for name, t in listeners_t.named_tables("listener"):
-        listeners[name] = _listener(name, t, base, endpoint_override)
-        endpoint_override = None
+        is_http = t.data.get("protocol", "http" if name == "http" else "smpp") == "http"
+        override = None
+        if is_http and http_override:
+            override, http_override = (http_override, " (from the http_listen override)"), None
+        elif not is_http and smpp_override:
+            override = (smpp_override, " (from the smpp_listen override)")
+            smpp_override = None
+        listeners[name] = _listener(name, t, base, override)
     connectors = {name: _connector(name, t, base)
                   for name, t in connectors_t.named_tables("connector")}
     users = {name: _user(name, t, smpp)
              for name, t in users_t.named_tables("user", max_len=15)}
+    keys = {}
+    for user in users.values():
+        if user.service_key:
+            if user.service_key in keys:
+                raise users_t.error(user.name, "has the same service_key as user %r: each "
+                                    "user needs a key of its own" % keys[user.service_key])
+            keys[user.service_key] = user.name
     return Config(path=path, router=router, redis=redis, smpp=smpp,
-                  listeners=listeners, connectors=connectors, users=users, outbound=outbound)
+                  listeners=listeners, connectors=connectors, users=users, outbound=outbound,
+                  http=http)

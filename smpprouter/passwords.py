@@ -92,6 +92,23 @@ def verify_password(password, stored) -> bool:
     return hmac.compare_digest(derived, expected)
 
 
+def hash_service_key(key: str) -> str:
+    """A REST service key's stored form: sha256$<hex>.
+
+    Unlike a password, a service key is looked up, not checked against one
+    user's hash: the REST request carries only the key. So its stored form is
+    an unsalted digest the router indexes (as API tokens are commonly kept);
+    that is safe for keys drawn at random (new_service_key), and an operator
+    choosing keys by hand is told so in etc/smpprouter.toml.
+    """
+    return "sha256$" + hashlib.sha256(_encode(key)).hexdigest()
+
+
+def new_service_key() -> str:
+    """A random service key: 32 bytes, URL-safe."""
+    return base64.urlsafe_b64encode(os.urandom(32)).decode("ascii").rstrip("=")
+
+
 def _dummy_hash() -> str:
     """A well-formed value no password matches, costing a full scrypt to check."""
     return "scrypt$%d$%d$%d$%s$%s" % (N, R, P, _b64(os.urandom(SALT_BYTES)),

@@ -21,6 +21,9 @@ from .config import load_config
 from .core.core import Core
 from .core.delivery import Deliveries
 from .ids import MessageIds
+from .core.inbox import webhook_queue
+from .http.door import Door
+from .http.site import make_site
 from .listen import listen
 from .passwords import PasswordCache
 from .protocol.esme import ESMEServerFactory
@@ -73,6 +76,7 @@ class RouterService(service.MultiService):
         self.factories = []
         self._stopping = False
         self.core = None
+        self.door = None
         self.store = None
         self.embedded = None
         self.started = defer.Deferred()
@@ -108,8 +112,7 @@ class RouterService(service.MultiService):
                                 instance=consumer, max_queue=redis.max_queue,
                                 retention=redis.dlr_retention, username=redis.username,
                                 unix_socket=redis.unix_socket,
-                                retentions={u.name: u.dlr_retention for u in config.users.values()
-                                            if u.dlr_retention})
+                                retentions=_retentions(config))
         await self.store.start()
         ids = MessageIds(await self.store.allocate_id_block(), self.store.allocate_id_block)
         deliveries = Deliveries(self.store, reactor, consumer,
@@ -131,10 +134,14 @@ class RouterService(service.MultiService):
                         enquire_link=smpp.enquire_link_interval or None,
                         inactivity=smpp.inactivity_timeout or None,
                         response=smpp.response_timeout or None)
+        self.door = Door(config, self.core, self.store, self.core.admission.passwords)
         for listener in config.listeners.values():
-            factory = ESMEServerFactory(self.core, reactor, timers, smpp.window,
-                                        smpp.max_pdu_length)
-            self.factories.append(factory)
+            if listener.protocol == "http":
+                factory = make_site(self.door, config, reactor)
+            else:
+                factory = ESMEServerFactory(self.core, reactor, timers, smpp.window,
+                                            smpp.max_pdu_length)
+                self.factories.append(factory)
             if listener.tls is not None:
                 factory = TLSMemoryBIOFactory(server_tls_options(listener.tls), False, factory)
             self.ports[listener.name] = port = await listen(
@@ -204,6 +211,16 @@ class RouterService(service.MultiService):
             return defer.succeed(None)   # twistd and a test may both ask
         self._stopping = True
         return defer.Deferred.fromCoroutine(self._stop())
+
+
+def _retentions(config):
+    """Each queue's retention where it is not [redis] dlr_retention: users' own,
+    and every user's webhook queue ([http] webhook_retention or the user's)."""
+    retentions = {u.name: u.dlr_retention for u in config.users.values() if u.dlr_retention}
+    for u in config.users.values():
+        retentions[webhook_queue(u.name)] = (u.webhook_retention
+                                             or config.http.webhook_retention)
+    return retentions
 
 
 def make_service(config_path, overrides=None, reactor=None, worker=None):

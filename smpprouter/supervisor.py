@@ -37,12 +37,13 @@ class _Worker(protocol.ProcessProtocol):
 
 class Supervisor:
     def __init__(self, reactor, config_path, workers, redis_url=None, listen=None,
-                 twistd=None):
+                 twistd=None, http_listen=None):
         self.reactor = reactor
         self.config_path = config_path
         self.count = workers
         self.redis_url = redis_url
         self.listen = listen
+        self.http_listen = http_listen
         self.twistd = twistd or os.path.join(os.path.dirname(sys.executable), "twistd")
         self.workers = {}
         self.stopping = False
@@ -50,7 +51,8 @@ class Supervisor:
         self.done = defer.Deferred()
 
     async def run(self):
-        overrides = {"redis_url": self.redis_url, "smpp_listen": self.listen}
+        overrides = {"redis_url": self.redis_url, "smpp_listen": self.listen,
+                     "http_listen": self.http_listen}
         config = load_config(self.config_path, overrides)
         load_routes(config)   # a broken table stops us here, not in N workers
         os.makedirs(config.router.var_dir, exist_ok=True)
@@ -83,6 +85,8 @@ class Supervisor:
                 "--redis-url", self.url]
         if self.listen:
             args += ["--listen", self.listen]
+        if self.http_listen:
+            args += ["--http-listen", self.http_listen]
         worker = _Worker(self, index)
         self.workers[index] = worker
         self.reactor.spawnProcess(worker, args[0], args, env=os.environ,
@@ -137,12 +141,13 @@ class Supervisor:
         defer.Deferred.fromCoroutine(self._finish_async())
 
 
-def run(config_path, workers, redis_url=None, listen=None):
+def run(config_path, workers, redis_url=None, listen=None, http_listen=None):
     """Blocking: supervise `workers` router processes until stopped."""
     from twisted.logger import globalLogBeginner, textFileLogObserver
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)])
 
     def main(reactor):
-        supervisor = Supervisor(reactor, config_path, workers, redis_url, listen)
+        supervisor = Supervisor(reactor, config_path, workers, redis_url, listen,
+                                http_listen=http_listen)
         return defer.Deferred.fromCoroutine(supervisor.run())
     task.react(main)

@@ -68,7 +68,8 @@ class ShippedConfigTests(ConfigTestCase):
         self.assertEqual(config.router.pid_file,
                          os.path.join(config.router.var_dir, "smpprouter.pid"))
         self.assertTrue(config.redis.embedded)
-        self.assertEqual(list(config.listeners), ["smpp"])
+        self.assertEqual(list(config.listeners), ["smpp", "http"])
+        self.assertEqual([l.protocol for l in config.listeners.values()], ["smpp", "http"])
         listener = config.listeners["smpp"]
         self.assertEqual((listener.endpoint, listener.tls),
                          ("tcp:2775:interface=127.0.0.1", None))
@@ -149,7 +150,8 @@ class ShippedFileShowsEveryKeyTests(SynchronousTestCase):
         for name in (uncommented["listeners"]["smpp"]["tls"]["certificate"],
                      uncommented["listeners"]["smpp"]["tls"]["private_key"],
                      uncommented["listeners"]["smpp"]["tls"]["ca"],
-                     uncommented["connectors"]["smsc"]["tls_ca"]):
+                     uncommented["connectors"]["smsc"]["tls_ca"],
+                     uncommented["http"]["templates"]):
             open(os.path.join(directory, name), "w").close()
         config = load_config(path)
         self.assertEqual(config.outbound, OutboundConfig())

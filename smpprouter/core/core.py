@@ -37,7 +37,7 @@ class Core:
         self.upstreams = {}     # name -> Upstream
         self.drainers = {}      # name -> Drainer
         self.admission = Admission(config, store, clock, password_cache, instance, deliveries)
-        self.inbox = Inbox(store, self.counters)
+        self.inbox = Inbox(store, self.counters, config.users)
         self.receipts = Receipts(store, self.inbox, clock, self.upstreams, self.counters)
         self.mo = MOPath(routes, self.inbox, self.counters)
         self.mt = MTPath(config, routes, store, ids, self.admission, clock, self.upstreams,

@@ -3,6 +3,13 @@
 An entry is safe once it is in Redis; only then does the upstream hear
 ESME_ROK. Anything else (the user's queue is full, Redis is away) answers a
 temporary error, so the upstream keeps the receipt or MO and sends it again.
+
+Each user has two queues: its SMPP queue (the user's name), read by its
+receiver sessions, and its webhook queue ("hook:" + the name; a user name
+cannot hold ":"), read by the HTTP face's webhook sender. A receipt goes to the
+webhook queue when its message named a notifyurl (the HTTP face keeps it in
+the message's reference) or the user has a dlr_url; an MO when the user has
+an mo_url. Both queues are the same kind of stream, with the same guarantees.
 """
 
 from twisted.logger import Logger
@@ -10,20 +17,47 @@ from twisted.logger import Logger
 from ..smpp.status import Status
 from ..store.errors import QueueFull, StoreUnavailable
 from .codec import encode_entry
+from .messages import Receipt
+
+WEBHOOK_PREFIX = "hook:"
+# The HTTP face's references are JSON objects; this key names a message's own
+# webhook URL (http/meta.py writes it only when there is one).
+NOTIFY_KEY = '"notifyurl"'
+
+
+def webhook_queue(user: str) -> str:
+    """The name of user's webhook queue (the store makes it dlv:{hook:user})."""
+    return WEBHOOK_PREFIX + user
+
+
+def queue_for(users, user, entry) -> str:
+    """The queue an entry for user goes to: its webhook queue or its SMPP one."""
+    account = users.get(user)
+    if account is None:
+        return user
+    if type(entry) is Receipt:
+        reference = entry.reference
+        if account.dlr_url or (reference and NOTIFY_KEY in reference):
+            return WEBHOOK_PREFIX + user
+    elif account.mo_url:
+        return WEBHOOK_PREFIX + user
+    return user
 
 
 class Inbox:
     log = Logger()
 
-    def __init__(self, store, counters):
+    def __init__(self, store, counters, users=None):
         self.store = store
         self.counters = counters
+        self.users = users if users is not None else {}   # name -> config.User
         self.spooling = None   # while Redis is away, entries go to local disk (Core.use_spool)
 
     def put(self, user, entry, connector, what, answer):
         """answer(status for the upstream) once entry is queued for user, or not."""
-        self.store.enqueue(user, encode_entry(entry)).addCallbacks(
-            _queued, self._not_queued, (answer,), None, (connector, what, user, entry, answer))
+        queue = queue_for(self.users, user, entry)
+        self.store.enqueue(queue, encode_entry(entry)).addCallbacks(
+            _queued, self._not_queued, (answer,), None, (connector, what, queue, entry, answer))
 
     def _not_queued(self, failure, connector, what, user, entry, answer):
         if failure.check(StoreUnavailable) and self.spooling is not None:

@@ -69,8 +69,12 @@ class MTPath:
 
     # -- admission and routing ----------------------------------------------
 
-    def submit(self, s, answer):
-        """answer(Outcome) for a Submission, exactly once (see IESMEGateway.submit)."""
+    def submit(self, s, answer, queue=False, parts=1):
+        """answer(Outcome) for a Submission, exactly once (see IESMEGateway.submit).
+
+        queue: store and forward whatever the user's setting (the HTTP face's
+        messages always are); parts: the message's length in SMS parts, for
+        its receipts."""
         self.counters["submitted"] += 1
         try:
             user = self.config.users[s.user]
@@ -83,7 +87,7 @@ class MTPath:
                 self._reject(decision.status, answer)
                 return
             names = decision.connectors
-            queued = user.store_and_forward or s.schedule is not None
+            queued = queue or user.store_and_forward or s.schedule is not None
             if (queued or s.registered_delivery & WANTS_RECEIPT) and not self.store.available:
                 # Never send upstream what could not be recorded: refused before
                 # anything is sent, with a status ESMEs retry (docs/DESIGN.md).
@@ -91,7 +95,7 @@ class MTPath:
                 self._reject(STORE_DOWN, answer)
                 return
             if queued:
-                self._store(s, user, names, answer)
+                self._store(s, user, names, answer, parts)
                 return
         except Exception:
             _unexpected(failure.Failure(), answer)
@@ -180,7 +184,7 @@ class MTPath:
 
     # -- store and forward ----------------------------------------------------
 
-    def _store(self, s, user, names, answer):
+    def _store(self, s, user, names, answer, parts=1):
         now = self.clock.seconds()
         outbound = self.config.outbound
         validity = s.validity
@@ -201,16 +205,16 @@ class MTPath:
         routes = names[names.index(home):] + names[:names.index(home)]
         message_id = format_id(self.ids.next(), user.message_id)
         queued = Queued(message_id, now, tuple(routes),
-                        replace(s, schedule=due, validity=validity))
+                        replace(s, schedule=due, validity=validity), parts)
         ttl = int(validity - now) + self.upstreams[home].dlr_expiry
         d = self.store.enqueue_outbound(home, message_id, user.name, encode_queued(queued),
                                         1 if s.priority else 0, due, ttl, validity)
-        d.addCallbacks(self._stored, self._not_stored, (message_id, answer), None,
+        d.addCallbacks(self._stored, self._not_stored, (message_id, parts, answer), None,
                        (home, answer))
 
-    def _stored(self, _, message_id, answer):
+    def _stored(self, _, message_id, parts, answer):
         self.counters["queued"] += 1
-        answer(Outcome(Status.ESME_ROK, message_id))
+        answer(Outcome(Status.ESME_ROK, message_id, parts))
 
     def _not_stored(self, failure, home, answer):
         self.counters["failed"] += 1
@@ -225,16 +229,18 @@ class MTPath:
 
     # -- query, cancel, replace -------------------------------------------------
 
-    async def _record(self, user, message_id):
+    async def record(self, user, message_id):
+        """The store's MessageRecord of user's message, or None (None for user:
+        whoever owns it)."""
         if not message_id:
             return None
         record = await self.store.get_message(list(self.upstreams), message_id)
-        if record is None or record.user != user:
+        if record is None or (user is not None and record.user != user):
             return None   # another user's id is no different from an unknown one
         return record
 
     async def query(self, user, message_id):
-        record = await self._record(user, message_id)
+        record = await self.record(user, message_id)
         if record is None:
             return QueryAnswer(Status.ESME_RQUERYFAIL)
         state = record.state
@@ -244,7 +250,7 @@ class MTPath:
         return QueryAnswer(Status.ESME_ROK, MessageState.ENROUTE, 0.0, record.error_code)
 
     async def cancel(self, user, message_id):
-        record = await self._record(user, message_id)
+        record = await self.record(user, message_id)
         if record is None or record.state not in _HELD:
             return Status.ESME_RCANCELFAIL
         if not await self.store.cancel_message(record.connector, message_id, user):
@@ -253,7 +259,7 @@ class MTPath:
         return Status.ESME_ROK
 
     async def replace(self, user, message_id, body, schedule, validity, registered_delivery):
-        record = await self._record(user, message_id)
+        record = await self.record(user, message_id)
         if record is None or record.state not in _HELD or record.blob is None:
             return Status.ESME_RREPLACEFAIL
         try:

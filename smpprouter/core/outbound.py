@@ -278,7 +278,7 @@ class Drainer:
             if key:
                 mapping = Mapping(queued.message_id, s.user, s.source, s.destination,
                                   queued.submitted_at, queued.parts, s.registered_delivery,
-                                  self.name if via != self.name else "")
+                                  self.name if via != self.name else "", s.reference)
                 d = self.store.save_mapping(via, key, mapping, upstream.dlr_expiry)
                 d.addCallbacks(lambda _: self._finish(entry, SENT, 0, upstream_id),
                                self._mapping_failed, None, None,

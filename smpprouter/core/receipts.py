@@ -26,6 +26,7 @@ from ..smpp.status import Status
 from ..smpp.times import format_receipt_date
 from ..store.errors import StoreUnavailable
 from .codec import encode_entry
+from .inbox import queue_for
 from .messages import Receipt
 
 # registered_delivery bits asking for any receipt or notification.
@@ -100,6 +101,7 @@ class Receipts:
         # The delivery handed to the core is the core's: rewritten in place.
         receipt.tlvs["receipted_message_id"] = receipt.message_id = message_id
         receipt.text = text
+        receipt.reference = mapping.reference
         self.inbox.put(mapping.user, receipt, connector, "receipt", answer)
 
     def _state_not_kept(self, failure, connector, message_id):
@@ -191,7 +193,8 @@ class Receipts:
         receipt = Receipt(queued.message_id, int(state), text, s.destination, s.source,
                           s.dest_ton, s.dest_npi, s.source_ton, s.source_npi, 0, 0x04, tlvs,
                           s.reference)
-        return self.store.enqueue(s.user, encode_entry(receipt))
+        return self.store.enqueue(queue_for(self.inbox.users, s.user, receipt),
+                                  encode_entry(receipt))
 
 
 def _date(t):

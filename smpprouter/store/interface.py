@@ -22,6 +22,7 @@ class Mapping:
     registered_delivery: int = 0
     home: str = ""         # the connector holding its msg: record, when not this one
                            # (a queued message sent by failover through another)
+    reference: str = ""    # the submitter's reference (Submission.reference), for its receipt
 
 
 @dataclass(frozen=True, slots=True)

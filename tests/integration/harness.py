@@ -52,9 +52,11 @@ user = "esme2"
 
 
 def write_config(directory, redis_url, smsc_port, *, routes=DEFAULT_ROUTES, users, connector="",
-                 smpp="", redis="", extra=""):
+                 smpp="", redis="", extra="", http=None):
     """A router config and routing table for tests: one connector `smsc` to the
-    simulator, the given users (name -> extra keys), fast reconnects."""
+    simulator, the given users (name -> extra keys), fast reconnects; with http
+    (the [http] table's lines, "" for the defaults) an HTTP listener too, whose
+    webhooks may reach loopback."""
     user_tables = "".join('[users.%s]\npassword = "%s"\n%s\n' % (name, password_hash(name), more)
                           for name, more in users.items())
     config_path = os.path.join(directory, "smpprouter.toml")
@@ -88,15 +90,27 @@ response_timeout = 10
 %(connector)s
 
 %(users)s
+%(http)s
 %(extra)s
 """ % dict(url=redis_url, redis=redis, smpp=smpp, smsc_port=smsc_port, connector=connector,
-           users=user_tables, extra=extra))
+           users=user_tables, extra=extra,
+           http="" if http is None else _HTTP % http))
     return config_path, routes_path
+
+
+_HTTP = """
+[listeners.http]
+endpoint = "tcp:0:interface=127.0.0.1"
+
+[http]
+webhook_allow = ["127.0.0.0/8", "::1/128"]
+%s
+"""
 
 
 class RouterHarness:
     def __init__(self, *, routes=DEFAULT_ROUTES, connector="", users=None, smpp="",
-                 smsc=None, extra="", smsc_tls=None, redis=""):
+                 smsc=None, extra="", smsc_tls=None, redis="", http=None):
         self.dir = tempfile.mkdtemp(prefix="smpprouter-test-")
         self.redis = shared()
         self.redis.command("FLUSHALL")
@@ -109,8 +123,9 @@ class RouterHarness:
         self.config_path, self.routes_path = write_config(
             self.dir, "redis://%s:%d/0" % (self.redis.host, self.redis.port), self.smsc_port,
             routes=routes, users=users or {"esme1": "", "esme2": "", "esme3": ""},
-            connector=connector, smpp=smpp, redis=redis, extra=extra)
+            connector=connector, smpp=smpp, redis=redis, extra=extra, http=http)
         self.service = None
+        self.http_url = None   # "http://127.0.0.1:PORT" once started with http
         self.clients = []
 
     async def start(self, binds=1):
@@ -119,6 +134,8 @@ class RouterHarness:
         await self.service.started
         self.core = self.service.core
         self.port = self.service.ports["smpp"].getHost().port
+        if "http" in self.service.ports:
+            self.http_url = "http://127.0.0.1:%d" % self.service.ports["http"].getHost().port
         await self.core.connectors["smsc"].when_up(binds)
         return self
 

@@ -15,6 +15,7 @@ class Options(usage.Options):
         ["config", "c", "etc/smpprouter.toml", "The configuration file."],
         ["redis-url", None, None, "Use this Redis instead of the configured or embedded one."],
         ["listen", None, None, "Endpoint of the first SMPP listener (e.g. tcp:2785)."],
+        ["http-listen", None, None, "Endpoint of the first HTTP listener (e.g. tcp:2790)."],
         ["worker", None, None, "This process's number among several sharing the listeners "
                                "(SO_REUSEPORT) and the Redis; see smpprouter run.", int],
     ]
@@ -34,6 +35,8 @@ class SMPPRouterServiceMaker:
             overrides["redis_url"] = options["redis-url"]
         if options["listen"]:
             overrides["smpp_listen"] = options["listen"]
+        if options["http-listen"]:
+            overrides["http_listen"] = options["http-listen"]
         try:
             service = make_service(options["config"], overrides, worker=options["worker"])
         except ConfigError as e:

@@ -1,0 +1,199 @@
+"""What the HTTP face asks of the router: who is calling, send, what became of it.
+
+The two APIs (seed 004's REST, seed 003's query string) parse requests into
+HttpMessage values and render Outcomes back in their own codes; everything
+between is here and is the same for both: users, the text's encoding and
+part count, the Submission the MT core takes, and the records query_sm reads
+too. HTTP messages always go store and forward (ESME_ROK = durable in Redis),
+with a receipt asked for: an HTTP client has no session to wait on, and the
+status API and the webhooks need the receipt.
+
+Nothing here knows twisted.web: the resources are in rest.py and websms.py.
+"""
+
+import hmac
+from dataclasses import dataclass, field
+
+from twisted.internet import defer, threads
+
+from ..core.messages import Outcome, Submission
+from ..core.mt import STORE_DOWN
+from ..passwords import hash_service_key
+from ..smpp.errors import EncodeError
+from ..smpp.status import Status
+from ..smpp.text import DC_UCS2, MAX_PARTS, choose_coding, count_parts, encode_text, \
+    DC_DEFAULT
+from .meta import encode_meta
+
+AUTO, GSM7, UCS2 = "auto", "gsm7", "ucs2"
+REGISTERED_DELIVERY = 0x01   # a receipt for the final outcome, success or failure
+
+# What a user sees of a message, from its record (store.MessageRecord.state).
+# Phases the router holds a message in, then SMPP's final message_state digits.
+PHASES = {"S": "scheduled", "Q": "queued", "T": "sending", "X": "expiring", "U": "sent"}
+FINAL = {"1": "sent", "2": "delivered", "3": "expired", "4": "deleted", "5": "undeliverable",
+         "6": "accepted", "7": "unknown", "8": "rejected", "9": "skipped"}
+
+
+@dataclass(slots=True)
+class HttpMessage:
+    """One message to one destination, as an HTTP API parsed it."""
+    destination: str             # digits, international form (country code first)
+    text: str
+    sender: str = ""
+    coding: str = AUTO           # AUTO: GSM 03.38 when it can, else UCS2
+    schedule: float | None = None  # unix time; None: now
+    validity: float | None = None  # unix time; None: [outbound] default_validity
+    priority: int = 0            # 0-3
+    meta: dict = field(default_factory=dict)  # what its receipt's webhook echoes:
+                                 # correlationid, notifyurl, notifydata, callbackData
+
+
+@dataclass(slots=True)
+class MessageStatus:
+    """A message's state as the HTTP face reports it (one of PHASES / FINAL's values)."""
+    message_id: str
+    state: str
+    final_date: float = 0.0     # unix time; 0 while not final
+    error_code: int = 0
+
+
+class Login:
+    """The answer to a user/password pair: `user` (config.User) or why not."""
+    OK, NO_USER, BAD_PASSWORD = "ok", "no-user", "bad-password"
+    __slots__ = ("result", "user")
+
+    def __init__(self, result, user=None):
+        self.result = result
+        self.user = user
+
+
+def encode_body(message: HttpMessage):
+    """(data_coding, octets) of the text, or raise EncodeError (not GSM 03.38 for GSM7)."""
+    if message.coding == AUTO:
+        return choose_coding(message.text)
+    coding = DC_DEFAULT if message.coding == GSM7 else DC_UCS2
+    return coding, encode_text(message.text, coding)
+
+
+def address_of(number: str):
+    """(ton, npi) of a sender or destination: international digits, else alphanumeric."""
+    if number.isdigit():
+        return (1, 1) if len(number) > 8 else (0, 1)   # long: international; short code
+    return (5, 0) if number else (0, 0)
+
+
+class Door:
+    def __init__(self, config, core, store, passwords):
+        self.config = config
+        self.core = core
+        self.store = store
+        self.passwords = passwords
+        # Service keys are looked up by their digest (passwords.hash_service_key).
+        self._keys = {u.service_key: u for u in config.users.values() if u.service_key}
+
+    @property
+    def available(self) -> bool:
+        """False while the store cannot be expected to take a write: the face
+        answers 503 with Retry-After before parsing further."""
+        return self.store.available
+
+    # -- who is calling -------------------------------------------------------
+
+    def user_by_key(self, key: str):
+        """The config.User whose service key this is, or None."""
+        if not key:
+            return None
+        user = self._keys.get(hash_service_key(key))
+        if user is None:
+            return None
+        # the dict lookup found it by digest; compare in constant time anyway
+        return user if hmac.compare_digest(user.service_key, hash_service_key(key)) else None
+
+    def login(self, name: str, password: str):
+        """Deferred(Login). scrypt runs in a thread the first time a pair is seen;
+        after that the password cache answers (one HMAC)."""
+        user = self.config.users.get(name)
+        stored = user.password if user is not None else None
+        answer = self.passwords.peek(password, stored)
+        if answer is None:
+            d = threads.deferToThread(self.passwords.verify, password, stored)
+        else:
+            d = defer.succeed(answer)
+        return d.addCallback(_login, user)
+
+    # -- sending --------------------------------------------------------------
+
+    def submission(self, user, message: HttpMessage):
+        """(Submission, parts) for message, or an Outcome refusing it."""
+        try:
+            coding, body = encode_body(message)
+        except (EncodeError, UnicodeEncodeError):
+            return Outcome(Status.ESME_RINVDCS)
+        parts = count_parts(payload=body, data_coding=coding)
+        if parts > MAX_PARTS or len(body) > 0xFFFF:
+            return Outcome(Status.ESME_RINVMSGLEN)
+        source_ton, source_npi = address_of(message.sender)
+        dest_ton, dest_npi = address_of(message.destination)
+        s = Submission(user.name, message.sender, message.destination, body, coding, 0,
+                       source_ton, source_npi, dest_ton, dest_npi, "", 0, message.priority,
+                       REGISTERED_DELIVERY, 0, 0, message.schedule, message.validity, {},
+                       encode_meta(message.meta))
+        return s, parts
+
+    def send(self, user, messages):
+        """Deferred(list of Outcome), one per message in order: ESME_ROK with the
+        router's id once the message is durable in Redis, or why not (an SMPP
+        status; the face says it in its API's codes)."""
+        if not self.store.available:
+            return defer.succeed([Outcome(STORE_DOWN) for _ in messages])
+        outcomes = [None] * len(messages)
+        waiting = [len(messages)]
+        done = defer.Deferred()
+        if not messages:
+            done.callback(outcomes)
+            return done
+        submit = self.core.mt.submit
+
+        def answered(outcome, index):
+            outcomes[index] = outcome
+            waiting[0] -= 1
+            if not waiting[0]:
+                done.callback(outcomes)
+
+        for index, message in enumerate(messages):
+            made = self.submission(user, message)
+            if type(made) is Outcome:
+                answered(made, index)
+                continue
+            s, parts = made
+            submit(s, lambda outcome, i=index: answered(outcome, i), True, parts)
+        return done
+
+    # -- what became of it ----------------------------------------------------
+
+    async def _status(self, user_name, message_id):
+        record = await self.core.mt.record(user_name, message_id)
+        if record is None:
+            return None
+        state = record.state
+        name = FINAL.get(state) if state.isdigit() else PHASES.get(state, "unknown")
+        return MessageStatus(message_id, name or "unknown", record.final_date,
+                             record.error_code)
+
+    def status(self, user_name: str, message_id: str):
+        """Deferred(MessageStatus, or None for an id unknown or another user's)."""
+        return defer.Deferred.fromCoroutine(self._status(user_name, message_id))
+
+    def status_of_anyone(self, message_id: str):
+        """Deferred(MessageStatus or None) whoever owns it: only for the
+        operator's seed-exact option (http.status_without_credentials)."""
+        return defer.Deferred.fromCoroutine(self._status(None, message_id))
+
+
+def _login(ok, user):
+    if user is None:
+        return Login(Login.NO_USER)
+    if not ok:
+        return Login(Login.BAD_PASSWORD)
+    return Login(Login.OK, user)

@@ -1,0 +1,173 @@
+"""The HTTP listener: twisted.web in the router's own processes, bounded against abuse.
+
+One Site per [listeners.http] (plain or TLS, shared by the workers through
+SO_REUSEPORT like the SMPP port). What any request may cost is bounded here,
+before a resource sees it:
+- a body longer than [http] max_body is refused with 413 as soon as its
+  Content-Length says so (or, chunked, as soon as it grows past it), and the
+  connection closed: nothing of it is buffered beyond the limit;
+- a request must arrive whole (request line to the body's last byte) within
+  request_timeout, or it gets 408 and the connection is closed: a slow client
+  holds a connection for that long at most, never a worker;
+- headers are bounded by twisted.web (16 KB in all), and an idle keep-alive
+  connection is closed after request_timeout too.
+"""
+
+import json
+
+from twisted.web import http, resource, server
+
+from . import rest, websms
+
+
+def json_body(payload) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def error_body(status: int, message: str, field: str | None = None) -> bytes:
+    """The JSON error of every 4xx/5xx the HTTP face writes itself."""
+    error = {"code": status, "message": message}
+    if field is not None:
+        error["field"] = field
+    return json_body({"error": error})
+
+
+def _raw_response(status: int, reason: bytes, message: str) -> bytes:
+    body = error_body(status, message)
+    return b"".join((b"HTTP/1.1 %d %s\r\n" % (status, reason),
+                     b"Content-Type: application/json\r\n",
+                     b"Content-Length: %d\r\n" % len(body),
+                     b"Connection: close\r\n\r\n", body))
+
+
+class BoundedRequest(server.Request):
+    """A request whose body may not exceed the site's max_body."""
+
+    def gotLength(self, length):
+        limit = self.channel.site.max_body
+        if length is not None and length > limit:
+            self.channel.refuse(413, b"Payload Too Large",
+                                "the request body is %d bytes; at most %d are accepted"
+                                % (length, limit))
+            self.content = _Discard()
+            return
+        self._received = 0
+        super().gotLength(length)
+
+    def handleContentChunk(self, data):
+        self._received += len(data)
+        limit = self.channel.site.max_body
+        if self._received > limit:
+            self.channel.refuse(413, b"Payload Too Large",
+                                "the request body is longer than %d bytes" % limit)
+            return
+        super().handleContentChunk(data)
+
+
+class _Discard:
+    def write(self, data):
+        pass
+
+    def seek(self, *args):
+        pass
+
+    def read(self, *args):
+        return b""
+
+    def close(self):
+        pass
+
+
+class DeadlineChannel(http.HTTPChannel):
+    """An HTTP/1.1 channel that gives each request request_timeout to arrive."""
+
+    _deadline = None
+    _refused = False
+
+    def lineReceived(self, line):
+        if self._deadline is None and not self._refused:
+            self._deadline = self.callLater(self.site.request_timeout, self._too_slow)
+        super().lineReceived(line)
+
+    def allContentReceived(self):
+        self._cancel_deadline()
+        super().allContentReceived()
+
+    def _cancel_deadline(self):
+        if self._deadline is not None:
+            if self._deadline.active():
+                self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self):
+        self._deadline = None
+        self.refuse(408, b"Request Timeout", "the request did not arrive within %g s"
+                    % self.site.request_timeout)
+
+    def refuse(self, status, reason, message):
+        """Answer status and close: nothing more of this connection is read."""
+        if self._refused:
+            return
+        self._refused = True
+        self._cancel_deadline()
+        self.dataReceived = self.lineReceived = self.rawDataReceived = lambda *a: None
+        if self.transport is not None:
+            self.transport.write(_raw_response(status, reason, message))
+            self.transport.loseConnection()
+
+    def connectionLost(self, reason):
+        self._cancel_deadline()
+        super().connectionLost(reason)
+
+
+class NotFound(resource.Resource):
+    isLeaf = True
+
+    def render(self, request):
+        request.setResponseCode(404)
+        request.setHeader(b"content-type", b"application/json")
+        return error_body(404, "no such resource: %s" % request.path.decode("latin-1"))
+
+
+class Root(resource.Resource):
+    def getChild(self, name, request):
+        return NotFound()
+
+
+class Site(server.Site):
+    requestFactory = BoundedRequest
+    protocol = DeadlineChannel
+
+    def __init__(self, root, http_config, reactor=None):
+        super().__init__(root, logPath=None, timeout=http_config.request_timeout,
+                         reactor=reactor)
+        self.max_body = http_config.max_body
+        self.request_timeout = http_config.request_timeout
+        self.displayTracebacks = False
+
+    def log(self, request):
+        """No access log line per request: the hot path (issue: structured logs)."""
+
+
+def make_site(door, config, reactor=None):
+    """The Site of the HTTP face: REST under /resources/v1/, seed 003 under /websmpp/."""
+    root = Root()
+    for path, child in rest.resources(door, config, reactor).items():
+        _mount(root, path, child)
+    for path, child in websms.resources(door, config, reactor).items():
+        _mount(root, path, child)
+    return Site(root, config.http, reactor)
+
+
+def _mount(root, path: str, child):
+    """Put child at path ("a/b/c"), making the intermediate nodes."""
+    node = root
+    names = path.strip("/").split("/")
+    for name in names[:-1]:
+        key = name.encode("ascii")
+        nxt = node.children.get(key)
+        if nxt is None:
+            nxt = Root()
+            node.putChild(key, nxt)
+        node = nxt
+    node.putChild(names[-1].encode("ascii"), child)
