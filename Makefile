@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.codec
 	$(BIN)/python -m bench.store
 	$(BIN)/python -m bench.e2e --workers $(BENCH_WORKERS) $(E2E_ARGS)
+	$(BIN)/python -m bench.http $(HTTP_ARGS)
 
 # An upstream that drops its binds, and Redis stopped for 5 s, under load: what the
 # ESME was told, what reached the SMSC, and whether every receipt arrived.
