@@ -7,7 +7,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from smpprouter import cli, service
 from smpprouter.config import ConfigError
-from smpprouter.passwords import verify_password
+from smpprouter.passwords import hash_service_key, verify_password
 
 from .test_config import MINIMAL, SHIPPED
 
@@ -57,6 +57,17 @@ class PasswdTests(CLITestCase):
         self.patch(sys, "stdin", io.StringIO("\n"))
         self.assertEqual(cli.main(["passwd", "--stdin"]), 1)
         self.assertEqual(self.stdout.getvalue(), "")
+
+    def test_service_key_given(self):
+        self.assertEqual(cli.main(["passwd", "--key", "key-esme1"]), 0)
+        self.assertEqual(self.stdout.getvalue(), hash_service_key("key-esme1") + "\n")
+
+    def test_service_key_made(self):
+        self.assertEqual(cli.main(["passwd", "--key"]), 0)
+        shown, stored = self.stdout.getvalue().splitlines()
+        key = shown.rsplit(" ", 1)[1]
+        self.assertGreaterEqual(len(key), 40)
+        self.assertEqual(stored, hash_service_key(key))
 
     def test_long_password_warns(self):
         self.assertEqual(cli.main(["passwd", "123456789"]), 0)

@@ -562,3 +562,51 @@ class OutboundTests(ConfigTestCase):
                          "outbound.retry_mx", "did you mean 'retry_max'?")
         self.assertError("[outbond]\nbatch = 5\n" + MINIMAL, "[outbond]", "outbond",
                          "did you mean 'outbound'?")
+
+
+class HttpTests(ConfigTestCase):
+    KEY = "sha256$" + "ab" * 32
+
+    def test_defaults_and_listener_protocols(self):
+        config = self.load(MINIMAL + '[listeners.http]\nendpoint = "tcp:2780"\n'
+                           '[listeners.api2]\nprotocol = "http"\nendpoint = "tcp:2781"\n')
+        self.assertEqual([(l.name, l.protocol) for l in config.listeners.values()],
+                         [("smpp", "smpp"), ("http", "http"), ("api2", "http")])
+        self.assertEqual(config.http.max_destinations, 1000)
+        self.assertEqual(config.http.webhook_retention, 259200)
+        self.assertIsNone(config.http.templates)
+        user = config.users["esme1"]
+        self.assertEqual((user.service_key, user.dlr_url, user.mo_url), ("", "", ""))
+
+    def test_http_override_replaces_the_first_http_listener_only(self):
+        config = self.load(MINIMAL + '[listeners.http]\nendpoint = "tcp:2780"\n',
+                           {"http_listen": "tcp:0", "smpp_listen": "tcp:1"})
+        self.assertEqual([l.endpoint for l in config.listeners.values()], ["tcp:1", "tcp:0"])
+
+    def test_user_http_keys(self):
+        config = self.load(MINIMAL + 'service_key = "%s"\ndlr_url = "https://e.com/d"\n'
+                           'mo_url = "http://e.com/m"\nwebhook_secret = "s"\n'
+                           'webhook_retention = 60\n' % self.KEY)
+        user = config.users["esme1"]
+        self.assertEqual((user.service_key, user.dlr_url, user.mo_url, user.webhook_secret,
+                          user.webhook_retention),
+                         (self.KEY, "https://e.com/d", "http://e.com/m", "s", 60))
+
+    def test_a_plain_key_is_refused_with_the_way_to_make_one(self):
+        self.assertError(MINIMAL + 'service_key = "key-esme1"\n', "service_key",
+                         "users.esme1.service_key", "smpprouter passwd --key")
+
+    def test_two_users_with_one_key(self):
+        text = (MINIMAL + 'service_key = "%s"\n[users.esme2]\npassword = "%s"\n'
+                'service_key = "%s"\n' % (self.KEY, HASH, self.KEY))
+        self.assertError(text, "[users.esme2]", "users.esme2", "same service_key")
+
+    def test_bad_urls_and_networks(self):
+        self.assertError(MINIMAL + 'dlr_url = "ftp://x/"\n', "dlr_url", "users.esme1.dlr_url",
+                         "http:// or https://")
+        self.assertError('[http]\nwebhook_allow = ["10.0.0.0/8", "nonsense"]\n' + MINIMAL,
+                         "webhook_allow", "http.webhook_allow[1]", "CIDR")
+        self.assertError('[http]\nmax_destinations = 0\n' + MINIMAL, "max_destinations",
+                         "http.max_destinations")
+        self.assertError('[http]\ntemplates = "missing.toml"\n' + MINIMAL, "templates",
+                         "http.templates", "file not found")

@@ -12,7 +12,8 @@ from smpprouter.store.protocol import encode_command
 
 any_text = st.text(st.characters(), max_size=40)   # NUL, surrogates, astral planes
 mappings = st.builds(Mapping, any_text, any_text, any_text, any_text,
-                     st.floats(allow_nan=False), st.integers(0, 255), st.integers(0, 255))
+                     st.floats(allow_nan=False), st.integers(0, 255), st.integers(0, 255),
+                     st.one_of(st.just(""), any_text), st.one_of(st.just(""), any_text))
 
 
 class MappingCodecTests(SynchronousTestCase):
