@@ -15,14 +15,10 @@ from smpprouter.http.websmsparse import (
 )
 from smpprouter.smpp.text import gsm7_septets
 
+from .client import wire
+
 NOW = calendar.timegm((2026, 12, 1, 12, 0, 0))
 SEED = "user=testUser&pass=12345&sid=Test&mno=96170123456&type=%s&text=%s"
-
-
-def wire(query: str) -> bytes:
-    """A query string as requests and browsers send it: what a URI may not carry
-    (spaces, non-ASCII as UTF-8) percent-encoded, everything else as written."""
-    return quote(query, safe="!#$%&'()*+,/:;=?@[]~").encode("ascii")
 
 
 def parse(query, limit=100, now=NOW, body=b""):
