@@ -89,7 +89,7 @@ class _Endpoint(resource.Resource):
             request.setHeader(b"allow", b"GET, POST")
             return _error(request, WebSmsError(
                 "HTTP16", "method %s is not allowed; use GET or POST"
-                % request.method.decode("latin-1")), 405)
+                % ascii(request.method.decode("latin-1"))), 405)
         return self.answer(request)
 
     def answer(self, request):
@@ -186,8 +186,10 @@ class _UnknownPath(resource.Resource):
     isLeaf = True
 
     def render(self, request):
+        path = request.path.decode("latin-1")
         return _error(request, WebSmsError(
-            "HTTP01", "no such path: %s" % request.path.decode("latin-1")), 404)
+            "HTTP01", "no such path: %s" % ascii(path if len(path) <= 80 else path[:80] + "...")),
+            404)
 
 
 _UNKNOWN_PATH = _UnknownPath()
