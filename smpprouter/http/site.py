@@ -41,7 +41,15 @@ def _raw_response(status: int, reason: bytes, message: str) -> bytes:
 
 
 class BoundedRequest(server.Request):
-    """A request whose body may not exceed the site's max_body."""
+    """A request whose body may not exceed the site's max_body.
+
+    Form bodies are not parsed into request.args: the APIs read the body
+    themselves (seed 003's parser once, the REST API as JSON), so twisted.web
+    parsing every POST a second time would be wasted."""
+
+    def __init__(self, channel, *args, **kwargs):
+        kwargs.setdefault("parsePOSTFormSubmission", False)
+        super().__init__(channel, *args, **kwargs)
 
     def gotLength(self, length):
         limit = self.channel.site.max_body
