@@ -176,7 +176,7 @@ class Messaging(_JsonResource):
     def getChild(self, name, request):
         if name == b"":
             return self
-        return Status(self.door, name)
+        return TransactionStatus(self.door, name)
 
     def render_POST(self, request):
         door = self.door
@@ -258,7 +258,7 @@ def _not_kept(failure, user_name, status):
              error=failure.getErrorMessage())
 
 
-class Status(_JsonResource):
+class TransactionStatus(_JsonResource):
     """GET: one message's status, for its owner."""
     isLeaf = True
     allowed = b"GET"

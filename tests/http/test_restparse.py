@@ -47,8 +47,7 @@ class SeedExampleTests(SynchronousTestCase):
     def test_the_batch_example_keeps_its_order(self):
         messages = parse(body(EXAMPLES["batch"])).messages
         self.assertEqual([m.text for m in messages],
-                         ["Hi John, Greetings from MNOP bank. ", "Hi Mark, Greetings from MNOP bank. ",
-                          "Hi steve, Greetings from MNOP bank. "])
+                         ["Hi %s, Greetings from MNOP bank. " % n for n in ("John", "Mark", "steve")])
         self.assertEqual([m.sender for m in messages], ["", "", ""])
 
     def test_the_template_example_sends_the_template(self):

@@ -2,6 +2,8 @@
 HTTP client (twisted.web.client.Agent) on loopback; every answer is checked
 against the OpenAPI document the router serves."""
 
+import hashlib
+import io
 import json
 import os
 import time
@@ -80,7 +82,7 @@ class RestTestCase(TestCase):
             sent.addRawHeader(name, value)
         if body is not None and type(body) is not bytes:
             body = json.dumps(body).encode()
-        producer = None if body is None else FileBodyProducer(_bytes_io(body))
+        producer = None if body is None else FileBodyProducer(io.BytesIO(body))
         response = await self.agent.request(method.encode(), (self.h.http_url + path).encode(),
                                             sent, producer)
         answer = Answer(response.code, response.headers, await readBody(response))
@@ -99,11 +101,6 @@ class RestTestCase(TestCase):
             if answer.json.get("status") == state or time.monotonic() > deadline:
                 return answer
             await task.deferLater(reactor, 0.02, lambda: None)
-
-
-def _bytes_io(data):
-    import io
-    return io.BytesIO(data)
 
 
 class SendTests(RestTestCase):
@@ -301,7 +298,6 @@ class IdempotencyTests(RestTestCase):
     def test_a_request_in_progress_elsewhere_is_409(self):
         async def go():
             body = json.dumps(message(["15551230001"])).encode()
-            import hashlib
             # another process holds the claim (it is still sending)
             claim = await self.h.service.store.claim_request(
                 "esme1", "k", hashlib.sha256(body).hexdigest(), 60)
