@@ -66,10 +66,13 @@ def _service_key(args) -> int:
 def _load(args):
     """The config, with its routing table checked as the router would; or None
     after printing the error."""
+    from .http.templates import load_templates
     from .service import load_routes
     try:
         config = load_config(args.config)
         load_routes(config)
+        if config.http.templates:   # the REST API reads it at start: check it now
+            load_templates(config.http.templates)
         return config
     except ConfigError as e:
         print(e, file=sys.stderr)

@@ -111,6 +111,17 @@ class CheckTests(CLITestCase):
                       self.stderr.getvalue())
 
 
+    def test_a_broken_templates_file_fails_the_check(self):
+        self.patch(service, "load_routes", lambda config: None)
+        path = self.write_config('[http]\ntemplates = "templates.toml"\n' + MINIMAL)
+        templates = os.path.join(os.path.dirname(path), "templates.toml")
+        with open(templates, "w") as f:
+            f.write('[templates.a]\ntext = "x"\ntxt = "y"\n')
+        self.assertEqual(cli.main(["check", "--config", path]), 1)
+        self.assertEqual(self.stderr.getvalue(), "%s:3: templates.a.txt: unknown key 'txt'; "
+                         "did you mean 'text'?\n" % templates)
+
+
 class ReloadTests(CLITestCase):
     def setUp(self):
         super().setUp()

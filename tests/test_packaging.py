@@ -104,7 +104,8 @@ class WheelTests(SynchronousTestCase):
             names = set(z.namelist())
         for name in ("smpprouter/smpp/__init__.py", "smpprouter/smpp/codec.py",
                      "smpprouter/protocol/esme.py", "smpprouter/store/redis.py",
-                     "smpprouter/routing/table.py", "twisted/plugins/smpprouter_plugin.py"):
+                     "smpprouter/routing/table.py", "twisted/plugins/smpprouter_plugin.py",
+                     "smpprouter/http/openapi.json"):
             self.assertIn(name, names)
         # twistd scans twisted/plugins/ as a namespace: an __init__.py of ours
         # would shadow Twisted's own plugins.
@@ -126,6 +127,13 @@ class WheelTests(SynchronousTestCase):
                                               "smpprouter_plugin.py"))
         # Twisted itself comes from the dependencies, not from the wheel.
         self.assertFalse(twisted.startswith(self.i.site), twisted)
+
+    def test_the_openapi_document_is_read_from_the_wheel(self):
+        out = self.i.run([self.i.python, "-c",
+                          "import json, smpprouter.http.rest as r; "
+                          "print(json.loads(r.openapi_document())['openapi'])"],
+                         "reading the installed OpenAPI document")
+        self.assertEqual(out.strip(), "3.1.0")
 
     def test_twistd_finds_the_plugin(self):
         out = self.i.run([self.i.python, "-c", TWISTD, "--help"], "twistd --help")

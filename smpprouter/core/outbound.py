@@ -260,6 +260,10 @@ class Drainer:
         self.backoff = min(self.backoff * 2, self.settings.retry_max)
 
     def _call(self, delay, f, *args):
+        if not self.running:
+            # stopped (a store call failed as the service stopped): what is in
+            # hand stays pending in Redis, as stop() says; no timer outlives it
+            return
         calls = self._calls
         call = self.clock.callLater(delay, lambda: (calls.discard(call), f(*args)))
         calls.add(call)

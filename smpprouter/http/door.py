@@ -27,6 +27,10 @@ from .meta import encode_meta
 
 AUTO, GSM7, UCS2 = "auto", "gsm7", "ucs2"
 REGISTERED_DELIVERY = 0x01   # a receipt for the final outcome, success or failure
+# How long a request in progress holds its Idempotency-Key (store/idempotency.py):
+# far longer than a send takes (the store's timeout bounds it), short enough
+# that a process dying mid-request does not lock the key for its whole TTL.
+CLAIM_LEASE = 60
 
 # What a user sees of a message, from its record (store.MessageRecord.state).
 # Phases the router holds a message in, then SMPP's final message_state digits.
@@ -169,6 +173,21 @@ class Door:
             s, parts = made
             submit(s, lambda outcome, i=index: answered(outcome, i), True, parts)
         return done
+
+    # -- idempotency keys (the REST API's Idempotency-Key) -------------------
+
+    def claim(self, user_name, key, fingerprint):
+        """Deferred(store.idempotency.Claim) for a request with this key and body."""
+        return self.store.claim_request(user_name, key, fingerprint, CLAIM_LEASE)
+
+    def finish(self, user_name, key, fingerprint, status, body):
+        """Deferred: the request's answer is kept for [http] idempotency_ttl."""
+        return self.store.finish_request(user_name, key, fingerprint, status, body,
+                                         self.config.http.idempotency_ttl)
+
+    def release(self, user_name, key, fingerprint):
+        """Deferred: the key is free again (the request did nothing)."""
+        return self.store.release_request(user_name, key, fingerprint)
 
     # -- what became of it ----------------------------------------------------
 

@@ -16,6 +16,8 @@ handful of commands written together on one connection:
     claim, pending, reclaim   one command each (READ script / XAUTOCLAIM)
     outbound calls (outbound.py)  one script per connector per turn for the
                    hot ones, one command each for the others
+    idempotency keys (idempotency.py)  one EVAL per call: one per HTTP request
+                   that carries an Idempotency-Key
 
 Each caller still gets its own Deferred and its own result. Batches touch the
 keys of one connector or one user, i.e. one hash slot (keys.py), so they stay
@@ -49,6 +51,7 @@ from . import keys, scripts
 from .batching import chunks as _chunks, reject as _reject, resolve as _resolve
 from .codec import decode_mapping, encode_mapping
 from .errors import CommandRefused, CorruptValue, QueueFull, StoreError, StoreUnavailable
+from .idempotency import RedisIdempotencyMixin
 from .interface import Delivery, ICorrelationStore, IOutboundStore
 from .notify import Notifier, _SubscriberFactory
 from .outbound import OutboundMixin
@@ -68,7 +71,7 @@ def _default_instance():
 
 
 @implementer(ICorrelationStore, IOutboundStore)
-class RedisStore(OutboundMixin):
+class RedisStore(OutboundMixin, RedisIdempotencyMixin):
     """The shared store of every router process: see the module docstring."""
 
     def __init__(self, host, port, db=0, password=None, *, reactor=None, instance=None,

@@ -9,11 +9,12 @@ import itertools
 
 from twisted.internet import defer
 
+from smpprouter.store import idempotency
 from smpprouter.store.errors import QueueFull, StoreUnavailable
 from smpprouter.store.interface import Delivery, MessageRecord
 
 
-class MemoryStore:
+class MemoryStore(idempotency.IdempotencyMixin):
     def __init__(self, clock, max_queue=1000):
         self.clock = clock
         self.max_queue = max_queue
@@ -23,6 +24,7 @@ class MemoryStore:
         self.taken = collections.defaultdict(dict)     # user -> {entry id: consumer}
         self.callbacks = {}
         self.sessions = collections.defaultdict(set)
+        self.hashes = {}                           # key -> (fields dict, expiry time)
         self.available = True
         self.fail_enqueue = False   # Redis went away between a lookup and its enqueue
         self._ids = itertools.count(1)
@@ -141,3 +143,32 @@ class MemoryStore:
 
     def touch_outbound(self, connector, consumer, entries):
         return self._later()
+
+    # -- the idempotency scripts, in Python (store/idempotency.py has them in Lua)
+
+    def _script(self, script, key, *args):
+        now = self.clock.seconds()
+        held = self.hashes.get(key)
+        record = held[0] if held is not None and held[1] > now else None
+        fingerprint = args[0]
+        if script is idempotency.CLAIM:
+            if record is None:
+                self.hashes[key] = ({"f": fingerprint}, now + args[1])
+                return self._later([b"new"])
+            if record["f"] != fingerprint:
+                return self._later([b"mismatch"])
+            if "s" not in record:
+                return self._later([b"busy"])
+            return self._later([b"done", str(record["s"]).encode(), record["b"]])
+        if record is None or record["f"] != fingerprint:
+            return self._later(0)
+        if script is idempotency.FINISH:
+            record.update(s=args[1], b=args[2])
+            self.hashes[key] = (record, now + args[3])
+            return self._later(1)
+        if script is idempotency.RELEASE:
+            if "s" in record:
+                return self._later(0)
+            del self.hashes[key]
+            return self._later(1)
+        raise AssertionError("unknown script")
