@@ -36,7 +36,8 @@ from twisted.logger import Logger
 from twisted.web import resource, server, static
 
 from ..store.idempotency import BUSY, DONE, NEW, key_problem
-from . import restcodes, site as _site   # site imports this module: use it by attribute
+from . import restcodes
+from .bodies import error_body, json_body
 from .door import HttpMessage
 from .restparse import RequestError, parse
 from .templates import load_templates
@@ -69,7 +70,7 @@ def _error(request, status, message, field=None):
     request.setHeader(b"content-type", JSON)
     if status == 503:
         request.setHeader(b"retry-after", RETRY_AFTER)
-    return _site.error_body(status, message, field)
+    return error_body(status, message, field)
 
 
 def _write(answer, request, replayed=False):
@@ -145,7 +146,7 @@ def answer_of(outcomes, parsed):
             entry["correlationid"] = correlationid
         entries.append(entry)
     status = 503 if not queued and temporary == len(entries) else 200
-    return status, _site.json_body({"response": entries})
+    return status, json_body({"response": entries})
 
 
 # -- resources ------------------------------------------------------------------
@@ -209,7 +210,7 @@ class Messaging(_JsonResource):
         try:
             parsed = parse(body, self.templates, self.max_destinations, self.allow)
         except RequestError as e:
-            return defer.succeed((400, _site.error_body(400, e.message, e.field or None)))
+            return defer.succeed((400, error_body(400, e.message, e.field or None)))
         return self.door.send(user, parsed.messages).addCallbacks(
             answer_of, _send_failed, (parsed,))
 
@@ -221,11 +222,11 @@ class Messaging(_JsonResource):
         elif state == DONE:
             _write((claim.status, claim.body), request, replayed=True)
         elif state == BUSY:
-            _write((409, _site.error_body(
+            _write((409, error_body(
                 409, "a request with this Idempotency-Key is in progress; send it again "
                 "once it is answered", "Idempotency-Key")), request)
         else:
-            _write((422, _site.error_body(
+            _write((422, error_body(
                 422, "this Idempotency-Key was used for a request with another body",
                 "Idempotency-Key")), request)
 
@@ -241,13 +242,13 @@ class Messaging(_JsonResource):
 
     def _not_claimed(self, failure, request):
         log.warn("REST: idempotency key not claimed: {error}", error=failure.getErrorMessage())
-        _write((503, _site.error_body(503, "the router cannot take messages right now; "
+        _write((503, error_body(503, "the router cannot take messages right now; "
                                       "send the request again in a moment")), request)
 
 
 def _send_failed(failure):
     log.failure("REST: sending failed", failure)
-    return 500, _site.error_body(500, "internal error; nothing was sent")
+    return 500, error_body(500, "internal error; nothing was sent")
 
 
 def _not_kept(failure, user_name, status):
@@ -286,17 +287,17 @@ class TransactionStatus(_JsonResource):
 
 def _status_answer(status, transid):
     if status is None:
-        return 404, _site.error_body(404, "no message %r" % transid, "transid")
+        return 404, error_body(404, "no message %r" % transid, "transid")
     answer = {"transid": status.message_id, "status": status.state,
               "errorcode": status.error_code}
     if status.final_date:
         answer["finaldate"] = iso8601(status.final_date)
-    return 200, _site.json_body(answer)
+    return 200, json_body(answer)
 
 
 def _status_failed(failure):
     log.warn("REST: status not read: {error}", error=failure.getErrorMessage())
-    return 503, _site.error_body(503, "the router cannot answer right now; ask again in a "
+    return 503, error_body(503, "the router cannot answer right now; ask again in a "
                                  "moment")
 
 

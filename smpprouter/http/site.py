@@ -13,23 +13,10 @@ before a resource sees it:
   connection is closed after request_timeout too.
 """
 
-import json
-
 from twisted.web import http, resource, server
 
 from . import rest, websms
-
-
-def json_body(payload) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def error_body(status: int, message: str, field: str | None = None) -> bytes:
-    """The JSON error of every 4xx/5xx the HTTP face writes itself."""
-    error = {"code": status, "message": message}
-    if field is not None:
-        error["field"] = field
-    return json_body({"error": error})
+from .bodies import error_body
 
 
 def _raw_response(status: int, reason: bytes, message: str) -> bytes:
