@@ -141,6 +141,10 @@ class PasswordCache:
         digest = hmac.new(self._key, _encode(password), hashlib.sha256).digest()
         return stored, digest
 
+    def cache_key(self, password, stored):
+        """What identifies a (password, stored hash) pair here, without the password."""
+        return self._cache_key(password, stored)
+
     def peek(self, password, stored):
         """The remembered answer (bool), or None when verify() would run scrypt."""
         key = self._cache_key(password, stored)

@@ -15,6 +15,7 @@ import hmac
 from dataclasses import dataclass, field
 
 from twisted.internet import defer, threads
+from twisted.python import failure
 
 from ..core.messages import Outcome, Submission
 from ..core.mt import STORE_DOWN
@@ -95,6 +96,7 @@ class Door:
         self.passwords = passwords
         # Service keys are looked up by their digest (passwords.hash_service_key).
         self._keys = {u.service_key: u for u in config.users.values() if u.service_key}
+        self._checking = {}   # password cache key -> Deferreds waiting on its scrypt
 
     @property
     def available(self) -> bool:
@@ -120,11 +122,27 @@ class Door:
         user = self.config.users.get(name)
         stored = user.password if user is not None else None
         answer = self.passwords.peek(password, stored)
-        if answer is None:
-            d = threads.deferToThread(self.passwords.verify, password, stored)
-        else:
-            d = defer.succeed(answer)
+        if answer is not None:
+            return defer.succeed(_login(answer, user))
+        # The first requests of a client with many connections all miss the
+        # cache at once: one scrypt for them all, not one each (32 connections
+        # cost 1.3 s of CPU otherwise).
+        key = self.passwords.cache_key(password, stored)
+        waiting = self._checking.get(key)
+        if waiting is None:
+            waiting = self._checking[key] = []
+            threads.deferToThread(self.passwords.verify, password, stored).addBoth(
+                self._checked, key)
+        d = defer.Deferred()
+        waiting.append(d)
         return d.addCallback(_login, user)
+
+    def _checked(self, result, key):
+        for d in self._checking.pop(key):
+            if isinstance(result, failure.Failure):
+                d.errback(result)
+            else:
+                d.callback(result)
 
     # -- sending --------------------------------------------------------------
 

@@ -165,3 +165,18 @@ class UserTests(TestCase):
         self.assertEqual(unknown.result, Login.NO_USER)
         again = yield door.login("esme1", "pw1")    # from the cache now
         self.assertEqual(again.result, Login.OK)
+
+
+class LoginHerdTests(TestCase):
+    @defer.inlineCallbacks
+    def test_concurrent_first_logins_cost_one_scrypt(self):
+        from smpprouter import passwords
+        calls = []
+        real = passwords._derive
+        self.patch(passwords, "_derive", lambda *a: calls.append(1) or real(*a))
+        stored = hash_password("pw1")
+        calls.clear()
+        door, _, _ = _door(_user("esme1", password=stored))
+        results = yield defer.gatherResults([door.login("esme1", "pw1") for _ in range(20)])
+        self.assertEqual([r.result for r in results], [Login.OK] * 20)
+        self.assertEqual(len(calls), 1)
