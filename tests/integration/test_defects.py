@@ -4,6 +4,7 @@ from smpprouter.smpp.commands import CommandId
 from smpprouter.smpp.status import Status
 
 from ..store.support import wait_for
+from .harness import RouterHarness
 from .test_router import MESSAGE, RouterTestCase, run
 
 
@@ -69,3 +70,77 @@ class PermanentDeliveryRefusalTests(RouterTestCase):
 
     def test_reject_message_error(self):
         return self.refuse_with(Status.ESME_RX_R_APPN)
+
+
+V33_ROUTES = """
+[[mt]]
+name = "with_fallback"
+destination_prefix = ["1"]
+connectors = ["smsc", "modern"]
+
+[[mt]]
+name = "v33_only"
+destination_prefix = ["2"]
+connectors = ["smsc"]
+"""
+
+
+class V33UpstreamTlvTests(RouterTestCase):
+    """Towards a v3.3 upstream (`smsc`): SAR parts go with a concatenation UDH,
+    DLT messages are refused there and go to the next route (`modern`, v3.4,
+    the same simulator) or, with none, are answered ESME_RTLVNOTALLWD."""
+
+    def setUp(self):
+        # `modern` binds with an account of its own, so that each connector gets
+        # the receipts of what it sent
+        self.h = RouterHarness(routes=V33_ROUTES,
+                               smsc=dict(accounts={"router": "secret", "modern": "secret2"}),
+                               connector='interface_version = 0x33\n'
+                                         'bind = "transmitter+receiver"')
+        with open(self.h.config_path, "a") as f:
+            f.write('\n[connectors.modern]\nhost = "127.0.0.1"\nport = %d\n'
+                    'system_id = "modern"\npassword = "secret2"\n' % self.h.smsc_port)
+        self.addCleanup(lambda: run(self.h.stop()))
+        return run(self.start())
+
+    async def start(self):
+        await self.h.start(binds=2)
+        await self.h.core.connectors["modern"].when_up(1)
+
+    def test_sar_parts_get_a_udh(self):
+        async def go():
+            client = await self.h.bind("transceiver")
+            ids = []
+            for seq, text in ((1, b"first part "), (2, b"second")):
+                resp = await client.submit(**dict(
+                    MESSAGE, destination_addr="25551234567", short_message=text,
+                    tlvs={"sar_msg_ref_num": 0x42, "sar_total_segments": 2,
+                          "sar_segment_seqnum": seq}))
+                self.assertEqual(resp.command_status, Status.ESME_ROK)
+                ids.append(resp.message_id)
+            first, second = self.h.smsc.submits
+            self.assertEqual(self.h.smsc.sessions[0].version, 0x33)
+            self.assertEqual((first.esm_class, first.short_message, first.tlvs),
+                             (0x40, b"\x05\x00\x03\x42\x02\x01first part ", {}))
+            self.assertEqual(second.short_message, b"\x05\x00\x03\x42\x02\x02second")
+            # each part's receipt still correlates
+            got = {(await client.next_delivery()).tlvs["receipted_message_id"]
+                   for _ in ids}
+            self.assertEqual(got, set(ids))
+        return run(go())
+
+    def test_dlt_goes_to_the_next_route_or_is_refused_precisely(self):
+        dlt = {"pe_id": "1201159146", "template_id": "1207161234567890123"}
+
+        async def go():
+            client = await self.h.bind("transceiver")
+            resp = await client.submit(**dict(MESSAGE, tlvs=dlt))
+            self.assertEqual(resp.command_status, Status.ESME_ROK)
+            [upstream] = self.h.smsc.submits
+            self.assertEqual((upstream.tlvs["pe_id"], upstream.tlvs["template_id"]),
+                             (dlt["pe_id"], dlt["template_id"]))
+            resp = await client.submit(**dict(MESSAGE, destination_addr="25551234567",
+                                              tlvs=dlt))
+            self.assertEqual(resp.command_status, Status.ESME_RTLVNOTALLWD)
+            self.assertEqual(len(self.h.smsc.submits), 1)   # nothing reached the v3.3 bind
+        return run(go())
