@@ -1,5 +1,7 @@
 """Defects of issue 13, end to end: a test ESME, the router, the simulated SMSC, real Redis."""
 
+from twisted.internet import defer
+
 from smpprouter.smpp.commands import CommandId
 from smpprouter.smpp.status import Status
 
@@ -143,4 +145,22 @@ class V33UpstreamTlvTests(RouterTestCase):
                                               tlvs=dlt))
             self.assertEqual(resp.command_status, Status.ESME_RTLVNOTALLWD)
             self.assertEqual(len(self.h.smsc.submits), 1)   # nothing reached the v3.3 bind
+        return run(go())
+
+
+class PerSecondThroughputTests(RouterTestCase):
+    """A user licensed for 50 msg/s may send 50 at once (tests.core.test_admission
+    shows the 51st refused on a clock)."""
+    harness_args = dict(users={"esme1": "throughput = 50\nwindow = 200", "esme2": "",
+                               "esme3": ""})
+
+    def test_fifty_at_once_are_accepted(self):
+        async def go():
+            client = await self.h.bind("transmitter", window=200)
+            sends = [client.submit(**dict(MESSAGE, registered_delivery=0))
+                     for _ in range(150)]
+            statuses = [resp.command_status for resp in await defer.gatherResults(sends)]
+            self.assertEqual(statuses[:50], [Status.ESME_ROK] * 50)
+            # 150 at once is more than a second's worth plus what refills meanwhile
+            self.assertIn(Status.ESME_RTHROTTLED, statuses[50:])
         return run(go())
