@@ -90,7 +90,7 @@ class Core:
         self.admission.session_closed(session)
 
     def submit(self, session, submission, answer):
-        self.mt.submit(submission, answer)
+        self.mt.submit(submission, answer, id_form=session.message_id_format)
 
     def query(self, session, message_id):
         return defer.Deferred.fromCoroutine(self.mt.query(session.user, message_id))

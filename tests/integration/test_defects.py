@@ -3,6 +3,7 @@
 from twisted.internet import defer
 
 from smpprouter.smpp.commands import CommandId
+from smpprouter.smpp.receipt import parse_receipt
 from smpprouter.smpp.status import Status
 
 from ..store.support import wait_for
@@ -163,4 +164,29 @@ class PerSecondThroughputTests(RouterTestCase):
             self.assertEqual(statuses[:50], [Status.ESME_ROK] * 50)
             # 150 at once is more than a second's worth plus what refills meanwhile
             self.assertIn(Status.ESME_RTHROTTLED, statuses[50:])
+        return run(go())
+
+
+class V33SessionIdTests(RouterTestCase):
+    """A v3.3 ESME gets message ids of at most 8 characters (v3.3's limit in
+    submit_sm_resp), which its receipt and query_sm still carry."""
+    harness_args = dict(users={"esme1": "", "esme2": 'message_id = "decimal"', "esme3": ""})
+
+    def test_ids_fit_and_correlate(self):
+        async def go():
+            for user in ("esme1", "esme2"):
+                rx = await self.h.bind("receiver", user, interface_version=0x33)
+                tx = await self.h.bind("transmitter", user, interface_version=0x33)
+                resp = await tx.submit(**MESSAGE)
+                self.assertEqual(resp.command_status, Status.ESME_ROK)
+                self.assertLessEqual(len(resp.message_id), 8)
+                dlr = await rx.next_delivery()
+                self.assertEqual(parse_receipt(dlr.short_message).id, resp.message_id)
+                answer = await tx.query(resp.message_id, source_addr="MyBrand")
+                self.assertEqual((answer.command_status, answer.message_state),
+                                 (Status.ESME_ROK, 2))   # DELIVERED
+                # a v3.4 session of the same user keeps the user's own form
+                v34 = await self.h.bind("transmitter", user)
+                resp = await v34.submit(**MESSAGE)
+                self.assertGreater(len(resp.message_id), 8)
         return run(go())
