@@ -28,6 +28,7 @@ from ..store.interface import Mapping
 from .codec import CorruptEntry, Queued, decode_queued, encode_queued
 from .messages import Outcome, QueryAnswer
 from .receipts import WANTS_RECEIPT
+from .unasked import Unasked
 
 # Upstream answers after which the next route is tried.
 RETRYABLE_STATUS = frozenset((
@@ -66,6 +67,7 @@ class MTPath:
         self.upstreams = upstreams     # name -> Upstream
         self.connectors = connectors   # name -> the connector face (up, submit)
         self.counters = counters
+        self.unasked = Unasked()       # shared with the receipt path by Core
 
     # -- admission and routing ----------------------------------------------
 
@@ -152,6 +154,8 @@ class MTPath:
         if not s.registered_delivery & WANTS_RECEIPT:
             self.counters["accepted"] += 1
             answer(Outcome(Status.ESME_ROK, message_id))
+            if self.unasked.armed:   # empty while upstreams send only receipts asked for
+                self._sent_unasked(connector.name, upstream_id, user, s, message_id)
             return
         name = connector.name
         upstream = self.upstreams[name]
@@ -169,6 +173,23 @@ class MTPath:
         self.store.save_mapping(name, key, mapping, upstream.dlr_expiry, record=True) \
             .addCallbacks(self._mapped, self._not_mapped, (message_id, answer), None,
                           (name, upstream_id, answer))
+
+    def _sent_unasked(self, name, upstream_id, user, s, message_id):
+        """A receipt-less message went out on a connector whose receipts were
+        once missing their mapping: remember it, and store a marker where this
+        upstream is known to send receipts nobody asked for (core/unasked.py)."""
+        upstream = self.upstreams[name]
+        key = normalise(upstream_id, upstream.resp_form)
+        if key and self.unasked.sent(name, key) and self.store.available:
+            mapping = Mapping(message_id, user.name, s.source, s.destination,
+                              self.clock.seconds(), 1, s.registered_delivery)
+            self.store.save_mapping(name, key, mapping, upstream.dlr_expiry).addErrback(
+                self._marker_lost)
+
+    def _marker_lost(self, failure):
+        # Only costs its receipt a wait (parked, as without markers); counted,
+        # not logged per message.
+        self.counters["unasked_markers_lost"] += 1
 
     def _mapped(self, _, message_id, answer):
         self.counters["accepted"] += 1

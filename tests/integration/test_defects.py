@@ -190,3 +190,41 @@ class V33SessionIdTests(RouterTestCase):
                 resp = await v34.submit(**MESSAGE)
                 self.assertGreater(len(resp.message_id), 8)
         return run(go())
+
+
+class UnaskedReceiptTests(RouterTestCase):
+    """An upstream that sends receipts for messages sent with registered_delivery
+    0: the router answers them at once instead of holding a window slot for
+    receipt_wait (2 s here), waiting for a mapping it never stored."""
+    harness_args = dict(smsc=dict(receipts_unasked=True), connector="receipt_wait = 2")
+
+    def test_answered_at_once(self):
+        smsc = self.h.smsc
+
+        async def go():
+            client = await self.h.bind("transceiver")
+            counters = self.h.core.counters
+            unasked = dict(MESSAGE, registered_delivery=0)
+            await client.submit(**unasked)
+            # the first one of this connector parks (nothing was armed yet), and
+            # arms the connector once its lookup found nothing
+            await wait_for(lambda: "smsc" in self.h.core.receipts.unasked.armed)
+            self.assertEqual(smsc.deliveries_pending, 1)
+            for n in (1, 2, 3):
+                resp = await client.submit(**unasked)
+                self.assertEqual(resp.command_status, Status.ESME_ROK)
+                await wait_for(lambda: smsc.deliver_resp_statuses[Status.ESME_ROK] == n,
+                               timeout=1.0)
+                self.assertEqual(smsc.deliveries_pending, 1)   # only the first still waits
+            self.assertEqual(counters["receipts_unwanted"], 3)
+            # from the first hit on, receipt-less messages also leave a marker in
+            # Redis, for receipts that reach another process's bind
+            markers = self.h.redis.command("KEYS", "map:{smsc}:*")
+            self.assertEqual(len(markers), 2)
+            # a receipt asked for is still relayed with the router's id
+            await self.round_trip(client)
+            self.assertEqual(len(client.deliveries), 1)
+            # the first, parked, ends after receipt_wait as it always did
+            await wait_for(lambda: smsc.deliveries_pending == 0)
+            self.assertEqual(counters["receipts_unknown"], 1)
+        return run(go())
