@@ -41,6 +41,12 @@ Behaviour worth knowing:
   binds, the receipted_message_id and message_state TLVs (message_state
   from `receipt_stat`), as v3.4 SMSCs send them; v3.3 binds get the text
   only.
+- `delivery_command` "data_sm" sends receipts and MOs as data_sm (the text
+  in message_payload, as seed 002 allows) on v3.4 binds; v3.3 binds, which
+  have no data_sm, still get deliver_sm.  "deliver_sm" is the default.
+- `receipts_unasked` sends a receipt for every accepted message, whatever
+  its registered_delivery, as some SMSCs do (the router must answer those
+  at once, not hold them waiting for a mapping it never stored).
 - Every deliver_sm_resp status is counted (`deliver_resp_statuses`); those
   carrying an error (or a generic_nack) in `deliveries_refused`.  By default
   (`retry_deliveries` False) a refused deliver_sm is dropped, never sent
@@ -87,7 +93,7 @@ from smpprouter.smpp.commands import INTERFACE_V33, INTERFACE_V34, CommandId, re
 from smpprouter.smpp.errors import DecodeError, EncodeError, FramingError
 from smpprouter.smpp.framer import Framer
 from smpprouter.smpp.pdu import (
-    BY_COMMAND_ID, BindReceiverResp, BindTransceiverResp, BindTransmitterResp, DataSmResp,
+    BY_COMMAND_ID, BindReceiverResp, BindTransceiverResp, BindTransmitterResp, DataSm, DataSmResp,
     DeliverSm, EnquireLinkResp, GenericNack, SubmitSmResp, Unbind, UnbindResp,
 )
 from smpprouter.smpp.receipt import MessageState, build_receipt, stat_to_state
@@ -311,6 +317,7 @@ _HANDLERS = {
     CommandId.submit_sm: SMSCSession._on_submit,
     CommandId.data_sm: SMSCSession._on_submit,
     CommandId.deliver_sm_resp: SMSCSession._on_deliver_resp,
+    CommandId.data_sm_resp: SMSCSession._on_deliver_resp,
     CommandId.generic_nack: SMSCSession._on_generic_nack,
     CommandId.enquire_link: SMSCSession._on_enquire_link,
     CommandId.enquire_link_resp: SMSCSession._on_ignored_resp,
@@ -335,6 +342,7 @@ class SimulatedSMSC(Factory):
                  id_start=None, receipt_bind="any", receipt_stat="DELIVRD", receipt_err=0,
                  response_delay=0.0, receipt_delay=0.0, receipt_first=False,
                  retry_deliveries=False, retry_delay=1.0, throttle_ratio=0.0, drop_every=0,
+                 delivery_command="deliver_sm", receipts_unasked=False,
                  record=True, log=None, reactor=None):
         if reactor is None:
             from twisted.internet import reactor
@@ -354,6 +362,8 @@ class SimulatedSMSC(Factory):
         self.retry_delay = retry_delay
         self.throttle_ratio = throttle_ratio
         self.drop_every = drop_every
+        self.delivery_command = delivery_command
+        self.receipts_unasked = receipts_unasked
         self.record = record
         self.log = log
         # Seeded from the clock (microseconds), so ids differ across restarts.
@@ -709,7 +719,8 @@ class SimulatedSMSC(Factory):
         message_id = self._id_pattern % number
         rd = pdu.registered_delivery & 3
         receipt = None
-        if rd == 1 or (rd == 2 and self.receipt_state not in _SUCCESS_STATES):
+        if rd == 1 or (rd == 2 and self.receipt_state not in _SUCCESS_STATES) \
+                or self.receipts_unasked:
             receipt_id = (message_id if self._receipt_id_pattern is None
                           else self._receipt_id_pattern % number)
             receipt = self._make_receipt(pdu, receipt_id)
@@ -805,8 +816,11 @@ class SimulatedSMSC(Factory):
         out.attempts += 1
         session.pending[seq] = out
         self.deliver_sm_sent += 1
+        pdu = out.pdu
+        if self.delivery_command == "data_sm" and session.version >= INTERFACE_V34:
+            pdu = _as_data_sm(pdu)
         try:
-            data = encode(out.pdu, session.version)
+            data = encode(pdu, session.version)
         except EncodeError as e:
             del session.pending[seq]
             if out.deferred is not None:
@@ -827,6 +841,20 @@ class SimulatedSMSC(Factory):
 
     def _retry_later(self, out):
         self.reactor.callLater(self.retry_delay, self._dispatch, out)
+
+
+def _as_data_sm(deliver):
+    """The data_sm an SMSC would send instead of this deliver_sm: the text in
+    message_payload (a data_sm has no short_message), the same TLVs."""
+    tlvs = dict(deliver.tlvs)
+    tlvs["message_payload"] = deliver.short_message
+    return DataSm(sequence_number=deliver.sequence_number, service_type=deliver.service_type,
+                  source_addr_ton=deliver.source_addr_ton,
+                  source_addr_npi=deliver.source_addr_npi, source_addr=deliver.source_addr,
+                  dest_addr_ton=deliver.dest_addr_ton, dest_addr_npi=deliver.dest_addr_npi,
+                  destination_addr=deliver.destination_addr, esm_class=deliver.esm_class,
+                  registered_delivery=deliver.registered_delivery,
+                  data_coding=deliver.data_coding, tlvs=tlvs)
 
 
 # --- the CLI ---------------------------------------------------------------------

@@ -114,7 +114,10 @@ class RouterService(service.MultiService):
                                 unix_socket=redis.unix_socket,
                                 retentions=_retentions(config))
         await self.store.start()
-        ids = MessageIds(await self.store.allocate_id_block(), self.store.allocate_id_block)
+        # one block for the long ids, one for v3.3 sessions' short ones (ids.py)
+        block, short_block = await defer.gatherResults(
+            [self.store.allocate_id_block(), self.store.allocate_id_block()])
+        ids = MessageIds(block, self.store.allocate_id_block, short_block=short_block)
         deliveries = Deliveries(self.store, reactor, consumer,
                                 claim_idle=config.redis.claim_idle)
         deliveries.start()

@@ -3,8 +3,8 @@ from hypothesis import strategies as st
 from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
-from smpprouter.ids import (COUNTER_LIMIT, IdBlockExhausted, MessageIds, format_id, key_forms,
-                            normalise)
+from smpprouter.ids import (COUNTER_LIMIT, SHORT, SHORT_SPACE, IdBlockExhausted, MessageIds,
+                            format_id, format_short, key_forms, normalise)
 
 
 class MessageIdTests(SynchronousTestCase):
@@ -38,6 +38,44 @@ class MessageIdTests(SynchronousTestCase):
         ids = MessageIds(3)
         ids._counter = COUNTER_LIMIT
         self.assertRaises(IdBlockExhausted, ids.next)
+
+
+class ShortIdTests(SynchronousTestCase):
+    """v3.3 sessions' ids: 8 characters, unique across processes for years."""
+
+    @given(st.integers(0, (1 << 64) - 1))
+    def test_eight_characters_of_base36(self, value):
+        text = format_short(value)
+        self.assertEqual(len(text), 8)
+        self.assertEqual(int(text, 36), value % SHORT_SPACE)
+
+    def test_blocks_give_disjoint_ids_and_never_a_long_one(self):
+        a, b = MessageIds(1, short_block=2), MessageIds(3, short_block=4)
+        short = {a.new(SHORT) for _ in range(1000)} | {b.new(SHORT) for _ in range(1000)}
+        self.assertEqual(len(short), 2000)
+        self.assertEqual({len(i) for i in short}, {8})
+        self.assertTrue(all(len(a.new(form)) > 8 for form in ("hex", "decimal")))
+        self.assertEqual(a.new(SHORT), format_short((2 << 20) | 1000))
+
+    def test_a_short_block_is_2_20_ids_and_the_next_is_fetched_in_time(self):
+        blocks = iter(range(10, 20))
+        asked = []
+
+        def refill():
+            asked.append(1)
+            return defer.succeed(next(blocks))
+
+        ids = MessageIds(1, refill, short_block=5)
+        for _ in range(1 << 20):
+            ids.short.next()
+        self.assertEqual(asked, [1])   # at 7/8 of the block, not when it ran out
+        self.assertEqual(ids.short.next() >> 20, 10)
+        self.assertEqual(ids.next() >> 32, 1)   # the long ids' block is untouched
+
+    def test_wrap_around_horizon(self):
+        # the short space holds 2,690,420 blocks of 2**20: about 8.9 years at 10,000/s
+        self.assertEqual(SHORT_SPACE >> 20, 2690420)
+        self.assertGreater(SHORT_SPACE / 10000 / 86400 / 365, 8.9)
 
 
 class NormaliseTests(SynchronousTestCase):

@@ -4,7 +4,9 @@ A user's limits hold across every router process sharing the Redis: its
 bound sessions are registered in sess:{user} (max_binds is checked there at
 bind time), and each process learns from a heartbeat how many of the user's
 sessions the others hold, so it can police its own share of the user's
-throughput with no Redis call per message.
+throughput with no Redis call per message. Throughput is per second as the
+seeds state it: a user may send a second's worth at once (its share of it in
+each process), then at the rate (throttle.py).
 """
 
 from twisted.internet import defer, task, threads
@@ -12,7 +14,7 @@ from twisted.logger import Logger
 
 from ..protocol.gateway import BindResult
 from ..smpp.status import Status
-from ..throttle import TokenBucket
+from ..throttle import USER_BURST_SECONDS, TokenBucket
 
 # A bound session stays registered in Redis (for max_binds across processes)
 # this long unless refreshed; the heartbeat refreshes it three times as often.
@@ -99,7 +101,9 @@ class Admission:
         return bucket.take(self.clock.seconds())
 
     def _bucket(self, user):
-        bucket = self._buckets[user.name] = TokenBucket(user.throughput, self.clock.seconds())
+        # One second's worth at once, as the seeds state the limit (throttle.py).
+        bucket = self._buckets[user.name] = TokenBucket(user.throughput, self.clock.seconds(),
+                                                        burst_seconds=USER_BURST_SECONDS)
         self._share(user.name)
         return bucket
 

@@ -19,6 +19,7 @@ from .mo import MOPath
 from .mt import MTPath
 from .outbound import Drainer
 from .receipts import Receipts
+from .unasked import Unasked
 from .upstreams import Upstream
 
 
@@ -42,6 +43,7 @@ class Core:
         self.mo = MOPath(routes, self.inbox, self.counters)
         self.mt = MTPath(config, routes, store, ids, self.admission, clock, self.upstreams,
                          self.connectors, self.counters)
+        self.mt.unasked = self.receipts.unasked = Unasked()
         self._running = False
         self.spooling = None
 
@@ -90,7 +92,7 @@ class Core:
         self.admission.session_closed(session)
 
     def submit(self, session, submission, answer):
-        self.mt.submit(submission, answer)
+        self.mt.submit(submission, answer, id_form=session.message_id_format)
 
     def query(self, session, message_id):
         return defer.Deferred.fromCoroutine(self.mt.query(session.user, message_id))

@@ -14,7 +14,23 @@ user costs a handful of Redis commands per batch, not per receipt.
 
 Entries are receipts and MOs as data (core.messages), stored in the form an
 SMPP v3.4 session takes as is (core/codec.py); a session of another version
-renders each anew when it sends it. Entries held here (in the
+renders each anew when it sends it.
+
+What an ESME's deliver_sm_resp status means for the entry:
+- ESME_ROK: delivered, acknowledged in Redis.
+- a permanent answer (PERMANENT): the entry ends, acknowledged in Redis as if
+  delivered, counted ("ended") and logged once; sending the same octets again
+  would only get the same answer. These are ESME_RX_P_APPN and ESME_RX_R_APPN
+  (v3.4's "permanent" and "reject" application errors), and the statuses that
+  say the ESME cannot read this PDU at all (message, command or TLV length,
+  TLV stream or value, esm_class, data_coding): they come from the client's
+  decoder and do not change between attempts.
+- anything else, ESME_RX_T_APPN, ESME_RTHROTTLED, ESME_RSYSERR, a status we do
+  not know, or no answer: sent again after a backoff, as long as it takes. A
+  receipt is delivered at least once; a status we cannot read as final must not
+  lose one.
+
+Entries held here (in the
 backlog, in flight, waiting to be retried) have their idle time in Redis
 refreshed every claim_idle / 3, so another process's reclaim takes only what
 a dead process left, never what this one is still delivering.
@@ -26,10 +42,16 @@ from twisted.internet import task
 from twisted.logger import Logger
 
 from ..smpp.errors import SMPPError
-from ..smpp.status import Status
+from ..smpp.status import Status, status_name
 from .codec import CorruptEntry, decode_entry, rendering
 
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+# deliver_sm_resp statuses that end a delivery (see the module docstring).
+PERMANENT = frozenset((
+    Status.ESME_RX_P_APPN, Status.ESME_RX_R_APPN, Status.ESME_RINVMSGLEN,
+    Status.ESME_RINVCMDLEN, Status.ESME_RINVESMCLASS, Status.ESME_RINVTLVSTREAM,
+    Status.ESME_RINVTLVLEN, Status.ESME_RINVTLVVAL, Status.ESME_RINVDCS,
+))
 
 
 class _User:
@@ -61,7 +83,7 @@ class Deliveries:
         self._users = {}
         self._sweep = task.LoopingCall(self.sweep)
         self._sweep.clock = clock
-        self.counters = dict.fromkeys(("sent", "acked", "refused", "unanswered"), 0)
+        self.counters = dict.fromkeys(("sent", "acked", "refused", "ended", "unanswered"), 0)
 
     # -- sessions -----------------------------------------------------------
 
@@ -225,16 +247,26 @@ class Deliveries:
         return None
 
     def _answered(self, resp, user, entry):
-        if resp.command_status == Status.ESME_ROK:
-            user.held.discard(entry.entry_id)
+        status = resp.command_status
+        if status == Status.ESME_ROK:
             self.counters["acked"] += 1
-            user.attempts.pop(entry.entry_id, None)
-            self.store.ack(user.name, entry.entry_id).addErrback(
-                self._ack_failed, user, entry)
+            self._done(user, entry)
+        elif status in PERMANENT:
+            self.counters["refused"] += 1
+            self.counters["ended"] += 1
+            self.log.warn("delivery {entry} to {user} refused for good ({status}), dropped",
+                          entry=entry.entry_id, user=user.name, status=status_name(status))
+            self._done(user, entry)
         else:
             self.counters["refused"] += 1
             self._retry(user, entry)
         self._pump(user)
+
+    def _done(self, user, entry):
+        """The entry leaves Redis: delivered, or refused for good."""
+        user.held.discard(entry.entry_id)
+        user.attempts.pop(entry.entry_id, None)
+        self.store.ack(user.name, entry.entry_id).addErrback(self._ack_failed, user, entry)
 
     def _unanswered(self, failure, user, entry):
         self.counters["unanswered"] += 1

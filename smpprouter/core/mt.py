@@ -16,7 +16,7 @@ from dataclasses import replace
 from twisted.logger import Logger
 from twisted.python import failure
 
-from ..ids import format_id, normalise
+from ..ids import normalise
 from ..protocol.base import ResponseTimeoutError, SessionClosed
 from ..protocol.smsc import ConnectorBusy, ConnectorUnavailable, Unsendable, UpstreamNack
 from ..routing.interface import MTReject, MTRequest
@@ -28,6 +28,7 @@ from ..store.interface import Mapping
 from .codec import CorruptEntry, Queued, decode_queued, encode_queued
 from .messages import Outcome, QueryAnswer
 from .receipts import WANTS_RECEIPT
+from .unasked import Unasked
 
 # Upstream answers after which the next route is tried.
 RETRYABLE_STATUS = frozenset((
@@ -66,18 +67,21 @@ class MTPath:
         self.upstreams = upstreams     # name -> Upstream
         self.connectors = connectors   # name -> the connector face (up, submit)
         self.counters = counters
+        self.unasked = Unasked()       # shared with the receipt path by Core
 
     # -- admission and routing ----------------------------------------------
 
-    def submit(self, s, answer, queue=False, parts=1):
+    def submit(self, s, answer, queue=False, parts=1, id_form=None):
         """answer(Outcome) for a Submission, exactly once (see IESMEGateway.submit).
 
         queue: store and forward whatever the user's setting (the HTTP face's
         messages always are); parts: the message's length in SMS parts, for
-        its receipts."""
+        its receipts; id_form: how to write its id (ids.py), when the caller's
+        session needs another form than the user's (a v3.3 session: SHORT)."""
         self.counters["submitted"] += 1
         try:
             user = self.config.users[s.user]
+            form = id_form or user.message_id
             if user.throughput and not self.admission.allow(user):   # 0: unlimited
                 self._reject(Status.ESME_RTHROTTLED, answer)
                 return
@@ -95,12 +99,12 @@ class MTPath:
                 self._reject(STORE_DOWN, answer)
                 return
             if queued:
-                self._store(s, user, names, answer, parts)
+                self._store(s, user, names, answer, parts, form)
                 return
         except Exception:
             _unexpected(failure.Failure(), answer)
             return
-        self._send(s, user, names, 0, None, answer)
+        self._send(s, user, names, 0, None, answer, form)
 
     def _reject(self, status, answer):
         self.counters["rejected"] += 1
@@ -111,7 +115,7 @@ class MTPath:
     # Each step ends in answer(Outcome) (or the next step): plain callbacks,
     # no Deferred of our own, on the path every message takes.
 
-    def _send(self, s, user, names, index, last_status, answer):
+    def _send(self, s, user, names, index, last_status, answer, form):
         connectors = self.connectors
         while index < len(names):
             connector = connectors.get(names[index])
@@ -126,29 +130,32 @@ class MTPath:
                 last_status if last_status is not None else Status.ESME_RSYSERR))
             return
         connector.submit(s).addCallbacks(
-            self._answered, self._not_answered, (s, user, names, index, connector, answer), None,
-            (s, user, names, index, answer)).addErrback(_unexpected, answer)
+            self._answered, self._not_answered,
+            (s, user, names, index, connector, answer, form), None,
+            (s, user, names, index, answer, form)).addErrback(_unexpected, answer)
 
-    def _not_answered(self, failure, s, user, names, index, answer):
+    def _not_answered(self, failure, s, user, names, index, answer, form):
         # (an exception of either step reaches _unexpected: answer is always called)
         if failure.check(*ATTEMPT_FAILURES):
-            self._send(s, user, names, index + 1, attempt_status(failure), answer)
+            self._send(s, user, names, index + 1, attempt_status(failure), answer, form)
         else:
             _unexpected(failure, answer)
 
-    def _answered(self, resp, s, user, names, index, connector, answer):
+    def _answered(self, resp, s, user, names, index, connector, answer, form):
         status, upstream_id = resp
         if status != Status.ESME_ROK:
             if status in RETRYABLE_STATUS:
-                self._send(s, user, names, index + 1, status, answer)
+                self._send(s, user, names, index + 1, status, answer, form)
                 return
             self.counters["failed"] += 1
             answer(Outcome(status))
             return
-        message_id = format_id(self.ids.next(), user.message_id)
+        message_id = self.ids.new(form)
         if not s.registered_delivery & WANTS_RECEIPT:
             self.counters["accepted"] += 1
             answer(Outcome(Status.ESME_ROK, message_id))
+            if self.unasked.armed:   # empty while upstreams send only receipts asked for
+                self._sent_unasked(connector.name, upstream_id, user, s, message_id)
             return
         name = connector.name
         upstream = self.upstreams[name]
@@ -167,6 +174,23 @@ class MTPath:
             .addCallbacks(self._mapped, self._not_mapped, (message_id, answer), None,
                           (name, upstream_id, answer))
 
+    def _sent_unasked(self, name, upstream_id, user, s, message_id):
+        """A receipt-less message went out on a connector whose receipts were
+        once missing their mapping: remember it, and store a marker where this
+        upstream is known to send receipts nobody asked for (core/unasked.py)."""
+        upstream = self.upstreams[name]
+        key = normalise(upstream_id, upstream.resp_form)
+        if key and self.unasked.sent(name, key) and self.store.available:
+            mapping = Mapping(message_id, user.name, s.source, s.destination,
+                              self.clock.seconds(), 1, s.registered_delivery)
+            self.store.save_mapping(name, key, mapping, upstream.dlr_expiry).addErrback(
+                self._marker_lost)
+
+    def _marker_lost(self, failure):
+        # Only costs its receipt a wait (parked, as without markers); counted,
+        # not logged per message.
+        self.counters["unasked_markers_lost"] += 1
+
     def _mapped(self, _, message_id, answer):
         self.counters["accepted"] += 1
         answer(Outcome(Status.ESME_ROK, message_id))
@@ -184,7 +208,7 @@ class MTPath:
 
     # -- store and forward ----------------------------------------------------
 
-    def _store(self, s, user, names, answer, parts=1):
+    def _store(self, s, user, names, answer, parts, form):
         now = self.clock.seconds()
         outbound = self.config.outbound
         validity = s.validity
@@ -203,7 +227,7 @@ class MTPath:
         home = next((n for n in names if n in self.connectors and self.connectors[n].up),
                     names[0])
         routes = names[names.index(home):] + names[:names.index(home)]
-        message_id = format_id(self.ids.next(), user.message_id)
+        message_id = self.ids.new(form)
         queued = Queued(message_id, now, tuple(routes),
                         replace(s, schedule=due, validity=validity), parts)
         ttl = int(validity - now) + self.upstreams[home].dlr_expiry

@@ -12,7 +12,9 @@ A receipt whose mapping is not stored yet (the upstream answered on another
 bind, or to another process, before its submit_sm_resp was handled) is
 looked up again, first soon then less often, for the connector's
 receipt_wait seconds; its deliver_sm_resp waits meanwhile, so if this
-process dies the upstream still has it and sends it again.
+process dies the upstream still has it and sends it again. A receipt for a
+message sent without asking for one is answered at once instead, where the
+router can know it (core/unasked.py).
 """
 
 from datetime import datetime, timezone
@@ -28,6 +30,7 @@ from ..store.errors import StoreUnavailable
 from .codec import encode_entry
 from .inbox import queue_for
 from .messages import Receipt
+from .unasked import Unasked
 
 # registered_delivery bits asking for any receipt or notification.
 WANTS_RECEIPT = 0x13
@@ -53,6 +56,7 @@ class Receipts:
         self.counters = counters
         self._parked = {}            # connector -> receipts waiting long for their mapping
         self.spooling = None         # Core.use_spool
+        self.unasked = Unasked()     # receipts nobody asked for (core/unasked.py)
 
     # -- from upstreams -------------------------------------------------------
 
@@ -76,6 +80,13 @@ class Receipts:
 
     def _found(self, mapping, upstream, receipt, key, final, answer):
         if mapping is None:
+            unasked = self.unasked
+            if unasked.claims(upstream.name, key):
+                # sent without a receipt asked for: no mapping will ever come
+                self.counters["receipts_unwanted"] += 1
+                answer(Status.ESME_ROK)
+                return
+            unasked.arm(upstream.name)
             defer.Deferred.fromCoroutine(self._park(upstream, receipt, key, final)) \
                 .addCallback(answer)
         else:

@@ -60,6 +60,7 @@ from twisted.internet import defer, protocol
 from twisted.logger import Logger
 from twisted.python import failure
 
+from ..ids import SHORT
 from ..smpp import adapt, codec
 from ..smpp import pdu as P
 from ..smpp.commands import INTERFACE_V34, CommandId
@@ -156,7 +157,9 @@ class ESMEServerProtocol(SMPPProtocol):
         self.user = result.user
         self.session_id = result.session_id
         self.mode = mode
-        self.message_id_format = result.message_id_format
+        # v3.3 allows 8 characters in a submit_sm_resp's message_id: ids.SHORT
+        self.message_id_format = (result.message_id_format if version >= INTERFACE_V34
+                                  else SHORT)
         self.window_policy = result.window_policy
         self.session.window = max(1, result.window)
         # The bind_resp goes out in the version the ESME spoke; the state

@@ -18,11 +18,14 @@ from .codec import SHORT_MESSAGE_MAX
 from .commands import INTERFACE_V34, CommandId
 from .errors import SMPPError
 from .receipt import MessageState, parse_receipt, stat_to_state
+from .segment import with_concat
 from .status import Status
+from .text import GSM7, alphabet_of
 from .times import format_absolute, parse_schedule, parse_validity
 
 # esm_class message types that are receipts (delivery receipt, intermediate notification).
 RECEIPT_TYPES = frozenset((0x04, 0x20))
+UDHI = 0x40
 _UTC = timezone.utc
 
 
@@ -85,12 +88,17 @@ def submit_pdu(s: Submission, version: int = INTERFACE_V34, now: float | None = 
     v3.4: data_sm for a data_sm (its body in message_payload), else submit_sm
     with the body in short_message, or in message_payload beyond 254 octets.
     v3.3: always submit_sm, no TLVs; a body beyond 254 octets cannot be sent
-    (ESME_RINVMSGLEN), rather than an empty message be accepted. The
-    schedule is the router's business (it holds the message until then); a
-    validity is passed on as an absolute time, once `now` is given.
+    (ESME_RINVMSGLEN), rather than an empty message be accepted. What the
+    TLVs said is not silently lost (see _for_v33): a part with sar_* TLVs
+    gets a concatenation UDH instead, a message with DLT TLVs is refused.
+    The schedule is the router's business (it holds the message until then);
+    a validity is passed on as an absolute time, once `now` is given.
     """
     body = s.body
+    esm_class = s.esm_class
     if version < INTERFACE_V34:
+        if s.tlvs:
+            body, esm_class = _for_v33(s)
         if len(body) > SHORT_MESSAGE_MAX:
             raise SMPPError(Status.ESME_RINVMSGLEN,
                             "a v3.3 upstream takes at most %d octets, not %d"
@@ -112,9 +120,61 @@ def submit_pdu(s: Submission, version: int = INTERFACE_V34, now: float | None = 
     if s.validity is not None and now is not None:
         validity = format_absolute(_datetime(max(s.validity, now)))
     return P.SubmitSm(0, 0, s.service_type, s.source_ton, s.source_npi, s.source,
-                      s.dest_ton, s.dest_npi, s.destination, s.esm_class, s.protocol_id,
+                      s.dest_ton, s.dest_npi, s.destination, esm_class, s.protocol_id,
                       s.priority, "", validity, s.registered_delivery, s.replace_if_present,
                       s.data_coding, s.sm_default_msg_id, body, tlvs)
+
+
+# TLVs that must reach the upstream or the message must not go (India's DLT
+# registration, seed 002): a v3.3 peer has no TLVs to carry them.
+DLT_TLVS = ("pe_id", "template_id", "tm_id")
+SAR_TLVS = ("sar_msg_ref_num", "sar_total_segments", "sar_segment_seqnum")
+# What one SMS carries on air, UDH included: 140 octets, i.e. 160 septets.
+AIR_OCTETS, AIR_SEPTETS = 140, 160
+
+
+def _for_v33(s: Submission):
+    """(body, esm_class) of s for a v3.3 upstream, or SMPPError.
+
+    DLT TLVs: refused with ESME_RTLVNOTALLWD ("optional parameter not
+    allowed"): the message itself is fine, this route cannot carry what it
+    needs, so the attempt fails (Unsendable) and the core tries the next
+    route; with none left the ESME hears exactly why.
+
+    sar_* TLVs: the part gets the concatenation UDH a v3.4 SMSC would have
+    built from them (UDHI set), so the handset still joins the parts. Only
+    while the part and its UDH fit one SMS on air (140 octets; 160 septets for
+    the GSM alphabet, its unpacked septets after the UDH's octets rounded up
+    to septets): the upstream must send it as one SMS, not split a part again
+    (the SMPP field's own 254 octets would let it). Beyond: ESME_RINVMSGLEN,
+    the next route. Incomplete sar_*: ESME_RMISSINGTLV. Other TLVs are
+    dropped as before: they are hints a v3.3 SMSC has no use for.
+    """
+    tlvs = s.tlvs
+    for name in DLT_TLVS:
+        if name in tlvs:
+            raise SMPPError(Status.ESME_RTLVNOTALLWD,
+                            "a v3.3 upstream cannot carry the DLT TLV %s" % name)
+    present = [name for name in SAR_TLVS if name in tlvs]
+    if not present:
+        return s.body, s.esm_class
+    if len(present) < len(SAR_TLVS):
+        raise SMPPError(Status.ESME_RMISSINGTLV,
+                        "sar_* TLVs incomplete (%s): the part cannot be joined"
+                        % ", ".join(present))
+    udhi = bool(s.esm_class & UDHI)
+    body = with_concat(s.body, udhi, tlvs["sar_msg_ref_num"], tlvs["sar_total_segments"],
+                       tlvs["sar_segment_seqnum"])
+    header = body[0] + 1
+    if alphabet_of(s.data_coding) == GSM7:
+        units, limit = -(-header * 8 // 7) + len(body) - header, AIR_SEPTETS
+    else:
+        units, limit = len(body), AIR_OCTETS
+    if units > limit:
+        raise SMPPError(Status.ESME_RINVMSGLEN,
+                        "a part with its concatenation UDH takes %d of one SMS's %d %s"
+                        % (units, limit, "septets" if limit == AIR_SEPTETS else "octets"))
+    return body, s.esm_class | UDHI
 
 
 def deliver_pdu(entry, version: int = INTERFACE_V34):

@@ -111,6 +111,34 @@ def split(payload: bytes, alphabet: str, method: str = UDH8,
     return parts
 
 
+def with_concat(short_message: bytes, udhi: bool, ref: int, total: int,
+                seqnum: int) -> bytes:
+    """short_message with a concatenation IE in its UDH: how one part that
+    came with sar_* TLVs travels to a peer that has no TLVs (v3.3).
+
+    An 8-bit reference IE when ref fits one octet, else a 16-bit one, so the
+    reference is kept whole. A message that already has a UDH (udhi) gets the
+    IE in front of its own IEs; one whose UDH already carries a concatenation
+    IE is returned as it is (the UDH says it already). Raises DecodeError
+    (ESME_RINVMSGLEN) for a malformed UDH, EncodeError(ESME_RINVMSGLEN) for
+    a reference, total or seqnum out of range.
+    """
+    if not (0 <= ref <= 0xFFFF and 1 <= total <= MAX_PARTS and 1 <= seqnum <= total):
+        raise EncodeError(Status.ESME_RINVMSGLEN,
+                          "sar_* out of range: ref %d, part %d of %d" % (ref, seqnum, total))
+    if ref <= 0xFF:
+        ie = bytes((IEI_CONCAT_8BIT, 3, ref, total, seqnum))
+    else:
+        ie = bytes((IEI_CONCAT_16BIT, 4, ref >> 8, ref & 0xFF, total, seqnum))
+    if not udhi:
+        return b"".join((bytes((len(ie),)), ie, short_message))
+    udh = parse_udh(short_message)
+    if any(iei in _CONCAT_IE_LENGTH for iei, _ in udh.elements):
+        return short_message
+    return b"".join((bytes((udh.header_length - 1 + len(ie),)), ie,
+                     short_message[1:]))
+
+
 def _malformed(reason: str) -> DecodeError:
     return DecodeError(Status.ESME_RINVMSGLEN, "malformed UDH: " + reason)
 

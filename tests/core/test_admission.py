@@ -32,9 +32,9 @@ class Deliveries:
         pass
 
 
-def make_router(clock, store):
+def make_router(clock, store, throughput=100.0):
     user = SimpleNamespace(name="u", password=None, groups=frozenset(), max_binds=10,
-                           throughput=100.0, window=10, message_id="hex",
+                           throughput=throughput, window=10, message_id="hex",
                            window_policy="pause")
     config = SimpleNamespace(router=SimpleNamespace(name="r"), users={"u": user})
     cache = SimpleNamespace(peek=lambda password, stored: True)
@@ -83,3 +83,42 @@ class ShareTests(SynchronousTestCase):
         self.store.admit = False
         result = self.successResultOf(self.router._authenticated(True, self.router.config.users["u"]))
         self.assertEqual(result.status, Status.ESME_RBINDFAIL)
+
+
+class PerSecondTests(SynchronousTestCase):
+    """A limit of 50 msg/s is policed per second: 50 at once are taken."""
+
+    def setUp(self):
+        self.clock = task.Clock()
+        self.clock.advance(1000)
+        self.store = FakeStore()
+        self.router = make_router(self.clock, self.store, throughput=50.0)
+        self.user = self.router.config.users["u"]
+        self.router.session_bound(session(1))
+
+    def test_a_seconds_worth_at_once_then_the_rate(self):
+        allow = self.router.allow
+        self.assertEqual([allow(self.user) for _ in range(50)], [True] * 50)
+        self.assertFalse(allow(self.user))            # the 51st within the second
+        self.clock.advance(0.019)
+        self.assertFalse(allow(self.user))
+        self.clock.advance(0.002)                     # past 1/50 s: one more token
+        self.assertTrue(allow(self.user))
+        self.assertFalse(allow(self.user))
+        # sustained: the rate, never more
+        taken = 0
+        for _ in range(1000):
+            self.clock.advance(0.01)
+            taken += allow(self.user)
+        self.assertEqual(taken, 500)
+
+    def test_the_burst_is_split_across_processes_with_the_rate(self):
+        # one of the user's two sessions is elsewhere: half the rate, half the burst
+        self.store.totals["u"] = 2
+        self.router.allow(self.user)
+        self.router.start()
+        self.addCleanup(self.router.stop)
+        self.clock.advance(SESSION_TTL / 3)
+        self.clock.advance(10)
+        taken = sum(self.router.allow(self.user) for _ in range(50))
+        self.assertEqual(taken, 25)

@@ -113,6 +113,33 @@ class DeliveriesTests(SynchronousTestCase):
         session.answer_all()
         self.assertEqual(store.acked, ["0-0"])
 
+    def test_a_permanent_refusal_ends_the_delivery(self):
+        for status in (Status.ESME_RX_P_APPN, Status.ESME_RX_R_APPN):
+            store = FakeStore(entries(0, 1))
+            deliveries = Deliveries(store, self.clock, "c")
+            session = FakeSession(answer=status)
+            deliveries.attach(session)
+            session.answer_all()
+            self.assertEqual(store.acked, ["0-0"])
+            self.clock.advance(120)
+            self.assertEqual(len(session.sent), 1)   # never sent again
+            self.assertEqual((deliveries.counters["ended"], deliveries.counters["refused"],
+                              deliveries.counters["acked"]), (1, 1, 0))
+            self.assertEqual(deliveries._users["u"].held, set())
+        self.assertEqual(len(self.flushLoggedErrors()), 0)
+
+    def test_temporary_and_unknown_refusals_are_retried(self):
+        for status in (Status.ESME_RX_T_APPN, Status.ESME_RTHROTTLED, Status.ESME_RSYSERR,
+                       0x400):
+            store = FakeStore(entries(0, 1))
+            deliveries = Deliveries(store, self.clock, "c")
+            session = FakeSession(answer=status)
+            deliveries.attach(session)
+            session.answer_all()
+            self.clock.advance(1.0)
+            self.assertEqual((len(session.sent), store.acked, deliveries.counters["ended"]),
+                             (2, [], 0))
+
     def test_a_session_that_cannot_take_it_does_not_lose_it(self):
         store = FakeStore(entries(0, 3))
         deliveries = Deliveries(store, self.clock, "c")

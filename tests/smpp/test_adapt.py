@@ -89,6 +89,59 @@ class RoundTripTests(SynchronousTestCase):
         self.assertEqual(pdu.validity_period, "240301120000000+")
 
 
+class V33TlvTests(SynchronousTestCase):
+    """What a v3.3 upstream cannot carry as TLVs: SAR becomes a UDH, DLT is refused."""
+
+    def sar(self, body, ref=7, dc=0, esm=0, **more):
+        tlvs = dict(sar_msg_ref_num=ref, sar_total_segments=3, sar_segment_seqnum=2, **more)
+        return Submission("u1", "a", "b", body, data_coding=dc, esm_class=esm, tlvs=tlvs)
+
+    def refused(self, s, status):
+        with self.assertRaises(SMPPError) as e:
+            adapt.submit_pdu(s, 0x33, NOW)
+        self.assertEqual(e.exception.status, status)
+
+    def test_sar_becomes_an_8bit_concatenation_udh(self):
+        pdu = wire(adapt.submit_pdu(self.sar(b"part two"), 0x33), 0x33)
+        self.assertEqual((pdu.esm_class, pdu.short_message, pdu.tlvs),
+                         (0x40, b"\x05\x00\x03\x07\x03\x02part two", {}))
+
+    def test_a_reference_beyond_one_octet_takes_the_16bit_ie(self):
+        pdu = adapt.submit_pdu(self.sar(b"x", ref=0x1234), 0x33)
+        self.assertEqual(pdu.short_message, b"\x06\x08\x04\x12\x34\x03\x02x")
+
+    def test_an_existing_udh_gets_the_ie_in_front_of_its_own(self):
+        port_udh = b"\x06\x05\x04\x0b\x84\x23\xf0"   # port addressing IE
+        pdu = adapt.submit_pdu(self.sar(port_udh + b"wap", esm=0x40, dc=4), 0x33)
+        self.assertEqual(pdu.short_message,
+                         b"\x0b\x00\x03\x07\x03\x02\x05\x04\x0b\x84\x23\xf0wap")
+        self.assertEqual(pdu.esm_class, 0x40)
+
+    def test_v34_keeps_the_sar_tlvs(self):
+        pdu = adapt.submit_pdu(self.sar(b"x"), 0x34)
+        self.assertEqual((pdu.esm_class, pdu.short_message, pdu.tlvs["sar_segment_seqnum"]),
+                         (0, b"x", 2))
+
+    def test_the_part_and_its_udh_must_fit_one_sms(self):
+        # GSM: 153 septets after a 6-octet UDH (7 septets); 8-bit: 134 octets
+        adapt.submit_pdu(self.sar(b"a" * 153), 0x33)
+        self.refused(self.sar(b"a" * 154), Status.ESME_RINVMSGLEN)
+        adapt.submit_pdu(self.sar(b"a" * 134, dc=4), 0x33)
+        self.refused(self.sar(b"a" * 135, dc=4), Status.ESME_RINVMSGLEN)
+        self.refused(self.sar(b"a" * 134, ref=300, dc=4), Status.ESME_RINVMSGLEN)  # 7-octet UDH
+        adapt.submit_pdu(self.sar(b"a" * 152, ref=300), 0x33)
+
+    def test_incomplete_sar_is_refused(self):
+        s = Submission("u1", "a", "b", b"x", tlvs={"sar_msg_ref_num": 1})
+        self.refused(s, Status.ESME_RMISSINGTLV)
+
+    def test_dlt_tlvs_are_refused_on_a_v33_route(self):
+        for name in ("pe_id", "template_id", "tm_id"):
+            s = Submission("u1", "a", "b", b"hi", tlvs={name: "1201159146"})
+            self.refused(s, Status.ESME_RTLVNOTALLWD)
+            self.assertEqual(wire(adapt.submit_pdu(s, 0x34)).tlvs, {name: "1201159146"})
+
+
 class SubmissionTests(SynchronousTestCase):
     def test_message_payload_is_the_body(self):
         s = submission_of(P.SubmitSm(tlvs={"message_payload": b"p" * 300,

@@ -6,7 +6,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from smpprouter.smpp import text
 from smpprouter.smpp.errors import DecodeError, EncodeError
 from smpprouter.smpp.segment import (
-    Concat, Incomplete, Part, Reassembler, parse_udh, split)
+    Concat, Incomplete, Part, Reassembler, parse_udh, split, with_concat)
 from smpprouter.smpp.status import Status
 from smpprouter.smpp.text import BINARY, GSM7, LATIN1, UCS2, count_parts, gsm7_encode
 
@@ -338,3 +338,32 @@ class ReassemblerTests(SynchronousTestCase):
         if len(parts) > 1:
             # duplicates after completion may open a new set but never complete it
             self.assertEqual(len(results), 1)
+
+
+class WithConcatTests(SynchronousTestCase):
+    """with_concat: a sar_* part as the UDH part a v3.3 peer can carry."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.integers(0, 0xFFFF), st.integers(1, 255).flatmap(
+        lambda total: st.tuples(st.just(total), st.integers(1, total))),
+        st.binary(max_size=140), st.booleans())
+    def test_the_udh_says_what_the_tlvs_said(self, ref, total_seq, payload, port_ie):
+        total, seq = total_seq
+        own = b"\x04\x02\x0b\x84" if port_ie else b""   # 8-bit port addressing IE
+        body = bytes((len(own),)) + own + payload if port_ie else payload
+        udh = parse_udh(with_concat(body, port_ie, ref, total, seq))
+        self.assertEqual(udh.concat, Concat(ref, total, seq))
+        self.assertEqual(udh.payload, payload)
+        self.assertEqual([e for e in udh.elements if e[0] == 0x04], [(0x04, own[2:])] if own
+                         else [])
+
+    def test_a_udh_that_already_concatenates_is_kept(self):
+        body = b"\x05\x00\x03\x09\x02\x01hi"
+        self.assertEqual(with_concat(body, True, 7, 3, 2), body)
+
+    def test_out_of_range_and_malformed(self):
+        for args in ((0x10000, 2, 1), (1, 0, 1), (1, 2, 3), (1, 256, 1)):
+            with self.assertRaises(EncodeError):
+                with_concat(b"x", False, *args)
+        with self.assertRaises(DecodeError):
+            with_concat(b"\x09\x00", True, 1, 2, 1)
