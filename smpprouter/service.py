@@ -125,7 +125,8 @@ class RouterService(service.MultiService):
             spool = Spool(os.path.join(config.router.var_dir, name), redis.spool_max, reactor)
             self.core.use_spool(Spooling(spool, self.store, reactor, self.core.counters))
         for connector_config in config.connectors.values():
-            connector = Connector(connector_config, self.core, reactor)
+            connector = Connector(connector_config, self.core, reactor,
+                                  metrics=config.metrics.enabled)
             self.core.add_connector(connector)
             connector.setServiceParent(self)
         self.core.start()
