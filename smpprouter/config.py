@@ -758,6 +758,9 @@ def load_config(path: str, overrides: dict | None = None) -> Config:
             override = (smpp_override, " (from the smpp_listen override)")
             smpp_override = None
         listeners[name] = _listener(name, t, base, override)
+        if listeners[name].protocol == "metrics" and not metrics.enabled:
+            raise t.error("protocol" if "protocol" in t.data else None, "serves /metrics, but [metrics] enabled = false: "
+                          "remove this listener or turn the metrics on")
     connectors = {name: _connector(name, t, base)
                   for name, t in connectors_t.named_tables("connector")}
     users = {name: _user(name, t, smpp)
