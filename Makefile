@@ -33,7 +33,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.codec
 	$(BIN)/python -m bench.store
-	$(BIN)/python -m bench.e2e --workers $(BENCH_WORKERS) $(E2E_ARGS)
+	$(BIN)/python -m bench.e2e --workers $(BENCH_WORKERS) --metrics on,off $(E2E_ARGS)
 	$(BIN)/python -m bench.http $(HTTP_ARGS)
 
 # An upstream that drops its binds, and Redis stopped for 5 s, under load: what the

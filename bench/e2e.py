@@ -2,7 +2,7 @@
 embedded Redis) that routes to the SMSC simulator and relays every receipt.
 
     python -m bench.e2e [--count 20000] [--sessions 3] [--window 10] [--workers 1 2]
-                        [--paths sync,sf] [--profile FILE]
+                        [--paths sync,sf] [--metrics on,off] [--profile FILE]
 
 Prints messages/s, submit_sm_resp latency, the share of receipts matched,
 and the router's own CPU time per message (from /proc): with the load
@@ -20,6 +20,10 @@ both by default, the synchronous one first):
   the upstream's duplicate submits, and router CPU per message as for sync.
   A router whose config does not know `store_and_forward` fails this run
   with the config error (it is never measured on the sync path instead).
+
+`--metrics on,off` runs the sync path twice per worker count, with the
+router's metrics on and with `[metrics] enabled = false`, and prints both
+figures and their ratio (`make bench` does).
 """
 
 import argparse
@@ -41,6 +45,7 @@ ROOT = os.path.dirname(HERE)
 BIN = os.path.dirname(sys.executable)
 GOAL = 5000
 PATHS = ("sync", "sf")
+METRICS = ("on", "off")
 SF_USER, SF_PASSWORD = "esme-sf", "pw-sf"
 
 
@@ -86,7 +91,7 @@ def total_cpu(pids):
     return sum(t[0] for t in times), sum(t[1] for t in times)
 
 
-def write_config(directory, smpp_port, smsc_port, args, path="sync"):
+def write_config(directory, smpp_port, smsc_port, args, path="sync", metrics="on"):
     with open(os.path.join(directory, "routes.toml"), "w") as f:
         f.write('[[mt]]\nname = "all"\ndestination_prefix = ["1"]\nconnectors = ["smsc"]\n')
     config = os.path.join(directory, "smpprouter.toml")
@@ -110,6 +115,8 @@ password = "%(hash)s"
 max_binds = 64
 """ % dict(window=args.window, smpp=smpp_port, smsc=smsc_port, binds=args.binds,
            upstream_window=args.upstream_window, hash=hash_password("pw1")))
+        if metrics == "off":
+            f.write("[metrics]\nenabled = false\n")
         if path == "sf":
             f.write("""[users.%(user)s]
 password = "%(hash)s"
@@ -132,13 +139,28 @@ def main(argv=None):
                    "(one worker, not through the supervisor)")
     p.add_argument("--paths", type=_paths, default=PATHS, metavar="sync,sf",
                    help="which paths to run, comma-separated (default: both)")
+    p.add_argument("--metrics", type=_metrics, default=("on",), metavar="on,off",
+                   help="sync path with the router's metrics on, off, or both (on,off: "
+                   "both in one run, and their ratio)")
     p.add_argument("--sf-drain-timeout", type=float, default=120.0, metavar="SECONDS",
                    help="how long the sf run waits for receipts after the last resp")
     args = p.parse_args(argv)
     results = []
     if "sync" in args.paths:
-        results = [run_once(args, workers) for workers in args.workers]
-        if len(results) > 1:
+        by_setting = {m: [] for m in args.metrics}
+        for workers in args.workers:
+            for metrics in args.metrics:
+                by_setting[metrics].append(run_once(args, workers, metrics))
+        results = by_setting[args.metrics[0]]
+        if len(args.metrics) > 1:
+            for workers, on, off in zip(args.workers, by_setting["on"], by_setting["off"]):
+                print("%d worker(s), metrics on against off: %.0f / %.0f messages/s "
+                      "(%.3fx), %.0f / %.0f us router CPU per message (%.3fx)" % (
+                          workers, on["msg_per_s"], off["msg_per_s"],
+                          on["msg_per_s"] / off["msg_per_s"], on["cpu_us"], off["cpu_us"],
+                          on["cpu_us"] / off["cpu_us"]))
+            results = results + by_setting[args.metrics[1]]
+        if len(args.workers) > 1:
             base = results[0]
             for workers, result in zip(args.workers[1:], results[1:]):
                 print("%d workers against %d: %.2fx the messages/s" % (
@@ -155,6 +177,13 @@ def main(argv=None):
     return 0 if all(r["ok"] for r in results) else 1
 
 
+def _metrics(text):
+    settings = tuple(m.strip() for m in text.split(",") if m.strip())
+    if not settings or set(settings) - set(METRICS) or len(set(settings)) != len(settings):
+        raise argparse.ArgumentTypeError("%r: on, off or on,off" % text)
+    return tuple(m for m in METRICS if m in settings)
+
+
 def _paths(text):
     paths = tuple(p.strip() for p in text.split(",") if p.strip())
     unknown = sorted(set(paths) - set(PATHS))
@@ -164,15 +193,16 @@ def _paths(text):
     return tuple(p for p in PATHS if p in paths)
 
 
-def run_once(args, workers):
+def run_once(args, workers, metrics="on"):
     """The sync path: run it and print its figures."""
-    summary, workers, user, system, _ = measure(args, workers, "sync")
+    summary, workers, user, system, _ = measure(args, workers, "sync", metrics)
     cpu = user + system
     matched = summary["receipts_matched"] / max(1, summary["ok"])
     per_message = cpu / max(1, summary["ok"]) * 1e6
-    print("end to end, %d router worker(s): %d messages, %d ESME sessions x window %d, "
-          "%d upstream bind(s) per worker" % (workers, args.count, args.sessions, args.window,
-                                              args.binds))
+    summary["cpu_us"] = per_message
+    print("end to end, %d router worker(s), metrics %s: %d messages, %d ESME sessions x "
+          "window %d, %d upstream bind(s) per worker" % (workers, metrics, args.count,
+                                                         args.sessions, args.window, args.binds))
     print("  %-34s %10.0f   (goal %d: %s)" % ("messages/s (submit to resp)", summary["msg_per_s"],
                                               GOAL, "met" if summary["msg_per_s"] >= GOAL
                                               else "%.0f%%" % (100 * summary["msg_per_s"] / GOAL)))
@@ -241,12 +271,12 @@ def run_sf(args, workers):
     return summary
 
 
-def measure(args, workers, path):
+def measure(args, workers, path, metrics="on"):
     """Simulator, router and load for one path; (load summary, workers, router user and
     system CPU seconds, the simulator's stats for sf else None)."""
     directory = tempfile.mkdtemp(prefix="smpprouter-bench-")
     smpp_port, smsc_port = free_port(), free_port()
-    config = write_config(directory, smpp_port, smsc_port, args, path)
+    config = write_config(directory, smpp_port, smsc_port, args, path, metrics)
     procs = []
     seen = []
     smsc_stats = None

@@ -22,7 +22,7 @@ from smpprouter.passwords import is_hash
 from smpprouter.tomlfile import ConfigError, TomlFile
 
 __all__ = ["ConfigError", "load_config", "Config", "RouterConfig", "RedisConfig",
-           "SmppConfig", "OutboundConfig", "HttpConfig", "ListenerTLS", "Listener", "Connector",
+           "SmppConfig", "OutboundConfig", "HttpConfig", "MetricsConfig", "ListenerTLS", "Listener", "Connector",
            "User", "KEYS"]
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -31,7 +31,7 @@ _REQUIRED = object()
 _TLS_VERSIONS = ("1.2", "1.3")
 _ID_FORMS = ("as-is", "hex", "decimal")
 _WINDOW_POLICIES = ("pause", "refuse")
-_PROTOCOLS = ("smpp", "http")
+_PROTOCOLS = ("smpp", "http", "metrics")
 # A service key's stored form: its SHA-256, hex (passwords.hash_service_key).
 _SERVICE_KEY = re.compile(r"sha256\$[0-9a-f]{64}")
 
@@ -39,7 +39,8 @@ _SERVICE_KEY = re.compile(r"sha256\$[0-9a-f]{64}")
 # order etc/smpprouter.toml shows them; tests/test_config.py checks that the
 # shipped file shows every one.
 KEYS = {
-    "": ("router", "redis", "smpp", "outbound", "http", "listeners", "connectors", "users"),
+    "": ("router", "redis", "smpp", "outbound", "http", "metrics", "listeners", "connectors",
+         "users"),
     "router": ("name", "var_dir", "routing", "routes", "pid_file"),
     "redis": ("url", "max_queue", "dlr_retention", "claim_idle", "spool_max"),
     "smpp": ("window", "max_pdu_length", "session_init_timeout", "enquire_link_interval",
@@ -49,6 +50,7 @@ KEYS = {
     "http": ("max_body", "request_timeout", "max_destinations", "websms_get_max",
              "websms_post_max", "status_without_credentials", "templates", "idempotency_ttl",
              "webhook_timeout", "webhook_concurrency", "webhook_retention", "webhook_allow"),
+    "metrics": ("enabled", "publish_interval"),
     "listeners.NAME": ("protocol", "endpoint", "tls"),
     "listeners.NAME.tls": ("certificate", "private_key", "min_version", "ca"),
     "connectors.NAME": ("host", "port", "system_id", "password", "system_type",
@@ -143,6 +145,14 @@ class HttpConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    """Prometheus metrics (/metrics on the HTTP listeners and [listeners.metrics])."""
+    enabled: bool = True            # false: no /metrics, and no counts kept only for it
+    publish_interval: float = 5.0   # seconds between a worker's snapshots in Redis, which
+                                    # a scrape of any worker adds up (smpprouter/metrics)
+
+
+@dataclass(frozen=True, slots=True)
 class ListenerTLS:
     certificate: str           # absolute paths, checked to exist
     private_key: str           # the certificate file itself when not given
@@ -155,7 +165,8 @@ class Listener:
     name: str
     endpoint: str              # a Twisted server endpoint string, tcp: or unix:
     tls: ListenerTLS | None
-    protocol: str = "smpp"     # "smpp" | "http"; [listeners.http] is "http" by default
+    protocol: str = "smpp"     # "smpp" | "http" | "metrics"; by default a listener named
+                               # http or metrics speaks that, any other smpp
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +235,7 @@ class Config:
     users: dict                # name -> User, in file order
     outbound: OutboundConfig = field(default_factory=OutboundConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     @property
     def routes(self) -> str:
@@ -534,10 +546,14 @@ def _listener_tls(t: _Table, base: str) -> ListenerTLS:
     return ListenerTLS(certificate, private_key, min_version, ca)
 
 
+def _default_protocol(name: str) -> str:
+    return name if name in ("http", "metrics") else "smpp"
+
+
 def _listener(name: str, t: _Table, base: str, endpoint_override) -> Listener:
     """endpoint_override: (endpoint, note) replacing the file's, or None."""
     t.allow(*KEYS["listeners.NAME"])
-    protocol = t.string("protocol", "http" if name == "http" else "smpp", choices=_PROTOCOLS)
+    protocol = t.string("protocol", _default_protocol(name), choices=_PROTOCOLS)
     endpoint = t.string("endpoint", min_len=1)
     note = ""
     if endpoint_override:
@@ -586,6 +602,12 @@ def _http(t: _Table, base: str) -> HttpConfig:
         webhook_concurrency=t.integer("webhook_concurrency", 8, 1, 1000),
         webhook_retention=t.integer("webhook_retention", 259200, 1),
         webhook_allow=_networks(t, "webhook_allow"))
+
+
+def _metrics(t: _Table) -> MetricsConfig:
+    t.allow(*KEYS["metrics"])
+    return MetricsConfig(enabled=t.boolean("enabled", True),
+                         publish_interval=_positive(t, "publish_interval", 5.0))
 
 
 def _connector(name: str, t: _Table, base: str) -> Connector:
@@ -715,26 +737,30 @@ def load_config(path: str, overrides: dict | None = None) -> Config:
     base = os.path.dirname(os.path.abspath(path))
     top = _Table(tf, (), tf.data)
     top.allow(*KEYS[""])
-    router_t, redis_t, smpp_t, outbound_t, http_t, listeners_t, connectors_t, users_t = (
-        top.section(name) for name in KEYS[""])
+    (router_t, redis_t, smpp_t, outbound_t, http_t, metrics_t, listeners_t, connectors_t,
+     users_t) = (top.section(name) for name in KEYS[""])
 
     router = _router(router_t, base)
     redis = _redis(redis_t, overrides)
     smpp = _smpp(smpp_t)
     outbound = _outbound(outbound_t)
     http = _http(http_t, base)
+    metrics = _metrics(metrics_t)
     listeners = {}
     smpp_override = overrides.get("smpp_listen")
     http_override = overrides.get("http_listen")
     for name, t in listeners_t.named_tables("listener"):
-        is_http = t.data.get("protocol", "http" if name == "http" else "smpp") == "http"
+        protocol = t.data.get("protocol", _default_protocol(name))
         override = None
-        if is_http and http_override:
+        if protocol == "http" and http_override:
             override, http_override = (http_override, " (from the http_listen override)"), None
-        elif not is_http and smpp_override:
+        elif protocol == "smpp" and smpp_override:
             override = (smpp_override, " (from the smpp_listen override)")
             smpp_override = None
         listeners[name] = _listener(name, t, base, override)
+        if listeners[name].protocol == "metrics" and not metrics.enabled:
+            raise t.error("protocol" if "protocol" in t.data else None, "serves /metrics, but [metrics] enabled = false: "
+                          "remove this listener or turn the metrics on")
     connectors = {name: _connector(name, t, base)
                   for name, t in connectors_t.named_tables("connector")}
     users = {name: _user(name, t, smpp)
@@ -748,4 +774,4 @@ def load_config(path: str, overrides: dict | None = None) -> Config:
             keys[user.service_key] = user.name
     return Config(path=path, router=router, redis=redis, smpp=smpp,
                   listeners=listeners, connectors=connectors, users=users, outbound=outbound,
-                  http=http)
+                  http=http, metrics=metrics)

@@ -25,6 +25,8 @@ from .core.inbox import webhook_queue
 from .http.door import Door
 from .http.site import make_site
 from .listen import listen
+from .metrics.publish import Publisher
+from .metrics.resource import metrics_site, resource_for
 from .passwords import PasswordCache
 from .protocol.esme import ESMEServerFactory
 from .protocol.smsc import Connector
@@ -77,6 +79,7 @@ class RouterService(service.MultiService):
         self._stopping = False
         self.core = None
         self.door = None
+        self.metrics = None    # metrics.publish.Publisher, unless [metrics] enabled = false
         self.store = None
         self.embedded = None
         self.started = defer.Deferred()
@@ -128,10 +131,14 @@ class RouterService(service.MultiService):
             spool = Spool(os.path.join(config.router.var_dir, name), redis.spool_max, reactor)
             self.core.use_spool(Spooling(spool, self.store, reactor, self.core.counters))
         for connector_config in config.connectors.values():
-            connector = Connector(connector_config, self.core, reactor)
+            connector = Connector(connector_config, self.core, reactor,
+                                  metrics=config.metrics.enabled)
             self.core.add_connector(connector)
             connector.setServiceParent(self)
         self.core.start()
+        if config.metrics.enabled:
+            self.metrics = Publisher(self.core, self.store, reactor, consumer, config)
+            await self.metrics.start()
         smpp = config.smpp
         timers = Timers(session_init=smpp.session_init_timeout or None,
                         enquire_link=smpp.enquire_link_interval or None,
@@ -140,7 +147,10 @@ class RouterService(service.MultiService):
         self.door = Door(config, self.core, self.store, self.core.admission.passwords)
         for listener in config.listeners.values():
             if listener.protocol == "http":
-                factory = make_site(self.door, config, reactor)
+                factory = make_site(self.door, config, reactor, metrics=None if self.metrics
+                                    is None else resource_for(self.metrics))
+            elif listener.protocol == "metrics":
+                factory = metrics_site(self.metrics, config, reactor)
             else:
                 factory = ESMEServerFactory(self.core, reactor, timers, smpp.window,
                                             smpp.max_pdu_length)
@@ -184,6 +194,8 @@ class RouterService(service.MultiService):
         await defer.maybeDeferred(super().stopService)
         if self.core is not None and self.core.spooling is not None:
             self.core.spooling.stop()   # after the connectors: nothing more to keep
+        if self.metrics is not None:
+            await self.metrics.stop()
         if self.store is not None:
             await self.store.stop()
         if self.embedded is not None:

@@ -34,15 +34,17 @@ class Core:
         self.instance = instance
         self.system_id = config.router.name
         self.counters = Counter()
+        metrics = config.metrics.enabled   # off: no counts kept only for the metrics
         self.connectors = {}    # name -> protocol.smsc.Connector
         self.upstreams = {}     # name -> Upstream
         self.drainers = {}      # name -> Drainer
         self.admission = Admission(config, store, clock, password_cache, instance, deliveries)
         self.inbox = Inbox(store, self.counters, config.users)
-        self.receipts = Receipts(store, self.inbox, clock, self.upstreams, self.counters)
+        self.receipts = Receipts(store, self.inbox, clock, self.upstreams, self.counters,
+                                 metrics)
         self.mo = MOPath(routes, self.inbox, self.counters)
         self.mt = MTPath(config, routes, store, ids, self.admission, clock, self.upstreams,
-                         self.connectors, self.counters)
+                         self.connectors, self.counters, metrics)
         self.mt.unasked = self.receipts.unasked = Unasked()
         self._running = False
         self.spooling = None

@@ -25,6 +25,7 @@ from ..smpp.receipt import MessageState
 from ..smpp.status import Status
 from ..store.errors import QueueFull, StoreUnavailable
 from ..store.interface import Mapping
+from ..metrics.histogram import Latency
 from .codec import CorruptEntry, Queued, decode_queued, encode_queued
 from .messages import Outcome, QueryAnswer
 from .receipts import WANTS_RECEIPT
@@ -42,6 +43,10 @@ STORE_DOWN = Status.ESME_RTHROTTLED
 ATTEMPT_FAILURES = (ConnectorUnavailable, ConnectorBusy, ResponseTimeoutError, SessionClosed,
                     DecodeError, UpstreamNack, Unsendable)
 _HELD = ("S", "Q")
+# Statuses counted as themselves in MTPath.submits; any other an upstream
+# answers is counted as -1, so no upstream can grow the label set.
+_KNOWN_STATUS = frozenset(Status)
+NO_CONNECTOR = ""   # submits answered before any connector took them
 
 
 def attempt_status(failure):
@@ -57,7 +62,7 @@ class MTPath:
     log = Logger()
 
     def __init__(self, config, routes, store, ids, admission, clock, upstreams, connectors,
-                 counters):
+                 counters, metrics=True):
         self.config = config
         self.routes = routes
         self.store = store
@@ -68,6 +73,16 @@ class MTPath:
         self.connectors = connectors   # name -> the connector face (up, submit)
         self.counters = counters
         self.unasked = Unasked()       # shared with the receipt path by Core
+        # For the metrics only (None when they are off): answers by (user,
+        # connector, status), and the time from submit to answer.
+        self.submits = {} if metrics else None
+        self.latency = Latency() if metrics else None
+
+    def _tally(self, user, connector, status):
+        submits = self.submits
+        if submits is not None:
+            key = (user, connector, status)
+            submits[key] = submits.get(key, 0) + 1
 
     # -- admission and routing ----------------------------------------------
 
@@ -79,16 +94,19 @@ class MTPath:
         its receipts; id_form: how to write its id (ids.py), when the caller's
         session needs another form than the user's (a v3.3 session: SHORT)."""
         self.counters["submitted"] += 1
+        latency = self.latency
+        if latency is not None:
+            answer = _timed(answer, latency, self.clock)
         try:
             user = self.config.users[s.user]
             form = id_form or user.message_id
             if user.throughput and not self.admission.allow(user):   # 0: unlimited
-                self._reject(Status.ESME_RTHROTTLED, answer)
+                self._reject(Status.ESME_RTHROTTLED, answer, s.user)
                 return
             decision = self.routes.route_mt(MTRequest(
                 user.name, user.groups, s.source, s.destination, s.service_type))
             if type(decision) is MTReject:
-                self._reject(decision.status, answer)
+                self._reject(decision.status, answer, s.user)
                 return
             names = decision.connectors
             queued = queue or user.store_and_forward or s.schedule is not None
@@ -96,7 +114,7 @@ class MTPath:
                 # Never send upstream what could not be recorded: refused before
                 # anything is sent, with a status ESMEs retry (docs/DESIGN.md).
                 self.counters["refused_store_down"] += 1
-                self._reject(STORE_DOWN, answer)
+                self._reject(STORE_DOWN, answer, s.user)
                 return
             if queued:
                 self._store(s, user, names, answer, parts, form)
@@ -106,8 +124,9 @@ class MTPath:
             return
         self._send(s, user, names, 0, None, answer, form)
 
-    def _reject(self, status, answer):
+    def _reject(self, status, answer, user):
         self.counters["rejected"] += 1
+        self._tally(user, NO_CONNECTOR, status)
         answer(Outcome(status))
 
     # -- synchronous ----------------------------------------------------------
@@ -126,8 +145,9 @@ class MTPath:
             index += 1
         else:
             self.counters["failed"] += 1
-            answer(Outcome(
-                last_status if last_status is not None else Status.ESME_RSYSERR))
+            status = last_status if last_status is not None else Status.ESME_RSYSERR
+            self._tally(user.name, NO_CONNECTOR, status)
+            answer(Outcome(status))
             return
         connector.submit(s).addCallbacks(
             self._answered, self._not_answered,
@@ -148,21 +168,25 @@ class MTPath:
                 self._send(s, user, names, index + 1, status, answer, form)
                 return
             self.counters["failed"] += 1
+            self._tally(user.name, connector.name,
+                        status if status in _KNOWN_STATUS else -1)
             answer(Outcome(status))
             return
         message_id = self.ids.new(form)
+        name = connector.name
         if not s.registered_delivery & WANTS_RECEIPT:
             self.counters["accepted"] += 1
+            self._tally(user.name, name, Status.ESME_ROK)
             answer(Outcome(Status.ESME_ROK, message_id))
             if self.unasked.armed:   # empty while upstreams send only receipts asked for
                 self._sent_unasked(connector.name, upstream_id, user, s, message_id)
             return
-        name = connector.name
         upstream = self.upstreams[name]
         key = normalise(upstream_id, upstream.resp_form)
         if not key:
             # Nothing to correlate a receipt with: the promise is no ESME_ROK then.
             self.counters["failed"] += 1
+            self._tally(user.name, name, Status.ESME_RSYSERR)
             self.log.error("{connector}: submit_sm_resp ESME_ROK without a message_id; the "
                            "receipt could not be correlated, refused", connector=name)
             answer(Outcome(Status.ESME_RSYSERR))
@@ -171,8 +195,8 @@ class MTPath:
                           self.clock.seconds(), 1, s.registered_delivery)
         # record: msg:{c}:<id> in state SENT beside the mapping, for query_sm
         self.store.save_mapping(name, key, mapping, upstream.dlr_expiry, record=True) \
-            .addCallbacks(self._mapped, self._not_mapped, (message_id, answer), None,
-                          (name, upstream_id, answer))
+            .addCallbacks(self._mapped, self._not_mapped, (message_id, user.name, name, answer),
+                          None, (name, upstream_id, user.name, answer))
 
     def _sent_unasked(self, name, upstream_id, user, s, message_id):
         """A receipt-less message went out on a connector whose receipts were
@@ -191,16 +215,18 @@ class MTPath:
         # not logged per message.
         self.counters["unasked_markers_lost"] += 1
 
-    def _mapped(self, _, message_id, answer):
+    def _mapped(self, _, message_id, user, connector, answer):
         self.counters["accepted"] += 1
+        self._tally(user, connector, Status.ESME_ROK)
         answer(Outcome(Status.ESME_ROK, message_id))
 
-    def _not_mapped(self, failure, connector, upstream_id, answer):
+    def _not_mapped(self, failure, connector, upstream_id, user, answer):
         # The upstream has the message, but its receipt could never be
         # correlated: the ESME must not hear ESME_ROK. Redis failed while it was
         # in flight upstream: the window `available` cannot close, counted.
         self.counters["failed"] += 1
         self.counters["sent_unrecorded"] += 1
+        self._tally(user, connector, Status.ESME_RSYSERR)
         self.log.error("{connector}: accepted as {upstream_id!r} but its mapping could not be"
                        " stored: {error}", connector=connector, upstream_id=upstream_id,
                        error=failure.getErrorMessage())
@@ -216,12 +242,12 @@ class MTPath:
         if validity is None:
             validity = now + outbound.default_validity
         elif validity <= now:
-            self._reject(Status.ESME_RINVEXPIRY, answer)
+            self._reject(Status.ESME_RINVEXPIRY, answer, user.name)
             return
         validity = min(validity, limit)
         due = s.schedule if s.schedule is not None and s.schedule > now else None
         if due is not None and due >= validity:
-            self._reject(Status.ESME_RINVSCHED, answer)
+            self._reject(Status.ESME_RINVSCHED, answer, user.name)
             return
         # Home: the first route up here; it holds the message's keys for good.
         home = next((n for n in names if n in self.connectors and self.connectors[n].up),
@@ -233,23 +259,26 @@ class MTPath:
         ttl = int(validity - now) + self.upstreams[home].dlr_expiry
         d = self.store.enqueue_outbound(home, message_id, user.name, encode_queued(queued),
                                         1 if s.priority else 0, due, ttl, validity)
-        d.addCallbacks(self._stored, self._not_stored, (message_id, parts, answer), None,
-                       (home, answer))
+        d.addCallbacks(self._stored, self._not_stored, (message_id, parts, user.name, home,
+                                                        answer), None, (home, user.name, answer))
 
-    def _stored(self, _, message_id, parts, answer):
+    def _stored(self, _, message_id, parts, user, home, answer):
         self.counters["queued"] += 1
+        self._tally(user, home, Status.ESME_ROK)
         answer(Outcome(Status.ESME_ROK, message_id, parts))
 
-    def _not_stored(self, failure, home, answer):
+    def _not_stored(self, failure, home, user, answer):
         self.counters["failed"] += 1
         if failure.check(QueueFull):
             self.log.warn("{connector}: outbound queue full, message refused", connector=home)
-            answer(Outcome(Status.ESME_RMSGQFUL))
-            return
-        self.log.error("{connector}: message not queued: {error}", connector=home,
-                       error=failure.getErrorMessage())
-        # Nothing was sent: a status the ESME retries.
-        answer(Outcome(STORE_DOWN if failure.check(StoreUnavailable) else Status.ESME_RSYSERR))
+            status = Status.ESME_RMSGQFUL
+        else:
+            self.log.error("{connector}: message not queued: {error}", connector=home,
+                           error=failure.getErrorMessage())
+            # Nothing was sent: a status the ESME retries.
+            status = STORE_DOWN if failure.check(StoreUnavailable) else Status.ESME_RSYSERR
+        self._tally(user, home, status)
+        answer(Outcome(status))
 
     # -- query, cancel, replace -------------------------------------------------
 
@@ -306,6 +335,16 @@ class MTPath:
                                                 changes.get("validity")):
             return Status.ESME_RREPLACEFAIL
         return Status.ESME_ROK
+
+
+def _timed(answer, latency, clock):
+    """answer, observing the time from now until it is called in latency."""
+    start = clock.seconds()
+
+    def timed(outcome):
+        latency.observe(clock.seconds() - start)
+        answer(outcome)
+    return timed
 
 
 def _unexpected(failure, answer):

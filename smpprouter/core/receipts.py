@@ -23,6 +23,7 @@ from twisted.internet import defer, task
 from twisted.logger import Logger
 
 from ..ids import normalise
+from ..metrics.histogram import Latency
 from ..smpp.receipt import MessageState, build_receipt, is_final, rewrite_id
 from ..smpp.status import Status
 from ..smpp.times import format_receipt_date
@@ -36,6 +37,9 @@ from .unasked import Unasked
 WANTS_RECEIPT = 0x13
 PARK_FIRST, PARK_MAX = 0.05, 2.0
 PARK_LONG = 1.0   # a receipt parked longer than this is no race: see Receipts._park
+# message_state values counted as themselves in Receipts.states; anything else
+# an upstream sends is counted as 0, so no upstream can grow the label set.
+_STATES = frozenset(MessageState)
 
 
 def wants_receipt(registered_delivery: int, final_state: int) -> bool:
@@ -48,7 +52,7 @@ def wants_receipt(registered_delivery: int, final_state: int) -> bool:
 class Receipts:
     log = Logger()
 
-    def __init__(self, store, inbox, clock, upstreams, counters):
+    def __init__(self, store, inbox, clock, upstreams, counters, metrics=True):
         self.store = store
         self.inbox = inbox
         self.clock = clock
@@ -57,12 +61,20 @@ class Receipts:
         self._parked = {}            # connector -> receipts waiting long for their mapping
         self.spooling = None         # Core.use_spool
         self.unasked = Unasked()     # receipts nobody asked for (core/unasked.py)
+        # For the metrics only (None when they are off): upstream receipts by
+        # (connector, message_state), and the time from submit to final receipt.
+        self.states = {} if metrics else None
+        self.delay = Latency() if metrics else None
 
     # -- from upstreams -------------------------------------------------------
 
     def deliver(self, connector, receipt, answer):
         """answer(status for the upstream), once, for a Receipt as the upstream sent it."""
         self.counters["receipts"] += 1
+        states = self.states
+        if states is not None:
+            key = (connector, receipt.state if receipt.state in _STATES else 0)
+            states[key] = states.get(key, 0) + 1
         if not receipt.message_id:
             self.counters["receipts_unknown"] += 1
             self.log.warn("{connector}: receipt without an id dropped", connector=connector)
@@ -99,6 +111,9 @@ class Receipts:
             # which the lookup did not touch.
             self.store.set_state(mapping.home, message_id, str(receipt.state)).addErrback(
                 self._state_not_kept, mapping.home, message_id)
+        delay = self.delay
+        if delay is not None and is_final(receipt.state):
+            delay.observe(self.clock.seconds() - mapping.submitted_at)
         if not mapping.registered_delivery & WANTS_RECEIPT:
             self.counters["receipts_unwanted"] += 1
             answer(Status.ESME_ROK)

@@ -144,9 +144,12 @@ class Site(server.Site):
         """No access log line per request: the hot path (issue: structured logs)."""
 
 
-def make_site(door, config, reactor=None):
-    """The Site of the HTTP face: REST under /resources/v1/, seed 003 under /websmpp/."""
+def make_site(door, config, reactor=None, metrics=None):
+    """The Site of the HTTP face: REST under /resources/v1/, seed 003 under /websmpp/;
+    metrics (a Resource, smpprouter/metrics) at /metrics when given."""
     root = Root()
+    if metrics is not None:
+        root.putChild(b"metrics", metrics)
     for path, child in rest.resources(door, config, reactor).items():
         _mount(root, path, child)
     for path, child in websms.resources(door, config, reactor).items():

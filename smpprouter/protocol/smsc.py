@@ -48,6 +48,7 @@ from twisted.application import internet, service
 from twisted.internet import defer, endpoints, error, protocol, ssl
 from twisted.logger import Logger
 
+from ..metrics.histogram import Latency
 from ..smpp import adapt
 from ..smpp import pdu as P
 from ..smpp.commands import CommandId
@@ -57,6 +58,7 @@ from ..smpp.status import Status, status_name
 from ..throttle import TokenBucket
 from .base import SMPPProtocol, response_for
 
+_KNOWN_STATUS = frozenset(Status)
 _BINDS = {Mode.TRX: P.BindTransceiver, Mode.TX: P.BindTransmitter, Mode.RX: P.BindReceiver}
 _DELIVERIES = (CommandId.deliver_sm, CommandId.data_sm)
 _TRANSMITTING = (State.BOUND_TX, State.BOUND_TRX)
@@ -237,7 +239,7 @@ class Connector(service.MultiService):
 
     log = Logger()
 
-    def __init__(self, config, gateway, reactor, endpoint=None):
+    def __init__(self, config, gateway, reactor, endpoint=None, metrics=True):
         super().__init__()
         self.config = config
         self.name = config.name
@@ -260,6 +262,10 @@ class Connector(service.MultiService):
         # Plain counts for the metrics: binds that came up and went down;
         # messages held with no bind up, and those that then failed for it.
         self.counters = {"binds_up": 0, "binds_down": 0, "held": 0, "held_expired": 0}
+        # For the metrics only (None when they are off): responses by
+        # command_status, and the round trip from request to response.
+        self.responses = {} if metrics else None
+        self.rtt = Latency() if metrics else None
         endpoint = endpoint or client_endpoint(reactor, config)
         modes = [Mode.TRX] if config.bind == "transceiver" else [Mode.TX, Mode.RX]
         for _ in range(config.binds):
@@ -397,9 +403,17 @@ class Connector(service.MultiService):
                           connector=self.name, peer=getattr(proto, "peer", "?"), error=e)
             self.bind_down(proto)
             return defer.fail(ConnectorUnavailable("connector %s: %s" % (self.name, e)))
-        return d.addCallbacks(self._resp, self._lost)
+        return d.addCallbacks(self._resp, self._lost, (self.clock.seconds(),))
 
-    def _resp(self, resp):
+    def _resp(self, resp, sent):
+        rtt = self.rtt
+        if rtt is not None:
+            rtt.observe(self.clock.seconds() - sent)
+            status = resp.command_status
+            if status not in _KNOWN_STATUS:
+                status = -1   # no upstream can grow the label set
+            responses = self.responses
+            responses[status] = responses.get(status, 0) + 1
         # A slot is free: the next queued message goes out in this same turn.
         if self._queue:
             self._pump()

@@ -11,6 +11,7 @@ the tag is cut at the same place in each of them.
 GROUP = b"dlv"          # the one consumer group of every delivery stream
 FIELD = b"p"            # the stream entry's one field: the encoded deliver_sm
 IDS = b"ids:{router}"   # INCRBY counter behind allocate_id_block
+METRICS = b"metrics:{router}"   # hash: a worker's consumer name -> its metrics snapshot
 
 
 def mapping_prefix(connector: str) -> bytes:

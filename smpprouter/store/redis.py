@@ -109,6 +109,9 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin):
         #: counters for tests and benchmarks: flushes run, commands written
         self.flushes = 0
         self.commands = 0
+        #: failures, for the metrics: batches unanswered in time, commands that
+        #: met a lost (or no) connection, commands Redis refused
+        self.errors = {"timeout": 0, "connection": 0, "refused": 0}
         self._impaired = False   # a batch failed or timed out: see available
         self._conn = None        # available's memory of the connection
         self._probing = False
@@ -385,6 +388,40 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin):
     def unsubscribe(self, user):
         return self._notifier.unsubscribe(keys.channel(user))
 
+    # -- metrics (smpprouter/metrics): one flush per scrape or publish
+
+    def exchange_metrics(self, field, snapshot):
+        """Deferred({field: snapshot}) of every process's metrics snapshot, ours
+        (bytes) written first: HSET and HGETALL go in one flush, in order."""
+        self._command(b"HSET", keys.METRICS, field, snapshot).addErrback(lambda _: None)
+        return self._command(b"HGETALL", keys.METRICS).addCallback(_hash_pairs)
+
+    def publish_metrics(self, field, snapshot):
+        return self._command(b"HSET", keys.METRICS, field, snapshot)
+
+    def read_metrics(self, field):
+        """Deferred(bytes or None): what field last published."""
+        return self._command(b"HGET", keys.METRICS, field)
+
+    def queue_lengths(self, queues, connectors):
+        """Deferred(({queue: entries}, {connector: (queued, priority, scheduled)})):
+        XLEN of each delivery queue (a user, or a webhook queue's name) and of
+        each connector's streams, ZCARD of its schedule, all in one flush."""
+        commands = [self._command(b"XLEN", keys.queue(q)) for q in queues]
+        for c in connectors:
+            commands.append(self._command(b"XLEN", keys.outbound(c)))
+            commands.append(self._command(b"XLEN", keys.outbound(c, True)))
+            commands.append(self._command(b"ZCARD", keys.schedule(c)))
+        d = defer.gatherResults(commands, consumeErrors=True)
+
+        def split(replies):
+            replies = [int(r) for r in replies]
+            n = len(queues)
+            by_connector = {c: tuple(replies[n + 3 * i:n + 3 * i + 3])
+                            for i, c in enumerate(connectors)}
+            return dict(zip(queues, replies[:n])), by_connector
+        return d.addCallback(split)
+
     # -- queueing
 
     def _not_running(self):
@@ -524,6 +561,7 @@ class _Flight:
         if self.conn is None:
             if self.batches:
                 self.store._impaired = True
+                self.store.errors["connection"] += 1
             error = StoreUnavailable(f"no connection to Redis at {self.store.address} "
                                      f"(reconnecting)")
             for items in self.batches:
@@ -554,6 +592,7 @@ class _Flight:
             script = scripts.BY_SHA[args[1]]
             self.send([b"EVAL", script.source] + list(args[2:]), items, handler, ctx)
         elif isinstance(e, txredisapi.ResponseError):
+            self.store.errors["refused"] += 1
             self._fail_items(items, CommandRefused(args[0], str(e)))
         elif isinstance(e, txredisapi.ConnectionError):
             self._fail_items(items, self._unavailable(e))
@@ -576,6 +615,7 @@ class _Flight:
 
     def _timed_out(self):
         self.store._impaired = True
+        self.store.errors["timeout"] += 1
         error = StoreUnavailable(f"no answer from Redis at {self.store.address} "
                                  f"within {self.store.timeout}s")
         for items in self.batches:
@@ -587,6 +627,7 @@ class _Flight:
 
     def _unavailable(self, e):
         self.store._impaired = True
+        self.store.errors["connection"] += 1
         return StoreUnavailable(f"lost the connection to Redis at {self.store.address}: {e}")
 
     @staticmethod
@@ -627,6 +668,10 @@ def _allocated(reply, items):
 def _replied(reply, items):
     for (d,) in items:
         _resolve(d, reply)
+
+
+def _hash_pairs(reply):
+    return dict(zip(reply[::2], reply[1::2]))
 
 
 def _cancel_timer(result, timer):
