@@ -145,8 +145,10 @@ class ESMEServerProtocol(SMPPProtocol):
         if result.status != Status.ESME_ROK:
             # An error bind_resp has no body: nothing about the router is revealed.
             resp = cls(result.status, pdu.sequence_number)
-            self.log.info("{peer}: bind as {system_id!r} refused: {status}", peer=self.peer,
-                          system_id=pdu.system_id, status=status_name(result.status))
+            if not result.logged:
+                    self.log.info("{peer}: bind as {system_id!r} refused: {status}",
+                              peer=self.peer, system_id=pdu.system_id,
+                              status=status_name(result.status))
             self.send_response(resp)
             self.close("bind refused")
             return

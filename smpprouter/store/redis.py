@@ -51,6 +51,7 @@ from .codec import decode_mapping, encode_mapping
 from .errors import CommandRefused, CorruptValue, QueueFull, StoreError, StoreUnavailable
 from .interface import Delivery, ICorrelationStore, IOutboundStore
 from .notify import Notifier, _SubscriberFactory
+from .lockout import LockoutMixin
 from .outbound import OutboundMixin
 from .protocol import FastProtocol
 
@@ -68,7 +69,7 @@ def _default_instance():
 
 
 @implementer(ICorrelationStore, IOutboundStore)
-class RedisStore(OutboundMixin):
+class RedisStore(OutboundMixin, LockoutMixin):
     """The shared store of every router process: see the module docstring."""
 
     def __init__(self, host, port, db=0, password=None, *, reactor=None, instance=None,
