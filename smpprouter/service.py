@@ -24,6 +24,7 @@ from .ids import MessageIds
 from .core.inbox import webhook_queue
 from .http.door import Door
 from .http.site import make_site
+from .limits import ConnectionLimits
 from .listen import listen
 from .passwords import PasswordCache
 from .protocol.esme import ESMEServerFactory
@@ -74,6 +75,7 @@ class RouterService(service.MultiService):
         self.routes = routes
         self.ports = {}
         self.factories = []
+        self.limits = {}        # listener name -> ConnectionLimits
         self._stopping = False
         self.core = None
         self.door = None
@@ -144,6 +146,10 @@ class RouterService(service.MultiService):
                 self.factories.append(factory)
             if listener.tls is not None:
                 factory = TLSMemoryBIOFactory(server_tls_options(listener.tls), False, factory)
+            if listener.max_connections or listener.max_connections_per_ip:
+                factory = self.limits[listener.name] = ConnectionLimits(
+                    factory, listener.name, listener.max_connections,
+                    listener.max_connections_per_ip)
             self.ports[listener.name] = port = await listen(
                 reactor, listener.endpoint, factory, reuse_port=self.worker is not None)
             address = port.getHost()
