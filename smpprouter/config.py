@@ -63,7 +63,8 @@ KEYS = {
                         "tls", "tls_ca", "tls_hostname", "tls_min_version"),
     "users.NAME": ("password", "groups", "max_binds", "throughput", "window", "window_policy",
                    "message_id", "dlr_retention", "store_and_forward", "service_key",
-                   "dlr_url", "mo_url", "webhook_secret", "webhook_retention", "allow_from"),
+                   "dlr_url", "mo_url", "webhook_secret", "webhook_retention", "allow_from",
+                   "tls_subject"),
 }
 
 
@@ -234,6 +235,9 @@ class User:
     webhook_secret: str = field(default="", repr=False)  # HMAC-SHA256 key of its webhooks
     webhook_retention: int = 0  # seconds undelivered webhooks are retried; 0 = [http]'s
     allow_from: tuple = ()     # networks (ip_network) it may bind from; () = anywhere
+    # set: it may only bind over TLS with a verified client certificate whose
+    # subject common name is this (a listener with tls.ca)
+    tls_subject: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -708,7 +712,8 @@ def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
                 dlr_url=_url(t, "dlr_url"), mo_url=_url(t, "mo_url"),
                 webhook_secret=t.string("webhook_secret", ""),
                 webhook_retention=t.integer("webhook_retention", 0, lo=0),
-                allow_from=_networks(t, "allow_from"))
+                allow_from=_networks(t, "allow_from"),
+                tls_subject=t.string("tls_subject", ""))
 
 
 def _positive(t: _Table, name: str, default: float) -> float:

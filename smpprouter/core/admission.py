@@ -54,6 +54,15 @@ class Admission:
                           "allow_from", peer=session.peer, user=user.name,
                           address=address or "a unix socket")
             return defer.succeed(BindResult(Status.ESME_RBINDFAIL, logged=True))
+        if user is not None and user.tls_subject and (
+                getattr(session, "tls_peer", None) != user.tls_subject):
+            guard.refused("certificate")
+            guard.failed(guard.subjects(address, None))
+            self.log.warn("{peer}: bind as {user} refused: its certificate is required "
+                          "(subject {want!r}), the session has {got!r}", peer=session.peer,
+                          user=user.name, want=user.tls_subject,
+                          got=getattr(session, "tls_peer", None))
+            return defer.succeed(BindResult(Status.ESME_RBINDFAIL, logged=True))
         subjects = guard.subjects(address, user)
         d = guard.locked(subjects)
         d.addCallback(self._verify, password, user, subjects)

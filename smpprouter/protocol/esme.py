@@ -67,6 +67,7 @@ from ..smpp.errors import SMPPError
 from ..smpp.session import Mode, Role, State, bind_mode
 from ..smpp.status import Status, status_name
 from ..smpp.times import format_absolute, parse_schedule, parse_validity
+from ..tls import peer_name
 from .base import SMPPProtocol, response_for
 
 _BIND_RESP = {
@@ -94,6 +95,7 @@ class ESMEServerProtocol(SMPPProtocol):
         self.gateway = gateway
         self.draining = False   # stopping: no new work in either direction
         self.user = None
+        self.tls_peer = None    # the CN of the peer's verified certificate, at bind time
         self.session_id = ""
         self.mode = None
         self.message_id_format = "hex"
@@ -134,6 +136,7 @@ class ESMEServerProtocol(SMPPProtocol):
         v34 = pdu.interface_version >= INTERFACE_V34 or cid == CommandId.bind_transceiver
         version = INTERFACE_V34 if v34 else pdu.interface_version
         mode = bind_mode(cid, version)
+        self.tls_peer = peer_name(self.transport)
         d = self.gateway.authenticate(pdu.system_id, pdu.password, mode, self)
         d.addCallback(self._bound, pdu, mode, version)
         d.addErrback(self._bind_failed, pdu)

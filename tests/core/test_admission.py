@@ -36,7 +36,7 @@ class Deliveries:
 def make_router(clock, store):
     user = SimpleNamespace(name="u", password=None, groups=frozenset(), max_binds=10,
                            throughput=100.0, window=10, message_id="hex",
-                           window_policy="pause", allow_from=())
+                           window_policy="pause", allow_from=(), tls_subject="")
     config = SimpleNamespace(router=SimpleNamespace(name="r"), users={"u": user},
                              security=SecurityConfig(bind_failures=0))
     cache = SimpleNamespace(peek=lambda password, stored: True)
