@@ -33,6 +33,7 @@ from .routing.table import make_router
 from .tls import ServerTLS, server_tls_options
 from .smpp.session import State, Timers
 from .core.spooling import Spooling
+from .store.embedded import HOST as EMBEDDED_HOST, EmbeddedRedis, stored_password
 from .store.redis import RedisStore
 from .store.spool import Spool
 from .tomlfile import ConfigError
@@ -84,16 +85,19 @@ class RouterService(service.MultiService):
     async def _start(self):
         config, reactor = self.config, self.reactor
         redis = config.redis
-        host, port = redis.host, redis.port
+        host, port, password = redis.host, redis.port, redis.password
         if not redis.url:
-            from .store.embedded import EmbeddedRedis
             self.embedded = EmbeddedRedis(config.router.var_dir)
             host, port = await self.embedded.startService()
+            password = self.embedded.password
             self.log.info("embedded Redis on {host}:{port}", host=host, port=port)
+        elif password is None and host == EMBEDDED_HOST:
+            # A supervisor's worker: its embedded Redis, named by url, no password.
+            password = stored_password(config.router.var_dir, port)
         consumer = "%s@%s" % (config.router.name, socket.gethostname())
         if self.worker is not None:
             consumer += "#%d" % self.worker
-        self.store = RedisStore(host, port, redis.db, redis.password, reactor=reactor,
+        self.store = RedisStore(host, port, redis.db, password, reactor=reactor,
                                 max_outbound=config.outbound.max_queue,
                                 instance=consumer, max_queue=redis.max_queue,
                                 retention=redis.dlr_retention, username=redis.username,
