@@ -22,13 +22,15 @@ from smpprouter.passwords import is_hash
 from smpprouter.tomlfile import ConfigError, TomlFile
 
 __all__ = ["ConfigError", "load_config", "Config", "RouterConfig", "RedisConfig",
-           "SmppConfig", "OutboundConfig", "HttpConfig", "MetricsConfig", "ListenerTLS", "Listener", "Connector",
+           "SmppConfig", "SecurityConfig", "OutboundConfig", "HttpConfig", "MetricsConfig",
+           "ListenerTLS", "Listener", "Connector",
            "User", "KEYS"]
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
 _REQUIRED = object()
-_TLS_VERSIONS = ("1.2", "1.3")
+# 1.0 and 1.1 only when an operator writes them (seed 002's ESMEs still speak them).
+_TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 _ID_FORMS = ("as-is", "hex", "decimal")
 _WINDOW_POLICIES = ("pause", "refuse")
 _PROTOCOLS = ("smpp", "http", "metrics")
@@ -39,19 +41,22 @@ _SERVICE_KEY = re.compile(r"sha256\$[0-9a-f]{64}")
 # order etc/smpprouter.toml shows them; tests/test_config.py checks that the
 # shipped file shows every one.
 KEYS = {
-    "": ("router", "redis", "smpp", "outbound", "http", "metrics", "listeners", "connectors",
+    "": ("router", "redis", "smpp", "security", "outbound", "http", "metrics", "listeners",
+         "connectors",
          "users"),
     "router": ("name", "var_dir", "routing", "routes", "pid_file"),
     "redis": ("url", "max_queue", "dlr_retention", "claim_idle", "spool_max"),
     "smpp": ("window", "max_pdu_length", "session_init_timeout", "enquire_link_interval",
              "inactivity_timeout", "response_timeout", "shutdown_timeout"),
+    "security": ("bind_failures", "bind_failure_window", "bind_lockout"),
     "outbound": ("max_queue", "default_validity", "max_validity", "retry_min", "retry_max",
                  "schedule_interval", "batch"),
     "http": ("max_body", "request_timeout", "max_destinations", "websms_get_max",
              "websms_post_max", "status_without_credentials", "templates", "idempotency_ttl",
              "webhook_timeout", "webhook_concurrency", "webhook_retention", "webhook_allow"),
     "metrics": ("enabled", "publish_interval"),
-    "listeners.NAME": ("protocol", "endpoint", "tls"),
+    "listeners.NAME": ("protocol", "endpoint", "max_connections", "max_connections_per_ip",
+                       "tls"),
     "listeners.NAME.tls": ("certificate", "private_key", "min_version", "ca"),
     "connectors.NAME": ("host", "port", "system_id", "password", "system_type",
                         "interface_version", "bind", "binds", "window", "throughput",
@@ -61,7 +66,8 @@ KEYS = {
                         "tls", "tls_ca", "tls_hostname", "tls_min_version"),
     "users.NAME": ("password", "groups", "max_binds", "throughput", "window", "window_policy",
                    "message_id", "dlr_retention", "store_and_forward", "service_key",
-                   "dlr_url", "mo_url", "webhook_secret", "webhook_retention"),
+                   "dlr_url", "mo_url", "webhook_secret", "webhook_retention", "allow_from",
+                   "tls_subject"),
 }
 
 
@@ -106,6 +112,17 @@ class SmppConfig:
     inactivity_timeout: int
     response_timeout: int
     shutdown_timeout: int      # how long a graceful stop waits for sessions to unbind
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityConfig:
+    """Password guessing: after bind_failures failed binds within
+    bind_failure_window seconds from one source IP, or for one system_id,
+    binds from that IP (as that system_id) are refused for bind_lockout
+    seconds, in every router process sharing the Redis. bind_failures = 0: off."""
+    bind_failures: int = 5
+    bind_failure_window: int = 60
+    bind_lockout: int = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +184,13 @@ class Listener:
     tls: ListenerTLS | None
     protocol: str = "smpp"     # "smpp" | "http" | "metrics"; by default a listener named
                                # http or metrics speaks that, any other smpp
+    max_connections: int = 0   # connections at once; beyond, closed at once; 0 = unlimited
+    max_connections_per_ip: int = 0   # the same per source address
+
+    @property
+    def loopback_only(self) -> bool:
+        """Only this machine can connect (unix sockets, or a loopback interface)."""
+        return _loopback_only(self.endpoint)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +246,10 @@ class User:
     mo_url: str = ""           # MOs go here (webhook); "" = to its SMPP receivers
     webhook_secret: str = field(default="", repr=False)  # HMAC-SHA256 key of its webhooks
     webhook_retention: int = 0  # seconds undelivered webhooks are retried; 0 = [http]'s
+    allow_from: tuple = ()     # networks (ip_network) it may bind from; () = anywhere
+    # set: it may only bind over TLS with a verified client certificate whose
+    # subject common name is this (a listener with tls.ca)
+    tls_subject: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +264,7 @@ class Config:
     outbound: OutboundConfig = field(default_factory=OutboundConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
 
     @property
     def routes(self) -> str:
@@ -513,6 +542,25 @@ def _smpp(t: _Table) -> SmppConfig:
     return config
 
 
+def _security(t: _Table) -> SecurityConfig:
+    t.allow(*KEYS["security"])
+    return SecurityConfig(bind_failures=t.integer("bind_failures", 5, 0, 1000),
+                          bind_failure_window=t.integer("bind_failure_window", 60, 1, 86400),
+                          bind_lockout=t.integer("bind_lockout", 300, 1, 86400))
+
+
+def _loopback_only(endpoint: str) -> bool:
+    kind = endpoint.split(":", 1)[0]
+    if kind == "unix":
+        return True
+    _, args, kwargs = _parseServer(endpoint, None)
+    interface = kwargs.get("interface", "")
+    try:
+        return ipaddress.ip_address(interface).is_loopback
+    except ValueError:
+        return False   # "" (every interface) or a name
+
+
 def _check_endpoint(t: _Table, endpoint: str, note: str) -> None:
     def bad(message):
         return t.error("endpoint", message + note)
@@ -559,9 +607,11 @@ def _listener(name: str, t: _Table, base: str, endpoint_override) -> Listener:
     if endpoint_override:
         endpoint, note = endpoint_override
     _check_endpoint(t, endpoint, note)
+    max_connections = t.integer("max_connections", 10000, lo=0)
+    max_connections_per_ip = t.integer("max_connections_per_ip", 100, lo=0)
     tls = t.table("tls")
     return Listener(name, endpoint, None if tls is None else _listener_tls(tls, base),
-                    protocol)
+                    protocol, max_connections, max_connections_per_ip)
 
 
 def _url(t: _Table, name: str) -> str:
@@ -684,7 +734,9 @@ def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
                 store_and_forward=store_and_forward, service_key=service_key,
                 dlr_url=_url(t, "dlr_url"), mo_url=_url(t, "mo_url"),
                 webhook_secret=t.string("webhook_secret", ""),
-                webhook_retention=t.integer("webhook_retention", 0, lo=0))
+                webhook_retention=t.integer("webhook_retention", 0, lo=0),
+                allow_from=_networks(t, "allow_from"),
+                tls_subject=t.string("tls_subject", ""))
 
 
 def _positive(t: _Table, name: str, default: float) -> float:
@@ -737,12 +789,14 @@ def load_config(path: str, overrides: dict | None = None) -> Config:
     base = os.path.dirname(os.path.abspath(path))
     top = _Table(tf, (), tf.data)
     top.allow(*KEYS[""])
-    (router_t, redis_t, smpp_t, outbound_t, http_t, metrics_t, listeners_t, connectors_t,
+    (router_t, redis_t, smpp_t, security_t, outbound_t, http_t, metrics_t, listeners_t,
+     connectors_t,
      users_t) = (top.section(name) for name in KEYS[""])
 
     router = _router(router_t, base)
     redis = _redis(redis_t, overrides)
     smpp = _smpp(smpp_t)
+    security = _security(security_t)
     outbound = _outbound(outbound_t)
     http = _http(http_t, base)
     metrics = _metrics(metrics_t)
@@ -759,8 +813,19 @@ def load_config(path: str, overrides: dict | None = None) -> Config:
             smpp_override = None
         listeners[name] = _listener(name, t, base, override)
         if listeners[name].protocol == "metrics" and not metrics.enabled:
-            raise t.error("protocol" if "protocol" in t.data else None, "serves /metrics, but [metrics] enabled = false: "
-                          "remove this listener or turn the metrics on")
+            raise t.error("protocol" if "protocol" in t.data else None,
+                          "serves /metrics, but [metrics] enabled = false: remove this "
+                          "listener or turn the metrics on")
+    if not smpp.session_init_timeout:
+        for listener in listeners.values():
+            if listener.protocol == "smpp" and not listener.loopback_only:
+                # Without it, a connection that never binds is held for ever:
+                # anyone who can reach the port can exhaust its connections.
+                raise smpp_t.error("session_init_timeout" if "session_init_timeout"
+                                   in smpp_t.data else None,
+                                   "must not be 0 while listener %r accepts connections "
+                                   "from other machines (%s)" % (listener.name,
+                                                                listener.endpoint))
     connectors = {name: _connector(name, t, base)
                   for name, t in connectors_t.named_tables("connector")}
     users = {name: _user(name, t, smpp)
@@ -774,4 +839,4 @@ def load_config(path: str, overrides: dict | None = None) -> Config:
             keys[user.service_key] = user.name
     return Config(path=path, router=router, redis=redis, smpp=smpp,
                   listeners=listeners, connectors=connectors, users=users, outbound=outbound,
-                  http=http, metrics=metrics)
+                  http=http, metrics=metrics, security=security)

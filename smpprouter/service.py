@@ -13,7 +13,7 @@ import signal
 import socket
 
 from twisted.application import service
-from twisted.internet import defer, ssl
+from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
@@ -24,6 +24,7 @@ from .ids import MessageIds
 from .core.inbox import webhook_queue
 from .http.door import Door
 from .http.site import make_site
+from .limits import ConnectionLimits
 from .listen import listen
 from .metrics.publish import Publisher
 from .metrics.resource import metrics_site, resource_for
@@ -31,34 +32,18 @@ from .passwords import PasswordCache
 from .protocol.esme import ESMEServerFactory
 from .protocol.smsc import Connector
 from .routing.table import make_router
+from .tls import ServerTLS, server_tls_options
 from .smpp.session import State, Timers
 from .core.spooling import Spooling
+from .store.embedded import HOST as EMBEDDED_HOST, EmbeddedRedis, stored_password
 from .store.redis import RedisStore
 from .store.spool import Spool
 from .tomlfile import ConfigError
-
-_TLS_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
-
 
 def load_routes(config):
     routes = make_router(config.router.routing, config.router.routes)
     routes.check(set(config.connectors), set(config.users))
     return routes
-
-
-def server_tls_options(tls):
-    with open(tls.certificate, "rb") as f:
-        cert_pem = f.read()
-    with open(tls.private_key, "rb") as f:
-        key_pem = f.read()
-    private = ssl.PrivateCertificate.loadPEM(key_pem + b"\n" + cert_pem)
-    kwargs = {}
-    if tls.ca:
-        with open(tls.ca, "rb") as f:
-            kwargs["trustRoot"] = ssl.Certificate.loadPEM(f.read())
-    return ssl.CertificateOptions(privateKey=private.privateKey.original,
-                                  certificate=private.original,
-                                  raiseMinimumTo=_TLS_VERSIONS[tls.min_version], **kwargs)
 
 
 class RouterService(service.MultiService):
@@ -76,6 +61,8 @@ class RouterService(service.MultiService):
         self.routes = routes
         self.ports = {}
         self.factories = []
+        self.limits = {}        # listener name -> ConnectionLimits
+        self.tls = {}           # listener name -> ServerTLS (reloaded on SIGHUP)
         self._stopping = False
         self.core = None
         self.door = None
@@ -101,16 +88,19 @@ class RouterService(service.MultiService):
     async def _start(self):
         config, reactor = self.config, self.reactor
         redis = config.redis
-        host, port = redis.host, redis.port
+        host, port, password = redis.host, redis.port, redis.password
         if not redis.url:
-            from .store.embedded import EmbeddedRedis
             self.embedded = EmbeddedRedis(config.router.var_dir)
             host, port = await self.embedded.startService()
+            password = self.embedded.password
             self.log.info("embedded Redis on {host}:{port}", host=host, port=port)
+        elif password is None and host == EMBEDDED_HOST:
+            # A supervisor's worker: its embedded Redis, named by url, no password.
+            password = stored_password(config.router.var_dir, port)
         consumer = "%s@%s" % (config.router.name, socket.gethostname())
         if self.worker is not None:
             consumer += "#%d" % self.worker
-        self.store = RedisStore(host, port, redis.db, redis.password, reactor=reactor,
+        self.store = RedisStore(host, port, redis.db, password, reactor=reactor,
                                 max_outbound=config.outbound.max_queue,
                                 instance=consumer, max_queue=redis.max_queue,
                                 retention=redis.dlr_retention, username=redis.username,
@@ -156,7 +146,12 @@ class RouterService(service.MultiService):
                                             smpp.max_pdu_length)
                 self.factories.append(factory)
             if listener.tls is not None:
-                factory = TLSMemoryBIOFactory(server_tls_options(listener.tls), False, factory)
+                tls = self.tls[listener.name] = ServerTLS(listener.tls)
+                factory = TLSMemoryBIOFactory(tls, False, factory)
+            if listener.max_connections or listener.max_connections_per_ip:
+                factory = self.limits[listener.name] = ConnectionLimits(
+                    factory, listener.name, listener.max_connections,
+                    listener.max_connections_per_ip)
             self.ports[listener.name] = port = await listen(
                 reactor, listener.endpoint, factory, reuse_port=self.worker is not None)
             address = port.getHost()
@@ -171,7 +166,18 @@ class RouterService(service.MultiService):
         signal.signal(signal.SIGHUP, lambda *_: self.reactor.callFromThread(self.reload))
 
     def reload(self):
-        """Swap in the routing table from disk; a broken one is refused and logged."""
+        """Swap in the routing table and the listeners' certificates from disk;
+        a broken one is refused and logged, the old one stays. Sessions open
+        keep the certificate they were made with."""
+        for name, tls in self.tls.items():
+            try:
+                tls.reload()
+            except Exception as e:
+                self.log.error("certificate of listener {name} not reloaded, the old one "
+                               "stays: {error}", name=name, error=e)
+            else:
+                self.log.info("certificate of listener {name} reloaded from {path}",
+                              name=name, path=tls.tls.certificate)
         try:
             routes = load_routes(self.config)
         except ConfigError as e:

@@ -610,3 +610,51 @@ class HttpTests(ConfigTestCase):
                          "http.max_destinations")
         self.assertError('[http]\ntemplates = "missing.toml"\n' + MINIMAL, "templates",
                          "http.templates", "file not found")
+
+
+class HardeningConfigTests(ConfigTestCase):
+    """[security], allow_from, listener connection limits, session_init_timeout."""
+
+    def test_defaults_protect_a_public_listener(self):
+        config = self.load(MINIMAL)
+        self.assertEqual((config.security.bind_failures, config.security.bind_failure_window,
+                          config.security.bind_lockout), (5, 60, 300))
+        listener = config.listeners["smpp"]
+        self.assertEqual((listener.max_connections, listener.max_connections_per_ip),
+                         (10000, 100))
+        self.assertFalse(listener.loopback_only)
+        self.assertEqual(config.users["esme1"].allow_from, ())
+
+    def test_allow_from_is_parsed_and_a_bad_network_named(self):
+        import ipaddress
+        config = self.load(MINIMAL + 'allow_from = ["10.0.0.0/8", "2001:db8::/32"]\n')
+        self.assertEqual(config.users["esme1"].allow_from,
+                         (ipaddress.ip_network("10.0.0.0/8"),
+                          ipaddress.ip_network("2001:db8::/32")))
+        self.assertError(MINIMAL + 'allow_from = ["10.0.0.0/33"]\n', "allow_from",
+                         "users.esme1.allow_from[0]", "is not a network")
+
+    def test_session_init_timeout_zero_is_refused_on_a_public_listener(self):
+        text = "[smpp]\nsession_init_timeout = 0\n" + MINIMAL
+        self.assertError(text, "session_init_timeout", "smpp.session_init_timeout",
+                         "listener 'smpp'", "tcp:2775")
+        local = text.replace('"tcp:2775"', '"tcp:2775:interface=127.0.0.1"')
+        self.assertEqual(self.load(local).smpp.session_init_timeout, 0)
+        self.assertTrue(self.load(local).listeners["smpp"].loopback_only)
+        v6 = text.replace('"tcp:2775"', '"tcp:2775:interface=\\\\:\\\\:1"')
+        self.assertTrue(self.load(v6).listeners["smpp"].loopback_only)
+
+    def test_security_ranges(self):
+        self.assertError("[security]\nbind_lockout = 0\n" + MINIMAL, "bind_lockout",
+                         "security.bind_lockout", "between 1 and 86400")
+        config = self.load("[security]\nbind_failures = 0\n" + MINIMAL)
+        self.assertEqual(config.security.bind_failures, 0)
+
+    def test_connection_limits_and_tls_versions(self):
+        text = MINIMAL.replace('endpoint = "tcp:2775"', 'endpoint = "tcp:2775"\n'
+                               "max_connections = 0\nmax_connections_per_ip = 5")
+        listener = self.load(text).listeners["smpp"]
+        self.assertEqual((listener.max_connections, listener.max_connections_per_ip), (0, 5))
+        self.assertError(MINIMAL.replace("port = 2776", 'port = 2776\ntls_min_version = "1.4"'),
+                         "tls_min_version", "connectors.smsc.tls_min_version",
+                         "'1.0', '1.1', '1.2', '1.3'")

@@ -15,6 +15,7 @@ from twisted.logger import Logger
 from ..protocol.gateway import BindResult
 from ..smpp.status import Status
 from ..throttle import USER_BURST_SECONDS, TokenBucket
+from .guard import BindGuard, allowed, source_address
 
 # A bound session stays registered in Redis (for max_binds across processes)
 # this long unless refreshed; the heartbeat refreshes it three times as often.
@@ -24,7 +25,8 @@ SESSION_TTL = 30.0
 class Admission:
     log = Logger()
 
-    def __init__(self, config, store, clock, password_cache, instance, deliveries):
+    def __init__(self, config, store, clock, password_cache, instance, deliveries,
+                 counters=None):
         self.config = config
         self.store = store
         self.clock = clock
@@ -37,11 +39,41 @@ class Admission:
         self._session_count = 0
         self._heartbeat = task.LoopingCall(self.heartbeat)
         self._heartbeat.clock = clock
+        self.guard = BindGuard(config.security, store, clock,
+                               counters if counters is not None else {})
 
     # -- binds ----------------------------------------------------------------
 
     def authenticate(self, system_id, password, mode, session):
+        """Where the bind comes from first (guard.py), then the password."""
         user = self.config.users.get(system_id)
+        address = source_address(getattr(session, "peer_host", None))
+        guard = self.guard
+        if user is not None and not allowed(address, user.allow_from):
+            guard.refused("origin")
+            guard.failed(guard.subjects(address, None))
+            self.log.warn("{peer}: bind as {user} refused: {address} is not in its "
+                          "allow_from", peer=session.peer, user=user.name,
+                          address=address or "a unix socket")
+            return defer.succeed(BindResult(Status.ESME_RBINDFAIL, logged=True))
+        if user is not None and user.tls_subject and (
+                getattr(session, "tls_peer", None) != user.tls_subject):
+            guard.refused("certificate")
+            guard.failed(guard.subjects(address, None))
+            self.log.warn("{peer}: bind as {user} refused: its certificate is required "
+                          "(subject {want!r}), the session has {got!r}", peer=session.peer,
+                          user=user.name, want=user.tls_subject,
+                          got=getattr(session, "tls_peer", None))
+            return defer.succeed(BindResult(Status.ESME_RBINDFAIL, logged=True))
+        subjects = guard.subjects(address, user)
+        d = guard.locked(subjects)
+        d.addCallback(self._verify, password, user, subjects)
+        return d
+
+    def _verify(self, locked, password, user, subjects):
+        if locked:
+            self.guard.refused("locked")
+            return BindResult(Status.ESME_RBINDFAIL, logged=True)   # logged at the lockout
         stored = user.password if user is not None else None
         answer = self.passwords.peek(password, stored)
         if answer is None:
@@ -49,13 +81,16 @@ class Admission:
             d = threads.deferToThread(self.passwords.verify, password, stored)
         else:
             d = defer.succeed(answer)
-        return d.addCallback(self._authenticated, user)
+        return d.addCallback(self._authenticated, user, subjects)
 
-    def _authenticated(self, ok, user):
+    def _authenticated(self, ok, user, subjects):
         if user is None:
+            self.guard.failed(subjects)   # the source IP's only: no such system_id
             return BindResult(Status.ESME_RINVSYSID)
         if not ok:
+            self.guard.failed(subjects)
             return BindResult(Status.ESME_RINVPASWD)
+        self.guard.succeeded(user)
         if len(self.sessions.get(user.name, ())) >= user.max_binds:
             return BindResult(Status.ESME_RBINDFAIL)
         self._session_count += 1

@@ -38,7 +38,8 @@ class Core:
         self.connectors = {}    # name -> protocol.smsc.Connector
         self.upstreams = {}     # name -> Upstream
         self.drainers = {}      # name -> Drainer
-        self.admission = Admission(config, store, clock, password_cache, instance, deliveries)
+        self.admission = Admission(config, store, clock, password_cache, instance, deliveries,
+                                   self.counters)
         self.inbox = Inbox(store, self.counters, config.users)
         self.receipts = Receipts(store, self.inbox, clock, self.upstreams, self.counters,
                                  metrics)

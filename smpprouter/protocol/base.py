@@ -73,6 +73,7 @@ class SMPPProtocol(protocol.Protocol):
         self._timer_at = None
         self._idle_waiters = []
         self.peer = "?"
+        self.peer_host = None
         self.close_reason = None   # why we closed (the first reason given), else None
         self.reading_paused = False
 
@@ -84,6 +85,7 @@ class SMPPProtocol(protocol.Protocol):
                                timers=self.timers)
         peer = self.transport.getPeer()
         self.peer = "%s:%s" % (getattr(peer, "host", peer), getattr(peer, "port", ""))
+        self.peer_host = getattr(peer, "host", None)   # None for a unix socket
         self._arm()
 
     def connectionLost(self, reason=protocol.connectionDone):

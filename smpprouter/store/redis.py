@@ -54,6 +54,7 @@ from .errors import CommandRefused, CorruptValue, QueueFull, StoreError, StoreUn
 from .idempotency import RedisIdempotencyMixin
 from .interface import Delivery, ICorrelationStore, IOutboundStore
 from .notify import Notifier, _SubscriberFactory
+from .lockout import LockoutMixin
 from .outbound import OutboundMixin
 from .protocol import FastProtocol
 
@@ -71,7 +72,7 @@ def _default_instance():
 
 
 @implementer(ICorrelationStore, IOutboundStore)
-class RedisStore(OutboundMixin, RedisIdempotencyMixin):
+class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin):
     """The shared store of every router process: see the module docstring."""
 
     def __init__(self, host, port, db=0, password=None, *, reactor=None, instance=None,

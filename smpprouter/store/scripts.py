@@ -135,6 +135,21 @@ if n > 0 then redis.call('PEXPIREAT', KEYS[1], math.floor(tonumber(ARGV[2]) * 10
 return n
 """)
 
+# KEYS: bfail:{s}, block:{s}   ARGV: window_ms, max_failures, lockout_ms
+# One failed bind of a subject (lockout.py): counted in a window that starts
+# at its first failure; the max_failures-th sets the lock and clears the
+# count. A failure while locked changes nothing. Returns 1 only when this
+# failure set the lock.
+BIND_FAILED = Script(b"""
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+if n < tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
+redis.call('DEL', KEYS[1])
+return 1
+""")
+
 # KEYS: a stream   ARGV: group, consumer, entry ids
 # Reset the idle time of the entries this consumer still holds: an entry no
 # longer pending, or pending for another consumer (reclaimed meanwhile), is
@@ -490,5 +505,5 @@ return redis.call('XLEN', KEYS[1]) + redis.call('XLEN', KEYS[2]) + redis.call('Z
 
 ALL = (SAVE_MAPPINGS, GET_MAPPINGS, ENQUEUE, READ, ACK, OPEN_SESSION, REFRESH_SESSIONS, TOUCH,
        ENQUEUE_OUT, MOVE_DUE, READ_OUT, RECLAIM_OUT, FINISH_OUT, REQUEUE_OUT, SET_STATES,
-       SAVE_SENT, CANCEL, REPLACE, DEPTH, EXPIRE_DUE, FINISH_EXPIRED)
+       SAVE_SENT, CANCEL, REPLACE, DEPTH, EXPIRE_DUE, FINISH_EXPIRED, BIND_FAILED)
 BY_SHA = {s.sha: s for s in ALL}

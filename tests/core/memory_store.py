@@ -25,6 +25,8 @@ class MemoryStore(idempotency.IdempotencyMixin):
         self.callbacks = {}
         self.sessions = collections.defaultdict(set)
         self.hashes = {}                           # key -> (fields dict, expiry time)
+        self.failures = {}   # bind-guard subject -> (failures, window end)
+        self.locks = {}      # bind-guard subject -> lock end
         self.available = True
         self.fail_enqueue = False   # Redis went away between a lookup and its enqueue
         self._ids = itertools.count(1)
@@ -120,6 +122,31 @@ class MemoryStore(idempotency.IdempotencyMixin):
 
     def close_session(self, user, member):
         self.sessions[user].discard(member)
+        return self._later()
+
+    # -- the bind lockout (store/lockout.py's contract, on the store's clock)
+
+    def lockout(self, subjects):
+        now = self.clock.seconds()
+        return self._later([max(0.0, self.locks.get(s, 0.0) - now) for s in subjects])
+
+    def bind_failed(self, subject, max_failures, window, lockout):
+        now = self.clock.seconds()
+        if self.locks.get(subject, 0.0) > now:
+            return self._later(False)
+        count, ends = self.failures.get(subject, (0, 0.0))
+        if ends <= now:
+            count, ends = 0, now + window
+        count += 1
+        if count < max_failures:
+            self.failures[subject] = (count, ends)
+            return self._later(False)
+        self.failures.pop(subject, None)
+        self.locks[subject] = now + lockout
+        return self._later(True)
+
+    def bind_succeeded(self, subject):
+        self.failures.pop(subject, None)
         return self._later()
 
     # -- IOutboundStore: nothing is queued in these tests

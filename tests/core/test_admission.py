@@ -5,6 +5,7 @@ from types import SimpleNamespace
 from twisted.internet import defer, task
 from twisted.trial.unittest import SynchronousTestCase
 
+from smpprouter.config import SecurityConfig
 from smpprouter.core.admission import SESSION_TTL, Admission
 from smpprouter.smpp.status import Status
 
@@ -35,14 +36,16 @@ class Deliveries:
 def make_router(clock, store, throughput=100.0):
     user = SimpleNamespace(name="u", password=None, groups=frozenset(), max_binds=10,
                            throughput=throughput, window=10, message_id="hex",
-                           window_policy="pause")
-    config = SimpleNamespace(router=SimpleNamespace(name="r"), users={"u": user})
+                           window_policy="pause", allow_from=(), tls_subject="")
+    config = SimpleNamespace(router=SimpleNamespace(name="r"), users={"u": user},
+                             security=SecurityConfig(bind_failures=0))
     cache = SimpleNamespace(peek=lambda password, stored: True)
     return Admission(config, store, clock, cache, "p", Deliveries())
 
 
 class Session:
     receiving = False
+    peer, peer_host = "127.0.0.1:1", "127.0.0.1"
 
     def __init__(self, n):
         self.user = "u"
@@ -81,7 +84,7 @@ class ShareTests(SynchronousTestCase):
 
     def test_bind_refused_when_the_registry_is_full(self):
         self.store.admit = False
-        result = self.successResultOf(self.router._authenticated(True, self.router.config.users["u"]))
+        result = self.successResultOf(self.router._authenticated(True, self.router.config.users["u"], []))
         self.assertEqual(result.status, Status.ESME_RBINDFAIL)
 
 

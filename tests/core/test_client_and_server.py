@@ -39,12 +39,14 @@ MESSAGE = dict(source_addr="MyBrand", destination_addr="15551234567",
 class Rig(SynchronousTestCase):
     """The wiring; the test classes below add what they check."""
     smsc_args = {}
+    users = {"esme1": "", "esme2": ""}
+    extra = ""
 
     def setUp(self):
         self.clock = task.Clock()
         directory = tempfile.mkdtemp(prefix="smpprouter-cs-")
         config_path, _ = write_config(directory, "redis://127.0.0.1:1/0", 1,
-                                      users={"esme1": "", "esme2": ""})
+                                      users=self.users, extra=self.extra)
         os.makedirs(os.path.join(directory, "var"), exist_ok=True)
         config = load_config(config_path)
         self.store = MemoryStore(self.clock)

@@ -19,8 +19,9 @@ def _pem_key(key):
                              serialization.NoEncryption())
 
 
-def make_pki(directory, hostname="localhost"):
-    """Write ca.pem, server.pem and server.key; return their paths."""
+def make_pki(directory, hostname="localhost", clients=()):
+    """Write ca.pem, server.pem and server.key, and for each client common name
+    client-NAME.pem (certificate and key in one file); return their paths."""
     now = datetime.datetime.now(datetime.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (x509.CertificateBuilder().subject_name(_name("test CA")).issuer_name(_name("test CA"))
@@ -46,4 +47,14 @@ def make_pki(directory, hostname="localhost"):
         f.write(cert.public_bytes(serialization.Encoding.PEM))
     with open(paths["server.key"], "wb") as f:
         f.write(_pem_key(key))
+    for name in clients:
+        client_key = ec.generate_private_key(ec.SECP256R1())
+        client = (x509.CertificateBuilder().subject_name(_name(name)).issuer_name(ca.subject)
+                  .public_key(client_key.public_key()).serial_number(x509.random_serial_number())
+                  .not_valid_before(now - datetime.timedelta(days=1))
+                  .not_valid_after(now + datetime.timedelta(days=30))
+                  .sign(ca_key, hashes.SHA256()))
+        path = paths["client-%s.pem" % name] = os.path.join(directory, "client-%s.pem" % name)
+        with open(path, "wb") as f:
+            f.write(client.public_bytes(serialization.Encoding.PEM) + _pem_key(client_key))
     return paths

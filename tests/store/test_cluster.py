@@ -111,6 +111,13 @@ class ClusterNodeTests(StoreTestCase):
         total = yield store.refresh_sessions("esme1", ["p/1"], 30)
         self.assertEqual(total, 1)
         yield store.close_session("esme1", "p/1")
+        # Failed binds: each subject's keys in its own slot, several in one turn.
+        locked = yield defer.gatherResults([store.bind_failed(s, 2, 60, 300)
+                                            for s in ("ip:10.0.0.1", "id:esme1") * 2])
+        self.assertEqual(locked, [False, False, True, True])
+        remaining = yield store.lockout(["ip:10.0.0.1", "id:esme2"])
+        self.assertEqual(remaining[1], 0.0)
+        yield store.bind_succeeded("id:esme1")
         block = yield store.allocate_id_block()
         self.assertGreater(block, 0)
 

@@ -39,7 +39,7 @@ class EmbeddedRedisTests(unittest.TestCase):
         self.assertTrue(alive(pid))
         with open(os.path.join(var, "redis.pid")) as f:
             self.assertEqual(int(f.read()), pid)
-        store = RedisStore(host, port)
+        store = RedisStore(host, port, password=service.password)
         yield store.start()
         m = Mapping("r", "u", "s", "d", 1.5)
         yield store.save_mapping("c", "1", m, 60)
@@ -57,11 +57,38 @@ class EmbeddedRedisTests(unittest.TestCase):
         # the same var dir again, on the same port: the AOF brings the data back
         again = EmbeddedRedis(var, port=port)
         self.assertEqual((yield again.startService()), (host, port))
-        store = RedisStore(host, port)
+        self.assertEqual(again.password, service.password)   # kept with the var dir
+        store = RedisStore(host, port, password=again.password)
         yield store.start()
         self.assertEqual((yield store.get_mapping("c", "1")), m)
         yield store.stop()
         yield again.stopService()
+
+    @defer.inlineCallbacks
+    def test_only_the_password_opens_it_and_no_other_user_can_read_it(self):
+        var = self.mktemp()
+        service = EmbeddedRedis(var)
+        host, port = yield service.startService()
+        self.addCleanup(service.stopService)
+        for name in ("redis.password", "redis.conf"):
+            mode = stat.S_IMODE(os.stat(os.path.join(var, name)).st_mode)
+            self.assertEqual(mode, 0o600, name)
+        self.assertEqual(embedded.stored_password(var), service.password)
+        self.assertEqual(embedded.stored_password(var, port), service.password)
+        self.assertIsNone(embedded.stored_password(var, port + 1))
+        self.assertEqual(len(service.password), 64)
+        with open("/proc/%d/cmdline" % service.pid, "rb") as f:
+            self.assertNotIn(service.password.encode(), f.read())   # ps shows it to all
+        # Without the password: refused. (A raw socket: no client library's retries.)
+        import socket
+        with socket.create_connection((host, port), timeout=5) as s:
+            s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n")
+            self.assertTrue(s.recv(100).startswith(b"-NOAUTH"))
+        store = RedisStore(host, port, password="wrong", timeout=2.0)
+        yield self.assertFailure(store.start(), Exception)
+        store = RedisStore(host, port, password=service.password)
+        yield store.start()
+        yield store.stop()
 
     @defer.inlineCallbacks
     def test_a_running_server_of_the_same_var_dir_is_used_not_doubled(self):
