@@ -24,6 +24,8 @@ from .ids import MessageIds
 from .core.inbox import webhook_queue
 from .http.door import Door
 from .http.site import make_site
+from .http.webclient import WebhookClient
+from .http.webhooks import WebhookSender
 from .listen import listen
 from .passwords import PasswordCache
 from .protocol.esme import ESMEServerFactory
@@ -77,6 +79,7 @@ class RouterService(service.MultiService):
         self._stopping = False
         self.core = None
         self.door = None
+        self.webhooks = None
         self.store = None
         self.embedded = None
         self.started = defer.Deferred()
@@ -129,6 +132,12 @@ class RouterService(service.MultiService):
             self.core.add_connector(connector)
             connector.setServiceParent(self)
         self.core.start()
+        # One sender per process: it delivers the webhook queues whose lease it holds.
+        client = WebhookClient(reactor, allow=config.http.webhook_allow,
+                               timeout=config.http.webhook_timeout,
+                               concurrency=config.http.webhook_concurrency)
+        self.webhooks = WebhookSender(self.store, config, reactor, consumer, client)
+        self.webhooks.start()
         smpp = config.smpp
         timers = Timers(session_init=smpp.session_init_timeout or None,
                         enquire_link=smpp.enquire_link_interval or None,
@@ -178,6 +187,8 @@ class RouterService(service.MultiService):
             self.core.stop()
             await self._drain(self.config.smpp.shutdown_timeout)
             self.core.deliveries.stop()
+        if self.webhooks is not None:
+            await self.webhooks.stop()   # undelivered webhooks stay in Redis
         await defer.maybeDeferred(super().stopService)
         if self.core is not None and self.core.spooling is not None:
             self.core.spooling.stop()   # after the connectors: nothing more to keep

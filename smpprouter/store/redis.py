@@ -50,6 +50,7 @@ from .batching import chunks as _chunks, reject as _reject, resolve as _resolve
 from .codec import decode_mapping, encode_mapping
 from .errors import CommandRefused, CorruptValue, QueueFull, StoreError, StoreUnavailable
 from .interface import Delivery, ICorrelationStore, IOutboundStore
+from .lease import ILeases, LeaseMixin
 from .notify import Notifier, _SubscriberFactory
 from .outbound import OutboundMixin
 from .protocol import FastProtocol
@@ -67,8 +68,8 @@ def _default_instance():
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-@implementer(ICorrelationStore, IOutboundStore)
-class RedisStore(OutboundMixin):
+@implementer(ICorrelationStore, IOutboundStore, ILeases)
+class RedisStore(OutboundMixin, LeaseMixin):
     """The shared store of every router process: see the module docstring."""
 
     def __init__(self, host, port, db=0, password=None, *, reactor=None, instance=None,

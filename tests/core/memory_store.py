@@ -23,6 +23,7 @@ class MemoryStore:
         self.taken = collections.defaultdict(dict)     # user -> {entry id: consumer}
         self.callbacks = {}
         self.sessions = collections.defaultdict(set)
+        self.leases = {}                           # queue -> (holder, expiry)
         self.available = True
         self.fail_enqueue = False   # Redis went away between a lookup and its enqueue
         self._ids = itertools.count(1)
@@ -118,6 +119,21 @@ class MemoryStore:
 
     def close_session(self, user, member):
         self.sessions[user].discard(member)
+        return self._later()
+
+    # -- ILeases (store/lease.py), on the clock
+
+    def lease(self, queue, holder, ttl_ms):
+        now = self.clock.seconds()
+        current = self.leases.get(queue)
+        if current is None or current[1] <= now or current[0] == holder:
+            self.leases[queue] = (holder, now + ttl_ms / 1000.0)
+            return self._later(True)
+        return self._later(False)
+
+    def release(self, queue, holder):
+        if self.leases.get(queue, (None,))[0] == holder:
+            del self.leases[queue]
         return self._later()
 
     # -- IOutboundStore: nothing is queued in these tests
