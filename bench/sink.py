@@ -65,6 +65,7 @@ class _Site(server.Site):
 
     def buildProtocol(self, addr):
         proto = super().buildProtocol(addr)
+        self.sink.accepted += 1
         self.sink.connections.add(proto)
         lost = proto.connectionLost
 
@@ -79,11 +80,15 @@ class _Site(server.Site):
 
 
 class WebhookSink:
-    def __init__(self, reactor=None, status=200, interface="127.0.0.1"):
+    def __init__(self, reactor=None, status=200, interface="127.0.0.1", tls=None):
         if reactor is None:
             from twisted.internet import reactor
         self.reactor = reactor
         self.interface = interface
+        self.tls = tls            # server TLS options: https
+        self.hold = False         # True: requests wait unanswered until answer_held()
+        self.held = []
+        self.accepted = 0         # connections accepted
         self.status = status      # an int, or a function(Recorded) -> int
         self.requests = []
         self.answered = collections.Counter()   # status -> count
@@ -96,20 +101,27 @@ class WebhookSink:
     def listen(self, port=None):
         """Listen (again) on port, by default the one listened on before."""
         if self.port is None:
-            self.port = self.reactor.listenTCP(self.port_number if port is None else port,
-                                               self.site, interface=self.interface)
+            number = self.port_number if port is None else port
+            if self.tls is None:
+                self.port = self.reactor.listenTCP(number, self.site, interface=self.interface)
+            else:
+                self.port = self.reactor.listenSSL(number, self.site, self.tls,
+                                                   interface=self.interface)
             self.port_number = self.port.getHost().port
         return self.port_number
 
     def url(self, path="/"):
-        return "http://%s:%d%s" % (self.interface, self.port_number, path)
+        return "%s://%s:%d%s" % ("http" if self.tls is None else "https", self.interface,
+                                 self.port_number, path)
 
     def refuse(self):
         """Stop listening and cut every connection: the port refuses until listen()."""
         port, self.port = self.port, None
         for proto in list(self.connections):
-            if proto.transport is not None:
-                proto.transport.abortConnection()
+            # twisted.web's protocol is a proxy for its HTTP/1.1 or HTTP/2 channel
+            transport = getattr(proto, "_channel", proto).transport
+            if transport is not None:
+                transport.abortConnection()
         return defer.maybeDeferred(port.stopListening) if port is not None \
             else defer.succeed(None)
 
@@ -133,6 +145,22 @@ class WebhookSink:
         recorded = Recorded(request.path.decode(), headers, request.content.read(),
                             time.time())
         self.requests.append(recorded)
+        if self.hold:
+            self.held.append((request, recorded))
+            self.reactor.callLater(0, self._check)
+            return server.NOT_DONE_YET
+        return self._answer(request, recorded)
+
+    def answer_held(self):
+        """Answer the held requests (and stop holding)."""
+        self.hold = False
+        held, self.held = self.held, []
+        for request, recorded in held:
+            if not request.finished and not request._disconnected:
+                request.write(self._answer(request, recorded))
+                request.finish()
+
+    def _answer(self, request, recorded):
         status = self.status(recorded) if callable(self.status) else self.status
         self.answered[status] += 1
         request.setResponseCode(status)

@@ -78,7 +78,8 @@ class _CheckedEndpoint:
     def connect(self, protocol_factory):
         d = self.factory.resolve(self.host, self.port)
         d.addCallback(self._checked)
-        d.addCallback(self._connect, protocol_factory)
+        d.addCallback(lambda addresses: defer.Deferred.fromCoroutine(
+            self._connect(addresses, protocol_factory)))
         return d
 
     def _checked(self, found):
@@ -132,6 +133,11 @@ class CheckedEndpoints:
             options = ssl.optionsForClientTLS(host, trustRoot=self.trust_root)
             endpoint = wrapClientTLS(options, endpoint)
         return endpoint
+
+
+def _timed_out(result, timeout):
+    # the Agent reports a cancelled request as ResponseNeverReceived: say why
+    raise defer.TimeoutError("no complete answer within %g s" % timeout)
 
 
 @implementer(IBodyProducer)
@@ -216,7 +222,7 @@ class WebhookClient:
             raise Refused("%r is not an ASCII URL (IDNA and %%-escapes make one)" % url)
         d = self.agent.request(b"POST", raw_url, all_headers, _Body(body))
         d.addCallback(self._answered)
-        return d.addTimeout(self.timeout, self.reactor)
+        return d.addTimeout(self.timeout, self.reactor, onTimeoutCancel=_timed_out)
 
     def _answered(self, response):
         finished = defer.Deferred(lambda _: drain.transport.stopProducing())
