@@ -246,7 +246,7 @@ class LeaseTests(SenderTestCase):
         self.queue(receipt(9))
         self.clock.advance(5.0)            # p2's tick takes the lease, reads what is new
         self.assertEqual(self.posted(other), ["id9"])
-        self.assertEqual(self.left(), 2)   # p1's third waits in Redis (reclaimed later)
+        self.assertEqual(self.left(), 3)   # p1 cut id1 and held id2: in Redis, and id9
         self.assertEqual(second.counters["delivered"], 0)
 
     def test_a_lost_lease_cuts_what_is_in_flight(self):
