@@ -28,9 +28,10 @@ EVENT = b"x-smpprouter-event-id"
 
 
 class Recorded:
-    __slots__ = ("path", "headers", "body", "at")
+    __slots__ = ("path", "headers", "body", "at", "status")
 
     def __init__(self, path, headers, body, at):
+        self.status = None       # what the sink answered (None while held)
         self.path = path
         self.headers = headers   # lower-cased bytes name -> bytes value (the last one)
         self.body = body
@@ -162,6 +163,7 @@ class WebhookSink:
 
     def _answer(self, request, recorded):
         status = self.status(recorded) if callable(self.status) else self.status
+        recorded.status = status
         self.answered[status] += 1
         request.setResponseCode(status)
         request.setHeader(b"content-type", b"application/json")
