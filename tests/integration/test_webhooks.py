@@ -2,7 +2,6 @@
 receiver (bench/sink.py). Receipts of SMPP submits from users with a dlr_url,
 and MOs to mo_url, arrive signed, each once, in order after an outage."""
 
-import json
 import time
 
 from twisted.internet import defer, reactor
