@@ -5,7 +5,7 @@
 
 For each API, a fresh router process (embedded Redis) routing to the SMSC
 simulator, whose receipts come back as webhooks to a local sink
-(bench/sink.py): wrk (Debian's, C) sends single-message requests at a fixed
+(bench/sink.py, answering 200): wrk (Debian's, C) sends single-message requests at a fixed
 concurrency for --duration seconds, each to its own destination number:
 - rest: POST /resources/v1/messaging (seed 004), header `key`;
 - websms: GET /websmpp/websms?user=..&pass=.. (seed 003).
@@ -27,13 +27,13 @@ import argparse
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 from smpprouter.passwords import hash_password, hash_service_key
 from bench.e2e import free_port, total_cpu, wait_for_line
@@ -175,9 +175,28 @@ def read_ids(prefix, threads):
     return ids
 
 
-def sink_stats(port):
-    with urllib.request.urlopen("http://127.0.0.1:%d/stats" % port, timeout=10) as r:
-        return json.loads(r.read())
+def sink_progress(sink, wanted, timeout):
+    """The sink's stats once it saw `wanted` transids (its once-a-interval lines),
+    or when timeout has passed."""
+    deadline = time.monotonic() + timeout
+    stats = {"requests": 0, "transids": 0, "duplicate_events": 0}
+    while stats["transids"] < wanted:
+        left = deadline - time.monotonic()
+        if left <= 0 or sink.poll() is not None:
+            break
+        ready, _, _ = select.select([sink.stdout], [], [], left)
+        if ready:
+            line = sink.stdout.readline()
+            if line.startswith("stats json: "):
+                stats = json.loads(line[len("stats json: "):])
+    return stats
+
+
+def last_stats(output, stats):
+    for line in output.splitlines():
+        if line.startswith("stats json: "):
+            stats = json.loads(line[len("stats json: "):])
+    return stats
 
 
 def floor(args, directory):
@@ -214,7 +233,7 @@ def run_api(args, api, floor_result):
         wait_for_line(smsc, ["simulated SMSC on"], 20, seen)
         ids_seen = os.path.join(directory, "seen")
         sink = subprocess.Popen([sys.executable, "-u", "-m", "bench.sink", "--port",
-                                 str(sink_port), "--ids", ids_seen],
+                                 str(sink_port), "--ids", ids_seen, "--interval", "0.25"],
                                 cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True)
         procs.append(sink)
@@ -233,14 +252,10 @@ def run_api(args, api, floor_result):
         prefix = os.path.join(directory, "ids")
         result = wrk(http_port, args, api, prefix, directory)
         ids = set(read_ids(prefix, args.threads))
-        deadline = time.monotonic() + args.drain_timeout
-        stats = sink_stats(sink_port)
-        while stats["transids"] < len(ids) and time.monotonic() < deadline:
-            time.sleep(0.2)   # the bench polls a separate process's counter; no event to wait on
-            stats = sink_stats(sink_port)
+        stats = sink_progress(sink, len(ids), args.drain_timeout)
         after = total_cpu(pids)
         sink.send_signal(signal.SIGTERM)
-        sink.communicate(timeout=30)
+        stats = last_stats(sink.communicate(timeout=30)[0], stats)
         with open(ids_seen) as f:
             matched = len(ids & {line.strip() for line in f})
     finally:

@@ -25,6 +25,8 @@ from .core.inbox import webhook_queue
 from .http.door import Door
 from .http.site import make_site
 from .limits import ConnectionLimits
+from .http.webclient import WebhookClient
+from .http.webhooks import WebhookSender
 from .listen import listen
 from .metrics.publish import Publisher
 from .metrics.resource import metrics_site, resource_for
@@ -67,6 +69,7 @@ class RouterService(service.MultiService):
         self.core = None
         self.door = None
         self.metrics = None    # metrics.publish.Publisher, unless [metrics] enabled = false
+        self.webhooks = None
         self.store = None
         self.embedded = None
         self.started = defer.Deferred()
@@ -129,6 +132,12 @@ class RouterService(service.MultiService):
         if config.metrics.enabled:
             self.metrics = Publisher(self.core, self.store, reactor, consumer, config)
             await self.metrics.start()
+        # One sender per process: it delivers the webhook queues whose lease it holds.
+        client = WebhookClient(reactor, allow=config.http.webhook_allow,
+                               timeout=config.http.webhook_timeout,
+                               concurrency=config.http.webhook_concurrency)
+        self.webhooks = WebhookSender(self.store, config, reactor, consumer, client)
+        self.webhooks.start()
         smpp = config.smpp
         timers = Timers(session_init=smpp.session_init_timeout or None,
                         enquire_link=smpp.enquire_link_interval or None,
@@ -197,6 +206,8 @@ class RouterService(service.MultiService):
             self.core.stop()
             await self._drain(self.config.smpp.shutdown_timeout)
             self.core.deliveries.stop()
+        if self.webhooks is not None:
+            await self.webhooks.stop()   # undelivered webhooks stay in Redis
         await defer.maybeDeferred(super().stopService)
         if self.core is not None and self.core.spooling is not None:
             self.core.spooling.stop()   # after the connectors: nothing more to keep

@@ -80,3 +80,9 @@ def expiry(connector: str) -> bytes:
 def outbound_channel(connector: str) -> bytes:
     """outn:{connector} — pub/sub: the connector's outbound streams have new entries."""
     return b"outn:" + _tag(connector)
+
+
+def lease(queue: str) -> bytes:
+    """hookl:{queue} — which process delivers the queue's webhooks (its consumer
+    name), PX-expiring unless its holder renews it; in the queue's own slot."""
+    return b"hookl:{" + queue.encode("utf-8", "surrogatepass") + b"}"

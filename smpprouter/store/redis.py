@@ -53,6 +53,7 @@ from .codec import decode_mapping, encode_mapping
 from .errors import CommandRefused, CorruptValue, QueueFull, StoreError, StoreUnavailable
 from .idempotency import RedisIdempotencyMixin
 from .interface import Delivery, ICorrelationStore, IOutboundStore
+from .lease import ILeases, LeaseMixin
 from .notify import Notifier, _SubscriberFactory
 from .lockout import LockoutMixin
 from .outbound import OutboundMixin
@@ -71,8 +72,8 @@ def _default_instance():
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-@implementer(ICorrelationStore, IOutboundStore)
-class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin):
+@implementer(ICorrelationStore, IOutboundStore, ILeases)
+class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin):
     """The shared store of every router process: see the module docstring."""
 
     def __init__(self, host, port, db=0, password=None, *, reactor=None, instance=None,

@@ -503,7 +503,31 @@ DEPTH = Script(b"""
 return redis.call('XLEN', KEYS[1]) + redis.call('XLEN', KEYS[2]) + redis.call('ZCARD', KEYS[3])
 """)
 
+# KEYS: the lease key   ARGV: holder, ttl (ms). Take the lease if nobody holds
+# it, or keep it (its ttl renewed) if the holder already does. 1 if held now.
+LEASE = Script(b"""
+local holder = redis.call('GET', KEYS[1])
+if holder == false then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+""")
+
+# KEYS: the lease key   ARGV: holder. Give the lease up, if it is still ours.
+RELEASE = Script(b"""
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+""")
+
 ALL = (SAVE_MAPPINGS, GET_MAPPINGS, ENQUEUE, READ, ACK, OPEN_SESSION, REFRESH_SESSIONS, TOUCH,
        ENQUEUE_OUT, MOVE_DUE, READ_OUT, RECLAIM_OUT, FINISH_OUT, REQUEUE_OUT, SET_STATES,
-       SAVE_SENT, CANCEL, REPLACE, DEPTH, EXPIRE_DUE, FINISH_EXPIRED, BIND_FAILED)
+       SAVE_SENT, CANCEL, REPLACE, DEPTH, EXPIRE_DUE, FINISH_EXPIRED, BIND_FAILED, LEASE,
+       RELEASE)
 BY_SHA = {s.sha: s for s in ALL}

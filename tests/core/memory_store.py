@@ -27,6 +27,7 @@ class MemoryStore(idempotency.IdempotencyMixin):
         self.hashes = {}                           # key -> (fields dict, expiry time)
         self.failures = {}   # bind-guard subject -> (failures, window end)
         self.locks = {}      # bind-guard subject -> lock end
+        self.leases = {}                           # queue -> (holder, expiry)
         self.available = True
         self.fail_enqueue = False   # Redis went away between a lookup and its enqueue
         self._ids = itertools.count(1)
@@ -147,6 +148,21 @@ class MemoryStore(idempotency.IdempotencyMixin):
 
     def bind_succeeded(self, subject):
         self.failures.pop(subject, None)
+        return self._later()
+
+    # -- ILeases (store/lease.py), on the clock
+
+    def lease(self, queue, holder, ttl_ms):
+        now = self.clock.seconds()
+        current = self.leases.get(queue)
+        if current is None or current[1] <= now or current[0] == holder:
+            self.leases[queue] = (holder, now + ttl_ms / 1000.0)
+            return self._later(True)
+        return self._later(False)
+
+    def release(self, queue, holder):
+        if self.leases.get(queue, (None,))[0] == holder:
+            del self.leases[queue]
         return self._later()
 
     # -- IOutboundStore: nothing is queued in these tests
