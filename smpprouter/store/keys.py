@@ -79,3 +79,18 @@ def expiry(connector: str) -> bytes:
 def outbound_channel(connector: str) -> bytes:
     """outn:{connector} — pub/sub: the connector's outbound streams have new entries."""
     return b"outn:" + _tag(connector)
+
+
+def balance(user: str) -> bytes:
+    """bal:{user} -- a prepaid user's credit, an integer of the router's minor unit."""
+    return b"bal:{" + user.encode("utf-8", "surrogatepass") + b"}"
+
+
+def ledger(user: str) -> bytes:
+    """ledger:{user} -- a stream of every change to bal:{user}, for audits."""
+    return b"ledger:{" + user.encode("utf-8", "surrogatepass") + b"}"
+
+
+def charge_prefix(user: str) -> bytes:
+    """chg:{user}: -- a charge's marker, the message id appended: what a refund takes."""
+    return b"chg:{" + user.encode("utf-8", "surrogatepass") + b"}:"
