@@ -13,6 +13,7 @@ from zope.interface import implementer
 
 from ..protocol.gateway import IESMEGateway, ISMSCGateway
 from .admission import Admission
+from .credits import Credits
 from .inbox import Inbox
 from .messages import Receipt
 from .mo import MOPath
@@ -38,10 +39,12 @@ class Core:
         self.drainers = {}      # name -> Drainer
         self.admission = Admission(config, store, clock, password_cache, instance, deliveries)
         self.inbox = Inbox(store, self.counters, config.users)
-        self.receipts = Receipts(store, self.inbox, clock, self.upstreams, self.counters)
+        self.credits = Credits(store, config.users, self.counters)
+        self.receipts = Receipts(store, self.inbox, clock, self.upstreams, self.counters,
+                                 self.credits)
         self.mo = MOPath(routes, self.inbox, self.counters)
         self.mt = MTPath(config, routes, store, ids, self.admission, clock, self.upstreams,
-                         self.connectors, self.counters)
+                         self.connectors, self.counters, self.credits)
         self._running = False
         self.spooling = None
 

@@ -9,6 +9,12 @@ Two modes (docs/DESIGN.md):
   outbound queue or schedule; the outbound drainer sends it later and the
   router's own receipts report what the upstream never will.
 Also what query_sm, cancel_sm and replace_sm ask of a message the router holds.
+
+Before either, a user's business rules, each only where it is configured:
+its sender ids (ESME_RINVSRCADR), the route's required TLVs with the user's
+defaults (ESME_RMISSINGTLV, nothing charged), and for a prepaid user on a
+priced route the charge (core/credits.py; ESME_RINVBALANCE when short, and
+nothing is sent). Messages of other users take none of these steps.
 """
 
 from dataclasses import replace
@@ -21,8 +27,11 @@ from ..protocol.base import ResponseTimeoutError, SessionClosed
 from ..protocol.smsc import ConnectorBusy, ConnectorUnavailable, Unsendable, UpstreamNack
 from ..routing.interface import MTReject, MTRequest
 from ..smpp.errors import DecodeError
+from ..policy.senders import sender_matcher
+from ..policy.tlvs import complete
 from ..smpp.receipt import MessageState
 from ..smpp.status import Status
+from ..smpp.text import count_parts
 from ..store.errors import QueueFull, StoreUnavailable
 from ..store.interface import Mapping
 from .codec import CorruptEntry, Queued, decode_queued, encode_queued
@@ -52,11 +61,23 @@ def attempt_status(failure):
     return Status.ESME_RSYSERR
 
 
+def message_parts(s):
+    """The parts an SMPP submission is charged for: one, unless its body is longer
+    than one part without a UDH (it came in message_payload): then as the
+    upstream will see it split. An ESME that split it (UDHI) sent each part."""
+    if s.esm_class & 0x40 or len(s.body) <= 140:
+        return 1
+    try:
+        return count_parts(payload=s.body, data_coding=s.data_coding)
+    except Exception:   # an unknown data_coding: counted as octets
+        return -(-len(s.body) // 134)
+
+
 class MTPath:
     log = Logger()
 
     def __init__(self, config, routes, store, ids, admission, clock, upstreams, connectors,
-                 counters):
+                 counters, credits=None):
         self.config = config
         self.routes = routes
         self.store = store
@@ -66,36 +87,62 @@ class MTPath:
         self.upstreams = upstreams     # name -> Upstream
         self.connectors = connectors   # name -> the connector face (up, submit)
         self.counters = counters
+        self.credits = credits
+        self._senders = {u.name: sender_matcher(u.sender_ids)
+                         for u in config.users.values() if u.sender_ids}
 
     # -- admission and routing ----------------------------------------------
 
-    def submit(self, s, answer, queue=False, parts=1):
+    def submit(self, s, answer, queue=False, parts=0):
         """answer(Outcome) for a Submission, exactly once (see IESMEGateway.submit).
 
         queue: store and forward whatever the user's setting (the HTTP face's
         messages always are); parts: the message's length in SMS parts, for
-        its receipts."""
+        its receipts and its price (the HTTP face counts them; 0: counted here
+        when a price needs it, see message_parts, else 1)."""
         self.counters["submitted"] += 1
         try:
             user = self.config.users[s.user]
             if user.throughput and not self.admission.allow(user):   # 0: unlimited
                 self._reject(Status.ESME_RTHROTTLED, answer)
                 return
+            if user.sender_ids and not self._senders[user.name](s.source):
+                self._reject(Status.ESME_RINVSRCADR, answer)
+                return
             decision = self.routes.route_mt(MTRequest(
                 user.name, user.groups, s.source, s.destination, s.service_type))
             if type(decision) is MTReject:
                 self._reject(decision.status, answer)
                 return
+            if decision.required_tlvs:
+                tlvs = complete(s.tlvs, decision.required_tlvs, user.tlv_defaults)
+                if tlvs is None:
+                    self._reject(Status.ESME_RMISSINGTLV, answer)
+                    return
+                if tlvs is not s.tlvs:
+                    s = replace(s, tlvs=tlvs)
             names = decision.connectors
             queued = queue or user.store_and_forward or s.schedule is not None
-            if (queued or s.registered_delivery & WANTS_RECEIPT) and not self.store.available:
+            amount = 0
+            if decision.price is not None:
+                parts = parts or message_parts(s)
+                if user.prepaid:
+                    amount = decision.price * parts
+                else:
+                    answer = self.credits.metering(user.name, decision.price * parts, parts,
+                                                   answer)
+            if ((queued or amount or s.registered_delivery & WANTS_RECEIPT)
+                    and not self.store.available):
                 # Never send upstream what could not be recorded: refused before
                 # anything is sent, with a status ESMEs retry (docs/DESIGN.md).
                 self.counters["refused_store_down"] += 1
                 self._reject(STORE_DOWN, answer)
                 return
+            if amount:
+                self._charge(s, user, decision, queued, answer, parts, amount)
+                return
             if queued:
-                self._store(s, user, names, answer, parts)
+                self._store(s, user, names, answer, parts or 1)
                 return
         except Exception:
             _unexpected(failure.Failure(), answer)
@@ -106,12 +153,56 @@ class MTPath:
         self.counters["rejected"] += 1
         answer(Outcome(status))
 
+    # -- prepaid: charged before anything is sent -------------------------------
+
+    def _charge(self, s, user, decision, queued, answer, parts, amount):
+        names = decision.connectors
+        message_id = format_id(self.ids.next(), user.message_id)
+        # The marker (what a refund takes) lives while a refund may come: the
+        # message's validity when queued, its receipt's wait for UNDELIV.
+        undelivered = (max((self.upstreams[n].dlr_expiry for n in names if n in self.upstreams),
+                           default=0) if decision.refund_undelivered else 0)
+        ttl = undelivered
+        if queued:
+            now = self.clock.seconds()
+            outbound = self.config.outbound
+            validity = min(s.validity or now + outbound.default_validity,
+                           now + outbound.max_validity)
+            ttl = max(1, int(validity - now)) + undelivered + self.config.redis.claim_idle + 60
+        self.credits.charge(user, amount, message_id, ttl, "u" if undelivered else "",
+                            decision.rule).addCallbacks(
+            self._charged, self._not_charged,
+            (s, user, names, queued, answer, parts, amount, message_id, ttl > 0), None,
+            (user, message_id, answer))
+
+    def _charged(self, ok, s, user, names, queued, answer, parts, amount, message_id, marked):
+        if not ok:
+            self._reject(Status.ESME_RINVBALANCE, answer)
+            return
+        answer = self.credits.refunding(user.name, message_id, amount, marked, answer)
+        try:
+            if queued:
+                self._store(s, user, names, answer, parts, message_id, amount)
+            else:
+                self._send(s, user, names, 0, None, answer, message_id)
+        except Exception:
+            _unexpected(failure.Failure(), answer)
+
+    def _not_charged(self, failure, user, message_id, answer):
+        # Nothing is sent. Had the script run before the failure (a timeout), the
+        # ledger shows a charge of message_id that nothing used: logged to match.
+        self.counters["charges_failed"] += 1
+        self.log.error("user {user}: charge for {message_id} failed, message refused: "
+                       "{error}", user=user.name, message_id=message_id,
+                       error=failure.getErrorMessage())
+        answer(Outcome(STORE_DOWN))
+
     # -- synchronous ----------------------------------------------------------
     #
     # Each step ends in answer(Outcome) (or the next step): plain callbacks,
     # no Deferred of our own, on the path every message takes.
 
-    def _send(self, s, user, names, index, last_status, answer):
+    def _send(self, s, user, names, index, last_status, answer, message_id=None):
         connectors = self.connectors
         while index < len(names):
             connector = connectors.get(names[index])
@@ -126,26 +217,28 @@ class MTPath:
                 last_status if last_status is not None else Status.ESME_RSYSERR))
             return
         connector.submit(s).addCallbacks(
-            self._answered, self._not_answered, (s, user, names, index, connector, answer), None,
-            (s, user, names, index, answer)).addErrback(_unexpected, answer)
+            self._answered, self._not_answered,
+            (s, user, names, index, connector, answer, message_id), None,
+            (s, user, names, index, answer, message_id)).addErrback(_unexpected, answer)
 
-    def _not_answered(self, failure, s, user, names, index, answer):
+    def _not_answered(self, failure, s, user, names, index, answer, message_id):
         # (an exception of either step reaches _unexpected: answer is always called)
         if failure.check(*ATTEMPT_FAILURES):
-            self._send(s, user, names, index + 1, attempt_status(failure), answer)
+            self._send(s, user, names, index + 1, attempt_status(failure), answer, message_id)
         else:
             _unexpected(failure, answer)
 
-    def _answered(self, resp, s, user, names, index, connector, answer):
+    def _answered(self, resp, s, user, names, index, connector, answer, message_id):
         status, upstream_id = resp
         if status != Status.ESME_ROK:
             if status in RETRYABLE_STATUS:
-                self._send(s, user, names, index + 1, status, answer)
+                self._send(s, user, names, index + 1, status, answer, message_id)
                 return
             self.counters["failed"] += 1
             answer(Outcome(status))
             return
-        message_id = format_id(self.ids.next(), user.message_id)
+        if message_id is None:   # a charged message has had its id since the charge
+            message_id = format_id(self.ids.next(), user.message_id)
         if not s.registered_delivery & WANTS_RECEIPT:
             self.counters["accepted"] += 1
             answer(Outcome(Status.ESME_ROK, message_id))
@@ -184,7 +277,7 @@ class MTPath:
 
     # -- store and forward ----------------------------------------------------
 
-    def _store(self, s, user, names, answer, parts=1):
+    def _store(self, s, user, names, answer, parts=1, message_id=None, charged=0):
         now = self.clock.seconds()
         outbound = self.config.outbound
         validity = s.validity
@@ -203,9 +296,10 @@ class MTPath:
         home = next((n for n in names if n in self.connectors and self.connectors[n].up),
                     names[0])
         routes = names[names.index(home):] + names[:names.index(home)]
-        message_id = format_id(self.ids.next(), user.message_id)
+        if message_id is None:
+            message_id = format_id(self.ids.next(), user.message_id)
         queued = Queued(message_id, now, tuple(routes),
-                        replace(s, schedule=due, validity=validity), parts)
+                        replace(s, schedule=due, validity=validity), parts, charged)
         ttl = int(validity - now) + self.upstreams[home].dlr_expiry
         d = self.store.enqueue_outbound(home, message_id, user.name, encode_queued(queued),
                                         1 if s.priority else 0, due, ttl, validity)
@@ -256,6 +350,13 @@ class MTPath:
         if not await self.store.cancel_message(record.connector, message_id, user):
             return Status.ESME_RCANCELFAIL
         self.counters["cancelled"] += 1
+        if record.blob is not None and user in self.credits.prepaid:
+            try:
+                charged = decode_queued(record.blob).charged
+            except CorruptEntry:
+                charged = 0
+            if charged:   # never sent: the charge goes back (its marker, once)
+                await self.credits.refund(user, message_id, 0, True, "cancelled")
         return Status.ESME_ROK
 
     async def replace(self, user, message_id, body, schedule, validity, registered_delivery):

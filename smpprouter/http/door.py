@@ -170,6 +170,16 @@ class Door:
             submit(s, lambda outcome, i=index: answered(outcome, i), True, parts)
         return done
 
+    # -- credit ---------------------------------------------------------------
+
+    def balance(self, user):
+        """Deferred(int: the prepaid user's balance in the router's minor unit, as
+        routes.toml prices count it), or Deferred(None) for a postpaid user, who
+        has none (metered, billed afterwards)."""
+        if not user.prepaid:
+            return defer.succeed(None)
+        return self.store.balance(user.name)
+
     # -- what became of it ----------------------------------------------------
 
     async def _status(self, user_name, message_id):
