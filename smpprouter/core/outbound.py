@@ -262,6 +262,8 @@ class Drainer:
         self.backoff = min(self.backoff * 2, self.settings.retry_max)
 
     def _call(self, delay, f, *args):
+        if not self.running:
+            return   # stopped: what is in hand stays pending in Redis for a reclaim
         calls = self._calls
         call = self.clock.callLater(delay, lambda: (calls.discard(call), f(*args)))
         calls.add(call)

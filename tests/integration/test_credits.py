@@ -336,6 +336,8 @@ class DLTTests(CreditsTestCase):
             await client.submit(**MESSAGE)
             sent = await self.h.smsc.wait_submits(2)
             self.assertNotIn("pe_id", sent[1].tlvs)
+            for _ in range(2):   # both sent and finished before the router stops
+                await client.next_delivery()
         return run(go())
 
 
