@@ -2,7 +2,7 @@
 embedded Redis) that routes to the SMSC simulator and relays every receipt.
 
     python -m bench.e2e [--count 20000] [--sessions 3] [--window 10] [--workers 1 2]
-                        [--paths sync,sf] [--metrics on,off] [--profile FILE]
+                        [--paths sync,sf,prepaid] [--metrics on,off] [--profile FILE]
 
 Prints messages/s, submit_sm_resp latency, the share of receipts matched,
 and the router's own CPU time per message (from /proc): with the load
@@ -24,6 +24,11 @@ both by default, the synchronous one first):
 `--metrics on,off` runs the sync path twice per worker count, with the
 router's metrics on and with `[metrics] enabled = false`, and prints both
 figures and their ratio (`make bench` does).
+- prepaid: the cost of charging. One router, a priced route, two synchronous
+  users loaded one after the other in the same run: esme1 postpaid (metered
+  in-process), then esme-pre prepaid (charged in Redis before each message is
+  sent, its balance topped up with `smpprouter credit`). Prints msg/s and router
+  CPU per message of each, and the difference.
 """
 
 import argparse
@@ -44,9 +49,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BIN = os.path.dirname(sys.executable)
 GOAL = 5000
-PATHS = ("sync", "sf")
+PATHS = ("sync", "sf", "prepaid")
 METRICS = ("on", "off")
 SF_USER, SF_PASSWORD = "esme-sf", "pw-sf"
+PREPAID_USER, PREPAID_PASSWORD = "esme-pre", "pw-pre"
 
 
 class ConfigRefused(RuntimeError):
@@ -94,6 +100,8 @@ def total_cpu(pids):
 def write_config(directory, smpp_port, smsc_port, args, path="sync", metrics="on"):
     with open(os.path.join(directory, "routes.toml"), "w") as f:
         f.write('[[mt]]\nname = "all"\ndestination_prefix = ["1"]\nconnectors = ["smsc"]\n')
+        if path == "prepaid":
+            f.write('price = 35\n')
     config = os.path.join(directory, "smpprouter.toml")
     with open(config, "w") as f:
         f.write("""
@@ -123,6 +131,12 @@ password = "%(hash)s"
 max_binds = 64
 store_and_forward = true
 """ % dict(user=SF_USER, hash=hash_password(SF_PASSWORD)))
+        if path == "prepaid":
+            f.write("""[users.%(user)s]
+password = "%(hash)s"
+max_binds = 64
+billing = "prepaid"
+""" % dict(user=PREPAID_USER, hash=hash_password(PREPAID_PASSWORD)))
     return config
 
 
@@ -173,6 +187,15 @@ def main(argv=None):
                 sys.stdout.flush()
                 print("store and forward: FAILED, the router refused the config "
                       "(has the store_and_forward key landed?):\n  %s" % e, file=sys.stderr)
+                return 1
+    if "prepaid" in args.paths:
+        for workers in args.workers:
+            try:
+                results.append(run_prepaid(args, workers))
+            except ConfigRefused as e:
+                sys.stdout.flush()
+                print("prepaid: FAILED, the router refused the config (has billing "
+                      "landed?):\n  %s" % e, file=sys.stderr)
                 return 1
     return 0 if all(r["ok"] for r in results) else 1
 
@@ -271,9 +294,38 @@ def run_sf(args, workers):
     return summary
 
 
+def run_prepaid(args, workers):
+    """The cost of charging: postpaid then prepaid through one router; print both."""
+    runs, workers = measure(args, workers, "prepaid")
+    print("prepaid against postpaid, %d router worker(s), one run, a priced route: %d messages "
+          "each, %d ESME sessions x window %d" % (workers, args.count, args.sessions,
+                                                  args.window))
+    figures = []
+    ok = True
+    for name, (summary, user, system) in zip(("postpaid (metered)", "prepaid (charged)"),
+                                              runs):
+        done = max(1, summary["ok"])
+        per_message = (user + system) / done * 1e6
+        matched = summary["receipts_matched"] / done
+        figures.append((summary["msg_per_s"], per_message))
+        print("  %-20s %8.0f msg/s  %6.0f us CPU per message + receipt (%.0f user + %.0f "
+              "system)  p50/p99 %.1f/%.1f ms  receipts %.2f%%" % (
+                  name, summary["msg_per_s"], per_message, user / done * 1e6,
+                  system / done * 1e6, summary["latency_ms"]["p50"],
+                  summary["latency_ms"]["p99"], 100 * matched))
+        if summary["errors"]:
+            print("  errors:", summary["errors"])
+        ok = ok and matched == 1.0 and not summary["errors"]
+    (rate0, cpu0), (rate1, cpu1) = figures
+    print("  %-20s %+7.1f%% msg/s  %+6.0f us CPU per message (%+.1f%%)" % (
+        "charging costs", 100 * (rate1 / rate0 - 1), cpu1 - cpu0, 100 * (cpu1 / cpu0 - 1)))
+    return {"ok": ok, "postpaid": runs[0][0], "prepaid": runs[1][0]}
+
+
 def measure(args, workers, path, metrics="on"):
     """Simulator, router and load for one path; (load summary, workers, router user and
-    system CPU seconds, the simulator's stats for sf else None)."""
+    system CPU seconds, the simulator's stats for sf else None). For "prepaid":
+    ([(summary, user, system) postpaid, then prepaid], workers)."""
     directory = tempfile.mkdtemp(prefix="smpprouter-bench-")
     smpp_port, smsc_port = free_port(), free_port()
     config = write_config(directory, smpp_port, smsc_port, args, path, metrics)
@@ -282,8 +334,12 @@ def measure(args, workers, path, metrics="on"):
     smsc_stats = None
     user_args = ["--system-id", SF_USER, "--password", SF_PASSWORD,
                  "--drain-timeout", str(args.sf_drain_timeout)] if path == "sf" else []
+    loads = [user_args]
+    if path == "prepaid":
+        loads = [[], ["--system-id", PREPAID_USER, "--password", PREPAID_PASSWORD]]
+    runs = []
     try:
-        if path == "sf":
+        if path in ("sf", "prepaid"):
             check_config(config)   # before anything starts: a clear error
         smsc = subprocess.Popen(
             [sys.executable, "-u", "-m", "bench.smsc", "--port", str(smsc_port),
@@ -310,16 +366,27 @@ def measure(args, workers, path, metrics="on"):
             for i in range(workers):
                 with open(os.path.join(directory, "var", "smpprouter-%d.pid" % i)) as f:
                     pids.append(int(f.read()))
-        cpu_before = total_cpu(pids)
-        load = subprocess.run(
-            [sys.executable, "-m", "bench.load", "--port", str(smpp_port), "--count",
-             str(args.count), "--sessions", str(args.sessions), "--window", str(args.window),
-             "--json"] + user_args, cwd=ROOT, capture_output=True, text=True, timeout=600)
-        cpu_after = total_cpu(pids)
-        user, system = cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]
-        if load.returncode:
-            raise RuntimeError("bench.load failed:\n" + load.stdout + load.stderr)
-        summary = json.loads(load.stdout.strip().splitlines()[-1])
+        if path == "prepaid":   # enough credit for every message, as an operator adds it
+            top_up = subprocess.run(
+                [os.path.join(BIN, "smpprouter"), "credit", "--config", config, PREPAID_USER,
+                 "+%d" % (10 ** 12), "--reason", "bench"], cwd=ROOT, capture_output=True,
+                text=True, timeout=60)
+            if top_up.returncode:
+                raise RuntimeError("smpprouter credit failed:\n" + top_up.stdout +
+                                   top_up.stderr)
+        for extra in loads:
+            cpu_before = total_cpu(pids)
+            load = subprocess.run(
+                [sys.executable, "-m", "bench.load", "--port", str(smpp_port), "--count",
+                 str(args.count), "--sessions", str(args.sessions), "--window",
+                 str(args.window), "--json"] + extra, cwd=ROOT, capture_output=True,
+                text=True, timeout=600)
+            cpu_after = total_cpu(pids)
+            user, system = cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]
+            if load.returncode:
+                raise RuntimeError("bench.load failed:\n" + load.stdout + load.stderr)
+            summary = json.loads(load.stdout.strip().splitlines()[-1])
+            runs.append((summary, user, system))
         if path == "sf":   # the simulator's own count and timing, printed as it stops
             smsc.send_signal(signal.SIGTERM)
             smsc_stats = simulator_stats(smsc.communicate(timeout=30)[0], seen)
@@ -334,6 +401,8 @@ def measure(args, workers, path, metrics="on"):
                 proc.kill()
         shutil.rmtree(directory, ignore_errors=True)
 
+    if path == "prepaid":
+        return runs, workers
     return summary, workers, user, system, smsc_stats
 
 

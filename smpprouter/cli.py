@@ -2,16 +2,18 @@
 
 Running the router is twistd's job (`twistd smpprouter`); this command does
 what an operator needs beside it: make a password hash for the config, check
-an edited config before it goes live, and ask the running router to reload
-it. `reload` checks first, so a broken file is reported here rather than in
-the router's log.
+an edited config before it goes live, ask the running router to reload it,
+and top up or show a prepaid user's credit. `reload` checks first, so a
+broken file is reported here rather than in the router's log.
 """
 
 import argparse
 import getpass
 import os
 import signal
+import socket
 import sys
+import time
 
 from smpprouter.config import ConfigError, load_config
 from smpprouter.passwords import hash_password, hash_service_key, new_service_key
@@ -120,6 +122,122 @@ def _reload(args) -> int:
     return 0
 
 
+def _amount(text):
+    """+N or -N minor units: a credit is always added (a correction subtracts), never set."""
+    if text[:1] not in "+-" or not text[1:].isdigit() or not text[1:].isascii():
+        raise ValueError("%r: write the amount with its sign, as +10000 (add) or -500 (a "
+                         "correction), in whole minor units: a credit is added, never set"
+                         % text)
+    value = int(text)
+    if not value:
+        raise ValueError("the amount is 0: nothing to add")
+    return value
+
+
+def _redis_of(config):
+    """RedisStore arguments for the configured Redis, or the embedded one of
+    var_dir (the port its router wrote to redis.port, if that server is alive)."""
+    redis = config.redis
+    if redis.url:
+        return dict(host=redis.host, port=redis.port, db=redis.db, password=redis.password,
+                    username=redis.username, unix_socket=redis.unix_socket)
+    from .store.embedded import HOST, EmbeddedRedis
+    embedded = EmbeddedRedis(config.router.var_dir)
+    try:
+        with open(embedded.pidfile) as f:
+            pid = int(f.read())
+        with open(embedded.portfile) as f:
+            port = int(f.read())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        raise LookupError("no embedded Redis is running under %s (the router starts it: "
+                          "`smpprouter run`), and [redis] url is not set"
+                          % config.router.var_dir) from None
+    return dict(host=HOST, port=port)
+
+
+def _with_store(config, work):
+    """work(store) -> awaitable, run on a RedisStore of config's Redis; its result."""
+    from twisted.internet import defer, reactor
+    from .store.redis import RedisStore
+    where = _redis_of(config)
+    outcome = []
+
+    async def main():
+        store = RedisStore(reactor=reactor, instance="cli", ledger_max=config.redis.ledger_max,
+                           **where)
+        await store.start()
+        try:
+            return await work(store)
+        finally:
+            await store.stop()
+
+    d = defer.Deferred.fromCoroutine(main())
+    d.addBoth(outcome.append)
+    d.addBoth(lambda _: reactor.stop())
+    if not outcome:
+        reactor.run(installSignalHandlers=False)
+    result = outcome[0]
+    if hasattr(result, "raiseException"):
+        result.raiseException()
+    return result
+
+
+def _credit(args) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return 1
+    user = config.users.get(args.user)
+    if user is None:
+        from .routing.rules import suggest
+        print("smpprouter credit: no user %r in %s%s" % (args.user, args.config,
+                                                        suggest(args.user, config.users)),
+              file=sys.stderr)
+        return 1
+    amount = None
+    if args.amount is not None:
+        try:
+            amount = _amount(args.amount)
+        except ValueError as e:
+            print("smpprouter credit: %s" % e, file=sys.stderr)
+            return 1
+        if not user.prepaid:
+            print("smpprouter credit: %s is postpaid (billing = \"postpaid\"): it is metered, "
+                  "a balance would never be used; set billing = \"prepaid\" first"
+                  % user.name, file=sys.stderr)
+            return 1
+    elif not user.prepaid:
+        print("%s: postpaid (metered, no balance)" % user.name)
+        return 0
+    who = "%s@%s" % (getpass.getuser(), socket.gethostname())
+    why = args.reason or ("top-up" if amount and amount > 0 else "correction")
+
+    async def work(store):
+        if amount is not None:
+            balance = await store.credit(user.name, amount, who, why)
+            return balance, []
+        return await store.balance(user.name), await store.ledger(user.name, args.last)
+    try:
+        balance, entries = _with_store(config, work)
+    except Exception as e:
+        print("smpprouter credit: %s" % e, file=sys.stderr)
+        return 1
+    if amount is not None:
+        print("%s: %+d, balance %d (minor units)" % (user.name, amount, balance))
+        return 0
+    print("%s: balance %d (minor units)%s" % (
+        user.name, balance, ", below its low_balance %d" % user.low_balance
+        if user.low_balance and balance < user.low_balance else ""))
+    for e in entries:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(e["at"] / 1000))
+        print("  %s UTC  %-6s %+10d  balance %10s  %s  %s%s" % (
+            when, e.get("kind", "?"), int(e.get("amount", 0)), e.get("balance", "?"),
+            e.get("who", ""), e.get("why", ""), "  id " + e["id"] if e.get("id") else ""))
+    return 0
+
+
 def _run(args) -> int:
     from .supervisor import run
     from .tomlfile import ConfigError
@@ -155,6 +273,20 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--config", default=DEFAULT_CONFIG,
                              help="the configuration file (default: %(default)s)")
         command.set_defaults(run=run)
+
+    credit = commands.add_parser(
+        "credit", help="a prepaid user's credit: show it, or add +AMOUNT (or -AMOUNT, a "
+                       "correction) minor units; never set. Every change is in its ledger")
+    credit.add_argument("user")
+    credit.add_argument("amount", nargs="?", metavar="+AMOUNT",
+                        help="+N adds N minor units (the unit of routes.toml's prices); -N "
+                             "subtracts; none: show the balance and the ledger's last entries")
+    credit.add_argument("--reason", default="", help="why, kept in the ledger")
+    credit.add_argument("--last", type=int, default=10, help="ledger entries shown "
+                                                             "(default %(default)s)")
+    credit.add_argument("--config", default=DEFAULT_CONFIG,
+                        help="the configuration file (default: %(default)s)")
+    credit.set_defaults(run=_credit)
 
     run = commands.add_parser("run", help="run the router: WORKERS processes sharing the "
                                           "listeners and one Redis")

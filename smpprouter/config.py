@@ -45,7 +45,7 @@ KEYS = {
          "connectors",
          "users"),
     "router": ("name", "var_dir", "routing", "routes", "pid_file"),
-    "redis": ("url", "max_queue", "dlr_retention", "claim_idle", "spool_max"),
+    "redis": ("url", "max_queue", "dlr_retention", "claim_idle", "spool_max", "ledger_max"),
     "smpp": ("window", "max_pdu_length", "session_init_timeout", "enquire_link_interval",
              "inactivity_timeout", "response_timeout", "shutdown_timeout"),
     "security": ("bind_failures", "bind_failure_window", "bind_lockout"),
@@ -67,8 +67,13 @@ KEYS = {
     "users.NAME": ("password", "groups", "max_binds", "throughput", "window", "window_policy",
                    "message_id", "dlr_retention", "store_and_forward", "service_key",
                    "dlr_url", "mo_url", "webhook_secret", "webhook_retention", "allow_from",
-                   "tls_subject"),
+                   "tls_subject", "billing", "low_balance", "sender_ids", "tlv_defaults"),
 }
+PREPAID, POSTPAID = "prepaid", "postpaid"
+_BILLING = (POSTPAID, PREPAID)
+# The TLVs a user may give defaults for: seed 002's DLT ids (text).
+TLV_DEFAULTS = ("pe_id", "template_id", "tm_id")
+MAX_AMOUNT = 2 ** 50   # minor units: balances stay exact in Redis's Lua numbers (doubles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +101,7 @@ class RedisConfig:
     claim_idle: int            # seconds before a dead process's taken deliveries are reclaimed
     spool_max: int = 100_000_000   # bytes of receipts and MOs kept on local disk while
                                    # Redis is away; 0: none (the upstream keeps them)
+    ledger_max: int = 1_000_000    # entries of each user's credit ledger (XADD MAXLEN ~)
 
     @property
     def embedded(self) -> bool:
@@ -250,6 +256,16 @@ class User:
     # set: it may only bind over TLS with a verified client certificate whose
     # subject common name is this (a listener with tls.ca)
     tls_subject: str = ""
+    # "prepaid": each message is charged (price x parts, routes.toml) from bal:{user}
+    # before it is sent, refused with ESME_RINVBALANCE when short; "postpaid": metered only.
+    billing: str = POSTPAID
+    low_balance: int = 0       # prepaid: warn once each time the balance falls below; 0 = off
+    sender_ids: tuple = ()     # source addresses it may send from, exact or glob; () = any
+    tlv_defaults: tuple = ()   # ((tlv name, text), ...) for messages on routes requiring TLVs
+
+    @property
+    def prepaid(self) -> bool:
+        return self.billing == PREPAID
 
 
 @dataclass(frozen=True, slots=True)
@@ -520,13 +536,15 @@ def _redis(t: _Table, overrides: dict) -> RedisConfig:
     dlr_retention = t.integer("dlr_retention", 259200, lo=1)
     claim_idle = t.integer("claim_idle", 60, lo=1)
     spool_max = t.integer("spool_max", 100_000_000, lo=0)
+    ledger_max = t.integer("ledger_max", 1_000_000, lo=1000)
     if url:
         where = _parse_redis_url(t, url, note)
     else:
         where = dict(host=None, port=None, unix_socket=None, db=0,
                      username=None, password=None)
     return RedisConfig(url=url, max_queue=max_queue, dlr_retention=dlr_retention,
-                       claim_idle=claim_idle, spool_max=spool_max, **where)
+                       claim_idle=claim_idle, spool_max=spool_max, ledger_max=ledger_max,
+                       **where)
 
 
 def _smpp(t: _Table) -> SmppConfig:
@@ -728,7 +746,19 @@ def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
         raise t.error("service_key", "must be the stored form of a key (sha256$ and 64 hex "
                       "digits), not the key itself: run `smpprouter passwd --key` and put "
                       "the line it prints here")
+    billing = t.string("billing", POSTPAID, choices=_BILLING)
+    low_balance = t.integer("low_balance", 0, 0, MAX_AMOUNT)
+    if low_balance and billing != PREPAID:
+        raise t.error("low_balance", "applies to prepaid users: set billing = \"prepaid\", "
+                      "or leave low_balance out")
+    sender_ids = tuple(dict.fromkeys(t.strings("sender_ids", [])))
+    for index, sender in enumerate(sender_ids):
+        if len(sender) > 20 or not _PRINTABLE.fullmatch(sender):
+            raise t.tf.error(t.key + ("sender_ids", index), "%r: a sender id (or glob "
+                             "pattern) is printable ASCII, at most 20 characters" % sender)
     return User(name=name, password=password, groups=groups, max_binds=max_binds,
+                billing=billing, low_balance=low_balance, sender_ids=sender_ids,
+                tlv_defaults=_tlv_defaults(t),
                 throughput=throughput, window=window, message_id=message_id,
                 dlr_retention=dlr_retention, window_policy=window_policy,
                 store_and_forward=store_and_forward, service_key=service_key,
@@ -737,6 +767,15 @@ def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
                 webhook_retention=t.integer("webhook_retention", 0, lo=0),
                 allow_from=_networks(t, "allow_from"),
                 tls_subject=t.string("tls_subject", ""))
+
+
+def _tlv_defaults(t: _Table) -> tuple:
+    table = t.table("tlv_defaults")
+    if table is None:
+        return ()
+    table.allow(*TLV_DEFAULTS)
+    return tuple((name, table.string(name, min_len=1, max_len=255, printable=True))
+                 for name in TLV_DEFAULTS if name in table.data)
 
 
 def _positive(t: _Table, name: str, default: float) -> float:

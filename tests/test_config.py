@@ -251,7 +251,8 @@ class ErrorTests(ConfigTestCase):
 
     def test_unknown_key_without_a_close_match_lists_the_known_ones(self):
         self.assertError("[redis]\nzzz = 1\n" + MINIMAL, "zzz", "redis.zzz",
-                         "unknown key 'zzz' (known keys: url, max_queue, dlr_retention, claim_idle, spool_max)")
+                         "unknown key 'zzz' (known keys: url, max_queue, dlr_retention, "
+                         "claim_idle, spool_max, ledger_max)")
 
     def test_unknown_key_in_listener_tls(self):
         text = MINIMAL.replace('endpoint = "tcp:2775"',
@@ -658,3 +659,41 @@ class HardeningConfigTests(ConfigTestCase):
         self.assertError(MINIMAL.replace("port = 2776", 'port = 2776\ntls_min_version = "1.4"'),
                          "tls_min_version", "connectors.smsc.tls_min_version",
                          "'1.0', '1.1', '1.2', '1.3'")
+class BillingTests(ConfigTestCase):
+    """billing, low_balance, sender_ids and tlv_defaults of a user."""
+
+    def user(self, lines):
+        return self.load(MINIMAL.replace('[users.esme1]\n', '[users.esme1]\n' + lines)
+                         ).users["esme1"]
+
+    def test_defaults(self):
+        user = self.user("")
+        self.assertEqual((user.billing, user.prepaid, user.low_balance, user.sender_ids,
+                          user.tlv_defaults), ("postpaid", False, 0, (), ()))
+        self.assertEqual(self.load(MINIMAL).redis.ledger_max, 1_000_000)
+
+    def test_prepaid(self):
+        user = self.user('billing = "prepaid"\nlow_balance = 500\n'
+                         'sender_ids = ["BRAND", "4479*", "BRAND"]\n'
+                         'tlv_defaults = { template_id = "T1", pe_id = "P1" }\n')
+        self.assertTrue(user.prepaid)
+        self.assertEqual(user.low_balance, 500)
+        self.assertEqual(user.sender_ids, ("BRAND", "4479*"))
+        self.assertEqual(user.tlv_defaults, (("pe_id", "P1"), ("template_id", "T1")))
+
+    def test_errors(self):
+        for lines, key, words in (
+                ('billing = "prepay"\n', "users.esme1.billing", "did you mean 'prepaid'"),
+                ("low_balance = 5\n", "users.esme1.low_balance", "prepaid users"),
+                ('billing = "prepaid"\nlow_balance = 1.5\n', "users.esme1.low_balance",
+                 "integer"),
+                ('sender_ids = "BRAND"\n', "users.esme1.sender_ids", "array"),
+                ('sender_ids = ["%s"]\n' % ("x" * 21), "users.esme1.sender_ids[0]", "20"),
+                ('tlv_defaults = { pe-id = "1" }\n', "users.esme1.tlv_defaults.pe-id",
+                 "did you mean 'pe_id'"),
+                ('tlv_defaults = { pe_id = 1 }\n', "users.esme1.tlv_defaults.pe_id", "string")):
+            path = self.write(MINIMAL.replace('[users.esme1]\n', '[users.esme1]\n' + lines))
+            e = self.assertRaises(ConfigError, load_config, path)
+            self.assertEqual(e.key, key, str(e))
+            self.assertIn(words, e.message)
+            self.assertIsNotNone(e.line, str(e))

@@ -51,6 +51,7 @@ class Queued:
     routes: tuple          # connector names to try, in order
     submission: Submission
     parts: int = 1
+    charged: int = 0       # minor units a prepaid user paid for it (refunded if it fails)
 
 
 def _tlv_text(tlvs):
@@ -180,13 +181,16 @@ def _entry(pdu, tail):
 
 def encode_queued(q: Queued) -> bytes:
     s = q.submission
-    return _dumps([
+    row = [
         QUEUED, q.message_id, q.submitted_at, list(q.routes), q.parts,
         s.user, s.source, s.destination, s.body.decode("latin-1"), s.data_coding,
         s.esm_class, s.source_ton, s.source_npi, s.dest_ton, s.dest_npi, s.service_type,
         s.protocol_id, s.priority, s.registered_delivery, s.replace_if_present,
         s.sm_default_msg_id, s.schedule, s.validity, _tlv_text(s.tlvs), s.reference,
-        s.datagram]).encode()
+        s.datagram]
+    if q.charged:
+        row.append(q.charged)   # only then: an older router reads the rest as before
+    return _dumps(row).encode()
 
 
 def decode_queued(raw: bytes) -> Queued:
@@ -197,6 +201,6 @@ def decode_queued(raw: bytes) -> Queued:
         s = Submission(r[5], r[6], r[7], r[8].encode("latin-1"), r[9], r[10], r[11], r[12],
                        r[13], r[14], r[15], r[16], r[17], r[18], r[19], r[20], r[21], r[22],
                        _tlv_dict(r[23]), r[24], r[25])
-        return Queued(r[1], r[2], tuple(r[3]), s, r[4])
+        return Queued(r[1], r[2], tuple(r[3]), s, r[4], r[26] if len(r) > 26 else 0)
     except (ValueError, TypeError, IndexError, UnicodeEncodeError, DecodeError) as e:
         raise CorruptEntry("undecodable queued message %r: %s" % (raw[:80], e)) from None

@@ -13,6 +13,7 @@ from zope.interface import implementer
 
 from ..protocol.gateway import IESMEGateway, ISMSCGateway
 from .admission import Admission
+from .credits import Credits
 from .inbox import Inbox
 from .messages import Receipt
 from .mo import MOPath
@@ -41,11 +42,12 @@ class Core:
         self.admission = Admission(config, store, clock, password_cache, instance, deliveries,
                                    self.counters)
         self.inbox = Inbox(store, self.counters, config.users)
+        self.credits = Credits(store, config.users, self.counters)
         self.receipts = Receipts(store, self.inbox, clock, self.upstreams, self.counters,
-                                 metrics)
+                                 metrics, self.credits)
         self.mo = MOPath(routes, self.inbox, self.counters)
         self.mt = MTPath(config, routes, store, ids, self.admission, clock, self.upstreams,
-                         self.connectors, self.counters, metrics)
+                         self.connectors, self.counters, metrics, self.credits)
         self.mt.unasked = self.receipts.unasked = Unasked()
         self._running = False
         self.spooling = None

@@ -6,7 +6,8 @@ past their validity out of the schedule or their stream (state EXPIRING,
 leased for claim_idle), this module queues the router's EXPIRED receipt for
 each (when its user asked for one), then finishes them (EXPIRED). A process
 that dies in between leaves them to the next sweep after the lease: the
-receipt may come twice, never not at all.
+receipt may come twice, never not at all. A prepaid user's charge is given
+back with it, once (the refund takes the charge's marker).
 """
 
 from twisted.internet import defer
@@ -14,6 +15,7 @@ from twisted.logger import Logger
 from twisted.python import failure
 
 from ..smpp.receipt import MessageState
+from ..store.credits import REFUND_MARKED
 from .codec import CorruptEntry, decode_queued
 
 
@@ -50,6 +52,9 @@ class ExpirySweep:
                                connector=self.name, error=e)
                 continue
             self.counters["outbound_expired"] += 1
+            if queued.charged:   # refunded once: the refund takes the charge's marker
+                receipts.append(self.store.refund(queued.submission.user, queued.message_id, 0,
+                                                  REFUND_MARKED, "EXPIRED"))
             receipts.append(self.receipts.own(queued, MessageState.EXPIRED, 0))
         d = defer.gatherResults(receipts, consumeErrors=True)
         return d.addCallback(lambda _: self.store.finish_expired(self.name, ids))

@@ -9,6 +9,12 @@ Two modes (docs/DESIGN.md):
   outbound queue or schedule; the outbound drainer sends it later and the
   router's own receipts report what the upstream never will.
 Also what query_sm, cancel_sm and replace_sm ask of a message the router holds.
+
+Before either, a user's business rules, each only where it is configured:
+its sender ids (ESME_RINVSRCADR), the route's required TLVs with the user's
+defaults (ESME_RMISSINGTLV, nothing charged), and for a prepaid user on a
+priced route the charge (core/credits.py; ESME_RINVBALANCE when short, and
+nothing is sent). Messages of other users take none of these steps.
 """
 
 from dataclasses import replace
@@ -21,8 +27,11 @@ from ..protocol.base import ResponseTimeoutError, SessionClosed
 from ..protocol.smsc import ConnectorBusy, ConnectorUnavailable, Unsendable, UpstreamNack
 from ..routing.interface import MTReject, MTRequest
 from ..smpp.errors import DecodeError
+from ..policy.senders import sender_matcher
+from ..policy.tlvs import complete
 from ..smpp.receipt import MessageState
 from ..smpp.status import Status
+from ..smpp.text import count_parts
 from ..store.errors import QueueFull, StoreUnavailable
 from ..store.interface import Mapping
 from ..metrics.histogram import Latency
@@ -58,11 +67,23 @@ def attempt_status(failure):
     return Status.ESME_RSYSERR
 
 
+def message_parts(s):
+    """The parts an SMPP submission is charged for: one, unless its body is longer
+    than one part without a UDH (it came in message_payload): then as the
+    upstream will see it split. An ESME that split it (UDHI) sent each part."""
+    if s.esm_class & 0x40 or len(s.body) <= 140:
+        return 1
+    try:
+        return count_parts(payload=s.body, data_coding=s.data_coding)
+    except Exception:   # an unknown data_coding: counted as octets
+        return -(-len(s.body) // 134)
+
+
 class MTPath:
     log = Logger()
 
     def __init__(self, config, routes, store, ids, admission, clock, upstreams, connectors,
-                 counters, metrics=True):
+                 counters, metrics=True, credits=None):
         self.config = config
         self.routes = routes
         self.store = store
@@ -77,6 +98,9 @@ class MTPath:
         # connector, status), and the time from submit to answer.
         self.submits = {} if metrics else None
         self.latency = Latency() if metrics else None
+        self.credits = credits
+        self._senders = {u.name: sender_matcher(u.sender_ids)
+                         for u in config.users.values() if u.sender_ids}
 
     def _tally(self, user, connector, status):
         submits = self.submits
@@ -86,13 +110,15 @@ class MTPath:
 
     # -- admission and routing ----------------------------------------------
 
-    def submit(self, s, answer, queue=False, parts=1, id_form=None):
+    def submit(self, s, answer, queue=False, parts=0, id_form=None):
         """answer(Outcome) for a Submission, exactly once (see IESMEGateway.submit).
 
         queue: store and forward whatever the user's setting (the HTTP face's
         messages always are); parts: the message's length in SMS parts, for
-        its receipts; id_form: how to write its id (ids.py), when the caller's
-        session needs another form than the user's (a v3.3 session: SHORT)."""
+        its receipts and its price (the HTTP face counts them; 0: counted here
+        when a price needs it, see message_parts, else 1); id_form: how to write
+        its id (ids.py), when the caller's session needs another form than the
+        user's (a v3.3 session: SHORT)."""
         self.counters["submitted"] += 1
         latency = self.latency
         if latency is not None:
@@ -103,21 +129,43 @@ class MTPath:
             if user.throughput and not self.admission.allow(user):   # 0: unlimited
                 self._reject(Status.ESME_RTHROTTLED, answer, s.user)
                 return
+            if user.sender_ids and not self._senders[user.name](s.source):
+                self._reject(Status.ESME_RINVSRCADR, answer, s.user)
+                return
             decision = self.routes.route_mt(MTRequest(
                 user.name, user.groups, s.source, s.destination, s.service_type))
             if type(decision) is MTReject:
                 self._reject(decision.status, answer, s.user)
                 return
+            if decision.required_tlvs:
+                tlvs = complete(s.tlvs, decision.required_tlvs, user.tlv_defaults)
+                if tlvs is None:
+                    self._reject(Status.ESME_RMISSINGTLV, answer, s.user)
+                    return
+                if tlvs is not s.tlvs:
+                    s = replace(s, tlvs=tlvs)
             names = decision.connectors
             queued = queue or user.store_and_forward or s.schedule is not None
-            if (queued or s.registered_delivery & WANTS_RECEIPT) and not self.store.available:
+            amount = 0
+            if decision.price is not None:
+                parts = parts or message_parts(s)
+                if user.prepaid:
+                    amount = decision.price * parts
+                else:
+                    answer = self.credits.metering(user.name, decision.price * parts, parts,
+                                                   answer)
+            if ((queued or amount or s.registered_delivery & WANTS_RECEIPT)
+                    and not self.store.available):
                 # Never send upstream what could not be recorded: refused before
                 # anything is sent, with a status ESMEs retry (docs/DESIGN.md).
                 self.counters["refused_store_down"] += 1
                 self._reject(STORE_DOWN, answer, s.user)
                 return
+            if amount:
+                self._charge(s, user, decision, queued, answer, parts, amount, form)
+                return
             if queued:
-                self._store(s, user, names, answer, parts, form)
+                self._store(s, user, names, answer, parts or 1, form)
                 return
         except Exception:
             _unexpected(failure.Failure(), answer)
@@ -129,12 +177,57 @@ class MTPath:
         self._tally(user, NO_CONNECTOR, status)
         answer(Outcome(status))
 
+    # -- prepaid: charged before anything is sent -------------------------------
+
+    def _charge(self, s, user, decision, queued, answer, parts, amount, form):
+        names = decision.connectors
+        message_id = self.ids.new(form)
+        # The marker (what a refund takes) lives while a refund may come: the
+        # message's validity when queued, its receipt's wait for UNDELIV.
+        undelivered = (max((self.upstreams[n].dlr_expiry for n in names if n in self.upstreams),
+                           default=0) if decision.refund_undelivered else 0)
+        ttl = undelivered
+        if queued:
+            now = self.clock.seconds()
+            outbound = self.config.outbound
+            validity = min(s.validity or now + outbound.default_validity,
+                           now + outbound.max_validity)
+            ttl = max(1, int(validity - now)) + undelivered + self.config.redis.claim_idle + 60
+        self.credits.charge(user, amount, message_id, ttl, "u" if undelivered else "",
+                            decision.rule).addCallbacks(
+            self._charged, self._not_charged,
+            (s, user, names, queued, answer, parts, amount, message_id, ttl > 0, form), None,
+            (user, message_id, answer))
+
+    def _charged(self, ok, s, user, names, queued, answer, parts, amount, message_id, marked,
+                 form):
+        if not ok:
+            self._reject(Status.ESME_RINVBALANCE, answer, user.name)
+            return
+        answer = self.credits.refunding(user.name, message_id, amount, marked, answer)
+        try:
+            if queued:
+                self._store(s, user, names, answer, parts, form, message_id, amount)
+            else:
+                self._send(s, user, names, 0, None, answer, form, message_id)
+        except Exception:
+            _unexpected(failure.Failure(), answer)
+
+    def _not_charged(self, failure, user, message_id, answer):
+        # Nothing is sent. Had the script run before the failure (a timeout), the
+        # ledger shows a charge of message_id that nothing used: logged to match.
+        self.counters["charges_failed"] += 1
+        self.log.error("user {user}: charge for {message_id} failed, message refused: "
+                       "{error}", user=user.name, message_id=message_id,
+                       error=failure.getErrorMessage())
+        answer(Outcome(STORE_DOWN))
+
     # -- synchronous ----------------------------------------------------------
     #
     # Each step ends in answer(Outcome) (or the next step): plain callbacks,
     # no Deferred of our own, on the path every message takes.
 
-    def _send(self, s, user, names, index, last_status, answer, form):
+    def _send(self, s, user, names, index, last_status, answer, form, message_id=None):
         connectors = self.connectors
         while index < len(names):
             connector = connectors.get(names[index])
@@ -151,28 +244,30 @@ class MTPath:
             return
         connector.submit(s).addCallbacks(
             self._answered, self._not_answered,
-            (s, user, names, index, connector, answer, form), None,
-            (s, user, names, index, answer, form)).addErrback(_unexpected, answer)
+            (s, user, names, index, connector, answer, form, message_id), None,
+            (s, user, names, index, answer, form, message_id)).addErrback(_unexpected, answer)
 
-    def _not_answered(self, failure, s, user, names, index, answer, form):
+    def _not_answered(self, failure, s, user, names, index, answer, form, message_id):
         # (an exception of either step reaches _unexpected: answer is always called)
         if failure.check(*ATTEMPT_FAILURES):
-            self._send(s, user, names, index + 1, attempt_status(failure), answer, form)
+            self._send(s, user, names, index + 1, attempt_status(failure), answer, form,
+                       message_id)
         else:
             _unexpected(failure, answer)
 
-    def _answered(self, resp, s, user, names, index, connector, answer, form):
+    def _answered(self, resp, s, user, names, index, connector, answer, form, message_id):
         status, upstream_id = resp
         if status != Status.ESME_ROK:
             if status in RETRYABLE_STATUS:
-                self._send(s, user, names, index + 1, status, answer, form)
+                self._send(s, user, names, index + 1, status, answer, form, message_id)
                 return
             self.counters["failed"] += 1
             self._tally(user.name, connector.name,
                         status if status in _KNOWN_STATUS else -1)
             answer(Outcome(status))
             return
-        message_id = self.ids.new(form)
+        if message_id is None:   # a charged message has had its id since the charge
+            message_id = self.ids.new(form)
         name = connector.name
         if not s.registered_delivery & WANTS_RECEIPT:
             self.counters["accepted"] += 1
@@ -234,7 +329,7 @@ class MTPath:
 
     # -- store and forward ----------------------------------------------------
 
-    def _store(self, s, user, names, answer, parts, form):
+    def _store(self, s, user, names, answer, parts, form, message_id=None, charged=0):
         now = self.clock.seconds()
         outbound = self.config.outbound
         validity = s.validity
@@ -253,9 +348,10 @@ class MTPath:
         home = next((n for n in names if n in self.connectors and self.connectors[n].up),
                     names[0])
         routes = names[names.index(home):] + names[:names.index(home)]
-        message_id = self.ids.new(form)
+        if message_id is None:
+            message_id = self.ids.new(form)
         queued = Queued(message_id, now, tuple(routes),
-                        replace(s, schedule=due, validity=validity), parts)
+                        replace(s, schedule=due, validity=validity), parts, charged)
         ttl = int(validity - now) + self.upstreams[home].dlr_expiry
         d = self.store.enqueue_outbound(home, message_id, user.name, encode_queued(queued),
                                         1 if s.priority else 0, due, ttl, validity)
@@ -309,6 +405,13 @@ class MTPath:
         if not await self.store.cancel_message(record.connector, message_id, user):
             return Status.ESME_RCANCELFAIL
         self.counters["cancelled"] += 1
+        if record.blob is not None and user in self.credits.prepaid:
+            try:
+                charged = decode_queued(record.blob).charged
+            except CorruptEntry:
+                charged = 0
+            if charged:   # never sent: the charge goes back (its marker, once)
+                await self.credits.refund(user, message_id, 0, True, "cancelled")
         return Status.ESME_ROK
 
     async def replace(self, user, message_id, body, schedule, validity, registered_delivery):

@@ -21,6 +21,7 @@ What an answer does to a message:
   router's own receipt (stat REJECTD, err the status) when asked for.
 - validity passed while queued: EXPIRED, with an EXPIRED receipt (here when the
   message is in hand; otherwise by core/expiry.py, bind up or not).
+REJECTED and EXPIRED give a prepaid user's charge back (core/credits.py).
 """
 
 from collections import deque
@@ -32,6 +33,7 @@ from ..ids import normalise
 from ..protocol.smsc import Unsendable
 from ..smpp.receipt import MessageState
 from ..smpp.status import Status
+from ..store.credits import REFUND_MARKED
 from ..store.interface import SENT, Mapping
 from .codec import CorruptEntry, decode_queued
 from .expiry import ExpirySweep
@@ -300,10 +302,34 @@ class Drainer:
                       error=failure.getErrorMessage())
         self._call(self.settings.retry_min, self._map, entry, queued, via, upstream_id)
 
-    def _end(self, entry, queued, state, message_state, error_code):
-        """A final outcome the upstream will never report: our receipt first, then
-        the entry ends (a crash in between repeats the receipt, never loses it)."""
-        self.counters["outbound_expired" if state == EXPIRED else "outbound_rejected"] += 1
+    def _end(self, entry, queued, state, message_state, error_code, counted=False):
+        """A final outcome the upstream will never report: a prepaid user's refund
+        and our receipt first, then the entry ends (a crash in between repeats the
+        receipt, never loses it; the refund happens once: it takes the charge's
+        marker)."""
+        if not counted:
+            self.counters["outbound_expired" if state == EXPIRED else "outbound_rejected"] += 1
+        if queued.charged:
+            d = self.store.refund(queued.submission.user, queued.message_id, 0, REFUND_MARKED,
+                                  "EXPIRED" if state == EXPIRED else "REJECTED %d" % error_code)
+            d.addCallbacks(self._refunded, self._refund_failed,
+                           (entry, queued, state, message_state, error_code), None,
+                           (entry, queued, state, message_state, error_code))
+            return
+        self._own_receipt(entry, queued, state, message_state, error_code)
+
+    def _refunded(self, _, entry, queued, state, message_state, error_code):
+        self.counters["refunds"] += 1
+        self._own_receipt(entry, queued, state, message_state, error_code)
+
+    def _refund_failed(self, failure, entry, queued, state, message_state, error_code):
+        self.log.warn("{connector}: refund of {message_id} not made yet: {error}",
+                      connector=self.name, message_id=queued.message_id,
+                      error=failure.getErrorMessage())
+        self._call(self.settings.retry_min, self._end, entry, queued, state, message_state,
+                   error_code, True)
+
+    def _own_receipt(self, entry, queued, state, message_state, error_code):
         d = self.receipts.own(queued, message_state, error_code)
         d.addCallbacks(lambda _: self._finish(entry, state, error_code),
                        self._receipt_failed, None, None, (entry, queued, state, message_state,
@@ -313,8 +339,8 @@ class Drainer:
         self.log.warn("{connector}: receipt for {message_id} not queued yet: {error}",
                       connector=self.name, message_id=queued.message_id,
                       error=failure.getErrorMessage())
-        self._call(self.settings.retry_min, self._end, entry, queued, state, message_state,
-                   error_code)
+        self._call(self.settings.retry_min, self._own_receipt, entry, queued, state,
+                   message_state, error_code)
 
     def _finish(self, entry, state, error_code, upstream_id=""):
         d = self.store.finish_outbound(self.name, entry, state, error_code, upstream_id)

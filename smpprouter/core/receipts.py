@@ -29,6 +29,7 @@ from ..smpp.status import Status
 from ..smpp.times import format_receipt_date
 from ..store.errors import StoreUnavailable
 from .codec import encode_entry
+from .credits import UNDELIVERED
 from .inbox import queue_for
 from .messages import Receipt
 from .unasked import Unasked
@@ -52,8 +53,9 @@ def wants_receipt(registered_delivery: int, final_state: int) -> bool:
 class Receipts:
     log = Logger()
 
-    def __init__(self, store, inbox, clock, upstreams, counters, metrics=True):
+    def __init__(self, store, inbox, clock, upstreams, counters, metrics=True, credits=None):
         self.store = store
+        self.credits = credits       # an UNDELIV receipt may refund a prepaid user
         self.inbox = inbox
         self.clock = clock
         self.upstreams = upstreams   # name -> Upstream
@@ -106,6 +108,11 @@ class Receipts:
 
     def _relay(self, mapping, connector, receipt, answer):
         message_id = mapping.message_id
+        if receipt.state == UNDELIVERED and self.credits is not None \
+                and mapping.user in self.credits.prepaid:
+            # refunded if its route says refund_undelivered (its charge's marker
+            # says so); once, however often the receipt comes
+            self.credits.refund_undelivered(mapping.user, message_id)
         if mapping.home and is_final(receipt.state):
             # Sent by failover: its record is in its home connector's slot,
             # which the lookup did not touch.

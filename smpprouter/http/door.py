@@ -206,6 +206,15 @@ class Door:
     def release(self, user_name, key, fingerprint):
         """Deferred: the key is free again (the request did nothing)."""
         return self.store.release_request(user_name, key, fingerprint)
+    # -- credit ---------------------------------------------------------------
+
+    def balance(self, user):
+        """Deferred(int: the prepaid user's balance in the router's minor unit, as
+        routes.toml prices count it), or Deferred(None) for a postpaid user, who
+        has none (metered, billed afterwards)."""
+        if not user.prepaid:
+            return defer.succeed(None)
+        return self.store.balance(user.name)
 
     # -- what became of it ----------------------------------------------------
 

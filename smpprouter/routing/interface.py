@@ -22,9 +22,17 @@ class MTRequest:
 
 @dataclass(frozen=True, slots=True)
 class MTRoute:
-    """Try these connectors in order: the first is the choice, the rest failover."""
+    """Try these connectors in order: the first is the choice, the rest failover.
+
+    The rule's business terms travel with the decision, so the core applies
+    them without asking the table again: the price of one message part to
+    this destination (None: the route is not priced), whether an UNDELIV
+    receipt gives the charge back, and the TLVs a message needs here."""
     connectors: tuple
     rule: str  # the rule's name, for logs and counters
+    price: int | None = None        # minor units per message part (routes.toml)
+    refund_undelivered: bool = False
+    required_tlvs: tuple = ()       # keys of Submission.tlvs (a TLV name, or an int tag)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,13 @@ else changes (no spaces removed, no national "0" touched). It applies to MT
 ``destination_prefix`` and ``source_prefix`` and to MO ``destination`` and
 ``destination_prefix``. ``source_regex`` sees the source address as sent.
 
+Money (``price``, ``prices``) is an integer count of one minor unit the
+operator chooses for the whole router (for example 1 = 0.001 EUR): prices,
+balances and top-ups all count it, and nothing converts or rounds it. A float
+is refused, so no price is ever 0.1 + 0.2. ``prices`` maps destination
+prefixes (normalised) to the price per part; the longest matching prefix wins,
+else ``price``; a rule with neither is not priced (its messages cost nothing).
+
 Loading has no side effects: it reads one file and returns new objects, so a
 reload that fails leaves the running table untouched.
 """
@@ -21,6 +28,7 @@ import re
 from dataclasses import dataclass
 
 from smpprouter.smpp.status import Status, parse_status
+from smpprouter.smpp.tlv import SPECS as _TLV_SPECS
 from smpprouter.tomlfile import TomlFile
 
 FAILOVER = "failover"
@@ -36,7 +44,11 @@ _NAME = re.compile(r"[A-Za-z0-9_.:@-]+\Z")
 TOP_KEYS = ("defaults", "mt", "mo")
 DEFAULT_KEYS = ("no_route",)
 MT_KEYS = ("name", "users", "groups", "destination_prefix", "source_prefix", "source_regex",
-           "service_type", "connectors", "strategy", "reject")
+           "service_type", "connectors", "strategy", "reject", "price", "prices",
+           "refund_undelivered", "require_tlvs")
+MAX_PRICE = 10 ** 12   # minor units per part: far beyond any real price, exact in a Lua number
+_TLV_NAMES = {name.lower(): name for name in _TLV_SPECS}
+_TLV_BY_TAG = {tag: name for name, (tag, _, _) in _TLV_SPECS.items()}
 MT_CRITERIA = ("users", "groups", "destination_prefix", "source_prefix", "source_regex",
                "service_type")
 MO_KEYS = ("name", "destination", "destination_prefix", "keyword", "connectors", "user")
@@ -66,6 +78,19 @@ class MTRule:
     connectors: tuple | None        # exactly one of connectors / reject
     strategy: str
     reject: int | None
+    price: int | None = None        # minor units per part when no prices prefix matches
+    prices: tuple = ()              # ((normalised prefix, minor units per part), ...)
+    refund_undelivered: bool = False
+    require_tlvs: tuple = ()        # Submission.tlvs keys: TLV names, or int tags
+
+    def price_of(self, destination: str) -> int | None:
+        """The price per part to a normalised destination: longest prefix, else price.
+        (The naive form; table.py precomputes the same answer.)"""
+        best = None
+        for prefix, price in self.prices:
+            if destination.startswith(prefix) and (best is None or len(prefix) > len(best[0])):
+                best = (prefix, price)
+        return best[1] if best is not None else self.price
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +220,29 @@ class _Parser:
             if not isinstance(strategy, str) or strategy not in STRATEGIES:
                 self.fail(key + ("strategy",), "must be one of %s%s"
                           % (", ".join(map(repr, STRATEGIES)), suggest(strategy, STRATEGIES)))
+        if reject is not None:
+            for field in ("price", "prices", "refund_undelivered", "require_tlvs"):
+                if field in raw:
+                    self.fail(key + (field,), "%s applies to a rule that routes (connectors), "
+                              "not to reject" % field)
+        price = None
+        if "price" in raw:
+            price = self.money(key + ("price",), raw["price"])
+        prices = self.prices(key + ("prices",), raw["prices"]) if "prices" in raw else ()
+        refund_undelivered = False
+        if "refund_undelivered" in raw:
+            refund_undelivered = raw["refund_undelivered"]
+            if not isinstance(refund_undelivered, bool):
+                self.fail(key + ("refund_undelivered",), "must be true or false")
+            if price is None and not prices:
+                self.fail(key + ("refund_undelivered",), "applies to a priced rule: give "
+                          "price or prices too")
+        require_tlvs = ()
+        if "require_tlvs" in raw:
+            require_tlvs = self.tlv_keys(key + ("require_tlvs",), raw["require_tlvs"])
         return MTRule(
-            name=name, index=i,
+            name=name, index=i, price=price, prices=prices,
+            refund_undelivered=refund_undelivered, require_tlvs=require_tlvs,
             users=self.optional_set(key, raw, "users"),
             groups=self.optional_set(key, raw, "groups"),
             destination_prefix=self.optional_prefixes(key, raw, "destination_prefix"),
@@ -275,6 +321,67 @@ class _Parser:
             return None
         # Sorted and deduplicated: same matches, and a stable tuple for startswith().
         return tuple(sorted(set(self.numbers(key + (field,), raw[field]))))
+
+    def money(self, key, value):
+        """A price per part: an integer of the router's minor unit, never a float."""
+        if isinstance(value, float):
+            self.fail(key, "must be an integer number of minor units, not %r: money is never "
+                      "a float here (pick a smaller minor unit, e.g. 1 = 0.001 of the currency)"
+                      % value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(key, "must be an integer number of minor units, e.g. 5")
+        if not 0 <= value <= MAX_PRICE:
+            self.fail(key, "must be between 0 and %d minor units, not %d" % (MAX_PRICE, value))
+        return value
+
+    def prices(self, key, value):
+        if not isinstance(value, dict):
+            self.fail(key, "must be a table of destination prefix = price per part, e.g. "
+                      "prices = { \"44\" = 5, \"447\" = 7 }")
+        if not value:
+            self.fail(key, "is empty; leave it out, or give prefixes and their prices")
+        out = {}
+        for prefix, price in value.items():
+            number = normalise(prefix)
+            if not number or any(c.isspace() for c in prefix):
+                self.fail(key + (prefix,), "%r is not a destination prefix (after dropping a "
+                          "leading \"+\" or \"00\" it must be non-empty, with no spaces)"
+                          % prefix)
+            if number in out:
+                self.fail(key + (prefix,), "prefix %r is given twice (as %r and %r)"
+                          % (number, out[number][0], prefix))
+            out[number] = (prefix, self.money(key + (prefix,), price))
+        return tuple(sorted((number, price) for number, (_, price) in out.items()))
+
+    def tlv_keys(self, key, value):
+        """TLV names (any case: PE_ID, pe_id) or tags (0x1400, "0x1400", 5120), as the keys
+        of a Submission's tlvs: the spec name of a known tag, the int tag of another."""
+        if not isinstance(value, list) or not value:
+            self.fail(key, "must be a non-empty list of TLV names or tags, e.g. "
+                      "[\"pe_id\", \"template_id\"]")
+        keys = []
+        for n, item in enumerate(value):
+            tag = None
+            if isinstance(item, int) and not isinstance(item, bool):
+                tag = item
+            elif isinstance(item, str) and item.lower() in _TLV_NAMES:
+                keys.append(_TLV_NAMES[item.lower()])
+                continue
+            elif isinstance(item, str):
+                try:
+                    tag = int(item, 0)
+                except ValueError:
+                    self.fail(key + (n,), "unknown TLV %r%s (a name from the SMPP "
+                              "specification or seed 002, or a tag such as \"0x1400\")"
+                              % (item, suggest(item.lower(), _TLV_NAMES)))
+            else:
+                self.fail(key + (n,), "must be a TLV name or tag")
+            if not 0 < tag <= 0xFFFF:
+                self.fail(key + (n,), "a TLV tag is between 0x0001 and 0xFFFF, not %r" % item)
+            keys.append(_TLV_BY_TAG.get(tag, tag))
+        if "message_payload" in keys:
+            self.fail(key, "message_payload is the message body, not a TLV a route can require")
+        return tuple(dict.fromkeys(keys))
 
     def regex(self, key, value):
         if not isinstance(value, str) or not value:

@@ -30,15 +30,43 @@ INDEX_FROM = 12           # index destination prefixes of candidate lists this l
 
 
 def _mt_decisions(rule):
-    """The iterator whose next() is this rule's answer."""
+    """The iterator whose next() is this rule's answer: a decision, or for a rule
+    with prefix prices a tuple of decisions indexed by _pricing()'s slot."""
     if rule.reject is not None:
         return itertools.repeat(MTReject(status=rule.reject, rule=rule.name))
-    if rule.strategy == ROUND_ROBIN:
-        c = rule.connectors
-        return itertools.cycle([MTRoute(connectors=c[i:] + c[:i], rule=rule.name)
-                                for i in range(len(c))])
-    assert rule.strategy == FAILOVER
-    return itertools.repeat(MTRoute(connectors=rule.connectors, rule=rule.name))
+    c = rule.connectors
+    rotations = ([c[i:] + c[:i] for i in range(len(c))] if rule.strategy == ROUND_ROBIN
+                 else [c])
+    assert rule.strategy in (FAILOVER, ROUND_ROBIN)
+    prices = [rule.price] + [price for _, price in rule.prices]
+
+    def route(connectors, price):
+        return MTRoute(connectors=connectors, rule=rule.name, price=price,
+                       refund_undelivered=rule.refund_undelivered,
+                       required_tlvs=rule.require_tlvs)
+    if rule.prices:
+        answers = [tuple(route(r, p) for p in prices) for r in rotations]
+    else:
+        answers = [route(r, rule.price) for r in rotations]
+    return itertools.repeat(answers[0]) if len(answers) == 1 else itertools.cycle(answers)
+
+
+def _pricing(rule):
+    """None for a rule without prefix prices; else destination -> slot of the
+    decision tuple: the longest price prefix's (1...), or 0 for rule.price."""
+    if not rule.prices:
+        return None
+    slots = {prefix: n for n, (prefix, _) in enumerate(rule.prices, 1)}
+    lengths = tuple(sorted({len(p) for p in slots}, reverse=True))
+    get = slots.get
+
+    def slot(destination):
+        for length in lengths:
+            found = get(destination[:length])
+            if found is not None:
+                return found
+        return 0
+    return slot
 
 
 def _plan(rules, index_from):
@@ -95,7 +123,7 @@ class RoutingTable:
             ((r.users, r.groups),
              (r.destination_prefix, r.source_prefix,
               r.source_regex.fullmatch if r.source_regex is not None else None,
-              r.service_type, _mt_decisions(r)))
+              r.service_type, _mt_decisions(r), _pricing(r)))
             for r in routes.mt)
         self._memo = {}
         self._mo = tuple(
@@ -140,7 +168,7 @@ class RoutingTable:
             rules, unindexed, index, lengths = self._plan(request.user, request.groups)
             if index is not None:
                 rules = _narrow(rules, unindexed, index, lengths, destination)
-            for dprefix, sprefix, fullmatch, services, decisions in rules:
+            for dprefix, sprefix, fullmatch, services, decisions, pricing in rules:
                 if dprefix is not None and not destination.startswith(dprefix):
                     continue
                 if sprefix is not None and not source.startswith(sprefix):
@@ -149,7 +177,9 @@ class RoutingTable:
                     continue
                 if services is not None and service_type not in services:
                     continue
-                return next(decisions)
+                if pricing is None:
+                    return next(decisions)
+                return next(decisions)[pricing(destination)]
         except Exception:
             # Only a malformed request (a None address, a number for a string) gets here; the
             # contract is an answer, never an exception, and no rule can have matched it.

@@ -252,3 +252,27 @@ class IOutboundStore(Interface):
     def outbound_depth(connector):
         """Deferred(int): messages waiting for the connector (both streams'
         lengths plus the schedule's)."""
+
+
+class ICreditStore(Interface):
+    """Prepaid balances (bal:{user}) and their ledger (ledger:{user}), in an
+    integer minor unit. Charges and refunds are batched per user per reactor
+    turn (one script each); see store/credits.py and scripts.CHARGE / REFUND."""
+
+    def charge(user, amount, message_id, ttl=0, flag="", why="", low=0):
+        """Deferred((balance after, crossed)), or (None, False) when short: nothing
+        charged. ttl > 0: a marker a later refund takes (flag "u": an UNDELIV
+        receipt may take it too); crossed: this charge took the balance below low."""
+
+    def refund(user, message_id, amount=0, mode="", why=""):
+        """Deferred(balance after, or None when nothing was refunded). A marked
+        charge is refunded once, by whichever caller takes its marker."""
+
+    def credit(user, amount, who, why):
+        """Deferred(balance after): amount added (negative: a correction), never set."""
+
+    def balance(user):
+        """Deferred(int)."""
+
+    def ledger(user, count=10):
+        """Deferred(list of dicts, newest first)."""

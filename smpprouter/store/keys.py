@@ -86,3 +86,16 @@ def lease(queue: str) -> bytes:
     """hookl:{queue} — which process delivers the queue's webhooks (its consumer
     name), PX-expiring unless its holder renews it; in the queue's own slot."""
     return b"hookl:{" + queue.encode("utf-8", "surrogatepass") + b"}"
+def balance(user: str) -> bytes:
+    """bal:{user} -- a prepaid user's credit, an integer of the router's minor unit."""
+    return b"bal:{" + user.encode("utf-8", "surrogatepass") + b"}"
+
+
+def ledger(user: str) -> bytes:
+    """ledger:{user} -- a stream of every change to bal:{user}, for audits."""
+    return b"ledger:{" + user.encode("utf-8", "surrogatepass") + b"}"
+
+
+def charge_prefix(user: str) -> bytes:
+    """chg:{user}: -- a charge's marker, the message id appended: what a refund takes."""
+    return b"chg:{" + user.encode("utf-8", "surrogatepass") + b"}:"

@@ -18,6 +18,7 @@ handful of commands written together on one connection:
                    hot ones, one command each for the others
     idempotency keys (idempotency.py)  one EVAL per call: one per HTTP request
                    that carries an Idempotency-Key
+    charge, refund (credits.py)  one script per prepaid user per turn
 
 Each caller still gets its own Deferred and its own result. Batches touch the
 keys of one connector or one user, i.e. one hash slot (keys.py), so they stay
@@ -50,9 +51,10 @@ from zope.interface import implementer
 from . import keys, scripts
 from .batching import chunks as _chunks, reject as _reject, resolve as _resolve
 from .codec import decode_mapping, encode_mapping
+from .credits import CreditsMixin
 from .errors import CommandRefused, CorruptValue, QueueFull, StoreError, StoreUnavailable
 from .idempotency import RedisIdempotencyMixin
-from .interface import Delivery, ICorrelationStore, IOutboundStore
+from .interface import Delivery, ICorrelationStore, ICreditStore, IOutboundStore
 from .lease import ILeases, LeaseMixin
 from .notify import Notifier, _SubscriberFactory
 from .lockout import LockoutMixin
@@ -72,14 +74,14 @@ def _default_instance():
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-@implementer(ICorrelationStore, IOutboundStore, ILeases)
-class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin):
+@implementer(ICorrelationStore, IOutboundStore, ICreditStore, ILeases)
+class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin, CreditsMixin):
     """The shared store of every router process: see the module docstring."""
 
     def __init__(self, host, port, db=0, password=None, *, reactor=None, instance=None,
                  max_queue=100_000, retention=259_200, timeout=5.0, max_batch=1000,
                  reconnect_max_delay=0.5, username=None, unix_socket=None, retentions=None,
-                 max_outbound=1_000_000, clock=time.time):
+                 max_outbound=1_000_000, clock=time.time, ledger_max=1_000_000):
         if reactor is None:
             from twisted.internet import reactor
         self.host, self.port, self.db = host, port, db
@@ -108,6 +110,7 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin)
         self._ids = []        # [(d,)]
         self._commands = []   # [(args, d)]
         self._init_outbound(max_outbound, clock)   # outbound.py: its batches
+        self._init_credits(ledger_max)             # credits.py: its batches
         #: counters for tests and benchmarks: flushes run, commands written
         self.flushes = 0
         self.commands = 0
@@ -481,6 +484,7 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin)
         self.flushes += 1
         flight = _Flight(self)
         self._flush_outbound(flight, saves)
+        self._flush_credits(flight)
         size = self.max_batch
         sha = scripts.SAVE_MAPPINGS.sha
         for items in saves.values():

@@ -526,8 +526,102 @@ end
 return 0
 """)
 
+# Credits (store/credits.py). Money is an integer of the router's minor unit; a Lua
+# number holds it exactly below 2^53 (config.MAX_AMOUNT keeps far below). Every
+# change appends to ledger:{u} (XADD MAXLEN ~): kind, amount (signed), balance
+# after, message id, who, why; so a balance can be audited entry by entry.
+# A charge marker chg:{u}:<id> holds "<amount>" or "<amount>u" (u: an UNDELIV
+# receipt refunds it) for as long as a refund may come: a refund takes the
+# marker (GET + DEL), which makes it happen once however many processes or
+# repeated receipts ask.
+_LEDGER = b"""
+local function ledger(kind, amount, balance, id, who, why)
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'kind', kind, 'amount', amount,
+             'balance', balance, 'id', id, 'who', who, 'why', why)
+end
+"""
+
+# KEYS: bal:{u}, ledger:{u}   ARGV: ledger max, the chg:{u}: prefix, who, low-balance
+# threshold (0: none), then per message: amount, message id, marker ttl (0: no
+# marker), marker flag ('u' or ''), why.
+# Each message is charged whole or not at all, in order: once the balance is short
+# the rest of the batch may still fit (a cheaper one). Returns {crossed, b1, b2, ...}:
+# bi the balance after message i, or false when it was short (nothing charged);
+# crossed the position (1-based) of the charge that took the balance from at least
+# the threshold to below it, else 0: one charge sees each crossing, in any process.
+CHARGE = Script(_LEDGER + b"""
+local bal = tonumber(redis.call('GET', KEYS[1]) or '0')
+local low = tonumber(ARGV[4])
+local out = {0}
+local n = 1
+for i = 5, #ARGV, 5 do
+  n = n + 1
+  local amount = tonumber(ARGV[i])
+  if bal >= amount then
+    local before = bal
+    bal = redis.call('DECRBY', KEYS[1], ARGV[i])
+    ledger('charge', -amount, bal, ARGV[i + 1], ARGV[3], ARGV[i + 4])
+    local ttl = tonumber(ARGV[i + 2])
+    if ttl > 0 then
+      redis.call('SET', ARGV[2] .. ARGV[i + 1], ARGV[i] .. ARGV[i + 3], 'EX', ttl)
+    end
+    if low > 0 and before >= low and bal < low and out[1] == 0 then
+      out[1] = n - 1
+    end
+    out[n] = bal
+  else
+    out[n] = false
+  end
+end
+return out
+""")
+
+# KEYS: bal:{u}, ledger:{u}   ARGV: ledger max, the chg:{u}: prefix, who, then per
+# refund: message id, amount, mode, why.
+# With a marker: its amount is refunded and the marker deleted, unless mode is 'u'
+# (an UNDELIV receipt) and the marker is not flagged 'u' (then left alone). Without
+# one: mode '' refunds amount (the synchronous path, whose answer is given once
+# in-process); modes 'm' (marker only) and 'u' refund nothing. Returns per refund
+# the balance after it, or false when nothing was refunded.
+REFUND = Script(_LEDGER + b"""
+local out = {}
+local n = 0
+for i = 4, #ARGV, 4 do
+  n = n + 1
+  local mode = ARGV[i + 2]
+  local key = ARGV[2] .. ARGV[i]
+  local marker = redis.call('GET', key)
+  local amount = 0
+  if marker then
+    local a, flag = string.match(marker, '^(%d+)(u?)$')
+    if a and (mode ~= 'u' or flag == 'u') then
+      amount = tonumber(a)
+      redis.call('DEL', key)
+    end
+  elseif mode == '' then
+    amount = tonumber(ARGV[i + 1])
+  end
+  if amount > 0 then
+    local bal = redis.call('INCRBY', KEYS[1], amount)
+    ledger('refund', amount, bal, ARGV[i], ARGV[3], ARGV[i + 3])
+    out[n] = bal
+  else
+    out[n] = false
+  end
+end
+return out
+""")
+
+# KEYS: bal:{u}, ledger:{u}   ARGV: ledger max, amount (signed), who, why.
+# An operator's top-up or correction: always added, never set. Returns the balance.
+CREDIT = Script(_LEDGER + b"""
+local bal = redis.call('INCRBY', KEYS[1], ARGV[2])
+ledger('credit', ARGV[2], bal, '', ARGV[3], ARGV[4])
+return bal
+""")
+
 ALL = (SAVE_MAPPINGS, GET_MAPPINGS, ENQUEUE, READ, ACK, OPEN_SESSION, REFRESH_SESSIONS, TOUCH,
        ENQUEUE_OUT, MOVE_DUE, READ_OUT, RECLAIM_OUT, FINISH_OUT, REQUEUE_OUT, SET_STATES,
        SAVE_SENT, CANCEL, REPLACE, DEPTH, EXPIRE_DUE, FINISH_EXPIRED, BIND_FAILED, LEASE,
-       RELEASE)
+       RELEASE, CHARGE, REFUND, CREDIT)
 BY_SHA = {s.sha: s for s in ALL}

@@ -14,9 +14,10 @@ ARGS = SimpleNamespace(window=10, binds=1, upstream_window=50)
 
 class PathsTest(unittest.TestCase):
 
-    def test_default_is_both_sync_first(self):
-        self.assertEqual(e2e.PATHS, ("sync", "sf"))
+    def test_default_is_all_sync_first(self):
+        self.assertEqual(e2e.PATHS, ("sync", "sf", "prepaid"))
         self.assertEqual(e2e._paths("sf,sync"), ("sync", "sf"))
+        self.assertEqual(e2e._paths("prepaid,sync"), ("sync", "prepaid"))
         self.assertEqual(e2e._paths("sf"), ("sf",))
 
     def test_unknown_path_refused(self):
@@ -39,6 +40,13 @@ class ConfigTest(unittest.TestCase):
         self.assertNotIn("esme-sf", text)
         self.assertNotIn("store_and_forward", text)
         e2e.check_config(e2e.write_config(self.directory, 2775, 2776, ARGS, "sync"))
+
+    def test_prepaid_config_prices_the_route_and_has_a_prepaid_user(self):
+        text = self.read("prepaid")
+        self.assertIn("price = 35\n", open(self.directory + "/routes.toml").read())
+        self.assertIn("[users.esme-pre]\n", text)
+        self.assertIn('billing = "prepaid"\n', text)
+        e2e.check_config(e2e.write_config(self.directory, 2775, 2776, ARGS, "prepaid"))
 
     def test_sf_config_is_accepted_or_refused_naming_the_key(self):
         self.assertIn("[users.esme-sf]\n", self.read("sf"))

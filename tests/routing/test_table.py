@@ -36,9 +36,9 @@ class ShippedTests(SynchronousTestCase):
         for number in ("15551234567", "+15551234567", "0015551234567"):
             with self.subTest(number=number):
                 self.assertEqual(self.table.route_mt(mt(number)),
-                                 MTRoute(connectors=("smsc",), rule="us"))
+                                 MTRoute(connectors=("smsc",), rule="us", price=35))
         self.assertEqual(self.table.route_mt(mt("15551234567", user="esme2")),
-                         MTRoute(connectors=("smsc",), rule="us"))
+                         MTRoute(connectors=("smsc",), rule="us", price=35))
 
     def test_other_numbers_are_refused_with_the_default(self):
         self.assertEqual(self.table.route_mt(mt("447700900123")),

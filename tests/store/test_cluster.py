@@ -122,6 +122,22 @@ class ClusterNodeTests(StoreTestCase):
         self.assertGreater(block, 0)
 
     @defer.inlineCallbacks
+    def test_credit_workload_on_a_cluster_node(self):
+        """Charges, refunds and top-ups of several users in the same turns."""
+        store = yield self.make_store()
+        users = ("esme1", "esme2", "{odd}")
+        yield defer.gatherResults([store.credit(u, 100, "ops", "") for u in users])
+        charged = yield defer.gatherResults([store.charge(u, 10, "m%d" % i, ttl=60, flag="u")
+                                             for u in users for i in range(3)])
+        self.assertEqual([b for b, _ in charged], [90, 80, 70] * 3)
+        refunded = yield defer.gatherResults([store.refund(u, "m1", mode="u") for u in users])
+        self.assertEqual(refunded, [80] * 3)
+        balances = yield defer.gatherResults([store.balance(u) for u in users])
+        self.assertEqual(balances, [80] * 3)
+        entries = yield store.ledger("{odd}")
+        self.assertEqual(len(entries), 5)
+
+    @defer.inlineCallbacks
     def test_outbound_workload_on_a_cluster_node(self):
         """Every IOutboundStore call, on several connectors in the same turns."""
         store = yield self.make_store()
