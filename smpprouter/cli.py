@@ -242,7 +242,8 @@ def _run(args) -> int:
     from .supervisor import run
     from .tomlfile import ConfigError
     try:
-        run(args.config, args.workers, args.redis_url, args.listen, args.http_listen)
+        run(args.config, args.workers, args.redis_url, args.listen, args.http_listen,
+            args.log_format)
     except ConfigError as e:
         print("smpprouter: %s" % e, file=sys.stderr)
         return 1
@@ -297,6 +298,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--listen", default=None, help="endpoint of the first SMPP listener")
     run.add_argument("--http-listen", default=None,
                      help="endpoint of the first HTTP listener")
+    run.add_argument("--log-format", choices=("text", "json"), default=None,
+                     help="text, or json: one JSON object per line (default: the config's "
+                          "[log] format)")
     run.set_defaults(run=_run)
     return parser
 
