@@ -6,8 +6,9 @@ field = its consumer name: its binds by user and mode, its connectors' binds
 up and down, and when it published last), the session registry (sess:{user},
 members "<consumer>/<n>" scored by expiry) and the queues' lengths and first
 entries (a stream id is the Redis time in ms at XADD, so the first entry's
-age is the oldest message's wait). Ages are measured against Redis's TIME,
-the one clock all processes share.
+age is the oldest message's wait), with Redis's memory (INFO memory) and key
+count. Ages are measured against Redis's TIME, the one clock all processes
+share.
 
 A process is live when its snapshot is fresher than the metrics' staleness
 (three publish intervals) or it holds an unexpired session; a stopped one
@@ -112,8 +113,15 @@ def report(raw, config):
                               "next_due_in": None if due is None
                               else round(due / 1000 - now, 3)}}}
     ordered = sorted(processes.values(), key=lambda p: (p["state"] != "live", p["name"]))
+    memory = raw.get("redis", {})
+    redis = {"keys": memory.get("keys")}
+    for name in ("used_memory", "used_memory_rss", "maxmemory"):
+        try:
+            redis[name] = int(memory[name])
+        except (KeyError, ValueError):
+            redis[name] = None
     return {"router": config.router.name, "time": now, "processes": ordered,
-            "users": users, "connectors": connectors,
+            "users": users, "connectors": connectors, "redis": redis,
             "metrics": config.metrics.enabled}
 
 
@@ -141,6 +149,11 @@ def render(status) -> str:
     """The human table."""
     out = ["router %s: %d process(es) live" % (
         status["router"], sum(p["state"] == "live" for p in status["processes"]))]
+    redis = status["redis"]
+    if redis["used_memory"] is not None:
+        out.append("  Redis: %.1f MiB used (%.1f MiB resident), %s keys" % (
+            redis["used_memory"] / 2 ** 20, (redis["used_memory_rss"] or 0) / 2 ** 20,
+            redis["keys"]))
     if not status["metrics"]:
         out.append("  ([metrics] enabled = false: processes are known by their sessions, "
                    "connector binds are not shown)")

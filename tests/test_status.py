@@ -47,7 +47,9 @@ class ReportTests(SynchronousTestCase):
             "sessions": {"esme1": [("r@h#0/1", NOW + 20), ("r@h#0/2", NOW + 25),
                                    ("r@h#1/9", NOW - 5)]},
             "queues": {"esme1": (4, stream_id(12.5)), "hook:esme1": (0, None)},
-            "outbound": {"smsc": ((7, stream_id(90)), (0, None), (2, (NOW + 30) * 1000))}}
+            "outbound": {"smsc": ((7, stream_id(90)), (0, None), (2, (NOW + 30) * 1000))},
+            "redis": {"used_memory": "3145728", "used_memory_rss": "8388608",
+                      "maxmemory": "0", "keys": 42}}
         raw.update(changes)
         return raw
 
@@ -77,6 +79,8 @@ class ReportTests(SynchronousTestCase):
                          (2, 30))
         self.assertEqual([s["session"] for s in report["users"]["esme1"]["sessions"]],
                          ["r@h#0/1", "r@h#0/2"])
+        self.assertEqual(report["redis"], {"used_memory": 3145728, "used_memory_rss": 8388608,
+                                           "maxmemory": 0, "keys": 42})
         json.loads(status.as_json(report))   # plain data
 
     def test_a_process_known_only_by_its_sessions(self):
@@ -91,6 +95,7 @@ class ReportTests(SynchronousTestCase):
         table = status.render(status.report(self.raw(), self.config))
         lines = table.splitlines()
         self.assertEqual(lines[0], "router smpprouter: 1 process(es) live")
+        self.assertEqual(lines[1], "  Redis: 3.0 MiB used (8.0 MiB resident), 42 keys")
         self.assertRegex(table, r"r@h#0\s+live\s+1.0s\s+esme1 2\s+esme1 TRX 2\s+smsc 1/1 up")
         self.assertRegex(table, r"r@h#1\s+gone\s+60m\s+-\s+-\s+-")
         self.assertRegex(table, r"esme1\s+2\s+dlv:\{esme1\}\s+4\s+12.5s")

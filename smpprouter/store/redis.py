@@ -432,8 +432,10 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         "time" (Redis's, s), "metrics" {field: snapshot}, "sessions" {user:
         [(member, expiry)]}, "queues" {queue: (length, oldest entry id or None)},
         "outbound" {connector: ((length, oldest id) of out, of outp, (ZCARD of
-        sched, its earliest due time in ms or None))}."""
-        commands = [self._command(b"TIME"), self._command(b"HGETALL", keys.METRICS)]
+        sched, its earliest due time in ms or None))}, "redis" {INFO memory's
+        fields, "keys": DBSIZE}."""
+        commands = [self._command(b"TIME"), self._command(b"HGETALL", keys.METRICS),
+                    self._command(b"INFO", b"memory"), self._command(b"DBSIZE")]
         for user in users:
             commands.append(self._command(b"ZRANGE", keys.sessions(user), 0, -1, b"WITHSCORES"))
         streams = [keys.queue(q) for q in queues]
@@ -449,10 +451,13 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
 
         def split(replies):
             seconds, micros = replies[0]
+            info = _text(replies[2])
+            memory = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+            memory["keys"] = int(replies[3])
             out = {"time": int(seconds) + int(micros) / 1e6,
                    "metrics": _hash_pairs(replies[1]), "sessions": {}, "queues": {},
-                   "outbound": {}}
-            rest = iter(replies[2:])
+                   "outbound": {}, "redis": memory}
+            rest = iter(replies[4:])
             for user in users:
                 pairs = next(rest)
                 out["sessions"][user] = [(_text(m), float(e))

@@ -127,6 +127,8 @@ reconnect_min = 5
             down = report["connectors"]["down"]["queues"]
             self.assertEqual(down["normal"]["depth"], 2)
             self.assertGreaterEqual(down["normal"]["oldest_age"], 0)
+            self.assertGreater(report["redis"]["used_memory"], 100_000)
+            self.assertGreater(report["redis"]["keys"], 4)
             scheduled = report["connectors"]["smsc"]["queues"]["scheduled"]
             self.assertEqual(scheduled["depth"], 1)
             self.assertGreater(scheduled["next_due_in"], 3500)
@@ -135,6 +137,7 @@ reconnect_min = 5
             self.assertEqual(done.returncode, 0, done.stderr)
             table = done.stdout
             self.assertIn("router testrouter: 2 process(es) live", table)
+            self.assertRegex(table, r"Redis: [\d.]+ MiB used \([\d.]+ MiB resident\), \d+ keys")
             self.assertRegex(table, r"#0\s+live\s+\S+\s+esme1 1\s+esme1 TX 1\s+"
                                     r"down 0/1 up, smsc 1/1 up")
             self.assertRegex(table, r"esme1\s+1\s+dlv:\{esme1\}\s+1\s+\d")
