@@ -9,6 +9,7 @@ file's directory, so the router behaves the same whatever its working
 directory.
 """
 
+import datetime
 import difflib
 import ipaddress
 import os
@@ -69,12 +70,20 @@ KEYS = {
     "users.NAME": ("password", "groups", "max_binds", "throughput", "window", "window_policy",
                    "message_id", "dlr_retention", "store_and_forward", "service_key",
                    "dlr_url", "mo_url", "webhook_secret", "webhook_retention", "allow_from",
-                   "tls_subject", "billing", "low_balance", "sender_ids", "tlv_defaults"),
+                   "tls_subject", "billing", "low_balance", "sender_ids", "tlv_defaults",
+                   "max_receivers", "bind_scope", "system_type", "expires", "doors",
+                   "operations"),
 }
 PREPAID, POSTPAID = "prepaid", "postpaid"
 _BILLING = (POSTPAID, PREPAID)
 # The TLVs a user may give defaults for: seed 002's DLT ids (text).
 TLV_DEFAULTS = ("pe_id", "template_id", "tm_id")
+# Where a user's limits (max_binds, max_receivers, throughput) hold: across every
+# process sharing the Redis, or in each process on its own (seed 002's "per server").
+BIND_SCOPES = ("router", "process")
+# The ways in (doors) and the requests (operations) a user may be allowed.
+DOORS = ("smpp", "rest", "websms")
+OPERATIONS = ("submit", "query", "cancel", "replace")
 MAX_AMOUNT = 2 ** 50   # minor units: balances stay exact in Redis's Lua numbers (doubles)
 
 
@@ -271,6 +280,13 @@ class User:
     low_balance: int = 0       # prepaid: warn once each time the balance falls below; 0 = off
     sender_ids: tuple = ()     # source addresses it may send from, exact or glob; () = any
     tlv_defaults: tuple = ()   # ((tlv name, text), ...) for messages on routes requiring TLVs
+    # Receiver-capable sessions (receiver or transceiver) at once; 0 = max_binds only.
+    max_receivers: int = 0
+    bind_scope: str = "router"  # BIND_SCOPES: where max_binds, max_receivers, throughput hold
+    system_type: str = ""      # the bind's system_type must be this (any case); "" = any
+    expires: float = 0.0       # unix time after which it may not bind or send; 0 = never
+    doors: frozenset = frozenset(DOORS)            # the ways in it may use
+    operations: frozenset = frozenset(OPERATIONS)  # the requests it may make
 
     @property
     def prepaid(self) -> bool:
@@ -782,7 +798,47 @@ def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
                 webhook_secret=t.string("webhook_secret", ""),
                 webhook_retention=t.integer("webhook_retention", 0, lo=0),
                 allow_from=_networks(t, "allow_from"),
-                tls_subject=t.string("tls_subject", ""))
+                tls_subject=t.string("tls_subject", ""),
+                max_receivers=_max_receivers(t, max_binds),
+                bind_scope=t.string("bind_scope", "router", choices=BIND_SCOPES),
+                system_type=t.string("system_type", "", max_len=12, printable=True),
+                expires=_expires(t),
+                doors=_choices(t, "doors", DOORS),
+                operations=_choices(t, "operations", OPERATIONS))
+
+
+def _max_receivers(t: _Table, max_binds: int) -> int:
+    value = t.integer("max_receivers", 0, lo=0)
+    if value > max_binds:
+        raise t.error("max_receivers", "must be at most max_binds (%d), not %d"
+                      % (max_binds, value))
+    return value
+
+
+def _expires(t: _Table) -> float:
+    """A TOML offset date-time (2027-01-01T00:00:00Z) as unix time; 0.0 = never."""
+    value = t._get("expires", None)
+    if value is None:
+        return 0.0
+    if not isinstance(value, datetime.datetime):
+        raise t.error("expires", "must be a date-time with its offset, as "
+                      "2027-01-01T00:00:00Z (unquoted), not %s" % _shown(value))
+    if value.tzinfo is None:
+        raise t.error("expires", "must say its offset (Z or +hh:mm): %s is a local time"
+                      % value.isoformat())
+    return value.timestamp()
+
+
+def _choices(t: _Table, name: str, choices: tuple) -> frozenset:
+    values = t.strings(name, list(choices))
+    for index, value in enumerate(values):
+        if value not in choices:
+            message = "must be one of %s, not %r" % (", ".join(map(repr, choices)), value)
+            close = difflib.get_close_matches(value, choices, n=1)
+            if close:
+                message += "; did you mean %r?" % close[0]
+            raise t.tf.error(t.key + (name, index), message)
+    return frozenset(values)
 
 
 def _tlv_defaults(t: _Table) -> tuple:

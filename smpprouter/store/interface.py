@@ -84,9 +84,12 @@ class ICorrelationStore(Interface):
         """Deferred(list of Delivery): entries other consumers took and left idle
         for min_idle_ms (their process died), now this consumer's."""
 
-    def open_session(user, member, max_binds, ttl):
+    def open_session(user, member, max_binds, ttl, max_receivers=0, scope=""):
         """Deferred(bool): register a bound session unless the user has max_binds
-        in all processes; it lapses after ttl seconds unless refreshed."""
+        (or, for a receiver-capable member, one ending in ":rx", max_receivers
+        such; 0 = no limit of that kind) among its sessions whose member starts
+        with scope ("" = all processes); it lapses after ttl seconds unless
+        refreshed."""
 
     def refresh_sessions(user, members, ttl):
         """Deferred(int): keep these sessions registered; the user's session count
