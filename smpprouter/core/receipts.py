@@ -37,6 +37,8 @@ from .unasked import Unasked
 
 # registered_delivery bits asking for any receipt or notification.
 WANTS_RECEIPT = 0x13
+INTERMEDIATE = 0x10   # registered_delivery: intermediate notifications asked for
+ENROUTE = int(MessageState.ENROUTE)   # a plain int: compared per receipt
 PARK_FIRST, PARK_MAX = 0.05, 2.0
 PARK_LONG = 1.0   # a receipt parked longer than this is no race: see Receipts._park
 # message_state values counted as themselves in Receipts.states; anything else
@@ -49,6 +51,20 @@ def wants_receipt(registered_delivery: int, final_state: int) -> bool:
     are 1 (any final outcome) or 2 (failures only)."""
     asked = registered_delivery & 3
     return asked == 1 or (asked == 2 and final_state != MessageState.DELIVERED)
+
+
+def relays(registered_delivery: int, state: int, esm_class: int) -> bool:
+    """Whether an upstream's receipt is one its message asked for, whatever the
+    upstream chose to send: an intermediate notification only with bit 0x10; a
+    final one as wants_receipt says (value 2: failures only, so no DELIVRD).
+
+    Intermediate: esm_class 0x20 (SMPP's intermediate delivery notification),
+    or message_state ENROUTE, the one state v3.4 does not call final. ACCEPTED
+    and UNKNOWN are final there, and an unreadable receipt reads as UNKNOWN:
+    a user asking for receipts gets those."""
+    if esm_class & 0x20 or state == ENROUTE:
+        return bool(registered_delivery & INTERMEDIATE)
+    return wants_receipt(registered_delivery, state)
 
 
 class Receipts:
@@ -124,10 +140,13 @@ class Receipts:
         delay = self.delay
         if delay is not None and is_final(receipt.state):
             delay.observe(self.clock.seconds() - mapping.submitted_at)
-        if not mapping.registered_delivery & WANTS_RECEIPT:
-            self.counters["receipts_unwanted"] += 1
-            answer(Status.ESME_ROK)
-            return
+        asked = mapping.registered_delivery
+        if asked != 1 or receipt.esm_class & 0x20 or receipt.state == ENROUTE:
+            # not the common case (a final receipt, any outcome asked for)
+            if not relays(asked, receipt.state, receipt.esm_class):
+                self.counters["receipts_unwanted"] += 1
+                answer(Status.ESME_ROK)
+                return
         text = receipt.text
         if text:
             try:

@@ -7,7 +7,8 @@ idempotency records are the store's (store/idempotency.py); the whole API,
 answers included, is openapi.json (tests check the real answers against it).
 
 POST, in this order:
-- header `key`, the user's service key: missing or unknown, 401;
+- header `key`, the user's service key: missing or unknown, 401; an account
+  expired, or without the REST door or the submit operation, 403;
 - content-type application/json (charset, if given, utf-8): else 415;
 - the store unavailable: 503 with Retry-After: 1, before the body is parsed;
 - Idempotency-Key (optional, at most 255 printable ASCII characters): a
@@ -23,7 +24,7 @@ POST, in this order:
   reason (restcodes.TEMPORARY): nothing was sent, and the same request may
   simply be sent again.
 GET <transid>: the message's status for its owner; 404 for an id unknown or
-another user's (the two are not told apart).
+another user's (the two are not told apart); 403 as for POST (operation query).
 """
 
 import hashlib
@@ -35,6 +36,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.web import resource, server, static
 
+from ..policy import accounts
 from ..store.idempotency import BUSY, DONE, NEW, key_problem
 from . import restcodes
 from .bodies import error_body, json_body
@@ -105,6 +107,18 @@ def _unauthorised(request):
     if request.getHeader(b"key"):
         return _error(request, 401, "unknown service key", "key")
     return _error(request, 401, "the service key (header key) is missing", "key")
+
+
+_FORBIDDEN = {
+    accounts.EXPIRED: "the account has expired",
+    accounts.DOOR: "the account may not use the REST API",
+    accounts.OPERATION: "the account may not make this request",
+}
+
+
+def _forbidden(request, why):
+    """403 naming why: the key is right, the account does not allow it (policy/accounts.py)."""
+    return _error(request, 403, _FORBIDDEN[why], "key")
 
 
 def _json_type(value) -> bool:
@@ -186,6 +200,9 @@ class Messaging(_JsonResource):
         user = _user(door, request)
         if user is None:
             return _unauthorised(request)
+        refused = door.refusal(user, accounts.REST, accounts.SUBMIT)
+        if refused is not None:
+            return _forbidden(request, refused)
         if not _json_type(request.getHeader(b"content-type")):
             return _error(request, 415, "the body must be JSON (content-type: "
                           "application/json, charset utf-8)", "content-type")
@@ -276,6 +293,9 @@ class TransactionStatus(_JsonResource):
         user = _user(door, request)
         if user is None:
             return _unauthorised(request)
+        refused = door.refusal(user, accounts.REST, accounts.QUERY)
+        if refused is not None:
+            return _forbidden(request, refused)
         transid = self.transid.decode("latin-1")
         if request.postpath or not _ID.fullmatch(transid):
             return _error(request, 404, "no message %r" % transid[:80], "transid")

@@ -36,6 +36,7 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.web import resource, server
 
+from ..policy import accounts
 from .door import HttpMessage, Login
 from .websmscodes import LINES, line_of, status_name
 from .websmsparse import (
@@ -121,6 +122,7 @@ class WebSmsResource(_Endpoint):
 
     async def _send(self, ask):
         user = await _login(self.door, ask.user, ask.password)
+        _permitted(self.door, user, accounts.SUBMIT)
         text, sender, coding, schedule = ask.text, ask.sender, ask.coding, ask.schedule
         validity = None if schedule is None else schedule + self.validity
         messages = [HttpMessage(number, text, sender, coding, schedule, validity)
@@ -161,6 +163,7 @@ class StatusResource(_Endpoint):
     async def _status(self, query):
         if query.user is not None:
             user = await _login(self.door, query.user, query.password)
+            _permitted(self.door, user, accounts.QUERY)
             lookup = self.door.status(user.name, query.message_id)
         else:
             lookup = self.door.status_of_anyone(query.message_id)
@@ -204,6 +207,16 @@ async def _login(door, name, password):
     if login.result == Login.NO_USER:
         raise WebSmsError("HTTP05", "no user %s" % ascii(name))
     raise WebSmsError("HTTP04", "wrong password")
+
+
+def _permitted(door, user, operation):
+    """Raise the seed's HTTP26 for an expired account, HTTP15 for a door or an
+    operation its account does not allow (policy/accounts.py)."""
+    refused = door.refusal(user, accounts.WEBSMS, operation)
+    if refused == accounts.EXPIRED:
+        raise WebSmsError("HTTP26", "the account has expired")
+    if refused is not None:
+        raise WebSmsError("HTTP15", "the account may not make this request here")
 
 
 def _query(request) -> bytes:

@@ -44,6 +44,9 @@ class FakeDoor:
             return defer.succeed(Login(Login.BAD_PASSWORD))
         return defer.succeed(Login(Login.OK, FakeUser()))
 
+    def refusal(self, user, door, operation):
+        return None
+
     def send(self, user, messages):
         self.sent.append(messages)
         if isinstance(self.send_result, defer.Deferred):
