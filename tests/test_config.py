@@ -705,3 +705,42 @@ class BillingTests(ConfigTestCase):
             self.assertEqual(e.key, key, str(e))
             self.assertIn(words, e.message)
             self.assertIsNotNone(e.line, str(e))
+
+
+class AccountPolicyTests(ConfigTestCase):
+    """The account policy keys of issue 13 (policy/accounts.py, core/admission.py)."""
+
+    def test_defaults_leave_every_account_as_it_was(self):
+        user = self.load(MINIMAL).users["esme1"]
+        self.assertEqual((user.max_receivers, user.bind_scope, user.system_type, user.expires),
+                         (0, "router", "", 0.0))
+        self.assertEqual(user.doors, frozenset(("smpp", "rest", "websms")))
+        self.assertEqual(user.operations, frozenset(("submit", "query", "cancel", "replace")))
+
+    def test_values(self):
+        user = self.load(MINIMAL + 'max_receivers = 1\nbind_scope = "process"\n'
+                         'system_type = "smpp"\nexpires = 2027-01-01T01:00:00+01:00\n'
+                         'doors = ["rest"]\noperations = ["submit", "query"]\n').users["esme1"]
+        self.assertEqual((user.max_receivers, user.bind_scope, user.system_type, user.expires),
+                         (1, "process", "smpp", 1798761600.0))
+        self.assertEqual((user.doors, user.operations),
+                         (frozenset(["rest"]), frozenset(["submit", "query"])))
+
+    def test_errors_name_the_line(self):
+        k = "users.esme1."
+        self.assertError(MINIMAL + "max_receivers = 4\n", "max_receivers", k + "max_receivers",
+                         "must be at most max_binds (3), not 4")
+        self.assertError(MINIMAL + 'bind_scope = "server"\n', "bind_scope", k + "bind_scope",
+                         "must be one of 'router', 'process'")
+        self.assertError(MINIMAL + 'system_type = "0123456789abc"\n', "system_type",
+                         k + "system_type", "at most 12 characters")
+        self.assertError(MINIMAL + 'expires = "2027-01-01"\n', "expires", k + "expires",
+                         "must be a date-time with its offset")
+        self.assertError(MINIMAL + 'expires = 2027-01-01\n', "expires", k + "expires",
+                         "must be a date-time with its offset")
+        self.assertError(MINIMAL + 'expires = 2027-01-01T00:00:00\n', "expires", k + "expires",
+                         "must say its offset")
+        self.assertError(MINIMAL + 'doors = ["smpp", "http"]\n', "doors", k + "doors[1]",
+                         "must be one of 'smpp', 'rest', 'websms', not 'http'")
+        self.assertError(MINIMAL + 'operations = ["sumbit"]\n', "operations",
+                         k + "operations[0]", "did you mean 'submit'?")
