@@ -730,7 +730,8 @@ class SimulatedSMSC(Factory):
                 or self.receipts_unasked:
             receipt_id = (message_id if self._receipt_id_pattern is None
                           else self._receipt_id_pattern % number)
-            receipt = self._make_receipt(pdu, receipt_id, stat)
+            receipt = (self._make_receipt(pdu, receipt_id) if stat is None
+                       else self._make_receipt(pdu, receipt_id, stat))
         resp_cls = SubmitSmResp if pdu.command_id == CommandId.submit_sm else DataSmResp
         resp = resp_cls(0, pdu.sequence_number, message_id)
         if receipt is not None and self.receipt_first:

@@ -184,3 +184,22 @@ class ReceiptMapTests(SplitTestCase):
                              (resp.message_id, "REJECTD", "013"))
             self.assertEqual(dlr.tlvs["message_state"], 8)
         return run(go())
+
+
+class StoreAndForwardSplitTests(SplitTestCase):
+    """The outbound drainer splits as the synchronous path does."""
+    harness_args = dict(users={"esme1": "store_and_forward = true", "esme2": "", "esme3": ""})
+
+    def test_a_queued_long_message_goes_in_parts_with_one_receipt(self):
+        async def go():
+            client = await self.h.bind("transceiver")
+            self.h.smsc.receipt_stats = {1: "UNDELIV"}
+            resp = await client.submit(**dict(LONG, tlvs={"message_payload": payload(TEXT)}))
+            self.assertEqual(resp.command_status, Status.ESME_ROK)
+            dlr = await self.only_receipt(client, 3)
+            self.assertEqual(len(self.h.smsc.submits), 3)
+            self.assertTrue(all(p.esm_class & 0x40 for p in self.h.smsc.submits))
+            receipt = parse_receipt(dlr.short_message)
+            self.assertEqual((receipt.id, receipt.stat, receipt.err, receipt.sub,
+                              receipt.dlvrd), (resp.message_id, "UNDELIV", "101", "003", "002"))
+        return run(go())
