@@ -134,6 +134,23 @@ class ReceiptsAsAskedTests(ReceiptTestCase):
         return run(go())
 
 
+class SplitReceiptsAsAskedTests(ReceiptTestCase):
+    """A message the router split has one receipt; with registered_delivery 2 and
+    every part delivered, none."""
+    harness_args = dict(smsc=dict(receipts_unasked=True))
+
+    def test_a_split_message_delivered_gives_no_receipt_to_failures_only(self):
+        async def go():
+            client = await self.h.bind("transceiver")
+            long = dict(MESSAGE, short_message=b"", tlvs={"message_payload": b"x" * 400})
+            await client.submit(**dict(long, registered_delivery=2))
+            await self.h.smsc.wait_submits(3)
+            last = await client.submit(**dict(MESSAGE, registered_delivery=1))
+            await self.settle(client, 4, 1)
+            self.assertEqual([r.id for r in receipts_of(client)], [last.message_id])
+        return run(go())
+
+
 class IntermediateReceiptTests(ReceiptTestCase):
     harness_args = dict(smsc=dict(receipt_stat="ENROUTE"))
 
