@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from twisted.internet.endpoints import _parseServer
 
 from smpprouter.passwords import is_hash
+from smpprouter.policy.numbers import country_code_problem
 from smpprouter.tomlfile import ConfigError, TomlFile
 
 __all__ = ["ConfigError", "load_config", "Config", "RouterConfig", "RedisConfig",
@@ -67,7 +68,8 @@ KEYS = {
     "users.NAME": ("password", "groups", "max_binds", "throughput", "window", "window_policy",
                    "message_id", "dlr_retention", "store_and_forward", "service_key",
                    "dlr_url", "mo_url", "webhook_secret", "webhook_retention", "allow_from",
-                   "tls_subject", "billing", "low_balance", "sender_ids", "tlv_defaults"),
+                   "tls_subject", "billing", "low_balance", "sender_ids", "tlv_defaults",
+                   "country_code"),
 }
 PREPAID, POSTPAID = "prepaid", "postpaid"
 _BILLING = (POSTPAID, PREPAID)
@@ -262,6 +264,9 @@ class User:
     low_balance: int = 0       # prepaid: warn once each time the balance falls below; 0 = off
     sender_ids: tuple = ()     # source addresses it may send from, exact or glob; () = any
     tlv_defaults: tuple = ()   # ((tlv name, text), ...) for messages on routes requiring TLVs
+    # set: its destinations are normalised to E.164 before routing (policy/numbers.py),
+    # national ones (trunk prefix 0) getting this country code; "" = as sent
+    country_code: str = ""
 
     @property
     def prepaid(self) -> bool:
@@ -756,8 +761,11 @@ def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
         if len(sender) > 20 or not _PRINTABLE.fullmatch(sender):
             raise t.tf.error(t.key + ("sender_ids", index), "%r: a sender id (or glob "
                              "pattern) is printable ASCII, at most 20 characters" % sender)
+    country_code = t.string("country_code", "")
+    if country_code and country_code_problem(country_code):
+        raise t.error("country_code", country_code_problem(country_code))
     return User(name=name, password=password, groups=groups, max_binds=max_binds,
-                billing=billing, low_balance=low_balance, sender_ids=sender_ids,
+                country_code=country_code, billing=billing, low_balance=low_balance, sender_ids=sender_ids,
                 tlv_defaults=_tlv_defaults(t),
                 throughput=throughput, window=window, message_id=message_id,
                 dlr_retention=dlr_retention, window_policy=window_policy,

@@ -16,10 +16,12 @@ answer (the property test holds them to a naive loop over the rules):
 """
 
 import itertools
+from dataclasses import replace
 
 from zope.interface import implementer
 
 from smpprouter.routing import rules as _rules
+from smpprouter.policy.rewrite import Rewritten
 from smpprouter.routing.interface import IRouter, MORoute, MTReject, MTRoute
 from smpprouter.routing.rules import FAILOVER, ROUND_ROBIN, normalise, suggest
 from smpprouter.tomlfile import ConfigError
@@ -107,6 +109,18 @@ def _narrow(rules, unindexed, index, lengths, destination):
     return [rules[p] for p in found]
 
 
+def _rewritten(rewrite, request, decisions, pricing, name, trace=None):
+    """The decision of a rule with actions (policy/rewrite.py): what they change,
+    priced on the destination after E.164; or the status they refuse it with."""
+    out = rewrite(request.source_addr, request.destination_addr, request.dest_ton, trace)
+    if type(out) is not Rewritten:
+        return MTReject(status=out, rule=name)
+    decision = next(decisions)
+    if pricing is not None:
+        decision = decision[pricing(out.priced)]
+    return replace(decision, rewrite=out)
+
+
 @implementer(IRouter)
 class RoutingTable:
     """An IRouter over validated Routes; build it with load_routes()."""
@@ -123,7 +137,7 @@ class RoutingTable:
             ((r.users, r.groups),
              (r.destination_prefix, r.source_prefix,
               r.source_regex.fullmatch if r.source_regex is not None else None,
-              r.service_type, _mt_decisions(r), _pricing(r)))
+              r.service_type, _mt_decisions(r), _pricing(r), r.rewrite, r.name))
             for r in routes.mt)
         self._memo = {}
         self._mo = tuple(
@@ -168,7 +182,8 @@ class RoutingTable:
             rules, unindexed, index, lengths = self._plan(request.user, request.groups)
             if index is not None:
                 rules = _narrow(rules, unindexed, index, lengths, destination)
-            for dprefix, sprefix, fullmatch, services, decisions, pricing in rules:
+            for dprefix, sprefix, fullmatch, services, decisions, pricing, rewrite, name \
+                    in rules:
                 if dprefix is not None and not destination.startswith(dprefix):
                     continue
                 if sprefix is not None and not source.startswith(sprefix):
@@ -177,6 +192,8 @@ class RoutingTable:
                     continue
                 if services is not None and service_type not in services:
                     continue
+                if rewrite is not None:
+                    return _rewritten(rewrite, request, decisions, pricing, name)
                 if pricing is None:
                     return next(decisions)
                 return next(decisions)[pricing(destination)]
