@@ -22,6 +22,7 @@ from zope.interface import implementer
 
 from smpprouter.routing import rules as _rules
 from smpprouter.policy.rewrite import Rewritten
+from smpprouter.routing.coverage import coverage
 from smpprouter.routing.interface import IRouter, MORoute, MTReject, MTRoute
 from smpprouter.routing.rules import FAILOVER, ROUND_ROBIN, normalise, suggest
 from smpprouter.tomlfile import ConfigError
@@ -202,6 +203,10 @@ class RoutingTable:
             # contract is an answer, never an exception, and no rule can have matched it.
             pass
         return self._no_route
+
+    def coverage(self, user, groups=frozenset()):
+        """[routing.coverage.CoverageRow]: the prefixes this user reaches, priced."""
+        return coverage(self.routes, user, frozenset(groups or ()))
 
     # -- MO ------------------------------------------------------------------------------
 
