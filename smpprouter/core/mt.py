@@ -140,13 +140,13 @@ class MTPath:
             if user.country_code:
                 destination = self._e164[user.name](s.destination, s.dest_ton)
                 if destination is None:
-                    self._reject(Status.ESME_RINVDSTADR, answer, s.user)
+                    self._reject(Status.ESME_RINVDSTADR, answer, s.user, True)
                     return
                 s = replace(s, destination=destination, dest_ton=1, dest_npi=1)
             decision = self.routes.route_mt(MTRequest(
                 user.name, user.groups, s.source, s.destination, s.service_type, s.dest_ton))
             if type(decision) is MTReject:
-                self._reject(decision.status, answer, s.user)
+                self._reject(decision.status, answer, s.user, decision.bad_number)
                 return
             if decision.rewrite is not None:
                 s = decision.rewrite.apply(s)   # what goes upstream (and into the mapping)
@@ -185,10 +185,10 @@ class MTPath:
             return
         self._send(s, user, names, 0, None, answer, form)
 
-    def _reject(self, status, answer, user):
+    def _reject(self, status, answer, user, bad_number=False):
         self.counters["rejected"] += 1
         self._tally(user, NO_CONNECTOR, status)
-        answer(Outcome(status))
+        answer(Outcome(status, bad_number=bad_number) if bad_number else Outcome(status))
 
     # -- prepaid: charged before anything is sent -------------------------------
 

@@ -141,7 +141,8 @@ def answer_of(outcomes, parsed):
     for item in parsed.items:
         if type(item) is HttpMessage:
             outcome = next(outcome_of)
-            code, description = entry_of(outcome.status)
+            code, description = entry_of(outcome.status) if not outcome.bad_number else \
+                (restcodes.INVALID_NUMBER, restcodes.DESCRIPTIONS[restcodes.INVALID_NUMBER])
             entry = {"code": code, "description": description}
             if code == queued_code:
                 entry["transid"] = outcome.message_id

@@ -144,7 +144,7 @@ class WebSmsResource(_Endpoint):
                 continue
             outcome = next(outcomes)
             if outcome.status:
-                add(line_of(outcome.status))
+                add(_BAD_NUMBER if outcome.bad_number else line_of(outcome.status))
             else:
                 add(_RESPONSE + outcome.message_id.encode("ascii"))
         return b"\n".join(lines)

@@ -11,7 +11,9 @@ a listed, longer prefix. "" stands for every other destination.
 
 Rules that also depend on the sender or the message (source_prefix,
 source_regex, service_type) decide only some messages: they are left out, as
-a price list is the same for every message to a prefix. So a refused prefix
+a price list is the same for every message to a prefix. A rule's national
+prefixes (its e164's trunk prefix: "07") are not listed either: its messages
+are priced, and listed, by their E.164 prefix. So a refused prefix
 more specific than a covered one is listed too (covered False): it says the
 shorter prefix's price does not reach there.
 """
@@ -44,9 +46,15 @@ def coverage(routes, user, groups=frozenset()):
     prefixes are listed only where a covered shorter one would mislead."""
     rules = [r for r in routes.mt if _applies(r, user, groups) and _unconditional(r)]
     candidates = {""}
+    national = set()
     for rule in rules:
         candidates.update(rule.destination_prefix or ())
         candidates.update(prefix for prefix, _ in rule.prices)
+        e164 = rule.rewrite.e164 if rule.rewrite is not None else None
+        if e164 is not None and e164.country_code and e164.trunk_prefix:
+            national.update(p for p in rule.destination_prefix or ()
+                            if p.startswith(e164.trunk_prefix))
+    candidates -= national
     rows = {}
     for prefix in sorted(candidates):
         rule = next((r for r in rules if r.destination_prefix is None

@@ -44,6 +44,9 @@ class MTReject:
     """Refuse the message with this SMPP status."""
     status: int
     rule: str
+    # the rule's e164 or rewrite could not make an address of it (not "no route"):
+    # the HTTP APIs say "invalid number" (HTTP09, REST 2001) rather than a routing error
+    bad_number: bool = False
 
 
 @dataclass(frozen=True, slots=True)

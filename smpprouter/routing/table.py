@@ -22,6 +22,7 @@ from zope.interface import implementer
 
 from smpprouter.routing import rules as _rules
 from smpprouter.policy.rewrite import Rewritten
+from smpprouter.smpp.status import Status
 from smpprouter.routing.coverage import coverage
 from smpprouter.routing.interface import IRouter, MORoute, MTReject, MTRoute
 from smpprouter.routing.rules import FAILOVER, ROUND_ROBIN, normalise, suggest
@@ -115,7 +116,7 @@ def _rewritten(rewrite, request, decisions, pricing, name, trace=None):
     priced on the destination after E.164; or the status they refuse it with."""
     out = rewrite(request.source_addr, request.destination_addr, request.dest_ton, trace)
     if type(out) is not Rewritten:
-        return MTReject(status=out, rule=name)
+        return MTReject(status=out, rule=name, bad_number=out == Status.ESME_RINVDSTADR)
     decision = next(decisions)
     if pricing is not None:
         decision = decision[pricing(out.priced)]

@@ -65,7 +65,7 @@ class DecisionTests(SynchronousTestCase):
 
     def test_a_destination_that_cannot_be_normalised_is_refused(self):
         d = table(self, UK).route_mt(mt("07x", source="AB"))
-        self.assertEqual(d, MTReject(Status.ESME_RINVDSTADR, "uk"))
+        self.assertEqual(d, MTReject(Status.ESME_RINVDSTADR, "uk", bad_number=True))
 
     def test_a_numeric_source_that_cannot_be_normalised_is_refused(self):
         d = table(self, UK).route_mt(mt("447700900123", source="0123"))
