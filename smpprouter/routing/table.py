@@ -5,7 +5,9 @@ loop does nothing but C-level operations (``str.startswith(tuple)``, frozenset
 membership, one ``next()``). Every decision object is built at load: a
 failover or reject rule answers ``next(itertools.repeat(decision))``, a
 round-robin rule ``next(itertools.cycle(rotations))``, so no answer is built
-per message. The cycle iterators are the only state that changes an answer.
+per message, except by a rule with rewriting actions (policy/rewrite.py), whose
+answer carries what they change in this message. The cycle iterators are the
+only state that changes an answer.
 
 Two precomputations keep long tables cheap, both derived data that change no
 answer (the property test holds them to a naive loop over the rules):
