@@ -36,7 +36,7 @@ import tempfile
 import time
 
 from smpprouter.passwords import hash_password, hash_service_key
-from bench.e2e import free_port, total_cpu, wait_for_line
+from bench.e2e import free_port, stop_processes, total_cpu, wait_for_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -259,14 +259,7 @@ def run_api(args, api, floor_result):
         with open(ids_seen) as f:
             matched = len(ids & {line.strip() for line in f})
     finally:
-        for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(procs)
     cpu = (after[0] - before[0]) + (after[1] - before[1])
     accepted = max(1, result["accepted"])
     per_request = cpu / accepted * 1e6

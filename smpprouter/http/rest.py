@@ -95,6 +95,8 @@ def _write(answer, request, replayed=False):
         request.setHeader(b"retry-after", RETRY_AFTER)
     if replayed:
         request.setHeader(b"idempotent-replayed", b"true")
+    # the whole body is at hand: its length, not chunked encoding
+    request.setHeader(b"content-length", b"%d" % len(body))
     request.write(body)
     request.finish()
 
@@ -346,8 +348,10 @@ class Balance(_JsonResource):
 
 
 def _answer_now(request, payload):
+    body = json_body(payload)
     request.setHeader(b"content-type", JSON)
-    return json_body(payload)
+    request.setHeader(b"content-length", b"%d" % len(body))
+    return body
 
 
 def _balance_answer(balance):
@@ -389,4 +393,5 @@ class Coverage(_JsonResource):
         request.setHeader(b"content-type", media)
         request.setHeader(b"content-disposition", b'attachment; filename="%s"'
                           % sheets.filename(user.name, kind))
+        request.setHeader(b"content-length", b"%d" % len(body))
         return body

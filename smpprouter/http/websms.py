@@ -291,6 +291,7 @@ def _form_body(request) -> bytes:
 def _answer(request, body: bytes, status: int = 200) -> bytes:
     request.setResponseCode(status)
     request.setHeader(b"content-type", TEXT_PLAIN)
+    request.setHeader(b"content-length", b"%d" % len(body))   # not chunked
     return body
 
 
@@ -318,6 +319,7 @@ def _later(request, coroutine, failed_code):
             request.setHeader(b"content-type", body.kind)
             request.setHeader(b"content-disposition",
                               b'attachment; filename="%s"' % body.name)
+            request.setHeader(b"content-length", b"%d" % len(body))
             request.write(bytes(body))
         else:
             request.write(_answer(request, body))

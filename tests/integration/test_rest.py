@@ -324,3 +324,48 @@ class IdempotencyTests(RestTestCase):
             self.assertEqual(self.h.redis.command("HGET", idempotency_key("esme3", "bad"), "s"),
                              "400")
         return run(go())
+
+
+class NotifyUrlTests(RestTestCase):
+    """A message's own notifyurl: its receipt comes back as seed 004's
+    deliveryInfoNotification with the request's ids, while the user's other
+    receipts still go to its SMPP receivers."""
+
+    def setUp(self):
+        from bench.sink import WebhookSink
+        self.sink = WebhookSink(reactor)
+        self.sink.listen(0)
+        self.addCleanup(self.sink.close)
+        return super().setUp()
+
+    def test_receipts_reach_each_messages_notifyurl_with_its_ids(self):
+        async def go():
+            body = message(["15551230001", "15551230002"], correlationid="top",
+                           notifyurl=self.sink.url("/dr"), notifydata="nd-1",
+                           callbackData="cb-1")
+            body["destination"] = [{"msisdn": ["15551230001"], "correlationid": "d1"},
+                                   {"msisdn": ["15551230002"]}]
+            answer = await self.send(body)
+            self.assertEqual(answer.codes(), ["1001", "1001"])
+            transids = [e["transid"] for e in answer.json["response"]]
+            # one without a notifyurl: its receipt goes to the SMPP receiver
+            receiver = await self.h.bind("receiver")
+            plain = await self.send(message(["15551230003"]))
+            await self.sink.wait(lambda s: len(s.requests) >= 2)
+            got = {}
+            for request in self.sink.requests:
+                self.assertEqual(request.path, "/dr")
+                info = request.json()["deliveryInfoNotification"]
+                got[info["transid"]] = info
+            self.assertEqual(set(got), set(transids))
+            first, second = got[transids[0]], got[transids[1]]
+            self.assertEqual((first["correlationid"], second["correlationid"]), ("d1", "top"))
+            for info in (first, second):
+                self.assertEqual(info["callbackData"], "cb-1")
+                self.assertEqual(info["notifydata"], "nd-1")
+                self.assertEqual(info["deliveryInfo"]["deliveryStatus"], "Delivered")
+            self.assertEqual(first["deliveryInfo"]["destination"], "15551230001")
+            receipt = await receiver.next_delivery()
+            self.assertIn(plain.json["response"][0]["transid"].encode(), receipt.short_message)
+            self.assertEqual(len(self.sink.requests), 2)
+        return run(go())
