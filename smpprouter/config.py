@@ -24,7 +24,7 @@ from smpprouter.tomlfile import ConfigError, TomlFile
 
 __all__ = ["ConfigError", "load_config", "Config", "RouterConfig", "RedisConfig",
            "SmppConfig", "SecurityConfig", "OutboundConfig", "HttpConfig", "MetricsConfig",
-           "ListenerTLS", "Listener", "Connector",
+           "LogConfig", "ListenerTLS", "Listener", "Connector",
            "User", "KEYS"]
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -34,6 +34,7 @@ _REQUIRED = object()
 _TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 _ID_FORMS = ("as-is", "hex", "decimal")
 _WINDOW_POLICIES = ("pause", "refuse")
+LOG_FORMATS = ("text", "json")
 _PROTOCOLS = ("smpp", "http", "metrics")
 # A service key's stored form: its SHA-256, hex (passwords.hash_service_key).
 _SERVICE_KEY = re.compile(r"sha256\$[0-9a-f]{64}")
@@ -42,8 +43,8 @@ _SERVICE_KEY = re.compile(r"sha256\$[0-9a-f]{64}")
 # order etc/smpprouter.toml shows them; tests/test_config.py checks that the
 # shipped file shows every one.
 KEYS = {
-    "": ("router", "redis", "smpp", "security", "outbound", "http", "metrics", "listeners",
-         "connectors",
+    "": ("router", "redis", "smpp", "security", "outbound", "http", "metrics", "log",
+         "listeners", "connectors",
          "users"),
     "router": ("name", "var_dir", "routing", "routes", "pid_file"),
     "redis": ("url", "max_queue", "dlr_retention", "claim_idle", "spool_max", "ledger_max"),
@@ -56,6 +57,7 @@ KEYS = {
              "websms_post_max", "status_without_credentials", "templates", "idempotency_ttl",
              "webhook_timeout", "webhook_concurrency", "webhook_retention", "webhook_allow"),
     "metrics": ("enabled", "publish_interval"),
+    "log": ("format", "message_text"),
     "listeners.NAME": ("protocol", "endpoint", "max_connections", "max_connections_per_ip",
                        "tls"),
     "listeners.NAME.tls": ("certificate", "private_key", "min_version", "ca"),
@@ -178,6 +180,13 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class LogConfig:
+    """How the router logs (smpprouter/logs.py)."""
+    format: str = "text"            # "json": one JSON object per line (twisted.logger's)
+    message_text: bool = False      # true: lines about one message show its text (debug)
+
+
+@dataclass(frozen=True, slots=True)
 class ListenerTLS:
     certificate: str           # absolute paths, checked to exist
     private_key: str           # the certificate file itself when not given
@@ -285,6 +294,7 @@ class Config:
     outbound: OutboundConfig = field(default_factory=OutboundConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    log: LogConfig = field(default_factory=LogConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
 
     @property
@@ -683,6 +693,12 @@ def _metrics(t: _Table) -> MetricsConfig:
                          publish_interval=_positive(t, "publish_interval", 5.0))
 
 
+def _log(t: _Table) -> LogConfig:
+    t.allow(*KEYS["log"])
+    return LogConfig(format=t.string("format", "text", choices=LOG_FORMATS),
+                     message_text=t.boolean("message_text", False))
+
+
 def _connector(name: str, t: _Table, base: str) -> Connector:
     t.allow(*KEYS["connectors.NAME"])
     host = t.string("host", min_len=1)
@@ -836,8 +852,8 @@ def load_config(path: str, overrides: dict | None = None) -> Config:
     base = os.path.dirname(os.path.abspath(path))
     top = _Table(tf, (), tf.data)
     top.allow(*KEYS[""])
-    (router_t, redis_t, smpp_t, security_t, outbound_t, http_t, metrics_t, listeners_t,
-     connectors_t,
+    (router_t, redis_t, smpp_t, security_t, outbound_t, http_t, metrics_t, log_t,
+     listeners_t, connectors_t,
      users_t) = (top.section(name) for name in KEYS[""])
 
     router = _router(router_t, base)
@@ -847,6 +863,7 @@ def load_config(path: str, overrides: dict | None = None) -> Config:
     outbound = _outbound(outbound_t)
     http = _http(http_t, base)
     metrics = _metrics(metrics_t)
+    log = _log(log_t)
     listeners = {}
     smpp_override = overrides.get("smpp_listen")
     http_override = overrides.get("http_listen")
@@ -886,4 +903,4 @@ def load_config(path: str, overrides: dict | None = None) -> Config:
             keys[user.service_key] = user.name
     return Config(path=path, router=router, redis=redis, smpp=smpp,
                   listeners=listeners, connectors=connectors, users=users, outbound=outbound,
-                  http=http, metrics=metrics, security=security)
+                  http=http, metrics=metrics, security=security, log=log)

@@ -237,6 +237,14 @@ class ErrorTests(ConfigTestCase):
         text = MINIMAL.replace("port = 2776", "port = 70000")
         self.assertError(text, "70000", "connectors.smsc.port", "between 1 and 65535")
 
+    def test_log_format_and_message_text(self):
+        config = self.load('[log]\nformat = "json"\nmessage_text = true\n' + MINIMAL)
+        self.assertEqual((config.log.format, config.log.message_text), ("json", True))
+        self.assertEqual((self.load(MINIMAL).log.format, self.load(MINIMAL).log.message_text),
+                         ("text", False))
+        self.assertError('[log]\nformat = "jsn"\n' + MINIMAL, "jsn", "log.format",
+                         "did you mean 'json'?")
+
     def test_negative_throughput(self):
         self.assertError(MINIMAL + "throughput = -1.5\n", "throughput",
                          "users.esme1.throughput", "must be at least 0")

@@ -23,6 +23,7 @@ from twisted.internet import defer, task
 from twisted.logger import Logger
 
 from ..ids import normalise
+from ..logs import message_text
 from ..metrics.histogram import Latency
 from ..smpp.receipt import MessageState, build_receipt, is_final, rewrite_id
 from ..smpp.status import Status
@@ -52,6 +53,7 @@ def wants_receipt(registered_delivery: int, final_state: int) -> bool:
 
 class Receipts:
     log = Logger()
+    show_text = False   # [log] message_text
 
     def __init__(self, store, inbox, clock, upstreams, counters, metrics=True, credits=None):
         self.store = store
@@ -79,7 +81,8 @@ class Receipts:
             states[key] = states.get(key, 0) + 1
         if not receipt.message_id:
             self.counters["receipts_unknown"] += 1
-            self.log.warn("{connector}: receipt without an id dropped", connector=connector)
+            self.log.warn("{connector}: receipt without an id dropped", connector=connector,
+                          **message_text(self.show_text, receipt.text))
             answer(Status.ESME_ROK)
             return
         upstream = self.upstreams[connector]
@@ -162,7 +165,8 @@ class Receipts:
                     self.counters["receipts_unknown"] += 1
                     self.log.warn("{connector}: receipt for unknown id {upstream_id!r} dropped "
                                   "after {waited:.1f} s", connector=name,
-                                  upstream_id=receipt.message_id, waited=waited)
+                                  upstream_id=receipt.message_id, waited=waited,
+                                  **message_text(self.show_text, receipt.text))
                     return Status.ESME_ROK
                 if waited >= PARK_LONG and not counted:
                     parked = self._parked.get(name, 0)

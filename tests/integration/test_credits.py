@@ -173,6 +173,7 @@ class PrepaidTests(CreditsTestCase):
             self.assertEqual(seen, [("esme2", 49, 50)])
             await client.submit(**MESSAGE)       # 44: the second crossing
             self.assertEqual(seen, [("esme2", 49, 50), ("esme2", 44, 50)])
+            self.assertEqual(self.h.core.counters["low_balance"], 2)   # the metric's count
         return run(go())
 
     def test_undelivered_refunds_where_the_route_says_so(self):

@@ -20,7 +20,7 @@ from smpprouter.store.idempotency import key as idempotency_key
 from ..http.openapi import check_answer
 from ..http.seed004 import EXAMPLES
 from ..store.support import wait_for
-from .harness import RouterHarness, run
+from .harness import DEFAULT_ROUTES, RouterHarness, run
 
 TEMPLATES = os.path.join(os.path.dirname(__file__), "..", "..", "etc", "templates.toml")
 SEND = "/resources/v1/messaging"
@@ -63,7 +63,8 @@ class RestTestCase(TestCase):
         self.h = RouterHarness(
             users={"esme1": user("esme1"), "esme2": user("esme2"),
                    "esme3": user("esme3", "throughput = 0.001")},
-            http='templates = "%s"\n' % os.path.abspath(TEMPLATES), extra=FAST)
+            http='templates = "%s"\n' % os.path.abspath(TEMPLATES), extra=FAST,
+            routes=getattr(self, "routes", DEFAULT_ROUTES))
         self.pool = HTTPConnectionPool(reactor, persistent=True)
         self.agent = Agent(reactor, pool=self.pool)
         self.addCleanup(lambda: run(self.h.stop()))
@@ -368,4 +369,32 @@ class NotifyUrlTests(RestTestCase):
             receipt = await receiver.next_delivery()
             self.assertIn(plain.json["response"][0]["transid"].encode(), receipt.short_message)
             self.assertEqual(len(self.sink.requests), 2)
+        return run(go())
+
+
+class DltTemplateTests(RestTestCase):
+    """A route that requires seed 002's DLT ids: a REST template carries them, so an
+    HTTP user meets the rule without TLVs of its own."""
+
+    def setUp(self):
+        self.routes = DEFAULT_ROUTES + (
+            '\n[[mt]]\nname = "india-dlt"\ndestination_prefix = ["91"]\n'
+            'connectors = ["smsc"]\nrequire_tlvs = ["pe_id", "template_id"]\n')
+        return super().setUp()
+
+    def test_a_template_with_its_dlt_ids_passes_a_text_without_them_is_refused(self):
+        async def go():
+            body = {"message": {"template": "otp-in", "parameters": {"code": "4711"}},
+                    "destination": [{"msisdn": ["919812345678"]}]}
+            answer = await self.send(body)
+            self.assertEqual(answer.codes(), ["1001"])
+            submit = (await self.h.smsc.wait_submits(1))[0]
+            self.assertEqual(gsm7_decode(submit.short_message), "Your OTP is 4711.")
+            self.assertEqual(submit.source_addr, "ACMEIN")
+            self.assertEqual((submit.tlvs["pe_id"], submit.tlvs["template_id"]),
+                             ("1201159100000000001", "1207161700000000002"))
+            refused = await self.send(message(["919812345678"]))
+            self.assertEqual(refused.json["response"][0]["code"], "2099")
+            self.assertIn("ESME_RMISSINGTLV", refused.json["response"][0]["description"])
+            self.assertEqual(len(self.h.smsc.submits), 1)
         return run(go())
