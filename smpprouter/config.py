@@ -21,6 +21,8 @@ from twisted.internet.endpoints import _parseServer
 from smpprouter.passwords import is_hash
 from smpprouter.policy.numbers import country_code_problem
 from smpprouter.tomlfile import ConfigError, TomlFile
+from smpprouter.receiptmap import load_receipt_map
+from smpprouter.smpp.text import AIR_OCTETS, METHODS, MIN_AIR_OCTETS, UDH8
 
 __all__ = ["ConfigError", "load_config", "Config", "RouterConfig", "RedisConfig",
            "SmppConfig", "SecurityConfig", "OutboundConfig", "HttpConfig", "MetricsConfig",
@@ -66,7 +68,8 @@ KEYS = {
                         "enquire_link_interval", "response_timeout", "reconnect_min",
                         "reconnect_max", "hold_unbound", "dlr_expiry", "resp_id", "receipt_id",
                         "receipt_wait",
-                        "tls", "tls_ca", "tls_hostname", "tls_min_version"),
+                        "tls", "tls_ca", "tls_hostname", "tls_min_version",
+                        "max_octets", "message_payload", "split", "receipt_map"),
     "users.NAME": ("password", "groups", "max_binds", "throughput", "window", "window_policy",
                    "message_id", "dlr_retention", "store_and_forward", "service_key",
                    "dlr_url", "mo_url", "webhook_secret", "webhook_retention", "allow_from",
@@ -237,6 +240,13 @@ class Connector:
     tls_ca: str | None         # absolute; None = the system trust store
     tls_hostname: str          # the host when not given
     tls_min_version: str
+    # What the upstream takes (core/multipart.py): one SMS of max_octets on air; a
+    # longer message (or a data_sm) the router splits by `split`, unless it takes
+    # message_payload (then it goes whole, as before).
+    max_octets: int = 140
+    message_payload: bool = False
+    split: str = "udh8"        # "udh8" | "udh16" | "sar"
+    receipt_map: tuple = ()    # receiptmap.load_receipt_map() of its `receipt_map` file
 
 
 @dataclass(frozen=True, slots=True)
@@ -735,6 +745,15 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
     tls_ca = _existing_file(t, "tls_ca", base, tls_ca) if tls_ca else None
     tls_hostname = t.string("tls_hostname", "") or host
     tls_min_version = t.string("tls_min_version", "1.2", choices=_TLS_VERSIONS)
+    max_octets = t.integer("max_octets", AIR_OCTETS, MIN_AIR_OCTETS, AIR_OCTETS)
+    message_payload = t.boolean("message_payload", False)
+    if message_payload and interface_version == 0x33:
+        raise t.error("message_payload", "SMPP v3.3 has no message_payload: leave it false, "
+                      "the router splits long messages for this upstream")
+    split = t.string("split", UDH8, choices=METHODS)
+    receipt_map = t.string("receipt_map", "")
+    receipt_map = load_receipt_map(_existing_file(t, "receipt_map", base, receipt_map)) \
+        if receipt_map else ()
     return Connector(
         name=name, host=host, port=port, system_id=system_id, password=password,
         system_type=system_type, interface_version=interface_version, bind=bind,
@@ -743,7 +762,8 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
         reconnect_min=reconnect_min, reconnect_max=reconnect_max, hold_unbound=hold_unbound,
         dlr_expiry=dlr_expiry,
         receipt_wait=receipt_wait, resp_id=resp_id, receipt_id=receipt_id, tls=tls, tls_ca=tls_ca,
-        tls_hostname=tls_hostname, tls_min_version=tls_min_version)
+        tls_hostname=tls_hostname, tls_min_version=tls_min_version, max_octets=max_octets,
+        message_payload=message_payload, split=split, receipt_map=receipt_map)
 
 
 def _user(name: str, t: _Table, smpp: SmppConfig) -> User:

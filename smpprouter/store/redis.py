@@ -54,6 +54,7 @@ from .codec import decode_mapping, encode_mapping
 from .credits import CreditsMixin
 from .errors import CommandRefused, CorruptValue, QueueFull, StoreError, StoreUnavailable
 from .idempotency import RedisIdempotencyMixin
+from .multipart import MultipartMixin
 from .interface import Delivery, ICorrelationStore, ICreditStore, IOutboundStore
 from .lease import ILeases, LeaseMixin
 from .notify import Notifier, _SubscriberFactory
@@ -75,7 +76,8 @@ def _default_instance():
 
 
 @implementer(ICorrelationStore, IOutboundStore, ICreditStore, ILeases)
-class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin, CreditsMixin):
+class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin, CreditsMixin,
+                 MultipartMixin):
     """The shared store of every router process: see the module docstring."""
 
     def __init__(self, host, port, db=0, password=None, *, reactor=None, instance=None,
