@@ -16,7 +16,7 @@ from smpprouter.http import sheets
 from smpprouter.routing.coverage import CoverageRow
 from smpprouter.routing.explain import explain
 from smpprouter.routing.interface import MTReject
-from smpprouter.routing.rules import Routes, MTRule
+from smpprouter.routing.rules import MTRule, Routes, normalise
 from smpprouter.routing.table import RoutingTable
 from smpprouter.smpp.status import Status
 
@@ -75,13 +75,13 @@ class CoverageTests(SynchronousTestCase):
         self.assertEqual(table(self, '[[mt]]\nname = "x"\nusers = ["v"]\nconnectors = ["a"]\n')
                          .coverage("u"), [])
 
-    @settings(max_examples=60, deadline=None)
+    @settings(max_examples=300, deadline=None)
     @given(rules=st.lists(st.tuples(
         st.none() | st.lists(st.text("0129", min_size=1, max_size=3), min_size=1, max_size=2),
         st.booleans(), st.none() | st.integers(0, 9),
         st.dictionaries(st.text("0129", min_size=1, max_size=3), st.integers(0, 9),
                         max_size=2)), min_size=1, max_size=5),
-        destination=st.text("0129", min_size=1, max_size=6))
+        destination=st.text("+0129", min_size=1, max_size=6))
     def test_the_row_of_a_destination_says_what_routing_does(self, rules, destination):
         mt_rules = tuple(MTRule(
             name="r%d" % i, index=i, users=None, groups=None,
@@ -94,8 +94,10 @@ class CoverageTests(SynchronousTestCase):
             for i, (p, reject, price, prices) in enumerate(rules))
         t = RoutingTable(Routes(no_route=Status.ESME_RINVDSTADR, mt=mt_rules, mo=()))
         rows = t.coverage("u")
-        # the row of the longest listed prefix of the destination; unlisted: refused
-        row = max((r for r in rows if destination.startswith(r.prefix)),
+        # the row of the longest listed prefix of the destination (as the table
+        # compares it: a leading "+" or "00" dropped); unlisted: refused
+        number = normalise(destination)
+        row = max((r for r in rows if number.startswith(r.prefix)),
                   key=lambda r: len(r.prefix), default=None)
         decision = t.route_mt(mt(destination, user="u"))
         if row is None or not row.covered:
