@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from twisted.internet.endpoints import _parseServer
 
 from smpprouter.passwords import is_hash
+from smpprouter.policy.numbers import country_code_problem
 from smpprouter.tomlfile import ConfigError, TomlFile
 from smpprouter.receiptmap import load_receipt_map
 from smpprouter.smpp.text import AIR_OCTETS, METHODS, MIN_AIR_OCTETS, UDH8
@@ -75,7 +76,7 @@ KEYS = {
                    "dlr_url", "mo_url", "webhook_secret", "webhook_retention", "allow_from",
                    "tls_subject", "billing", "low_balance", "sender_ids", "tlv_defaults",
                    "max_receivers", "bind_scope", "system_type", "expires", "doors",
-                   "operations"),
+                   "operations", "country_code"),
 }
 PREPAID, POSTPAID = "prepaid", "postpaid"
 _BILLING = (POSTPAID, PREPAID)
@@ -297,6 +298,9 @@ class User:
     expires: float = 0.0       # unix time after which it may not bind or send; 0 = never
     doors: frozenset = frozenset(DOORS)            # the ways in it may use
     operations: frozenset = frozenset(OPERATIONS)  # the requests it may make
+    # set: its destinations are normalised to E.164 before routing (policy/numbers.py),
+    # national ones (trunk prefix 0) getting this country code; "" = as sent
+    country_code: str = ""
 
     @property
     def prepaid(self) -> bool:
@@ -808,8 +812,11 @@ def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
         if len(sender) > 20 or not _PRINTABLE.fullmatch(sender):
             raise t.tf.error(t.key + ("sender_ids", index), "%r: a sender id (or glob "
                              "pattern) is printable ASCII, at most 20 characters" % sender)
+    country_code = t.string("country_code", "")
+    if country_code and country_code_problem(country_code):
+        raise t.error("country_code", country_code_problem(country_code))
     return User(name=name, password=password, groups=groups, max_binds=max_binds,
-                billing=billing, low_balance=low_balance, sender_ids=sender_ids,
+                country_code=country_code, billing=billing, low_balance=low_balance, sender_ids=sender_ids,
                 tlv_defaults=_tlv_defaults(t),
                 throughput=throughput, window=window, message_id=message_id,
                 dlr_retention=dlr_retention, window_policy=window_policy,

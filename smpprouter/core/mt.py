@@ -11,7 +11,9 @@ Two modes (docs/DESIGN.md):
 Also what query_sm, cancel_sm and replace_sm ask of a message the router holds.
 
 Before either, a user's business rules, each only where it is configured:
-its sender ids (ESME_RINVSRCADR), the route's required TLVs with the user's
+its sender ids (ESME_RINVSRCADR), its destination to E.164 (country_code;
+ESME_RINVDSTADR), the route's actions (policy/rewrite.py: the message as
+rewritten is what goes upstream), the route's required TLVs with the user's
 defaults (ESME_RMISSINGTLV, nothing charged), and for a prepaid user on a
 priced route the charge (core/credits.py; ESME_RINVBALANCE when short, and
 nothing is sent). Messages of other users take none of these steps.
@@ -28,6 +30,7 @@ from ..protocol.base import ResponseTimeoutError, SessionClosed
 from ..protocol.smsc import ConnectorBusy, ConnectorUnavailable, Unsendable, UpstreamNack
 from ..routing.interface import MTReject, MTRequest
 from ..smpp.errors import DecodeError, EncodeError
+from ..policy.numbers import E164
 from ..policy.senders import sender_matcher
 from ..policy.tlvs import complete
 from ..smpp.receipt import MessageState
@@ -103,6 +106,8 @@ class MTPath:
         self.credits = credits
         self._senders = {u.name: sender_matcher(u.sender_ids)
                          for u in config.users.values() if u.sender_ids}
+        self._e164 = {u.name: E164(u.country_code)
+                      for u in config.users.values() if u.country_code}
         self.references = multipart.References()
 
     def _tally(self, user, connector, status):
@@ -135,11 +140,19 @@ class MTPath:
             if user.sender_ids and not self._senders[user.name](s.source):
                 self._reject(Status.ESME_RINVSRCADR, answer, s.user)
                 return
+            if user.country_code:
+                destination = self._e164[user.name](s.destination, s.dest_ton)
+                if destination is None:
+                    self._reject(Status.ESME_RINVDSTADR, answer, s.user, True)
+                    return
+                s = replace(s, destination=destination, dest_ton=1, dest_npi=1)
             decision = self.routes.route_mt(MTRequest(
-                user.name, user.groups, s.source, s.destination, s.service_type))
+                user.name, user.groups, s.source, s.destination, s.service_type, s.dest_ton))
             if type(decision) is MTReject:
-                self._reject(decision.status, answer, s.user)
+                self._reject(decision.status, answer, s.user, decision.bad_number)
                 return
+            if decision.rewrite is not None:
+                s = decision.rewrite.apply(s)   # what goes upstream (and into the mapping)
             if decision.required_tlvs:
                 tlvs = complete(s.tlvs, decision.required_tlvs, user.tlv_defaults)
                 if tlvs is None:
@@ -175,10 +188,10 @@ class MTPath:
             return
         self._send(s, user, names, 0, None, answer, form)
 
-    def _reject(self, status, answer, user):
+    def _reject(self, status, answer, user, bad_number=False):
         self.counters["rejected"] += 1
         self._tally(user, NO_CONNECTOR, status)
-        answer(Outcome(status))
+        answer(Outcome(status, bad_number=bad_number) if bad_number else Outcome(status))
 
     # -- prepaid: charged before anything is sent -------------------------------
 

@@ -226,6 +226,13 @@ class Door:
             return defer.succeed(None)
         return self.store.balance(user.name)
 
+    def coverage(self, user):
+        """[routing.coverage.CoverageRow]: the prefixes the user reaches and their
+        price per part, from the routing table in force (no I/O; [] from a
+        routing plugin that cannot tell)."""
+        of = getattr(self.core.routes, "coverage", None)
+        return of(user.name, user.groups) if of is not None else []
+
     # -- what became of it ----------------------------------------------------
 
     async def _status(self, user_name, message_id):

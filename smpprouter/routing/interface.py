@@ -18,6 +18,7 @@ class MTRequest:
     source_addr: str
     destination_addr: str
     service_type: str = ""
+    dest_ton: int = 0   # national (2): a route's e164 gives it its country code
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,9 @@ class MTRoute:
     price: int | None = None        # minor units per message part (routes.toml)
     refund_undelivered: bool = False
     required_tlvs: tuple = ()       # keys of Submission.tlvs (a TLV name, or an int tag)
+    # What the rule's actions change in this message (policy.rewrite.Rewritten:
+    # rewritten addresses, TLVs to add or set); None for a rule without actions.
+    rewrite: object = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,9 @@ class MTReject:
     """Refuse the message with this SMPP status."""
     status: int
     rule: str
+    # the rule's e164 or rewrite could not make an address of it (not "no route"):
+    # the HTTP APIs say "invalid number" (HTTP09, REST 2001) rather than a routing error
+    bad_number: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from smpprouter.routing.actions import ACTION_KEYS, parse_actions
 from smpprouter.smpp.status import Status, parse_status
 from smpprouter.smpp.tlv import SPECS as _TLV_SPECS
 from smpprouter.tomlfile import TomlFile
@@ -45,7 +46,7 @@ TOP_KEYS = ("defaults", "mt", "mo")
 DEFAULT_KEYS = ("no_route",)
 MT_KEYS = ("name", "users", "groups", "destination_prefix", "source_prefix", "source_regex",
            "service_type", "connectors", "strategy", "reject", "price", "prices",
-           "refund_undelivered", "require_tlvs")
+           "refund_undelivered", "require_tlvs") + ACTION_KEYS
 MAX_PRICE = 10 ** 12   # minor units per part: far beyond any real price, exact in a Lua number
 _TLV_NAMES = {name.lower(): name for name in _TLV_SPECS}
 _TLV_BY_TAG = {tag: name for name, (tag, _, _) in _TLV_SPECS.items()}
@@ -82,6 +83,7 @@ class MTRule:
     prices: tuple = ()              # ((normalised prefix, minor units per part), ...)
     refund_undelivered: bool = False
     require_tlvs: tuple = ()        # Submission.tlvs keys: TLV names, or int tags
+    rewrite: object = None          # policy.rewrite.Rewrite: its actions (routing/actions.py)
 
     def price_of(self, destination: str) -> int | None:
         """The price per part to a normalised destination: longest prefix, else price.
@@ -221,7 +223,7 @@ class _Parser:
                 self.fail(key + ("strategy",), "must be one of %s%s"
                           % (", ".join(map(repr, STRATEGIES)), suggest(strategy, STRATEGIES)))
         if reject is not None:
-            for field in ("price", "prices", "refund_undelivered", "require_tlvs"):
+            for field in ("price", "prices", "refund_undelivered", "require_tlvs") + ACTION_KEYS:
                 if field in raw:
                     self.fail(key + (field,), "%s applies to a rule that routes (connectors), "
                               "not to reject" % field)
@@ -240,8 +242,9 @@ class _Parser:
         require_tlvs = ()
         if "require_tlvs" in raw:
             require_tlvs = self.tlv_keys(key + ("require_tlvs",), raw["require_tlvs"])
+        rewrite = parse_actions(self.fail, key, raw, suggest)
         return MTRule(
-            name=name, index=i, price=price, prices=prices,
+            name=name, index=i, price=price, prices=prices, rewrite=rewrite,
             refund_undelivered=refund_undelivered, require_tlvs=require_tlvs,
             users=self.optional_set(key, raw, "users"),
             groups=self.optional_set(key, raw, "groups"),
