@@ -225,6 +225,8 @@ class RouterFuzz(RuleBasedStateMachine):
         self.optional = set()                   # outbind/alert_notification: answer optional
         self.expect = {}                        # sequence_number -> (command_id, status)
         self.bound = False
+        self.v33 = False                        # bound speaking SMPP v3.3
+        self.binds = {}                         # our binds' sequence numbers -> v3.3?
         self.unframeable = False
         self.closed = False
         self.deliveries = []                    # the router's deliver_sm sequence numbers
@@ -240,8 +242,14 @@ class RouterFuzz(RuleBasedStateMachine):
     def bind(self, cls, user, right, version):
         pdu = cls(system_id=user, password=PASSWORDS[user] if right else "nope",
                   interface_version=version)
-        if self.bound:
+        if self.bound and self.v33 and cls is P.BindTransceiver:
+            # no such command in SMPP v3.3, which the session now speaks
+            self.expect_status(pdu, Status.ESME_RINVCMDID, CommandId.generic_nack)
+        elif self.bound:
             self.expect_status(pdu, Status.ESME_RALYBND)
+        else:
+            self.expect_status(pdu, None)
+            self.binds[pdu.sequence_number] = version < 0x34 and cls is not P.BindTransceiver
         self._send_pdu(pdu)
 
     @rule(pdu=submit)
@@ -296,9 +304,10 @@ class RouterFuzz(RuleBasedStateMachine):
 
     # -- the model
 
-    def expect_status(self, pdu, status):
+    def expect_status(self, pdu, status, command_id=None):
+        """The answer the spec gives (None: any status)."""
         pdu.sequence_number = next(self.sequence)
-        self.expect[pdu.sequence_number] = (pdu.command_id | RESPONSE_BIT, status)
+        self.expect[pdu.sequence_number] = (command_id or pdu.command_id | RESPONSE_BIT, status)
 
     def _send_pdu(self, pdu):
         if pdu.sequence_number not in self.expect:   # else numbered by expect_status
@@ -368,11 +377,14 @@ class RouterFuzz(RuleBasedStateMachine):
             self.owed[seq] -= 1
         if seq in self.expect:
             want_cid, want_status = self.expect.pop(seq)
+            if want_status is None:
+                want_status = status
             assert (cid, status) == (want_cid, want_status), (
                 "got %s status 0x%X, the spec says %s 0x%X" % (
                     _name(cid), status, _name(want_cid), want_status))
         if cid in _BIND_RESPS and status == Status.ESME_ROK:
             self.bound = True
+            self.v33 = self.binds.get(seq, False)
 
     def _closed(self):
         self.closed = True
