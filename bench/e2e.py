@@ -92,6 +92,19 @@ def cpu_seconds(pid):
     return int(fields[11]) / tick, int(fields[12]) / tick
 
 
+def stop_processes(procs):
+    """SIGTERM each still running (the last started first), then wait; kill what
+    does not stop within 30 s."""
+    for proc in reversed(procs):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def total_cpu(pids):
     times = [cpu_seconds(pid) for pid in pids]
     return sum(t[0] for t in times), sum(t[1] for t in times)
@@ -391,14 +404,7 @@ def measure(args, workers, path, metrics="on"):
             smsc.send_signal(signal.SIGTERM)
             smsc_stats = simulator_stats(smsc.communicate(timeout=30)[0], seen)
     finally:
-        for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(procs)
         shutil.rmtree(directory, ignore_errors=True)
 
     if path == "prepaid":

@@ -26,7 +26,7 @@ import time
 
 from smpprouter.store.embedded import find_redis_server
 
-from .e2e import BIN, ROOT, free_port, simulator_stats, wait_for_line, write_config
+from .e2e import BIN, ROOT, free_port, simulator_stats, stop_processes, wait_for_line, write_config
 
 
 class Args:
@@ -101,14 +101,7 @@ def run(scenario):
         smsc.send_signal(signal.SIGTERM)
         upstream = simulator_stats(smsc.communicate(timeout=30)[0], seen)
     finally:
-        for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(procs)
         if redis is not None and redis.poll() is None:
             redis.kill()
             redis.wait()

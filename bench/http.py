@@ -10,6 +10,9 @@ concurrency for --duration seconds, each to its own destination number:
 - rest: POST /resources/v1/messaging (seed 004), header `key`;
 - websms: GET /websmpp/websms?user=..&pass=.. (seed 003).
 Then the bench waits until every accepted message's receipt reached the sink.
+Then each API again with no upstream (every message stays queued): what the
+door itself costs, the figure comparable with Kannel's smsbox, which only
+accepts and hands over to its bearerbox.
 
 Prints accepted requests/s, wrk's p50/p99 latency, webhooks delivered and
 matched with the ids the router answered (each once), and the router's CPU
@@ -36,7 +39,7 @@ import tempfile
 import time
 
 from smpprouter.passwords import hash_password, hash_service_key
-from bench.e2e import free_port, total_cpu, wait_for_line
+from bench.e2e import free_port, stop_processes, total_cpu, wait_for_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -219,18 +222,21 @@ def floor(args, directory):
     return result
 
 
-def run_api(args, api, floor_result):
+def run_api(args, api, floor_result, upstream=True):
+    """One API through a fresh router; without upstream, the connector's SMSC is
+    not there and every message stays queued: what the door alone costs."""
     directory = tempfile.mkdtemp(prefix="smpprouter-bench-http-")
     smpp_port, http_port, smsc_port, sink_port = (free_port() for _ in range(4))
     config = write_config(directory, smpp_port, http_port, smsc_port, sink_port)
     procs, seen = [], []
     try:
-        smsc = subprocess.Popen(
-            [sys.executable, "-u", "-m", "bench.smsc", "--port", str(smsc_port),
-             "--stats-interval", "3600"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        procs.append(smsc)
-        wait_for_line(smsc, ["simulated SMSC on"], 20, seen)
+        if upstream:
+            smsc = subprocess.Popen(
+                [sys.executable, "-u", "-m", "bench.smsc", "--port", str(smsc_port),
+                 "--stats-interval", "3600"],
+                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            procs.append(smsc)
+            wait_for_line(smsc, ["simulated SMSC on"], 20, seen)
         ids_seen = os.path.join(directory, "seen")
         sink = subprocess.Popen([sys.executable, "-u", "-m", "bench.sink", "--port",
                                  str(sink_port), "--ids", ids_seen, "--interval", "0.25"],
@@ -243,7 +249,8 @@ def run_api(args, api, floor_result):
              str(args.workers)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         procs.append(router)
-        wait_for_line(router, ["listener http on", "bind up as TRX"] * args.workers, 60, seen)
+        wait_for_line(router, ["listener http on"] + ["bind up as TRX"] * upstream
+                      * args.workers, 60, seen)
         pids = []
         for i in range(args.workers):
             with open(os.path.join(directory, "var", "smpprouter-%d.pid" % i)) as f:
@@ -252,29 +259,25 @@ def run_api(args, api, floor_result):
         prefix = os.path.join(directory, "ids")
         result = wrk(http_port, args, api, prefix, directory)
         ids = set(read_ids(prefix, args.threads))
-        stats = sink_progress(sink, len(ids), args.drain_timeout)
+        stats = {"requests": 0, "transids": 0, "duplicate_events": 0}
+        if upstream:
+            stats = sink_progress(sink, len(ids), args.drain_timeout)
         after = total_cpu(pids)
         sink.send_signal(signal.SIGTERM)
         stats = last_stats(sink.communicate(timeout=30)[0], stats)
         with open(ids_seen) as f:
             matched = len(ids & {line.strip() for line in f})
     finally:
-        for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(procs)
     cpu = (after[0] - before[0]) + (after[1] - before[1])
     accepted = max(1, result["accepted"])
     per_request = cpu / accepted * 1e6
     rate = result["accepted"] / args.duration
-    print("%s, %d router worker(s), wrk -t%d -c%d for %d s:" % (
+    print("%s, %d router worker(s), wrk -t%d -c%d for %d s%s:" % (
         {"rest": "REST POST /resources/v1/messaging (seed 004)",
          "websms": "GET /websmpp/websms (seed 003)"}[api],
-        args.workers, args.threads, args.connections, args.duration))
+        args.workers, args.threads, args.connections, args.duration,
+        "" if upstream else ", the door alone (no upstream: every message stays queued)"))
     print("  %-36s %8.0f   (%.2fx the twisted.web floor; %.1fx Kannel smsbox's %d)" % (
         "accepted requests/s", rate, rate / max(1.0, floor_result["requests_per_s"]),
         rate / KANNEL_SMSBOX, KANNEL_SMSBOX))
@@ -282,15 +285,16 @@ def run_api(args, api, floor_result):
                                        result["p99_ms"]))
     print("  %-36s %8d   (refused or failed: %d)" % ("requests accepted", result["accepted"],
                                                       result["refused"]))
-    print("  %-36s %8d   (%d of the %d ids answered matched by a receipt; %d duplicate "
-          "events)" % ("webhooks delivered", stats["requests"], matched, len(ids),
-                       stats["duplicate_events"]))
-    print("  %-36s %8.0f us  (%.2fx the floor's %.0f us; requests, upstream sends, "
-          "receipts and webhooks)" % ("router CPU per request", per_request,
-                                      per_request / max(1.0, floor_result["cpu_us"]),
-                                      floor_result["cpu_us"]))
+    if upstream:
+        print("  %-36s %8d   (%d of the %d ids answered matched by a receipt; %d duplicate "
+              "events)" % ("webhooks delivered", stats["requests"], matched, len(ids),
+                           stats["duplicate_events"]))
+    print("  %-36s %8.0f us  (%.2fx the floor's %.0f us; %s)" % (
+        "router CPU per request", per_request, per_request / max(1.0, floor_result["cpu_us"]),
+        floor_result["cpu_us"], "requests, upstream sends, receipts and webhooks" if upstream
+        else "the request and its enqueue"))
     shutil.rmtree(directory, ignore_errors=True)
-    return matched == len(ids) and not stats["duplicate_events"]
+    return not upstream or (matched == len(ids) and not stats["duplicate_events"])
 
 
 def main(argv=None):
@@ -301,6 +305,8 @@ def main(argv=None):
     p.add_argument("--workers", type=int, default=1, help="router processes")
     p.add_argument("--apis", default=",".join(APIS), help="comma-separated: rest,websms")
     p.add_argument("--drain-timeout", type=float, default=120.0, metavar="SECONDS")
+    p.add_argument("--no-door-alone", dest="door_alone", action="store_false",
+                   help="skip the runs without an upstream (the door's own cost)")
     args = p.parse_args(argv)
     if shutil.which("wrk") is None:
         print("bench.http needs wrk: apt-get install wrk", file=sys.stderr)
@@ -312,6 +318,8 @@ def main(argv=None):
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     ok = all([run_api(args, api, floor_result) for api in apis])
+    if args.door_alone:
+        ok = all([run_api(args, api, floor_result, upstream=False) for api in apis]) and ok
     return 0 if ok else 1
 
 

@@ -3,7 +3,8 @@
 Running the router is twistd's job (`twistd smpprouter`); this command does
 what an operator needs beside it: make a password hash for the config, check
 an edited config before it goes live, ask the running router to reload it,
-and top up or show a prepaid user's credit. `reload` checks first, so a
+top up or show a prepaid user's credit, and show what every process sharing
+the Redis holds (`status`). `reload` checks first, so a
 broken file is reported here rather than in the router's log.
 """
 
@@ -141,7 +142,7 @@ def _redis_of(config):
     if redis.url:
         return dict(host=redis.host, port=redis.port, db=redis.db, password=redis.password,
                     username=redis.username, unix_socket=redis.unix_socket)
-    from .store.embedded import HOST, EmbeddedRedis
+    from .store.embedded import HOST, EmbeddedRedis, stored_password
     embedded = EmbeddedRedis(config.router.var_dir)
     try:
         with open(embedded.pidfile) as f:
@@ -153,7 +154,7 @@ def _redis_of(config):
         raise LookupError("no embedded Redis is running under %s (the router starts it: "
                           "`smpprouter run`), and [redis] url is not set"
                           % config.router.var_dir) from None
-    return dict(host=HOST, port=port)
+    return dict(host=HOST, port=port, password=stored_password(config.router.var_dir, port))
 
 
 def _with_store(config, work):
@@ -238,11 +239,29 @@ def _credit(args) -> int:
     return 0
 
 
+def _status(args) -> int:
+    from . import status
+    try:
+        config = load_config(args.config)
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return 1
+    try:
+        raw = _with_store(config, lambda store: status.gather(store, config))
+    except Exception as e:
+        print("smpprouter status: %s" % e, file=sys.stderr)
+        return 1
+    report = status.report(raw, config)
+    sys.stdout.write(status.as_json(report) if args.json else status.render(report))
+    return 0
+
+
 def _run(args) -> int:
     from .supervisor import run
     from .tomlfile import ConfigError
     try:
-        run(args.config, args.workers, args.redis_url, args.listen, args.http_listen)
+        run(args.config, args.workers, args.redis_url, args.listen, args.http_listen,
+            args.log_format)
     except ConfigError as e:
         print("smpprouter: %s" % e, file=sys.stderr)
         return 1
@@ -288,6 +307,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="the configuration file (default: %(default)s)")
     credit.set_defaults(run=_credit)
 
+    status = commands.add_parser(
+        "status", help="every router process sharing the Redis: sessions per user, "
+                       "connectors' binds, queue depths and their oldest entry's age")
+    status.add_argument("--json", action="store_true", help="as JSON, for scripts")
+    status.add_argument("--config", default=DEFAULT_CONFIG,
+                        help="the configuration file (default: %(default)s)")
+    status.set_defaults(run=_status)
+
     run = commands.add_parser("run", help="run the router: WORKERS processes sharing the "
                                           "listeners and one Redis")
     run.add_argument("--config", default=DEFAULT_CONFIG,
@@ -297,6 +324,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--listen", default=None, help="endpoint of the first SMPP listener")
     run.add_argument("--http-listen", default=None,
                      help="endpoint of the first HTTP listener")
+    run.add_argument("--log-format", choices=("text", "json"), default=None,
+                     help="text, or json: one JSON object per line (default: the config's "
+                          "[log] format)")
     run.set_defaults(run=_run)
     return parser
 

@@ -20,10 +20,12 @@ from twisted.internet.endpoints import _parseServer
 
 from smpprouter.passwords import is_hash
 from smpprouter.tomlfile import ConfigError, TomlFile
+from smpprouter.receiptmap import load_receipt_map
+from smpprouter.smpp.text import AIR_OCTETS, METHODS, MIN_AIR_OCTETS, UDH8
 
 __all__ = ["ConfigError", "load_config", "Config", "RouterConfig", "RedisConfig",
            "SmppConfig", "SecurityConfig", "OutboundConfig", "HttpConfig", "MetricsConfig",
-           "ListenerTLS", "Listener", "Connector",
+           "LogConfig", "ListenerTLS", "Listener", "Connector",
            "User", "KEYS"]
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -33,6 +35,7 @@ _REQUIRED = object()
 _TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 _ID_FORMS = ("as-is", "hex", "decimal")
 _WINDOW_POLICIES = ("pause", "refuse")
+LOG_FORMATS = ("text", "json")
 _PROTOCOLS = ("smpp", "http", "metrics")
 # A service key's stored form: its SHA-256, hex (passwords.hash_service_key).
 _SERVICE_KEY = re.compile(r"sha256\$[0-9a-f]{64}")
@@ -41,8 +44,8 @@ _SERVICE_KEY = re.compile(r"sha256\$[0-9a-f]{64}")
 # order etc/smpprouter.toml shows them; tests/test_config.py checks that the
 # shipped file shows every one.
 KEYS = {
-    "": ("router", "redis", "smpp", "security", "outbound", "http", "metrics", "listeners",
-         "connectors",
+    "": ("router", "redis", "smpp", "security", "outbound", "http", "metrics", "log",
+         "listeners", "connectors",
          "users"),
     "router": ("name", "var_dir", "routing", "routes", "pid_file"),
     "redis": ("url", "max_queue", "dlr_retention", "claim_idle", "spool_max", "ledger_max"),
@@ -55,6 +58,7 @@ KEYS = {
              "websms_post_max", "status_without_credentials", "templates", "idempotency_ttl",
              "webhook_timeout", "webhook_concurrency", "webhook_retention", "webhook_allow"),
     "metrics": ("enabled", "publish_interval"),
+    "log": ("format", "message_text"),
     "listeners.NAME": ("protocol", "endpoint", "max_connections", "max_connections_per_ip",
                        "tls"),
     "listeners.NAME.tls": ("certificate", "private_key", "min_version", "ca"),
@@ -63,7 +67,8 @@ KEYS = {
                         "enquire_link_interval", "response_timeout", "reconnect_min",
                         "reconnect_max", "hold_unbound", "dlr_expiry", "resp_id", "receipt_id",
                         "receipt_wait",
-                        "tls", "tls_ca", "tls_hostname", "tls_min_version"),
+                        "tls", "tls_ca", "tls_hostname", "tls_min_version",
+                        "max_octets", "message_payload", "split", "receipt_map"),
     "users.NAME": ("password", "groups", "max_binds", "throughput", "window", "window_policy",
                    "message_id", "dlr_retention", "store_and_forward", "service_key",
                    "dlr_url", "mo_url", "webhook_secret", "webhook_retention", "allow_from",
@@ -176,6 +181,13 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class LogConfig:
+    """How the router logs (smpprouter/logs.py)."""
+    format: str = "text"            # "json": one JSON object per line (twisted.logger's)
+    message_text: bool = False      # true: lines about one message show its text (debug)
+
+
+@dataclass(frozen=True, slots=True)
 class ListenerTLS:
     certificate: str           # absolute paths, checked to exist
     private_key: str           # the certificate file itself when not given
@@ -226,6 +238,13 @@ class Connector:
     tls_ca: str | None         # absolute; None = the system trust store
     tls_hostname: str          # the host when not given
     tls_min_version: str
+    # What the upstream takes (core/multipart.py): one SMS of max_octets on air; a
+    # longer message (or a data_sm) the router splits by `split`, unless it takes
+    # message_payload (then it goes whole, as before).
+    max_octets: int = 140
+    message_payload: bool = False
+    split: str = "udh8"        # "udh8" | "udh16" | "sar"
+    receipt_map: tuple = ()    # receiptmap.load_receipt_map() of its `receipt_map` file
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +299,7 @@ class Config:
     outbound: OutboundConfig = field(default_factory=OutboundConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    log: LogConfig = field(default_factory=LogConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
 
     @property
@@ -678,6 +698,12 @@ def _metrics(t: _Table) -> MetricsConfig:
                          publish_interval=_positive(t, "publish_interval", 5.0))
 
 
+def _log(t: _Table) -> LogConfig:
+    t.allow(*KEYS["log"])
+    return LogConfig(format=t.string("format", "text", choices=LOG_FORMATS),
+                     message_text=t.boolean("message_text", False))
+
+
 def _connector(name: str, t: _Table, base: str) -> Connector:
     t.allow(*KEYS["connectors.NAME"])
     host = t.string("host", min_len=1)
@@ -714,6 +740,15 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
     tls_ca = _existing_file(t, "tls_ca", base, tls_ca) if tls_ca else None
     tls_hostname = t.string("tls_hostname", "") or host
     tls_min_version = t.string("tls_min_version", "1.2", choices=_TLS_VERSIONS)
+    max_octets = t.integer("max_octets", AIR_OCTETS, MIN_AIR_OCTETS, AIR_OCTETS)
+    message_payload = t.boolean("message_payload", False)
+    if message_payload and interface_version == 0x33:
+        raise t.error("message_payload", "SMPP v3.3 has no message_payload: leave it false, "
+                      "the router splits long messages for this upstream")
+    split = t.string("split", UDH8, choices=METHODS)
+    receipt_map = t.string("receipt_map", "")
+    receipt_map = load_receipt_map(_existing_file(t, "receipt_map", base, receipt_map)) \
+        if receipt_map else ()
     return Connector(
         name=name, host=host, port=port, system_id=system_id, password=password,
         system_type=system_type, interface_version=interface_version, bind=bind,
@@ -722,7 +757,8 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
         reconnect_min=reconnect_min, reconnect_max=reconnect_max, hold_unbound=hold_unbound,
         dlr_expiry=dlr_expiry,
         receipt_wait=receipt_wait, resp_id=resp_id, receipt_id=receipt_id, tls=tls, tls_ca=tls_ca,
-        tls_hostname=tls_hostname, tls_min_version=tls_min_version)
+        tls_hostname=tls_hostname, tls_min_version=tls_min_version, max_octets=max_octets,
+        message_payload=message_payload, split=split, receipt_map=receipt_map)
 
 
 def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
@@ -828,8 +864,8 @@ def load_config(path: str, overrides: dict | None = None) -> Config:
     base = os.path.dirname(os.path.abspath(path))
     top = _Table(tf, (), tf.data)
     top.allow(*KEYS[""])
-    (router_t, redis_t, smpp_t, security_t, outbound_t, http_t, metrics_t, listeners_t,
-     connectors_t,
+    (router_t, redis_t, smpp_t, security_t, outbound_t, http_t, metrics_t, log_t,
+     listeners_t, connectors_t,
      users_t) = (top.section(name) for name in KEYS[""])
 
     router = _router(router_t, base)
@@ -839,6 +875,7 @@ def load_config(path: str, overrides: dict | None = None) -> Config:
     outbound = _outbound(outbound_t)
     http = _http(http_t, base)
     metrics = _metrics(metrics_t)
+    log = _log(log_t)
     listeners = {}
     smpp_override = overrides.get("smpp_listen")
     http_override = overrides.get("http_listen")
@@ -878,4 +915,4 @@ def load_config(path: str, overrides: dict | None = None) -> Config:
             keys[user.service_key] = user.name
     return Config(path=path, router=router, redis=redis, smpp=smpp,
                   listeners=listeners, connectors=connectors, users=users, outbound=outbound,
-                  http=http, metrics=metrics, security=security)
+                  http=http, metrics=metrics, security=security, log=log)

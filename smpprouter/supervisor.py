@@ -37,13 +37,14 @@ class _Worker(protocol.ProcessProtocol):
 
 class Supervisor:
     def __init__(self, reactor, config_path, workers, redis_url=None, listen=None,
-                 twistd=None, http_listen=None):
+                 twistd=None, http_listen=None, log_format=None):
         self.reactor = reactor
         self.config_path = config_path
         self.count = workers
         self.redis_url = redis_url
         self.listen = listen
         self.http_listen = http_listen
+        self.log_format = log_format   # None: each worker follows the config's [log]
         self.twistd = twistd or os.path.join(os.path.dirname(sys.executable), "twistd")
         self.workers = {}
         self.stopping = False
@@ -87,6 +88,8 @@ class Supervisor:
             args += ["--listen", self.listen]
         if self.http_listen:
             args += ["--http-listen", self.http_listen]
+        if self.log_format:
+            args += ["--log-format", self.log_format]
         worker = _Worker(self, index)
         self.workers[index] = worker
         self.reactor.spawnProcess(worker, args[0], args, env=os.environ,
@@ -141,13 +144,17 @@ class Supervisor:
         defer.Deferred.fromCoroutine(self._finish_async())
 
 
-def run(config_path, workers, redis_url=None, listen=None, http_listen=None):
-    """Blocking: supervise `workers` router processes until stopped."""
-    from twisted.logger import globalLogBeginner, textFileLogObserver
-    globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)])
+def run(config_path, workers, redis_url=None, listen=None, http_listen=None,
+        log_format=None):
+    """Blocking: supervise `workers` router processes until stopped; the
+    supervisor logs as its workers do (log_format, else the config's)."""
+    from twisted.logger import globalLogBeginner
+    from .logs import observer
+    form = log_format or load_config(config_path).log.format
+    globalLogBeginner.beginLoggingTo([observer(form, sys.stdout)])
 
     def main(reactor):
         supervisor = Supervisor(reactor, config_path, workers, redis_url, listen,
-                                http_listen=http_listen)
+                                http_listen=http_listen, log_format=log_format)
         return defer.Deferred.fromCoroutine(supervisor.run())
     task.react(main)

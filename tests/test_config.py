@@ -1,6 +1,7 @@
 import dataclasses
 import os
 import re
+import shutil
 import tomllib
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -153,7 +154,12 @@ class ShippedFileShowsEveryKeyTests(SynchronousTestCase):
                      uncommented["connectors"]["smsc"]["tls_ca"],
                      uncommented["http"]["templates"]):
             open(os.path.join(directory, name), "w").close()
+        receipt_map = uncommented["connectors"]["smsc"]["receipt_map"]
+        os.makedirs(os.path.dirname(os.path.join(directory, receipt_map)))
+        shutil.copy(os.path.join(ETC, receipt_map), os.path.join(directory, receipt_map))
         config = load_config(path)
+        self.assertEqual(config.connectors["smsc"].max_octets, 140)
+        self.assertIn((("err", "401"), ("REJECTD", 19)), config.connectors["smsc"].receipt_map)
         self.assertEqual(config.outbound, OutboundConfig())
         self.assertFalse(config.redis.embedded)
         self.assertEqual(config.listeners["smpp"].tls.min_version, "1.2")
@@ -236,6 +242,14 @@ class ErrorTests(ConfigTestCase):
                          "must be between 1 and 1000, not 0")
         text = MINIMAL.replace("port = 2776", "port = 70000")
         self.assertError(text, "70000", "connectors.smsc.port", "between 1 and 65535")
+
+    def test_log_format_and_message_text(self):
+        config = self.load('[log]\nformat = "json"\nmessage_text = true\n' + MINIMAL)
+        self.assertEqual((config.log.format, config.log.message_text), ("json", True))
+        self.assertEqual((self.load(MINIMAL).log.format, self.load(MINIMAL).log.message_text),
+                         ("text", False))
+        self.assertError('[log]\nformat = "jsn"\n' + MINIMAL, "jsn", "log.format",
+                         "did you mean 'json'?")
 
     def test_negative_throughput(self):
         self.assertError(MINIMAL + "throughput = -1.5\n", "throughput",
@@ -697,3 +711,47 @@ class BillingTests(ConfigTestCase):
             self.assertEqual(e.key, key, str(e))
             self.assertIn(words, e.message)
             self.assertIsNotNone(e.line, str(e))
+
+
+class SplittingConfigTests(SynchronousTestCase):
+    """A connector's max_octets, message_payload, split and receipt_map."""
+
+    def load(self, connector_lines, files=None):
+        directory = self.mktemp()
+        shutil.copytree(ETC, directory)
+        for name, text in (files or {}).items():
+            with open(os.path.join(directory, name), "w") as f:
+                f.write(text)
+        with open(SHIPPED) as f:
+            shipped = f.read()
+        text = shipped.replace("[connectors.smsc]          # an upstream SMSC",
+                               "[connectors.smsc]\n" + connector_lines, 1)
+        path = os.path.join(directory, "smpprouter.toml")
+        with open(path, "w") as f:
+            f.write(text)
+        return load_config(path).connectors["smsc"]
+
+    def test_defaults_split_by_udh8(self):
+        c = self.load("")
+        self.assertEqual((c.max_octets, c.message_payload, c.split, c.receipt_map),
+                         (140, False, "udh8", ()))
+
+    def test_bad_values_name_file_line_and_key(self):
+        for lines, key in (("max_octets = 141", "max_octets"), ("split = \"udh7\"", "split"),
+                           ("message_payload = 1", "message_payload"),
+                           ("receipt_map = \"nope.toml\"", "receipt_map")):
+            e = self.assertRaises(ConfigError, self.load, lines)
+            self.assertIn("connectors.smsc." + key, str(e))
+            with open(SHIPPED) as f:
+                line = f.read().splitlines().index(
+                    "[connectors.smsc]          # an upstream SMSC") + 2
+            self.assertIn(":%d:" % line, str(e))   # the line after the table's own
+
+    def test_a_receipt_map_with_a_bad_entry_names_its_own_line(self):
+        e = self.assertRaises(ConfigError, self.load, "receipt_map = \"m.toml\"",
+                              {"m.toml": "[err]\n\"001\" = { stat = \"UNDELIV\", err = 11 }\n"
+                                         "\"002\" = { stat = \"undeliv\" }\n"})
+        self.assertIn("m.toml:3: err.002.stat", str(e))
+        c = self.load("receipt_map = \"m.toml\"",
+                      {"m.toml": "[stat]\nDND = { stat = \"REJECTD\", err = 13 }\n"})
+        self.assertEqual(c.receipt_map, ((("stat", "DND"), ("REJECTD", 13)),))

@@ -46,6 +46,8 @@ class Core:
         self.receipts = Receipts(store, self.inbox, clock, self.upstreams, self.counters,
                                  metrics, self.credits)
         self.mo = MOPath(routes, self.inbox, self.counters)
+        # [log] message_text: lines about one message show its text (debugging)
+        self.mo.show_text = self.receipts.show_text = config.log.message_text
         self.mt = MTPath(config, routes, store, ids, self.admission, clock, self.upstreams,
                          self.connectors, self.counters, metrics, self.credits)
         self.mt.unasked = self.receipts.unasked = Unasked()

@@ -69,6 +69,8 @@ class Credits:
         return True
 
     def low_balance(self, name, balance, threshold):
+        # smpprouter_events_total{event="low_balance"} on /metrics: the alert's signal
+        self.counters["low_balance"] += 1
         self.log.warn("user {user}: balance {balance} fell below its low_balance {threshold}",
                       user=name, balance=balance, threshold=threshold)
         for hook in self.low_balance_hooks:

@@ -2,6 +2,7 @@
 
 from twisted.logger import Logger
 
+from ..logs import message_text
 from ..routing.interface import MORequest
 from ..smpp.errors import DecodeError
 from ..smpp.status import Status
@@ -10,7 +11,7 @@ from ..smpp.text import alphabet_of, decode_text
 
 class MOPath:
     log = Logger()
-
+    show_text = False   # [log] message_text
     def __init__(self, routes, inbox, counters):
         self.routes = routes
         self.inbox = inbox
@@ -31,7 +32,8 @@ class MOPath:
             self.counters["mo_unrouted"] += 1
             self.log.warn("{connector}: MO from {source} to {destination} matches no MO rule",
                           connector=connector, source=inbound.source,
-                          destination=inbound.destination)
+                          destination=inbound.destination,
+                          **message_text(self.show_text, inbound.body, inbound.data_coding))
             answer(Status.ESME_RX_P_APPN)
             return
         self.inbox.put(decision.user, inbound, connector, "MO", answer)

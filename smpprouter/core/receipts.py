@@ -23,13 +23,16 @@ from twisted.internet import defer, task
 from twisted.logger import Logger
 
 from ..ids import normalise
+from ..logs import message_text
 from ..metrics.histogram import Latency
-from ..smpp.receipt import MessageState, build_receipt, is_final, rewrite_id
+from ..smpp.receipt import (MessageState, build_receipt, is_final, parse_receipt, rewrite_fields,
+                            rewrite_id, state_to_stat)
 from ..smpp.status import Status
 from ..smpp.times import format_receipt_date
 from ..store.errors import StoreUnavailable
 from .codec import encode_entry
 from .credits import UNDELIVERED
+from . import multipart
 from .inbox import queue_for
 from .messages import Receipt
 from .unasked import Unasked
@@ -38,6 +41,7 @@ from .unasked import Unasked
 WANTS_RECEIPT = 0x13
 PARK_FIRST, PARK_MAX = 0.05, 2.0
 PARK_LONG = 1.0   # a receipt parked longer than this is no race: see Receipts._park
+PART_LEASE = 30.0  # seconds a process may take to queue a split message's receipt
 # message_state values counted as themselves in Receipts.states; anything else
 # an upstream sends is counted as 0, so no upstream can grow the label set.
 _STATES = frozenset(MessageState)
@@ -52,6 +56,7 @@ def wants_receipt(registered_delivery: int, final_state: int) -> bool:
 
 class Receipts:
     log = Logger()
+    show_text = False   # [log] message_text
 
     def __init__(self, store, inbox, clock, upstreams, counters, metrics=True, credits=None):
         self.store = store
@@ -79,10 +84,13 @@ class Receipts:
             states[key] = states.get(key, 0) + 1
         if not receipt.message_id:
             self.counters["receipts_unknown"] += 1
-            self.log.warn("{connector}: receipt without an id dropped", connector=connector)
+            self.log.warn("{connector}: receipt without an id dropped", connector=connector,
+                          **message_text(self.show_text, receipt.text))
             answer(Status.ESME_ROK)
             return
         upstream = self.upstreams[connector]
+        if upstream.receipt_map is not None:
+            _map_status(upstream.receipt_map, receipt)
         key = normalise(receipt.message_id, upstream.receipt_form)
         # A final outcome is recorded for query_sm by the lookup itself.
         final = str(receipt.state) if is_final(receipt.state) else None
@@ -107,6 +115,9 @@ class Receipts:
             self._relay(mapping, upstream.name, receipt, answer)
 
     def _relay(self, mapping, connector, receipt, answer):
+        if mapping.part:
+            self._part(mapping, connector, receipt, answer)
+            return
         message_id = mapping.message_id
         if receipt.state == UNDELIVERED and self.credits is not None \
                 and mapping.user in self.credits.prepaid:
@@ -137,6 +148,61 @@ class Receipts:
         receipt.reference = mapping.reference
         self.inbox.put(mapping.user, receipt, connector, "receipt", answer)
 
+    # -- the parts of a message the router split (core/multipart.py) -----------
+
+    def _part(self, mapping, connector, receipt, answer):
+        """A part's receipt: counted in the message's hash; the user's one
+        receipt is written by whoever records the last part final."""
+        if not (mapping.registered_delivery & WANTS_RECEIPT and is_final(receipt.state)):
+            self.counters["receipts_parts"] += 1
+            answer(Status.ESME_ROK)   # an intermediate one, or a part nobody waits for
+            return
+        self.store.record_part(connector, mapping.message_id, mapping.part, mapping.parts,
+                               receipt.state, self.upstreams[connector].dlr_expiry,
+                               self.clock.seconds(), PART_LEASE).addCallbacks(
+            self._part_recorded, self._part_not_recorded,
+            (mapping, connector, receipt, answer), None, (connector, answer)) \
+            .addErrback(self._unexpected, connector, answer)
+
+    def _part_recorded(self, result, mapping, connector, receipt, answer):
+        code, states = result
+        if code != multipart.COMPLETE:
+            self.counters["receipts_parts"] += 1
+            answer(Status.ESME_ROK if code == multipart.RECORDED else Status.ESME_RX_T_APPN)
+            return
+        message_id = mapping.message_id
+        state, err, delivered = multipart.combine(states)
+        now = self.clock.seconds()
+        if state == UNDELIVERED and not delivered and self.credits is not None \
+                and mapping.user in self.credits.prepaid:
+            self.credits.refund_undelivered(mapping.user, message_id)
+        # query_sm: the message's state, not its last part's
+        self.store.set_state(mapping.home or connector, message_id, str(int(state)),
+                             err).addErrback(self._state_not_kept, connector, message_id)
+        delay = self.delay
+        if delay is not None:
+            delay.observe(now - mapping.submitted_at)
+        text = build_receipt(message_id, _date(mapping.submitted_at), _date(now), state,
+                             sub=len(states), dlvrd=delivered, err=err)
+        tlvs = {"receipted_message_id": message_id, "message_state": int(state)}
+        whole = Receipt(message_id, int(state), text, receipt.source, receipt.destination,
+                        receipt.source_ton, receipt.source_npi, receipt.dest_ton,
+                        receipt.dest_npi, 0, 0x04, tlvs, mapping.reference)
+        self.counters["receipts_multipart"] += 1
+
+        def queued(status):
+            if status == Status.ESME_ROK:
+                self.store.part_receipt_queued(connector, message_id).addErrback(
+                    self._state_not_kept, connector, message_id)
+            answer(status)
+        self.inbox.put(mapping.user, whole, connector, "receipt", queued)
+
+    def _part_not_recorded(self, failure, connector, answer):
+        # The upstream keeps the part's receipt and sends it again.
+        self.log.error("{connector}: a part's receipt not recorded: {error}",
+                       connector=connector, error=failure.getErrorMessage())
+        answer(Status.ESME_RX_T_APPN)
+
     def _state_not_kept(self, failure, connector, message_id):
         # The receipt itself still goes to the user; only query_sm lags.
         self.log.warn("{connector}: state of {message_id} not recorded: {error}",
@@ -162,7 +228,8 @@ class Receipts:
                     self.counters["receipts_unknown"] += 1
                     self.log.warn("{connector}: receipt for unknown id {upstream_id!r} dropped "
                                   "after {waited:.1f} s", connector=name,
-                                  upstream_id=receipt.message_id, waited=waited)
+                                  upstream_id=receipt.message_id, waited=waited,
+                                  **message_text(self.show_text, receipt.text))
                     return Status.ESME_ROK
                 if waited >= PARK_LONG and not counted:
                     parked = self._parked.get(name, 0)
@@ -228,6 +295,31 @@ class Receipts:
                           s.reference)
         return self.store.enqueue(queue_for(self.inbox.users, s.user, receipt),
                                   encode_entry(receipt))
+
+
+def _map_status(table, receipt):
+    """Rewrite receipt (the upstream's, in place) to the users' vocabulary: its
+    text's stat and err, its state and message_state TLV, by the connector's
+    receipt_map (receiptmap.py). What the table does not name stays as sent."""
+    text = receipt.text
+    parsed = parse_receipt(text) if text else None
+    if parsed is not None:
+        found = table.lookup(parsed.stat, parsed.err)
+    else:
+        found = table.lookup(state_to_stat(receipt.state), None)
+    if found is None:
+        return
+    stat, err, state = found
+    if parsed is not None:
+        values = {}
+        if parsed.stat is not None:
+            values["stat"] = stat
+        if parsed.err is not None:
+            values["err"] = "%03d" % err
+        receipt.text = rewrite_fields(text, values)
+    receipt.state = state
+    if "message_state" in receipt.tlvs:
+        receipt.tlvs["message_state"] = state
 
 
 def _date(t):

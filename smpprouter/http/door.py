@@ -52,6 +52,8 @@ class HttpMessage:
     priority: int = 0            # 0-3
     meta: dict = field(default_factory=dict)  # what its receipt's webhook echoes:
                                  # correlationid, notifyurl, notifydata, callbackData
+    tlvs: dict = field(default_factory=dict)  # optional parameters by name (a REST
+                                 # template's DLT ids), shared: never changed
 
 
 @dataclass(slots=True)
@@ -159,8 +161,8 @@ class Door:
         dest_ton, dest_npi = address_of(message.destination)
         s = Submission(user.name, message.sender, message.destination, body, coding, 0,
                        source_ton, source_npi, dest_ton, dest_npi, "", 0, message.priority,
-                       REGISTERED_DELIVERY, 0, 0, message.schedule, message.validity, {},
-                       encode_meta(message.meta))
+                       REGISTERED_DELIVERY, 0, 0, message.schedule, message.validity,
+                       dict(message.tlvs) if message.tlvs else {}, encode_meta(message.meta))
         return s, parts
 
     def send(self, user, messages):

@@ -84,6 +84,8 @@ def _write(answer, request, replayed=False):
         request.setHeader(b"retry-after", RETRY_AFTER)
     if replayed:
         request.setHeader(b"idempotent-replayed", b"true")
+    # the whole body is at hand: its length, not chunked encoding
+    request.setHeader(b"content-length", b"%d" % len(body))
     request.write(body)
     request.finish()
 

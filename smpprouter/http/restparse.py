@@ -270,6 +270,9 @@ def _message(obj, at, state):
                                "give channels.sms.text or message.template, not both")
         text = template.text
         sender = sender or template.senderid
+        tlvs = dict(template.tlvs)
+    else:
+        tlvs = {}
     if not text:
         raise RequestError(sms_at + "text", "is required (or message.template)")
     if "$(" not in text:
@@ -342,4 +345,4 @@ def _message(obj, at, state):
                 state.bad = True
                 continue
             items.append(HttpMessage(number, its_text, sender, coding, None, validity,
-                                     priority, its_meta))
+                                     priority, its_meta, tlvs))

@@ -38,6 +38,13 @@ class BoundedRequest(server.Request):
         kwargs.setdefault("parsePOSTFormSubmission", False)
         super().__init__(channel, *args, **kwargs)
 
+    def setHeader(self, name, value):
+        # twisted.web names itself and its version in every answer; a public
+        # listener need not tell scanners which version to try.
+        if name == b"Server":
+            value = b"smpprouter"
+        super().setHeader(name, value)
+
     def gotLength(self, length):
         limit = self.channel.site.max_body
         if length is not None and length > limit:

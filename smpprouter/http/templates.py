@@ -10,6 +10,9 @@ rather than failing requests one by one:
     [templates.NAME]
     text = "Hi $(name)"       # required, non-empty
     senderid = "INFO"         # optional
+    pe_id = "1201159..."      # optional: seed 002's DLT ids (TLVs 0x1400-0x1402), sent
+    template_id = "1207..."   # with the message, so an HTTP user meets a route's DLT rule
+    tm_id = "..."             # without TLVs of its own
 """
 
 import difflib
@@ -18,13 +21,15 @@ from dataclasses import dataclass
 from ..tomlfile import ConfigError, TomlFile
 from .restparse import sender_problem
 
-KEYS = ("text", "senderid")
+DLT = ("pe_id", "template_id", "tm_id")
+KEYS = ("text", "senderid") + DLT
 
 
 @dataclass(frozen=True, slots=True)
 class Template:
     text: str
     senderid: str = ""
+    tlvs: tuple = ()     # ((DLT TLV name, text), ...) the message carries
 
 
 def load_templates(path: str) -> dict:
@@ -41,7 +46,8 @@ def load_templates(path: str) -> dict:
     for name, table in tables.items():
         where = ("templates", name)
         if type(table) is not dict:
-            raise tf.error(where, "must be a table with text (and optionally senderid)")
+            raise tf.error(where, "must be a table with text (and optionally senderid and "
+                           "the DLT ids)")
         for key in table:
             if key not in KEYS:
                 close = difflib.get_close_matches(key, KEYS, n=1)
@@ -59,7 +65,17 @@ def load_templates(path: str) -> dict:
         problem = senderid and sender_problem(senderid)
         if problem:
             raise tf.error(where + ("senderid",), problem)
-        templates[name] = Template(text, senderid)
+        tlvs = []
+        for key in DLT:
+            value = table.get(key, "")
+            if type(value) is not str or (key in table and not value.strip()):
+                raise tf.error(where + (key,), "must be a non-empty string (the id as "
+                               "registered on the DLT platform)")
+            if len(value) > 64:
+                raise tf.error(where + (key,), "must be at most 64 characters")
+            if value:
+                tlvs.append((key, value))
+        templates[name] = Template(text, senderid, tuple(tlvs))
     return templates
 
 

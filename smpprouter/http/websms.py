@@ -225,6 +225,7 @@ def _form_body(request) -> bytes:
 def _answer(request, body: bytes, status: int = 200) -> bytes:
     request.setResponseCode(status)
     request.setHeader(b"content-type", TEXT_PLAIN)
+    request.setHeader(b"content-length", b"%d" % len(body))   # not chunked
     return body
 
 

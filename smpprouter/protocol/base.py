@@ -77,6 +77,11 @@ class SMPPProtocol(protocol.Protocol):
         self.close_reason = None   # why we closed (the first reason given), else None
         self.reading_paused = False
 
+    def about(self):
+        """The fields of every log line about this connection (the ESME face
+        adds its user and session, the connector face its connector)."""
+        return {"peer": self.peer}
+
     # -- connection ---------------------------------------------------------
 
     def connectionMade(self):
@@ -124,7 +129,7 @@ class SMPPProtocol(protocol.Protocol):
                 if session.state is State.CLOSED:
                     return
         except FramingError as e:
-            self.log.warn("{peer}: {error}; closing", peer=self.peer, error=e)
+            self.log.warn("{peer}: {error}; closing", **self.about(), error=e)
             self._send(P.GenericNack(e.status, e.sequence_number or 0))
             self.close("unframeable input")
             return
@@ -139,7 +144,7 @@ class SMPPProtocol(protocol.Protocol):
                 session.check_receive(cid, seq)
                 deferred = session.response_received(cid, seq)
             except StateError as e:
-                self.log.info("{peer}: ignored {error}", peer=self.peer, error=e)
+                self.log.info("{peer}: ignored {error}", **self.about(), error=e)
                 return
             if deferred is not None:
                 deferred.callback(pdu)
@@ -178,7 +183,7 @@ class SMPPProtocol(protocol.Protocol):
                 pass
             if deferred is not None:
                 deferred.errback(e)
-            self.log.info("{peer}: undecodable response: {error}", peer=self.peer, error=e)
+            self.log.info("{peer}: undecodable response: {error}", **self.about(), error=e)
             return
         if e.status == Status.ESME_RINVCMDID or cid is None:
             self._send(P.GenericNack(e.status, seq or 0))
@@ -322,7 +327,7 @@ class SMPPProtocol(protocol.Protocol):
 
     def closing(self, reason):
         """Hook: a timer is about to close the connection (logged here by default)."""
-        self.log.info("{peer}: {reason}; closing", peer=self.peer, reason=reason)
+        self.log.info("{peer}: {reason}; closing", **self.about(), reason=reason)
 
 
 _UNANSWERED = frozenset((CommandId.outbind, CommandId.alert_notification))

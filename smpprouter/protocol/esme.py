@@ -113,6 +113,13 @@ class ESMEServerProtocol(SMPPProtocol):
             CommandId.replace_sm: self._replace,
         }
 
+    def about(self):
+        """peer, and once bound the user and the session (its member of sess:{user},
+        which `smpprouter status` lists)."""
+        if self.user is None:
+            return {"peer": self.peer}
+        return {"peer": self.peer, "user": self.user, "session": self.session_id}
+
     @property
     def receiving(self) -> bool:
         """Bound in a mode that gets deliver_sm (receiver or transceiver)."""
@@ -171,8 +178,7 @@ class ESMEServerProtocol(SMPPProtocol):
         # changes after, so it is written as the answer to a pending bind.
         self.send_response(resp)
         self.session.bound(mode, version)
-        self.log.info("{peer}: bound {user} as {mode}", peer=self.peer, user=self.user,
-                      mode=mode.name)
+        self.log.info("{peer}: bound {user} as {mode}", **self.about(), mode=mode.name)
         self.gateway.session_bound(self)
 
     def _bind_failed(self, failure, pdu):
@@ -216,7 +222,7 @@ class ESMEServerProtocol(SMPPProtocol):
             d.addCallbacks(self._answer, self._failed, None, None, (pdu,))
 
     def _failed(self, reason, pdu):
-        self.log.failure("{peer}: {command} failed", reason, peer=self.peer,
+        self.log.failure("{peer}: {command} failed", reason, **self.about(),
                          command=CommandId(pdu.command_id).name)
         self._answer(response_for(pdu.command_id, pdu.sequence_number, Status.ESME_RSYSERR))
 
@@ -288,7 +294,7 @@ class ESMEServerProtocol(SMPPProtocol):
             self._answer(cls(status, pdu.sequence_number,
                              outcome.message_id if status == Status.ESME_ROK else ""))
         except Exception:   # never into the core, which called us
-            self.log.failure("{peer}: answering a submission failed", peer=self.peer)
+            self.log.failure("{peer}: answering a submission failed", **self.about())
 
     def _submit_multi(self, pdu):
         now = self.clock.seconds()

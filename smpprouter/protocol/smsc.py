@@ -101,6 +101,9 @@ class SMSCClientProtocol(SMPPProtocol):
         self.bucket = TokenBucket(connector.config.throughput, clock.seconds())
         self.was_up = False
 
+    def about(self):
+        return {"peer": self.peer, "connector": self.connector.name}
+
     def connectionMade(self):
         super().connectionMade()
         c = self.connector.config

@@ -23,6 +23,8 @@ class Mapping:
     home: str = ""         # the connector holding its msg: record, when not this one
                            # (a queued message sent by failover through another)
     reference: str = ""    # the submitter's reference (Submission.reference), for its receipt
+    part: int = 0          # 1..parts: one part of a message the router split (its one
+                           # receipt comes when every part is final); 0: a message as sent
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,7 @@ from .codec import decode_mapping, encode_mapping
 from .credits import CreditsMixin
 from .errors import CommandRefused, CorruptValue, QueueFull, StoreError, StoreUnavailable
 from .idempotency import RedisIdempotencyMixin
+from .multipart import MultipartMixin
 from .interface import Delivery, ICorrelationStore, ICreditStore, IOutboundStore
 from .lease import ILeases, LeaseMixin
 from .notify import Notifier, _SubscriberFactory
@@ -75,7 +76,8 @@ def _default_instance():
 
 
 @implementer(ICorrelationStore, IOutboundStore, ICreditStore, ILeases)
-class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin, CreditsMixin):
+class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin, CreditsMixin,
+                 MultipartMixin):
     """The shared store of every router process: see the module docstring."""
 
     def __init__(self, host, port, db=0, password=None, *, reactor=None, instance=None,
@@ -427,6 +429,55 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
             return dict(zip(queues, replies[:n])), by_connector
         return d.addCallback(split)
 
+    def read_status(self, users, queues, connectors):
+        """Deferred(dict) of what `smpprouter status` shows, read in one flush:
+        "time" (Redis's, s), "metrics" {field: snapshot}, "sessions" {user:
+        [(member, expiry)]}, "queues" {queue: (length, oldest entry id or None)},
+        "outbound" {connector: ((length, oldest id) of out, of outp, (ZCARD of
+        sched, its earliest due time in ms or None))}, "redis" {INFO memory's
+        fields, "keys": DBSIZE}."""
+        commands = [self._command(b"TIME"), self._command(b"HGETALL", keys.METRICS),
+                    self._command(b"INFO", b"memory"), self._command(b"DBSIZE")]
+        for user in users:
+            commands.append(self._command(b"ZRANGE", keys.sessions(user), 0, -1, b"WITHSCORES"))
+        streams = [keys.queue(q) for q in queues]
+        for c in connectors:
+            streams += [keys.outbound(c), keys.outbound(c, True)]
+        for key in streams:
+            commands.append(self._command(b"XLEN", key))
+            commands.append(self._command(b"XRANGE", key, b"-", b"+", b"COUNT", 1))
+        for c in connectors:
+            commands.append(self._command(b"ZCARD", keys.schedule(c)))
+            commands.append(self._command(b"ZRANGE", keys.schedule(c), 0, 0, b"WITHSCORES"))
+        d = defer.gatherResults(commands, consumeErrors=True)
+
+        def split(replies):
+            seconds, micros = replies[0]
+            info = _text(replies[2])
+            memory = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+            memory["keys"] = int(replies[3])
+            out = {"time": int(seconds) + int(micros) / 1e6,
+                   "metrics": _hash_pairs(replies[1]), "sessions": {}, "queues": {},
+                   "outbound": {}, "redis": memory}
+            rest = iter(replies[4:])
+            for user in users:
+                pairs = next(rest)
+                out["sessions"][user] = [(_text(m), float(e))
+                                         for m, e in zip(pairs[::2], pairs[1::2])]
+            heads = []
+            for _ in streams:
+                length, first = next(rest), next(rest)
+                heads.append((int(length), _text(first[0][0]) if first else None))
+            for q, head in zip(queues, heads):
+                out["queues"][q] = head
+            heads = heads[len(queues):]
+            for i, c in enumerate(connectors):
+                count, first = next(rest), next(rest)
+                out["outbound"][c] = (heads[2 * i], heads[2 * i + 1],
+                                      (int(count), float(first[1]) if first else None))
+            return out
+        return d.addCallback(split)
+
     # -- queueing
 
     def _not_running(self):
@@ -674,6 +725,10 @@ def _allocated(reply, items):
 def _replied(reply, items):
     for (d,) in items:
         _resolve(d, reply)
+
+
+def _text(value):
+    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value
 
 
 def _hash_pairs(reply):

@@ -30,6 +30,8 @@ class TemplateTests(SynchronousTestCase):
         self.assertEqual(templates["1"].senderid, "")
         self.assertEqual(templates["welcome"], Template("Hi $(name), welcome to $(company).",
                                                         "INFO"))
+        self.assertEqual(templates["otp-in"].tlvs, (("pe_id", "1201159100000000001"),
+                                                     ("template_id", "1207161700000000002")))
 
     def test_an_empty_file_has_no_templates(self):
         self.assertEqual(load_templates(self.write("")), {})
@@ -46,6 +48,8 @@ class TemplateTests(SynchronousTestCase):
             ('\n[template.a]\ntext = "x"\n', 2, "template", "[templates.NAME]"),
             ('templates = 3\n', 1, "templates", "must be a table"),
             ('[templates]\na = "x"\n', 2, "templates.a", "must be a table"),
+            ('[templates.a]\ntext = "x"\npe_id = ""\n', 3, "templates.a.pe_id", "non-empty"),
+            ('[templates.a]\ntext = "x"\ntm_id = 7\n', 3, "templates.a.tm_id", "non-empty"),
         ]
         for text, line, key, message in cases:
             path, e = self.error(text)

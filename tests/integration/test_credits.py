@@ -111,7 +111,7 @@ class PrepaidTests(CreditsTestCase):
             charges = [e for e in entries if e["kind"] == "charge"]
             self.assertEqual([int(e["amount"]) for e in charges], [-7, -21, -7])
             self.assertEqual(charges[0]["why"], "us")
-            self.assertEqual(self.h.smsc.message_count, 4)
+            self.assertEqual(self.h.smsc.message_count, 6)   # the long one as its 3 parts
         return run(go())
 
     def test_the_ledger_names_the_message_id_the_esme_got(self):
@@ -173,6 +173,7 @@ class PrepaidTests(CreditsTestCase):
             self.assertEqual(seen, [("esme2", 49, 50)])
             await client.submit(**MESSAGE)       # 44: the second crossing
             self.assertEqual(seen, [("esme2", 49, 50), ("esme2", 44, 50)])
+            self.assertEqual(self.h.core.counters["low_balance"], 2)   # the metric's count
         return run(go())
 
     def test_undelivered_refunds_where_the_route_says_so(self):

@@ -20,7 +20,7 @@ from smpprouter.store.idempotency import key as idempotency_key
 from ..http.openapi import check_answer
 from ..http.seed004 import EXAMPLES
 from ..store.support import wait_for
-from .harness import RouterHarness, run
+from .harness import DEFAULT_ROUTES, RouterHarness, run
 
 TEMPLATES = os.path.join(os.path.dirname(__file__), "..", "..", "etc", "templates.toml")
 SEND = "/resources/v1/messaging"
@@ -63,7 +63,8 @@ class RestTestCase(TestCase):
         self.h = RouterHarness(
             users={"esme1": user("esme1"), "esme2": user("esme2"),
                    "esme3": user("esme3", "throughput = 0.001")},
-            http='templates = "%s"\n' % os.path.abspath(TEMPLATES), extra=FAST)
+            http='templates = "%s"\n' % os.path.abspath(TEMPLATES), extra=FAST,
+            routes=getattr(self, "routes", DEFAULT_ROUTES))
         self.pool = HTTPConnectionPool(reactor, persistent=True)
         self.agent = Agent(reactor, pool=self.pool)
         self.addCleanup(lambda: run(self.h.stop()))
@@ -323,4 +324,77 @@ class IdempotencyTests(RestTestCase):
             await self.send(bad, key="key-esme3", headers={"Idempotency-Key": "bad"})
             self.assertEqual(self.h.redis.command("HGET", idempotency_key("esme3", "bad"), "s"),
                              "400")
+        return run(go())
+
+
+class NotifyUrlTests(RestTestCase):
+    """A message's own notifyurl: its receipt comes back as seed 004's
+    deliveryInfoNotification with the request's ids, while the user's other
+    receipts still go to its SMPP receivers."""
+
+    def setUp(self):
+        from bench.sink import WebhookSink
+        self.sink = WebhookSink(reactor)
+        self.sink.listen(0)
+        self.addCleanup(self.sink.close)
+        return super().setUp()
+
+    def test_receipts_reach_each_messages_notifyurl_with_its_ids(self):
+        async def go():
+            body = message(["15551230001", "15551230002"], correlationid="top",
+                           notifyurl=self.sink.url("/dr"), notifydata="nd-1",
+                           callbackData="cb-1")
+            body["destination"] = [{"msisdn": ["15551230001"], "correlationid": "d1"},
+                                   {"msisdn": ["15551230002"]}]
+            answer = await self.send(body)
+            self.assertEqual(answer.codes(), ["1001", "1001"])
+            transids = [e["transid"] for e in answer.json["response"]]
+            # one without a notifyurl: its receipt goes to the SMPP receiver
+            receiver = await self.h.bind("receiver")
+            plain = await self.send(message(["15551230003"]))
+            await self.sink.wait(lambda s: len(s.requests) >= 2)
+            got = {}
+            for request in self.sink.requests:
+                self.assertEqual(request.path, "/dr")
+                info = request.json()["deliveryInfoNotification"]
+                got[info["transid"]] = info
+            self.assertEqual(set(got), set(transids))
+            first, second = got[transids[0]], got[transids[1]]
+            self.assertEqual((first["correlationid"], second["correlationid"]), ("d1", "top"))
+            for info in (first, second):
+                self.assertEqual(info["callbackData"], "cb-1")
+                self.assertEqual(info["notifydata"], "nd-1")
+                self.assertEqual(info["deliveryInfo"]["deliveryStatus"], "Delivered")
+            self.assertEqual(first["deliveryInfo"]["destination"], "15551230001")
+            receipt = await receiver.next_delivery()
+            self.assertIn(plain.json["response"][0]["transid"].encode(), receipt.short_message)
+            self.assertEqual(len(self.sink.requests), 2)
+        return run(go())
+
+
+class DltTemplateTests(RestTestCase):
+    """A route that requires seed 002's DLT ids: a REST template carries them, so an
+    HTTP user meets the rule without TLVs of its own."""
+
+    def setUp(self):
+        self.routes = DEFAULT_ROUTES + (
+            '\n[[mt]]\nname = "india-dlt"\ndestination_prefix = ["91"]\n'
+            'connectors = ["smsc"]\nrequire_tlvs = ["pe_id", "template_id"]\n')
+        return super().setUp()
+
+    def test_a_template_with_its_dlt_ids_passes_a_text_without_them_is_refused(self):
+        async def go():
+            body = {"message": {"template": "otp-in", "parameters": {"code": "4711"}},
+                    "destination": [{"msisdn": ["919812345678"]}]}
+            answer = await self.send(body)
+            self.assertEqual(answer.codes(), ["1001"])
+            submit = (await self.h.smsc.wait_submits(1))[0]
+            self.assertEqual(gsm7_decode(submit.short_message), "Your OTP is 4711.")
+            self.assertEqual(submit.source_addr, "ACMEIN")
+            self.assertEqual((submit.tlvs["pe_id"], submit.tlvs["template_id"]),
+                             ("1201159100000000001", "1207161700000000002"))
+            refused = await self.send(message(["919812345678"]))
+            self.assertEqual(refused.json["response"][0]["code"], "2099")
+            self.assertIn("ESME_RMISSINGTLV", refused.json["response"][0]["description"])
+            self.assertEqual(len(self.h.smsc.submits), 1)
         return run(go())

@@ -18,7 +18,33 @@ class Options(usage.Options):
         ["http-listen", None, None, "Endpoint of the first HTTP listener (e.g. tcp:2790)."],
         ["worker", None, None, "This process's number among several sharing the listeners "
                                "(SO_REUSEPORT) and the Redis; see smpprouter run.", int],
+        ["log-format", None, None, "text or json (one JSON object per line); default: the "
+                                   "config's [log] format."],
     ]
+
+    def postOptions(self):
+        """With JSON logs, name our observer as twistd's --logger (twistd's own
+        postOptions, which runs after ours, imports it by that name)."""
+        form = self["log-format"]
+        if form is not None and form not in ("text", "json"):
+            raise usage.UsageError("--log-format: text or json, not %r" % form)
+        if form is None:
+            form = _configured_format(self["config"])
+        parent = getattr(self, "parent", None)
+        if form == "json" and parent is not None and not parent.get("logger"):
+            from smpprouter.logs import twistd_json
+            parent["logger"] = twistd_json(parent.get("logfile"), parent.get("nodaemon"))
+
+
+def _configured_format(path):
+    """The config's [log] format; "text" if the file has errors (makeService
+    reports them, with file and line)."""
+    from smpprouter.config import load_config
+    from smpprouter.tomlfile import ConfigError
+    try:
+        return load_config(path).log.format
+    except (ConfigError, OSError, ValueError):
+        return "text"
 
 
 @implementer(IServiceMaker, IPlugin)
