@@ -9,19 +9,23 @@ accepting again is logged, not each one: a flood must not become a log flood.
 
 Twisted's policies.LimitConnectionsByPeer would do the per-address half, but
 it indexes the address as a tuple (addr[0]), which IPv4Address no longer is.
+Nor is this a policies.WrappingFactory: its ProtocolWrapper would sit between
+the transport and the session, one more Python call on every read and every
+write of every PDU (about 2% of the synchronous path's CPU). The connection's
+own protocol is handed out instead, its connectionLost told to count it out.
 """
 
+from twisted.internet import protocol as _protocol
 from twisted.logger import Logger
-from twisted.protocols.policies import WrappingFactory
 
 
-class ConnectionLimits(WrappingFactory):
+class ConnectionLimits(_protocol.Factory):
     log = Logger()
     noisy = False
 
     def __init__(self, wrapped, name, total=0, per_ip=0):
         """total, per_ip: 0 = unlimited."""
-        super().__init__(wrapped)
+        self.wrappedFactory = wrapped
         self.name = name
         self.total = total
         self.per_ip = per_ip
@@ -37,13 +41,18 @@ class ConnectionLimits(WrappingFactory):
         if self.per_ip and host is not None and self.by_ip.get(host, 0) >= self.per_ip:
             return self._refuse("refused_per_ip", "%d connections from %s" % (
                 self.per_ip, host))
-        protocol = super().buildProtocol(addr)
+        protocol = self.wrappedFactory.buildProtocol(addr)
         if protocol is None:
             return None
         self.open += 1
         if host is not None:
             self.by_ip[host] = self.by_ip.get(host, 0) + 1
-        protocol._limits_host = host
+        lost = protocol.connectionLost
+
+        def connection_lost(reason, lost=lost, host=host):
+            self._closed(host)
+            return lost(reason)
+        protocol.connectionLost = connection_lost   # this connection's, once
         self.counters["accepted"] += 1
         self._quiet = False
         return protocol
@@ -56,12 +65,14 @@ class ConnectionLimits(WrappingFactory):
                           name=self.name, why=why)
         return None
 
-    def registerProtocol(self, p):
-        pass   # counted in buildProtocol, so a refusal needs no bookkeeping
+    def doStart(self):
+        self.wrappedFactory.doStart()
 
-    def unregisterProtocol(self, p):
+    def doStop(self):
+        self.wrappedFactory.doStop()
+
+    def _closed(self, host):
         self.open -= 1
-        host = p._limits_host
         if host is not None:
             left = self.by_ip[host] - 1
             if left:
