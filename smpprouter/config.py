@@ -69,7 +69,8 @@ KEYS = {
     "users.NAME": ("password", "groups", "max_binds", "throughput", "window", "window_policy",
                    "message_id", "dlr_retention", "store_and_forward", "service_key",
                    "dlr_url", "mo_url", "webhook_secret", "webhook_retention", "allow_from",
-                   "tls_subject", "billing", "low_balance", "sender_ids", "tlv_defaults"),
+                   "tls_subject", "billing", "low_balance", "sender_ids", "tlv_defaults",
+                   "duplicate_window"),
 }
 PREPAID, POSTPAID = "prepaid", "postpaid"
 _BILLING = (POSTPAID, PREPAID)
@@ -271,6 +272,8 @@ class User:
     low_balance: int = 0       # prepaid: warn once each time the balance falls below; 0 = off
     sender_ids: tuple = ()     # source addresses it may send from, exact or glob; () = any
     tlv_defaults: tuple = ()   # ((tlv name, text), ...) for messages on routes requiring TLVs
+    # seconds within which the same destination and body is refused as a duplicate; 0 = off
+    duplicate_window: int = 0
 
     @property
     def prepaid(self) -> bool:
@@ -775,6 +778,7 @@ def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
     return User(name=name, password=password, groups=groups, max_binds=max_binds,
                 billing=billing, low_balance=low_balance, sender_ids=sender_ids,
                 tlv_defaults=_tlv_defaults(t),
+                duplicate_window=t.integer("duplicate_window", 0, 0, 30 * 86400),
                 throughput=throughput, window=window, message_id=message_id,
                 dlr_retention=dlr_retention, window_policy=window_policy,
                 store_and_forward=store_and_forward, service_key=service_key,

@@ -99,6 +99,8 @@ class MTPath:
         self.submits = {} if metrics else None
         self.latency = Latency() if metrics else None
         self.credits = credits
+        self.hygiene = None            # core/hygiene.py, set by Core
+        self.own_receipt = None        # Receipts.own, set by Core
         self._senders = {u.name: sender_matcher(u.sender_ids)
                          for u in config.users.values() if u.sender_ids}
 
@@ -144,6 +146,19 @@ class MTPath:
                     return
                 if tlvs is not s.tlvs:
                     s = replace(s, tlvs=tlvs)
+            if decision.require_opt_in or user.duplicate_window or self.hygiene.active:
+                self.hygiene.check(user, s, decision.require_opt_in).addCallbacks(
+                    self._checked, self._unchecked,
+                    (s, user, decision, answer, queue, parts, form), None, (s.user, answer))
+                return
+        except Exception:
+            _unexpected(failure.Failure(), answer)
+            return
+        self._admitted(s, user, decision, answer, queue, parts, form)
+
+    def _admitted(self, s, user, decision, answer, queue, parts, form):
+        """The rest of submit, for a message the user's rules let through."""
+        try:
             names = decision.connectors
             queued = queue or user.store_and_forward or s.schedule is not None
             amount = 0
@@ -171,6 +186,40 @@ class MTPath:
             _unexpected(failure.Failure(), answer)
             return
         self._send(s, user, names, 0, None, answer, form)
+
+    # -- hygiene: number lists and duplicates (core/hygiene.py) -----------------
+
+    def _checked(self, result, s, user, decision, answer, queue, parts, form):
+        refusal, fingerprint = result
+        if refusal is None:
+            if fingerprint is not None:
+                answer = _forgetting(answer, self.store, fingerprint)
+            self._admitted(s, user, decision, answer, queue, parts, form)
+            return
+        self.counters["refused_" + refusal.kind] += 1
+        if not (queue or user.store_and_forward or s.schedule is not None):
+            self._reject(refusal.status, answer, user.name)
+            return
+        # Store and forward: accepted, and the router's own REJECTD receipt
+        # carries the seed's code, as the vendor's platform reports it.
+        message_id = self.ids.new(form or user.message_id)
+        parts = parts or message_parts(s)
+        queued = Queued(message_id, self.clock.seconds(), (), s, parts, 0)
+        self.own_receipt(queued, MessageState.REJECTED, refusal.code).addCallbacks(
+            self._refused_reported, self._not_stored, (message_id, parts, user.name, answer),
+            None, (NO_CONNECTOR, user.name, answer))
+
+    def _refused_reported(self, _, message_id, parts, user, answer):
+        self.counters["rejected"] += 1
+        self._tally(user, NO_CONNECTOR, Status.ESME_ROK)
+        answer(Outcome(Status.ESME_ROK, message_id, parts))
+
+    def _unchecked(self, failure, user, answer):
+        # The lists could not be read: nothing is sent that they might forbid;
+        # a status the ESME retries.
+        self.log.error("user {user}: number lists not checked, message refused: {error}",
+                       user=user, error=failure.getErrorMessage())
+        self._reject(STORE_DOWN, answer, user)
 
     def _reject(self, status, answer, user):
         self.counters["rejected"] += 1
@@ -448,6 +497,16 @@ def _timed(answer, latency, clock):
         latency.observe(clock.seconds() - start)
         answer(outcome)
     return timed
+
+
+def _forgetting(answer, store, key):
+    """answer, dropping a duplicate fingerprint when the message is not accepted
+    after all (the user may send it again)."""
+    def forgetting(outcome):
+        if outcome.status != Status.ESME_ROK:
+            store.forget(key).addErrback(lambda f: None)
+        answer(outcome)
+    return forgetting
 
 
 def _unexpected(failure, answer):

@@ -33,6 +33,7 @@ class MTRoute:
     price: int | None = None        # minor units per message part (routes.toml)
     refund_undelivered: bool = False
     required_tlvs: tuple = ()       # keys of Submission.tlvs (a TLV name, or an int tag)
+    require_opt_in: bool = False    # only to destinations in an opt-in list (core/hygiene.py)
 
 
 @dataclass(frozen=True, slots=True)

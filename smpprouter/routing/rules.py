@@ -45,7 +45,7 @@ TOP_KEYS = ("defaults", "mt", "mo")
 DEFAULT_KEYS = ("no_route",)
 MT_KEYS = ("name", "users", "groups", "destination_prefix", "source_prefix", "source_regex",
            "service_type", "connectors", "strategy", "reject", "price", "prices",
-           "refund_undelivered", "require_tlvs")
+           "refund_undelivered", "require_tlvs", "require_opt_in")
 MAX_PRICE = 10 ** 12   # minor units per part: far beyond any real price, exact in a Lua number
 _TLV_NAMES = {name.lower(): name for name in _TLV_SPECS}
 _TLV_BY_TAG = {tag: name for name, (tag, _, _) in _TLV_SPECS.items()}
@@ -82,6 +82,7 @@ class MTRule:
     prices: tuple = ()              # ((normalised prefix, minor units per part), ...)
     refund_undelivered: bool = False
     require_tlvs: tuple = ()        # Submission.tlvs keys: TLV names, or int tags
+    require_opt_in: bool = False    # destinations must be in an opt-in list (core/hygiene.py)
 
     def price_of(self, destination: str) -> int | None:
         """The price per part to a normalised destination: longest prefix, else price.
@@ -221,7 +222,8 @@ class _Parser:
                 self.fail(key + ("strategy",), "must be one of %s%s"
                           % (", ".join(map(repr, STRATEGIES)), suggest(strategy, STRATEGIES)))
         if reject is not None:
-            for field in ("price", "prices", "refund_undelivered", "require_tlvs"):
+            for field in ("price", "prices", "refund_undelivered", "require_tlvs",
+                          "require_opt_in"):
                 if field in raw:
                     self.fail(key + (field,), "%s applies to a rule that routes (connectors), "
                               "not to reject" % field)
@@ -240,9 +242,13 @@ class _Parser:
         require_tlvs = ()
         if "require_tlvs" in raw:
             require_tlvs = self.tlv_keys(key + ("require_tlvs",), raw["require_tlvs"])
+        require_opt_in = raw.get("require_opt_in", False)
+        if not isinstance(require_opt_in, bool):
+            self.fail(key + ("require_opt_in",), "must be true or false")
         return MTRule(
             name=name, index=i, price=price, prices=prices,
             refund_undelivered=refund_undelivered, require_tlvs=require_tlvs,
+            require_opt_in=require_opt_in,
             users=self.optional_set(key, raw, "users"),
             groups=self.optional_set(key, raw, "groups"),
             destination_prefix=self.optional_prefixes(key, raw, "destination_prefix"),

@@ -19,6 +19,7 @@ handful of commands written together on one connection:
     idempotency keys (idempotency.py)  one EVAL per call: one per HTTP request
                    that carries an Idempotency-Key
     charge, refund (credits.py)  one script per prepaid user per turn
+    in_list (lists.py)  one SMISMEMBER per number list per turn
 
 Each caller still gets its own Deferred and its own result. Batches touch the
 keys of one connector or one user, i.e. one hash slot (keys.py), so they stay
@@ -57,6 +58,7 @@ from .idempotency import RedisIdempotencyMixin
 from .interface import Delivery, ICorrelationStore, ICreditStore, IOutboundStore
 from .lease import ILeases, LeaseMixin
 from .notify import Notifier, _SubscriberFactory
+from .lists import ListsMixin
 from .lockout import LockoutMixin
 from .outbound import OutboundMixin
 from .protocol import FastProtocol
@@ -75,7 +77,8 @@ def _default_instance():
 
 
 @implementer(ICorrelationStore, IOutboundStore, ICreditStore, ILeases)
-class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin, CreditsMixin):
+class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin, CreditsMixin,
+                 ListsMixin):
     """The shared store of every router process: see the module docstring."""
 
     def __init__(self, host, port, db=0, password=None, *, reactor=None, instance=None,
@@ -111,6 +114,7 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         self._commands = []   # [(args, d)]
         self._init_outbound(max_outbound, clock)   # outbound.py: its batches
         self._init_credits(ledger_max)             # credits.py: its batches
+        self._init_lists()                         # lists.py: its batches
         #: counters for tests and benchmarks: flushes run, commands written
         self.flushes = 0
         self.commands = 0
@@ -534,6 +538,7 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         flight = _Flight(self)
         self._flush_outbound(flight, saves)
         self._flush_credits(flight)
+        self._flush_lists(flight)
         size = self.max_batch
         sha = scripts.SAVE_MAPPINGS.sha
         for items in saves.values():
