@@ -11,10 +11,13 @@ Two modes (docs/DESIGN.md):
 Also what query_sm, cancel_sm and replace_sm ask of a message the router holds.
 
 Before either, a user's business rules, each only where it is configured:
-its sender ids (ESME_RINVSRCADR), the route's required TLVs with the user's
-defaults (ESME_RMISSINGTLV, nothing charged), and for a prepaid user on a
-priced route the charge (core/credits.py; ESME_RINVBALANCE when short, and
-nothing is sent). Messages of other users take none of these steps.
+its sender ids (ESME_RINVSRCADR), a part it split itself (UDHI) that is no
+SMS (smpp/segment.py part_status: ESME_RINVESMCLASS, ESME_RINVMSGLEN), the
+number lists, opt-in routes and duplicates (core/hygiene.py), the route's
+required TLVs with the user's defaults (ESME_RMISSINGTLV, nothing charged),
+and for a prepaid user on a priced route the charge (core/credits.py;
+ESME_RINVBALANCE when short, and nothing is sent). Messages of other users
+take none of these steps.
 """
 
 from dataclasses import replace
@@ -30,6 +33,7 @@ from ..smpp.errors import DecodeError
 from ..policy.senders import sender_matcher
 from ..policy.tlvs import complete
 from ..smpp.receipt import MessageState
+from ..smpp.segment import part_status
 from ..smpp.status import Status
 from ..smpp.text import count_parts
 from ..store.errors import QueueFull, StoreUnavailable
@@ -134,6 +138,11 @@ class MTPath:
             if user.sender_ids and not self._senders[user.name](s.source):
                 self._reject(Status.ESME_RINVSRCADR, answer, s.user)
                 return
+            if s.esm_class & 0x40:   # split by the ESME: each part must be one SMS
+                status = part_status(s.body, s.data_coding)
+                if status:
+                    self._reject(status, answer, s.user)
+                    return
             decision = self.routes.route_mt(MTRequest(
                 user.name, user.groups, s.source, s.destination, s.service_type))
             if type(decision) is MTReject:

@@ -240,3 +240,31 @@ class StoreForwardDuplicateTests(TestCase):
             self.assertNotEqual(receipts[first.message_id][0], "REJECTD")
             self.assertEqual(len(self.h.smsc.submits), 1)
         return run(go())
+
+
+class PartTests(HygieneTestCase):
+    """A part the ESME split itself (UDHI) must be one SMS: checked at submit."""
+
+    UDH = b"\x05\x00\x03\x07\x02\x01"
+
+    def test_parts_that_are_no_sms_are_refused_before_the_upstream(self):
+        async def go():
+            client = await self.h.bind("transceiver", "esme1")
+            cases = (
+                (dict(short_message=self.UDH + b"a" * 153), ROK),
+                (dict(short_message=self.UDH + b"a" * 154), Status.ESME_RINVMSGLEN),
+                (dict(short_message=self.UDH + b"\x00a" * 67, data_coding=8), ROK),
+                (dict(short_message=self.UDH + b"\x00a" * 68, data_coding=8),
+                 Status.ESME_RINVMSGLEN),
+                (dict(short_message=b"\x0b\x00\x03\x07\x02\x01hello"),
+                 Status.ESME_RINVESMCLASS),   # UDHL past the message
+                (dict(short_message=b"hello there"), Status.ESME_RINVESMCLASS),
+            )
+            for fields, status in cases:
+                resp = await self.submit(client, esm_class=0x40, **fields)
+                self.assertEqual(resp.command_status, status, fields)
+            self.assertEqual(len(self.h.smsc.submits), 2)
+            # without UDHI the same octets are text, and a long text is not a part
+            resp = await self.submit(client, short_message=b"hello there" * 20)
+            self.assertEqual(resp.command_status, ROK)
+        return run(go())
