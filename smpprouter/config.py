@@ -70,7 +70,7 @@ KEYS = {
                    "message_id", "dlr_retention", "store_and_forward", "service_key",
                    "dlr_url", "mo_url", "webhook_secret", "webhook_retention", "allow_from",
                    "tls_subject", "billing", "low_balance", "sender_ids", "tlv_defaults",
-                   "duplicate_window"),
+                   "duplicate_window", "traffic"),
 }
 PREPAID, POSTPAID = "prepaid", "postpaid"
 _BILLING = (POSTPAID, PREPAID)
@@ -274,6 +274,9 @@ class User:
     tlv_defaults: tuple = ()   # ((tlv name, text), ...) for messages on routes requiring TLVs
     # seconds within which the same destination and body is refused as a duplicate; 0 = off
     duplicate_window: int = 0
+    # traffic = "promotional": all its messages keep routes' hours (policy/hours.py);
+    # "transactional" (the default): only those with service_type "PROMO" do
+    promotional: bool = False
 
     @property
     def prepaid(self) -> bool:
@@ -779,6 +782,8 @@ def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
                 billing=billing, low_balance=low_balance, sender_ids=sender_ids,
                 tlv_defaults=_tlv_defaults(t),
                 duplicate_window=t.integer("duplicate_window", 0, 0, 30 * 86400),
+                promotional=t.string("traffic", "transactional",
+                                     choices=("transactional", "promotional")) == "promotional",
                 throughput=throughput, window=window, message_id=message_id,
                 dlr_retention=dlr_retention, window_policy=window_policy,
                 store_and_forward=store_and_forward, service_key=service_key,

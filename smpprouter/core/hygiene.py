@@ -54,6 +54,7 @@ BLOCK = Refusal("block", 450, Status.ESME_RINVDSTADR)
 OPTOUT = Refusal("optout", 456, Status.ESME_RINVDSTADR)
 NOT_OPTED_IN = Refusal("optin", 455, Status.ESME_RINVDSTADR)
 DUPLICATE = Refusal("duplicate", 460, Status.ESME_RSUBMITFAIL)
+OUTSIDE_HOURS = Refusal("hours", 457, Status.ESME_RSUBMITFAIL)   # policy/hours.py
 SEED_000_DUPLICATE = 18   # the same refusal in seed 000's table
 BLOCKING = (DND, BLOCK, OPTOUT)
 KINDS = tuple(r.kind for r in BLOCKING) + (NOT_OPTED_IN.kind,)

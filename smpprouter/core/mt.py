@@ -10,11 +10,13 @@ Two modes (docs/DESIGN.md):
   router's own receipts report what the upstream never will.
 Also what query_sm, cancel_sm and replace_sm ask of a message the router holds.
 
-Before either, a user's business rules, each only where it is configured:
-its sender ids (ESME_RINVSRCADR), a part it split itself (UDHI) that is no
-SMS (smpp/segment.py part_status: ESME_RINVESMCLASS, ESME_RINVMSGLEN), the
-number lists, opt-in routes and duplicates (core/hygiene.py), the route's
-required TLVs with the user's defaults (ESME_RMISSINGTLV, nothing charged),
+Before either, a user's business rules, each only where it is configured, in
+this order: its sender ids (ESME_RINVSRCADR), a part it split itself (UDHI)
+that is no SMS (smpp/segment.py part_status: ESME_RINVESMCLASS,
+ESME_RINVMSGLEN), the route's required TLVs with the user's defaults
+(ESME_RMISSINGTLV, nothing charged), the route's sending hours for
+promotional traffic (policy/hours.py: scheduled to the next opening, or
+refused), the number lists, opt-in routes and duplicates (core/hygiene.py),
 and for a prepaid user on a priced route the charge (core/credits.py;
 ESME_RINVBALANCE when short, and nothing is sent). Messages of other users
 take none of these steps.
@@ -31,6 +33,7 @@ from ..protocol.smsc import ConnectorBusy, ConnectorUnavailable, Unsendable, Ups
 from ..routing.interface import MTReject, MTRequest
 from ..smpp.errors import DecodeError
 from ..policy.senders import sender_matcher
+from ..policy.hours import PROMOTIONAL
 from ..policy.tlvs import complete
 from ..smpp.receipt import MessageState
 from ..smpp.segment import part_status
@@ -41,6 +44,7 @@ from ..store.interface import Mapping
 from ..metrics.histogram import Latency
 from .codec import CorruptEntry, Queued, decode_queued, encode_queued
 from .messages import Outcome, QueryAnswer
+from .hygiene import OUTSIDE_HOURS
 from .receipts import WANTS_RECEIPT
 from .unasked import Unasked
 
@@ -155,6 +159,13 @@ class MTPath:
                     return
                 if tlvs is not s.tlvs:
                     s = replace(s, tlvs=tlvs)
+            if decision.hours is not None and (user.promotional
+                                               or s.service_type == PROMOTIONAL):
+                held = self._in_hours(s, decision)
+                if held is None:
+                    self._refused(OUTSIDE_HOURS, s, user, answer, queue, parts, form)
+                    return
+                s = held
             if decision.require_opt_in or user.duplicate_window or self.hygiene.active:
                 self.hygiene.check(user, s, decision.require_opt_in).addCallbacks(
                     self._checked, self._unchecked,
@@ -205,6 +216,24 @@ class MTPath:
                 answer = _forgetting(answer, self.store, fingerprint)
             self._admitted(s, user, decision, answer, queue, parts, form)
             return
+        self._refused(refusal, s, user, answer, queue, parts, form)
+
+    def _in_hours(self, s, decision):
+        """s, or s scheduled to its route's next opening (outside_hours "wait"),
+        or None when it is to be refused (outside_hours "refuse", or its
+        validity ends before the window opens)."""
+        now = self.clock.seconds()
+        at = s.schedule if s.schedule is not None and s.schedule > now else now
+        opening = decision.hours.opening(at)
+        if opening is None:
+            return s
+        if decision.outside_hours == "refuse" or (s.validity is not None
+                                                  and opening >= s.validity):
+            return None
+        self.counters["held_for_hours"] += 1
+        return replace(s, schedule=opening)
+
+    def _refused(self, refusal, s, user, answer, queue, parts, form):
         self.counters["refused_" + refusal.kind] += 1
         if not (queue or user.store_and_forward or s.schedule is not None):
             self._reject(refusal.status, answer, user.name)

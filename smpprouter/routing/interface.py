@@ -34,6 +34,8 @@ class MTRoute:
     refund_undelivered: bool = False
     required_tlvs: tuple = ()       # keys of Submission.tlvs (a TLV name, or an int tag)
     require_opt_in: bool = False    # only to destinations in an opt-in list (core/hygiene.py)
+    hours: object = None            # policy.hours.Hours: when promotional traffic may go
+    outside_hours: str = "wait"     # outside them: "wait" (scheduled) or "refuse" (457)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,12 +3,15 @@ opt-in routes and duplicates, with a real router, real Redis, the simulated SMSC
 
 esme1 is synchronous, esme2 store and forward (refusals come as the router's
 REJECTD receipt with seed 002's code), esme3 synchronous with a duplicate
-window. The route "promo" (44...) requires opt-in.
+window. The route "promo" (44...) requires opt-in. HoursTests has its own
+routes with sending hours.
 """
 
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from twisted.trial.unittest import TestCase
 
@@ -20,6 +23,7 @@ from .harness import RouterHarness, run
 from .test_store_forward import FAST
 
 ROK = Status.ESME_ROK
+KOLKATA = ZoneInfo("Asia/Kolkata")
 SMPPROUTER = os.path.join(os.path.dirname(sys.executable), "smpprouter")
 ROUTES = """
 [[mt]]
@@ -267,4 +271,90 @@ class PartTests(HygieneTestCase):
             # without UDHI the same octets are text, and a long text is not a part
             resp = await self.submit(client, short_message=b"hello there" * 20)
             self.assertEqual(resp.command_status, ROK)
+        return run(go())
+
+
+def _hours_routes():
+    """Routes whose hours (Asia/Kolkata) are closed now: 9111... waits, 9122...
+    refuses; 9133... is open now."""
+    hour = datetime.now(KOLKATA).hour
+    closed = "%02d:00-%02d:00" % ((hour + 2) % 24, (hour + 3) % 24)
+    opened = "%02d:00-%02d:00" % ((hour - 1) % 24, (hour + 2) % 24)
+    rule = ('[[mt]]\nname = "%s"\ndestination_prefix = ["%s"]\nconnectors = ["smsc"]\n'
+            'hours = "%s"\ntimezone = "Asia/Kolkata"\noutside_hours = "%s"\n')
+    return (rule % ("wait", "9111", closed, "wait") + rule % ("refuse", "9122", closed, "refuse")
+            + rule % ("open", "9133", opened, "refuse")), closed
+
+
+class HoursTests(TestCase):
+    """Promotional traffic keeps a route's hours in the destination's time zone."""
+    timeout = 60
+
+    def setUp(self):
+        routes, self.closed = _hours_routes()
+        self.h = RouterHarness(routes=routes, extra=FAST, users={
+            "esme1": "", "esme2": "store_and_forward = true",
+            "esme3": 'traffic = "promotional"'})
+        self.redis = self.h.redis
+        self.addCleanup(lambda: run(self.h.stop()))
+        return run(self.h.start())
+
+    def opening(self):
+        start = int(self.closed[:2])
+        now = datetime.now(KOLKATA)
+        opening = now.replace(hour=start, minute=0, second=0, microsecond=0)
+        if opening <= now:
+            opening += timedelta(days=1)
+        return opening.timestamp()
+
+    def test_outside_hours_a_promotional_message_waits_for_the_opening(self):
+        async def go():
+            client = await self.h.bind("transceiver", "esme1")
+            resp = await client.submit(**dict(MESSAGE, destination_addr="911100000001",
+                                              service_type="PROMO"))
+            self.assertEqual(resp.command_status, ROK)
+            due = self.redis.command("ZSCORE", "sched:{smsc}", resp.message_id)
+            self.assertEqual(float(due), self.opening() * 1000)
+            self.assertEqual(self.h.smsc.submits, [])
+            # the same message, transactional: goes now
+            resp = await client.submit(**dict(MESSAGE, destination_addr="911100000001"))
+            self.assertEqual(resp.command_status, ROK)
+            self.assertEqual(len(self.h.smsc.submits), 1)
+            self.assertEqual(self.redis.command("ZCARD", "sched:{smsc}"), 1)
+        return run(go())
+
+    def test_a_promotional_user_waits_without_marking_its_messages(self):
+        async def go():
+            client = await self.h.bind("transceiver", "esme3")
+            resp = await client.submit(**dict(MESSAGE, destination_addr="911100000001"))
+            self.assertEqual(resp.command_status, ROK)
+            self.assertIsNotNone(self.redis.command("ZSCORE", "sched:{smsc}",
+                                                    resp.message_id))
+            resp = await client.submit(**dict(MESSAGE, destination_addr="913300000001"))
+            self.assertEqual(resp.command_status, ROK)    # open now: sent
+            self.assertEqual(len(self.h.smsc.submits), 1)
+        return run(go())
+
+    def test_outside_hours_a_refusing_route_answers_457(self):
+        async def go():
+            sync = await self.h.bind("transceiver", "esme1")
+            promo = dict(MESSAGE, destination_addr="912200000001", service_type="PROMO")
+            self.assertEqual((await sync.submit(**promo)).command_status,
+                             Status.ESME_RSUBMITFAIL)
+            stored = await self.h.bind("transceiver", "esme2")
+            resp = await stored.submit(**promo)
+            self.assertEqual(resp.command_status, ROK)
+            receipt = parse_receipt((await stored.next_delivery()).short_message)
+            self.assertEqual((receipt.id, receipt.stat, receipt.err),
+                             (resp.message_id, "REJECTD", "457"))
+            self.assertEqual(self.h.smsc.submits, [])
+        return run(go())
+
+    def test_a_message_that_expires_before_the_opening_is_refused(self):
+        async def go():
+            client = await self.h.bind("transceiver", "esme1")
+            resp = await client.submit(**dict(MESSAGE, destination_addr="911100000001",
+                                              service_type="PROMO",
+                                              validity_period="000000003000000R"))
+            self.assertEqual(resp.command_status, Status.ESME_RSUBMITFAIL)
         return run(go())
