@@ -26,7 +26,7 @@ Cost: which lists are not empty is known here, refreshed every
 LIST_REFRESH seconds with one SMEMBERS, so a message that no list, no opt-in
 route and no duplicate window applies to pays nothing (`needed` is False).
 Otherwise each applicable list is one SMISMEMBER per reactor turn for all
-the turn's messages. A list edited by the CLI applies within LIST_REFRESH.
+the turn's messages, and a user's duplicate fingerprints one script per turn. A list edited by the CLI applies within LIST_REFRESH.
 """
 
 import hashlib
@@ -68,6 +68,7 @@ class Hygiene:
         self.clock = clock
         self.present = frozenset()   # keys of the lists not empty, as last read
         self.active = False          # any list at all: messages must be looked up
+        self._lists = {}             # user -> _lists_of(user)
         self._refresh = task.LoopingCall(self.refresh)
         self._refresh.clock = clock
 
@@ -97,22 +98,27 @@ class Hygiene:
         """Deferred((Refusal or None, the duplicate fingerprint's key or None))."""
         destination = normalise(s.destination)
         present = self.present
+        lists = self._lists.get(user.name)
+        if lists is None:
+            lists = self._lists[user.name] = _lists_of(user.name)
         asked = []
-        for refusal in BLOCKING:
-            for key in (keys.number_list(refusal.kind), keys.number_list(refusal.kind, user.name)):
-                if key in present:
-                    asked.append((refusal, self.store.in_list(key, destination)))
+        store = self.store
+        for refusal, key in lists[0]:
+            if key in present:
+                asked.append((refusal, store.in_list(key, destination)))
         if opt_in:
-            keys_in = [key for key in (keys.number_list("optin"),
-                                       keys.number_list("optin", user.name)) if key in present]
+            keys_in = [key for key in lists[1] if key in present]
             if not keys_in:
                 return defer.succeed((NOT_OPTED_IN, None))
             for key in keys_in:
-                asked.append((None, self.store.in_list(key, destination)))
+                asked.append((None, store.in_list(key, destination)))
         dup = None
         if user.duplicate_window:
             dup = keys.duplicate(user.name, fingerprint(destination, s.data_coding, s.body))
-            asked.append((DUPLICATE, self.store.first_seen(dup, user.duplicate_window)))
+            asked.append((DUPLICATE, self.store.first_seen(user.name, dup, user.duplicate_window)))
+        if len(asked) == 1:   # the common case of a feature in use: one question
+            return asked[0][1].addCallback(lambda answer: self._decided((answer,), asked,
+                                                                        opt_in, dup))
         d = defer.gatherResults([a[1] for a in asked], consumeErrors=True)
         d.addErrback(lambda f: f.value.subFailure)
         return d.addCallback(self._decided, asked, opt_in, dup)
@@ -136,6 +142,14 @@ class Hygiene:
             self.store.forget(dup).addErrback(lambda f: None)
             dup = None
         return refusal, dup
+
+
+def _lists_of(user):
+    """((refusal, list key) to look a number up in, in order), (opt-in list keys))."""
+    blocking = tuple((refusal, key) for refusal in BLOCKING
+                     for key in (keys.number_list(refusal.kind),
+                                 keys.number_list(refusal.kind, user)))
+    return blocking, (keys.number_list("optin"), keys.number_list("optin", user))
 
 
 def fingerprint(destination, data_coding, body):

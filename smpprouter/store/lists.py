@@ -9,14 +9,14 @@ one SMEMBERS which lists exist and asks nothing at all of a message no list
 applies to. The CLI keeps that index: a list is added to it when numbers are
 added, and removed when its last number is.
 
-Duplicates: SET dup:{user}:<digest> NX EX window, batched with the turn's
-other raw commands; the first of two equal messages sets it, the second finds
-it taken.
+Duplicates: SET dup:{user}:<digest> NX EX window, one FIRST_SEEN script per
+user per turn (scripts.py); the first of two equal messages sets it, the
+second finds it taken.
 """
 
 from twisted.internet import defer
 
-from . import keys
+from . import keys, scripts
 from .batching import chunks as _chunks, resolve as _resolve
 
 CLI_CHUNK = 1000   # numbers per SADD / SREM from the CLI
@@ -27,6 +27,7 @@ class ListsMixin:
 
     def _init_lists(self):
         self._members = {}   # list key -> [(number, d)]
+        self._seen = {}      # (user, ttl) -> [(duplicate key, d)]
 
     def in_list(self, key, number):
         """Deferred(bool): whether number is in the set key (batched per turn)."""
@@ -41,22 +42,37 @@ class ListsMixin:
         return d
 
     def _flush_lists(self, flight):
-        if not self._members:
+        if not (self._members or self._seen):
             return
         members, self._members = self._members, {}
+        seen, self._seen = self._seen, {}
         for key, items in members.items():
             for chunk in _chunks(items, self.max_batch):
                 flight.send([b"SMISMEMBER", key] + [item[0] for item in chunk], chunk,
                             _membered)
+        sha = scripts.FIRST_SEEN.sha
+        for (_, ttl), items in seen.items():
+            for chunk in _chunks(items, self.max_batch):
+                flight.send([b"EVALSHA", sha, len(chunk)] + [item[0] for item in chunk]
+                            + [ttl], chunk, _membered)
 
     def lists_present(self):
         """Deferred(set of list keys, bytes): the lists that are not empty."""
         return self._command(b"SMEMBERS", keys.LIST_INDEX).addCallback(set)
 
-    def first_seen(self, key, ttl):
-        """Deferred(bool): True when key was not set (it is now, for ttl seconds)."""
-        d = self._command(b"SET", key, b"1", b"NX", b"EX", int(ttl))
-        return d.addCallback(lambda reply: reply is not None)
+    def first_seen(self, user, key, ttl):
+        """Deferred(bool): True when key (one of user's) was not set; it is now, for
+        ttl seconds. One FIRST_SEEN script per user and ttl per turn."""
+        if not self._running:
+            return self._not_running()
+        d = defer.Deferred()
+        batch = (user, int(ttl))
+        items = self._seen.get(batch)
+        if items is None:
+            items = self._seen[batch] = []
+        items.append((key, d))
+        self._schedule()
+        return d
 
     def forget(self, key):
         return self._command(b"DEL", key)

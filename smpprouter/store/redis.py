@@ -19,7 +19,8 @@ handful of commands written together on one connection:
     idempotency keys (idempotency.py)  one EVAL per call: one per HTTP request
                    that carries an Idempotency-Key
     charge, refund (credits.py)  one script per prepaid user per turn
-    in_list (lists.py)  one SMISMEMBER per number list per turn
+    in_list, first_seen (lists.py)  one SMISMEMBER per number list per turn, one
+                   FIRST_SEEN script per user with a duplicate_window
 
 Each caller still gets its own Deferred and its own result. Batches touch the
 keys of one connector or one user, i.e. one hash slot (keys.py), so they stay
