@@ -24,9 +24,11 @@ platform answers, so its code reaches the user.
 
 Cost: which lists are not empty is known here, refreshed every
 LIST_REFRESH seconds with one SMEMBERS, so a message that no list, no opt-in
-route and no duplicate window applies to pays nothing (`needed` is False).
-Otherwise each applicable list is one SMISMEMBER per reactor turn for all
-the turn's messages, and a user's duplicate fingerprints one script per turn. A list edited by the CLI applies within LIST_REFRESH.
+route and no duplicate window applies to pays nothing (MTPath tests `active`
+and the two settings). Otherwise each applicable list is one SMISMEMBER per
+reactor turn for all the turn's messages, and a user's duplicate
+fingerprints one script per turn. A list edited by the CLI applies within
+LIST_REFRESH.
 """
 
 import hashlib

@@ -3,7 +3,7 @@
 from twisted.trial.unittest import SynchronousTestCase
 
 from smpprouter.routing.interface import MTRequest
-from smpprouter.routing.table import RoutingTable, load_routes
+from smpprouter.routing.table import load_routes
 from smpprouter.tomlfile import ConfigError
 
 from .helpers import write
