@@ -253,10 +253,13 @@ class MTPath:
         answer(Outcome(Status.ESME_ROK, message_id, parts))
 
     def _unchecked(self, failure, user, answer):
-        # The lists could not be read: nothing is sent that they might forbid;
-        # a status the ESME retries.
-        self.log.error("user {user}: number lists not checked, message refused: {error}",
-                       user=user, error=failure.getErrorMessage())
+        # The lists could not be read (Redis is away: the store logs that, not
+        # each message): nothing is sent that they might forbid; a status the
+        # ESME retries.
+        if not failure.check(StoreUnavailable):
+            _unexpected(failure, answer)
+            return
+        self.counters["refused_store_down"] += 1
         self._reject(STORE_DOWN, answer, user)
 
     def _reject(self, status, answer, user):

@@ -18,7 +18,10 @@ from twisted.trial.unittest import TestCase
 from smpprouter.smpp.receipt import parse_receipt
 from smpprouter.smpp.status import Status
 from smpprouter.store import keys
+from tests.redis_server import RedisServer
 
+from ..store.support import wait_for
+from . import harness
 from .harness import RouterHarness, run
 from .test_store_forward import FAST
 
@@ -357,4 +360,31 @@ class HoursTests(TestCase):
                                               service_type="PROMO",
                                               validity_period="000000003000000R"))
             self.assertEqual(resp.command_status, Status.ESME_RSUBMITFAIL)
+        return run(go())
+
+
+class ListsUnreadableTests(TestCase):
+    """A number the lists might forbid is never sent unchecked."""
+    timeout = 60
+
+    def setUp(self):
+        self.redis = RedisServer()
+        self.redis.start()
+        self.addCleanup(self.redis.stop)
+        self.patch(harness, "shared", lambda: self.redis)
+        self.h = RouterHarness(routes=ROUTES, users=USERS, extra=FAST)
+        self.addCleanup(lambda: run(self.h.stop()))
+        return run(self.h.start())
+
+    def test_while_redis_is_away_a_listed_users_message_waits(self):
+        async def go():
+            client = await self.h.bind("transceiver", "esme1")
+            await self.h.core.store.list_add(keys.number_list("dnd"), ["15550000000"])
+            await self.h.core.hygiene.refresh()
+            self.redis.stop()
+            await wait_for(lambda: not self.h.core.store.available)
+            # no receipt asked for: without lists it would need no Redis at all
+            resp = await client.submit(**dict(MESSAGE, registered_delivery=0))
+            self.assertEqual(resp.command_status, Status.ESME_RTHROTTLED)
+            self.assertEqual(self.h.smsc.submits, [])
         return run(go())
