@@ -44,6 +44,10 @@ Behaviour worth knowing:
 - `delivery_command` "data_sm" sends receipts and MOs as data_sm (the text
   in message_payload, as seed 002 allows) on v3.4 binds; v3.3 binds, which
   have no data_sm, still get deliver_sm.  "deliver_sm" is the default.
+- `receipt_stats` ({n: stat}) gives the receipt of the n-th accepted
+  submit (1-based, counted over the simulator's life: `responses_sent`) that
+  stat instead of `receipt_stat`, e.g. {2: "UNDELIV"} fails the second part
+  of a message the router split.
 - `receipts_unasked` sends a receipt for every accepted message, whatever
   its registered_delivery, as some SMSCs do (the router must answer those
   at once, not hold them waiting for a mapping it never stored).
@@ -354,6 +358,7 @@ class SimulatedSMSC(Factory):
         self.receipt_id_format = receipt_id_format
         self.receipt_bind = receipt_bind
         self.receipt_stat = receipt_stat
+        self.receipt_stats = {}     # accepted-submit number -> stat of its receipt
         self.receipt_err = receipt_err
         self.response_delay = response_delay
         self.receipt_delay = receipt_delay
@@ -719,11 +724,14 @@ class SimulatedSMSC(Factory):
         message_id = self._id_pattern % number
         rd = pdu.registered_delivery & 3
         receipt = None
-        if rd == 1 or (rd == 2 and self.receipt_state not in _SUCCESS_STATES) \
+        stat = self.receipt_stats.get(self.responses_sent + 1) if self.receipt_stats else None
+        state = self.receipt_state if stat is None else stat_to_state(stat)
+        if rd == 1 or (rd == 2 and state not in _SUCCESS_STATES) \
                 or self.receipts_unasked:
             receipt_id = (message_id if self._receipt_id_pattern is None
                           else self._receipt_id_pattern % number)
-            receipt = self._make_receipt(pdu, receipt_id)
+            receipt = (self._make_receipt(pdu, receipt_id) if stat is None
+                       else self._make_receipt(pdu, receipt_id, stat))
         resp_cls = SubmitSmResp if pdu.command_id == CommandId.submit_sm else DataSmResp
         resp = resp_cls(0, pdu.sequence_number, message_id)
         if receipt is not None and self.receipt_first:
@@ -748,7 +756,7 @@ class SimulatedSMSC(Factory):
             self._dates = (minute, _receipt_date(now))
         return self._dates[1]
 
-    def _make_receipt(self, pdu, receipt_id):
+    def _make_receipt(self, pdu, receipt_id, stat=None):
         self.receipts_generated += 1
         if pdu.command_id == CommandId.submit_sm:
             text = pdu.short_message
@@ -760,8 +768,11 @@ class SimulatedSMSC(Factory):
         else:
             text = bytes(pdu.tlvs.get("message_payload", b""))[:TEXT_EXCERPT]
         date = self._date()
-        body = build_receipt(receipt_id, date, date, self._receipt_stat,
-                             err=self.receipt_err, text=text)
+        if stat is None:
+            stat, state = self._receipt_stat, self.receipt_state
+        else:
+            state = stat_to_state(stat)
+        body = build_receipt(receipt_id, date, date, stat, err=self.receipt_err, text=text)
         return DeliverSm(
             source_addr_ton=pdu.dest_addr_ton, source_addr_npi=pdu.dest_addr_npi,
             source_addr=pdu.destination_addr[:DELIVER_ADDR_MAX],
@@ -769,7 +780,7 @@ class SimulatedSMSC(Factory):
             destination_addr=pdu.source_addr[:DELIVER_ADDR_MAX],
             esm_class=RECEIPT_ESM_CLASS, short_message=body,
             tlvs={"receipted_message_id": receipt_id,
-                  "message_state": int(self.receipt_state)})
+                  "message_state": int(state)})
 
     def send_mo(self, source, destination, short_message, data_coding=0, *, system_id=None,
                 esm_class=0, tlvs=None, source_ton=1, source_npi=1):

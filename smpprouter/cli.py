@@ -4,8 +4,9 @@ Running the router is twistd's job (`twistd smpprouter`); this command does
 what an operator needs beside it: make a password hash for the config, check
 an edited config before it goes live, ask the running router to reload it,
 top up or show a prepaid user's credit, edit the number lists (`lists`:
-do-not-disturb, blocklist, opt-out, opt-in), and show what every process sharing
-the Redis holds (`status`). `reload` checks first, so a
+do-not-disturb, blocklist, opt-out, opt-in), show what every process sharing
+the Redis holds (`status`), and explain what the routing table would do
+with a message (`route explain`, no Redis needed). `reload` checks first, so a
 broken file is reported here rather than in the router's log.
 """
 
@@ -242,7 +243,7 @@ def _credit(args) -> int:
 
 def _lists(args) -> int:
     from .core.hygiene import KINDS
-    from .policy.numbers import BadNumber, number, read_csv
+    from .policy.numberlists import BadNumber, number, read_csv
     from .store import keys
     try:
         config = load_config(args.config)
@@ -292,6 +293,50 @@ def _lists(args) -> int:
     else:
         print("%s: %d of %d added (the rest were there)" % (name, n, len(numbers)))
     return 0
+
+
+def _tlv_args(items):
+    """{TLV key: text} of --tlv NAME=VALUE options (names as routes.toml takes them)."""
+    from .routing.rules import _TLV_NAMES, suggest
+    tlvs = {}
+    for item in items:
+        name, equals, value = item.partition("=")
+        if not equals or name.lower() not in _TLV_NAMES:
+            raise ValueError("--tlv %r: write NAME=VALUE with a TLV name (pe_id, template_id, "
+                             "tm_id, ...)%s" % (item, suggest(name.lower(), _TLV_NAMES)))
+        tlvs[_TLV_NAMES[name.lower()]] = value
+    return tlvs
+
+
+def _explain(args) -> int:
+    from .routing.explain import explain
+    from .service import load_routes
+    try:
+        config = load_config(args.config)
+        table = load_routes(config)
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return 1
+    user = config.users.get(args.user)
+    if user is None:
+        from .routing.rules import suggest
+        print("smpprouter route explain: no user %r in %s%s" % (
+            args.user, args.config, suggest(args.user, config.users)), file=sys.stderr)
+        return 1
+    if not hasattr(table, "routes"):
+        print("smpprouter route explain: the routing plugin %r cannot explain its decisions"
+              % config.router.routing, file=sys.stderr)
+        return 1
+    try:
+        tlvs = _tlv_args(args.tlv)
+    except ValueError as e:
+        print("smpprouter route explain: %s" % e, file=sys.stderr)
+        return 1
+    out = explain(user, table, args.dest, args.source, tlvs, args.service_type,
+                  args.dest_ton)
+    for line in out.lines:
+        print(line)
+    return 0 if out.status == 0 else 2
 
 
 def _status(args) -> int:
@@ -375,6 +420,25 @@ def _parser() -> argparse.ArgumentParser:
     lists.add_argument("--config", default=DEFAULT_CONFIG,
                        help="the configuration file (default: %(default)s)")
     lists.set_defaults(run=_lists)
+
+    route = commands.add_parser("route", help="the routing table's decisions")
+    route_commands = route.add_subparsers(dest="route_command", required=True,
+                                          metavar="COMMAND")
+    explain = route_commands.add_parser(
+        "explain", help="which rule a message would match and why, its rewrites, "
+                        "connectors and price, or why it is refused; nothing is sent "
+                        "(exit status 0 routed, 2 refused, 1 error)")
+    explain.add_argument("--user", required=True, help="the sending user")
+    explain.add_argument("--dest", required=True, help="the destination address, as sent")
+    explain.add_argument("--source", default="", help="the source address (default none)")
+    explain.add_argument("--tlv", action="append", default=[], metavar="NAME=VALUE",
+                         help="a TLV the message carries (repeatable), e.g. pe_id=1201...")
+    explain.add_argument("--service-type", default="", help="the message's service_type")
+    explain.add_argument("--dest-ton", type=int, default=0,
+                         help="the destination's TON (2: national; default 0, unknown)")
+    explain.add_argument("--config", default=DEFAULT_CONFIG,
+                         help="the configuration file (default: %(default)s)")
+    explain.set_defaults(run=_explain)
 
     status = commands.add_parser(
         "status", help="every router process sharing the Redis: sessions per user, "

@@ -9,6 +9,7 @@ file's directory, so the router behaves the same whatever its working
 directory.
 """
 
+import datetime
 import difflib
 import ipaddress
 import os
@@ -19,7 +20,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from twisted.internet.endpoints import _parseServer
 
 from smpprouter.passwords import is_hash
+from smpprouter.policy.numbers import country_code_problem
 from smpprouter.tomlfile import ConfigError, TomlFile
+from smpprouter.receiptmap import load_receipt_map
+from smpprouter.smpp.text import AIR_OCTETS, METHODS, MIN_AIR_OCTETS, UDH8
 
 __all__ = ["ConfigError", "load_config", "Config", "RouterConfig", "RedisConfig",
            "SmppConfig", "SecurityConfig", "OutboundConfig", "HttpConfig", "MetricsConfig",
@@ -65,17 +69,25 @@ KEYS = {
                         "enquire_link_interval", "response_timeout", "reconnect_min",
                         "reconnect_max", "hold_unbound", "dlr_expiry", "resp_id", "receipt_id",
                         "receipt_wait",
-                        "tls", "tls_ca", "tls_hostname", "tls_min_version"),
+                        "tls", "tls_ca", "tls_hostname", "tls_min_version",
+                        "max_octets", "message_payload", "split", "receipt_map"),
     "users.NAME": ("password", "groups", "max_binds", "throughput", "window", "window_policy",
                    "message_id", "dlr_retention", "store_and_forward", "service_key",
                    "dlr_url", "mo_url", "webhook_secret", "webhook_retention", "allow_from",
                    "tls_subject", "billing", "low_balance", "sender_ids", "tlv_defaults",
-                   "duplicate_window", "traffic"),
+                   "max_receivers", "bind_scope", "system_type", "expires", "doors",
+                   "operations", "country_code", "duplicate_window", "traffic"),
 }
 PREPAID, POSTPAID = "prepaid", "postpaid"
 _BILLING = (POSTPAID, PREPAID)
 # The TLVs a user may give defaults for: seed 002's DLT ids (text).
 TLV_DEFAULTS = ("pe_id", "template_id", "tm_id")
+# Where a user's limits (max_binds, max_receivers, throughput) hold: across every
+# process sharing the Redis, or in each process on its own (seed 002's "per server").
+BIND_SCOPES = ("router", "process")
+# The ways in (doors) and the requests (operations) a user may be allowed.
+DOORS = ("smpp", "rest", "websms")
+OPERATIONS = ("submit", "query", "cancel", "replace")
 MAX_AMOUNT = 2 ** 50   # minor units: balances stay exact in Redis's Lua numbers (doubles)
 
 
@@ -236,6 +248,13 @@ class Connector:
     tls_ca: str | None         # absolute; None = the system trust store
     tls_hostname: str          # the host when not given
     tls_min_version: str
+    # What the upstream takes (core/multipart.py): one SMS of max_octets on air; a
+    # longer message (or a data_sm) the router splits by `split`, unless it takes
+    # message_payload (then it goes whole, as before).
+    max_octets: int = 140
+    message_payload: bool = False
+    split: str = "udh8"        # "udh8" | "udh16" | "sar"
+    receipt_map: tuple = ()    # receiptmap.load_receipt_map() of its `receipt_map` file
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +291,16 @@ class User:
     low_balance: int = 0       # prepaid: warn once each time the balance falls below; 0 = off
     sender_ids: tuple = ()     # source addresses it may send from, exact or glob; () = any
     tlv_defaults: tuple = ()   # ((tlv name, text), ...) for messages on routes requiring TLVs
+    # Receiver-capable sessions (receiver or transceiver) at once; 0 = max_binds only.
+    max_receivers: int = 0
+    bind_scope: str = "router"  # BIND_SCOPES: where max_binds, max_receivers, throughput hold
+    system_type: str = ""      # the bind's system_type must be this (any case); "" = any
+    expires: float = 0.0       # unix time after which it may not bind or send; 0 = never
+    doors: frozenset = frozenset(DOORS)            # the ways in it may use
+    operations: frozenset = frozenset(OPERATIONS)  # the requests it may make
+    # set: its destinations are normalised to E.164 before routing (policy/numbers.py),
+    # national ones (trunk prefix 0) getting this country code; "" = as sent
+    country_code: str = ""
     # seconds within which the same destination and body is refused as a duplicate; 0 = off
     duplicate_window: int = 0
     # traffic = "promotional": all its messages keep routes' hours (policy/hours.py);
@@ -736,6 +765,15 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
     tls_ca = _existing_file(t, "tls_ca", base, tls_ca) if tls_ca else None
     tls_hostname = t.string("tls_hostname", "") or host
     tls_min_version = t.string("tls_min_version", "1.2", choices=_TLS_VERSIONS)
+    max_octets = t.integer("max_octets", AIR_OCTETS, MIN_AIR_OCTETS, AIR_OCTETS)
+    message_payload = t.boolean("message_payload", False)
+    if message_payload and interface_version == 0x33:
+        raise t.error("message_payload", "SMPP v3.3 has no message_payload: leave it false, "
+                      "the router splits long messages for this upstream")
+    split = t.string("split", UDH8, choices=METHODS)
+    receipt_map = t.string("receipt_map", "")
+    receipt_map = load_receipt_map(_existing_file(t, "receipt_map", base, receipt_map)) \
+        if receipt_map else ()
     return Connector(
         name=name, host=host, port=port, system_id=system_id, password=password,
         system_type=system_type, interface_version=interface_version, bind=bind,
@@ -744,7 +782,8 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
         reconnect_min=reconnect_min, reconnect_max=reconnect_max, hold_unbound=hold_unbound,
         dlr_expiry=dlr_expiry,
         receipt_wait=receipt_wait, resp_id=resp_id, receipt_id=receipt_id, tls=tls, tls_ca=tls_ca,
-        tls_hostname=tls_hostname, tls_min_version=tls_min_version)
+        tls_hostname=tls_hostname, tls_min_version=tls_min_version, max_octets=max_octets,
+        message_payload=message_payload, split=split, receipt_map=receipt_map)
 
 
 def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
@@ -778,8 +817,11 @@ def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
         if len(sender) > 20 or not _PRINTABLE.fullmatch(sender):
             raise t.tf.error(t.key + ("sender_ids", index), "%r: a sender id (or glob "
                              "pattern) is printable ASCII, at most 20 characters" % sender)
+    country_code = t.string("country_code", "")
+    if country_code and country_code_problem(country_code):
+        raise t.error("country_code", country_code_problem(country_code))
     return User(name=name, password=password, groups=groups, max_binds=max_binds,
-                billing=billing, low_balance=low_balance, sender_ids=sender_ids,
+                country_code=country_code, billing=billing, low_balance=low_balance, sender_ids=sender_ids,
                 tlv_defaults=_tlv_defaults(t),
                 duplicate_window=t.integer("duplicate_window", 0, 0, 30 * 86400),
                 promotional=t.string("traffic", "transactional",
@@ -791,7 +833,47 @@ def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
                 webhook_secret=t.string("webhook_secret", ""),
                 webhook_retention=t.integer("webhook_retention", 0, lo=0),
                 allow_from=_networks(t, "allow_from"),
-                tls_subject=t.string("tls_subject", ""))
+                tls_subject=t.string("tls_subject", ""),
+                max_receivers=_max_receivers(t, max_binds),
+                bind_scope=t.string("bind_scope", "router", choices=BIND_SCOPES),
+                system_type=t.string("system_type", "", max_len=12, printable=True),
+                expires=_expires(t),
+                doors=_choices(t, "doors", DOORS),
+                operations=_choices(t, "operations", OPERATIONS))
+
+
+def _max_receivers(t: _Table, max_binds: int) -> int:
+    value = t.integer("max_receivers", 0, lo=0)
+    if value > max_binds:
+        raise t.error("max_receivers", "must be at most max_binds (%d), not %d"
+                      % (max_binds, value))
+    return value
+
+
+def _expires(t: _Table) -> float:
+    """A TOML offset date-time (2027-01-01T00:00:00Z) as unix time; 0.0 = never."""
+    value = t._get("expires", None)
+    if value is None:
+        return 0.0
+    if not isinstance(value, datetime.datetime):
+        raise t.error("expires", "must be a date-time with its offset, as "
+                      "2027-01-01T00:00:00Z (unquoted), not %s" % _shown(value))
+    if value.tzinfo is None:
+        raise t.error("expires", "must say its offset (Z or +hh:mm): %s is a local time"
+                      % value.isoformat())
+    return value.timestamp()
+
+
+def _choices(t: _Table, name: str, choices: tuple) -> frozenset:
+    values = t.strings(name, list(choices))
+    for index, value in enumerate(values):
+        if value not in choices:
+            message = "must be one of %s, not %r" % (", ".join(map(repr, choices)), value)
+            close = difflib.get_close_matches(value, choices, n=1)
+            if close:
+                message += "; did you mean %r?" % close[0]
+            raise t.tf.error(t.key + (name, index), message)
+    return frozenset(values)
 
 
 def _tlv_defaults(t: _Table) -> tuple:

@@ -1,6 +1,7 @@
 import dataclasses
 import os
 import re
+import shutil
 import tomllib
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -153,7 +154,12 @@ class ShippedFileShowsEveryKeyTests(SynchronousTestCase):
                      uncommented["connectors"]["smsc"]["tls_ca"],
                      uncommented["http"]["templates"]):
             open(os.path.join(directory, name), "w").close()
+        receipt_map = uncommented["connectors"]["smsc"]["receipt_map"]
+        os.makedirs(os.path.dirname(os.path.join(directory, receipt_map)))
+        shutil.copy(os.path.join(ETC, receipt_map), os.path.join(directory, receipt_map))
         config = load_config(path)
+        self.assertEqual(config.connectors["smsc"].max_octets, 140)
+        self.assertIn((("err", "401"), ("REJECTD", 19)), config.connectors["smsc"].receipt_map)
         self.assertEqual(config.outbound, OutboundConfig())
         self.assertFalse(config.redis.embedded)
         self.assertEqual(config.listeners["smpp"].tls.min_version, "1.2")
@@ -705,3 +711,86 @@ class BillingTests(ConfigTestCase):
             self.assertEqual(e.key, key, str(e))
             self.assertIn(words, e.message)
             self.assertIsNotNone(e.line, str(e))
+
+
+class AccountPolicyTests(ConfigTestCase):
+    """The account policy keys of issue 13 (policy/accounts.py, core/admission.py)."""
+
+    def test_defaults_leave_every_account_as_it_was(self):
+        user = self.load(MINIMAL).users["esme1"]
+        self.assertEqual((user.max_receivers, user.bind_scope, user.system_type, user.expires),
+                         (0, "router", "", 0.0))
+        self.assertEqual(user.doors, frozenset(("smpp", "rest", "websms")))
+        self.assertEqual(user.operations, frozenset(("submit", "query", "cancel", "replace")))
+
+    def test_values(self):
+        user = self.load(MINIMAL + 'max_receivers = 1\nbind_scope = "process"\n'
+                         'system_type = "smpp"\nexpires = 2027-01-01T01:00:00+01:00\n'
+                         'doors = ["rest"]\noperations = ["submit", "query"]\n').users["esme1"]
+        self.assertEqual((user.max_receivers, user.bind_scope, user.system_type, user.expires),
+                         (1, "process", "smpp", 1798761600.0))
+        self.assertEqual((user.doors, user.operations),
+                         (frozenset(["rest"]), frozenset(["submit", "query"])))
+
+    def test_errors_name_the_line(self):
+        k = "users.esme1."
+        self.assertError(MINIMAL + "max_receivers = 4\n", "max_receivers", k + "max_receivers",
+                         "must be at most max_binds (3), not 4")
+        self.assertError(MINIMAL + 'bind_scope = "server"\n', "bind_scope", k + "bind_scope",
+                         "must be one of 'router', 'process'")
+        self.assertError(MINIMAL + 'system_type = "0123456789abc"\n', "system_type",
+                         k + "system_type", "at most 12 characters")
+        self.assertError(MINIMAL + 'expires = "2027-01-01"\n', "expires", k + "expires",
+                         "must be a date-time with its offset")
+        self.assertError(MINIMAL + 'expires = 2027-01-01\n', "expires", k + "expires",
+                         "must be a date-time with its offset")
+        self.assertError(MINIMAL + 'expires = 2027-01-01T00:00:00\n', "expires", k + "expires",
+                         "must say its offset")
+        self.assertError(MINIMAL + 'doors = ["smpp", "http"]\n', "doors", k + "doors[1]",
+                         "must be one of 'smpp', 'rest', 'websms', not 'http'")
+        self.assertError(MINIMAL + 'operations = ["sumbit"]\n', "operations",
+                         k + "operations[0]", "did you mean 'submit'?")
+
+
+class SplittingConfigTests(SynchronousTestCase):
+    """A connector's max_octets, message_payload, split and receipt_map."""
+
+    def load(self, connector_lines, files=None):
+        directory = self.mktemp()
+        shutil.copytree(ETC, directory)
+        for name, text in (files or {}).items():
+            with open(os.path.join(directory, name), "w") as f:
+                f.write(text)
+        with open(SHIPPED) as f:
+            shipped = f.read()
+        text = shipped.replace("[connectors.smsc]          # an upstream SMSC",
+                               "[connectors.smsc]\n" + connector_lines, 1)
+        path = os.path.join(directory, "smpprouter.toml")
+        with open(path, "w") as f:
+            f.write(text)
+        return load_config(path).connectors["smsc"]
+
+    def test_defaults_split_by_udh8(self):
+        c = self.load("")
+        self.assertEqual((c.max_octets, c.message_payload, c.split, c.receipt_map),
+                         (140, False, "udh8", ()))
+
+    def test_bad_values_name_file_line_and_key(self):
+        for lines, key in (("max_octets = 141", "max_octets"), ("split = \"udh7\"", "split"),
+                           ("message_payload = 1", "message_payload"),
+                           ("receipt_map = \"nope.toml\"", "receipt_map")):
+            e = self.assertRaises(ConfigError, self.load, lines)
+            self.assertIn("connectors.smsc." + key, str(e))
+            with open(SHIPPED) as f:
+                line = f.read().splitlines().index(
+                    "[connectors.smsc]          # an upstream SMSC") + 2
+            self.assertIn(":%d:" % line, str(e))   # the line after the table's own
+
+    def test_a_receipt_map_with_a_bad_entry_names_its_own_line(self):
+        e = self.assertRaises(ConfigError, self.load, "receipt_map = \"m.toml\"",
+                              {"m.toml": "[err]\n\"001\" = { stat = \"UNDELIV\", err = 11 }\n"
+                                         "\"002\" = { stat = \"undeliv\" }\n"})
+        self.assertIn("m.toml:3: err.002.stat", str(e))
+        c = self.load("receipt_map = \"m.toml\"",
+                      {"m.toml": "[stat]\nDND = { stat = \"REJECTD\", err = 13 }\n"})
+        self.assertEqual(c.receipt_map, ((("stat", "DND"), ("REJECTD", 13)),))

@@ -1,10 +1,14 @@
-"""The pure policy functions: sender ids and required TLVs."""
+"""The pure policy functions: sender ids, required TLVs, accounts, receipts relayed."""
 
 from hypothesis import given, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
+from smpprouter.config import User
 from smpprouter.core.mt import message_parts
+from smpprouter.core.receipts import relays
 from smpprouter.core.messages import Submission
+from smpprouter.policy import accounts as a
+from smpprouter.policy.accounts import system_type_ok
 from smpprouter.policy.senders import sender_matcher
 from smpprouter.policy.tlvs import complete
 
@@ -62,3 +66,42 @@ class PartsTests(SynchronousTestCase):
                                                (b"x" * 141, 0, 4, 2)):
             s = Submission("u", "s", "d", body, coding, esm_class)
             self.assertEqual(message_parts(s), parts, (len(body), esm_class, coding))
+
+
+class AccountTests(SynchronousTestCase):
+    """policy/accounts.py: expiry first, then the door, then the operation."""
+
+    def user(self, **policies):
+        return User(name="u", password="x", groups=frozenset(), max_binds=1, throughput=0,
+                    window=10, message_id="hex", **policies)
+
+    def test_refusals(self):
+        everything = self.user()
+        self.assertIsNone(a.refusal(everything, a.SMPP, 1e12, a.REPLACE))
+        ends = self.user(expires=100.0, doors=frozenset([a.REST]))
+        self.assertIsNone(a.refusal(self.user(expires=100.0), a.REST, 99.9, a.SUBMIT))
+        self.assertEqual(a.refusal(ends, a.SMPP, 100.0), a.EXPIRED)
+        self.assertEqual(a.refusal(ends, a.SMPP, 99.0), a.DOOR)
+        only_query = self.user(operations=frozenset([a.QUERY]))
+        self.assertEqual(a.refusal(only_query, a.REST, 0, a.SUBMIT), a.OPERATION)
+        self.assertIsNone(a.refusal(only_query, a.REST, 0, a.QUERY))
+        self.assertIsNone(a.refusal(only_query, a.SMPP, 0))   # a bind makes no operation
+
+    def test_system_type(self):
+        self.assertTrue(system_type_ok(self.user(), "anything"))
+        self.assertTrue(system_type_ok(self.user(system_type="smpp"), "SMPP"))
+        self.assertFalse(system_type_ok(self.user(system_type="smpp"), ""))
+
+
+class RelayTests(SynchronousTestCase):
+    """core/receipts.relays: what an upstream's receipt is relayed for."""
+
+    @given(rd=st.integers(0, 255), state=st.integers(1, 9),
+           esm_class=st.sampled_from([0x04, 0x20, 0x24]))
+    def test_against_the_spec(self, rd, state, esm_class):
+        intermediate = bool(esm_class & 0x20) or state == 1
+        if intermediate:
+            expected = bool(rd & 0x10)
+        else:
+            expected = rd & 3 == 1 or (rd & 3 == 2 and state != 2)
+        self.assertEqual(relays(rd, state, esm_class), expected)

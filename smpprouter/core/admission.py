@@ -12,7 +12,9 @@ each process), then at the rate (throttle.py).
 from twisted.internet import defer, task, threads
 from twisted.logger import Logger
 
+from ..policy import accounts
 from ..protocol.gateway import BindResult
+from ..smpp.session import Mode
 from ..smpp.status import Status
 from ..throttle import USER_BURST_SECONDS, TokenBucket
 from .guard import BindGuard, allowed, source_address
@@ -20,6 +22,10 @@ from .guard import BindGuard, allowed, source_address
 # A bound session stays registered in Redis (for max_binds across processes)
 # this long unless refreshed; the heartbeat refreshes it three times as often.
 SESSION_TTL = 30.0
+# The end of a receiver-capable session's member of sess:{user} (OPEN_SESSION).
+RECEIVER_MARK = ":rx"
+_RECEIVING = (Mode.RX, Mode.TRX)
+PROCESS = "process"   # a user's bind_scope limiting each process on its own
 
 
 class Admission:
@@ -35,6 +41,7 @@ class Admission:
         self.sessions = {}       # user -> set of bound sessions here
         self._buckets = {}       # user -> TokenBucket
         self._others = {}        # user -> sessions in other processes, at the last heartbeat
+        self._expiring = {}      # user with an `expires` -> its DelayedCall, while bound here
         self._instance = instance
         self._session_count = 0
         self._heartbeat = task.LoopingCall(self.heartbeat)
@@ -67,10 +74,10 @@ class Admission:
             return defer.succeed(BindResult(Status.ESME_RBINDFAIL, logged=True))
         subjects = guard.subjects(address, user)
         d = guard.locked(subjects)
-        d.addCallback(self._verify, password, user, subjects)
+        d.addCallback(self._verify, password, user, subjects, mode, session)
         return d
 
-    def _verify(self, locked, password, user, subjects):
+    def _verify(self, locked, password, user, subjects, mode, session):
         if locked:
             self.guard.refused("locked")
             return BindResult(Status.ESME_RBINDFAIL, logged=True)   # logged at the lockout
@@ -81,9 +88,9 @@ class Admission:
             d = threads.deferToThread(self.passwords.verify, password, stored)
         else:
             d = defer.succeed(answer)
-        return d.addCallback(self._authenticated, user, subjects)
+        return d.addCallback(self._authenticated, user, subjects, mode, session)
 
-    def _authenticated(self, ok, user, subjects):
+    def _authenticated(self, ok, user, subjects, mode, session):
         if user is None:
             self.guard.failed(subjects)   # the source IP's only: no such system_id
             return BindResult(Status.ESME_RINVSYSID)
@@ -91,16 +98,52 @@ class Admission:
             self.guard.failed(subjects)
             return BindResult(Status.ESME_RINVPASWD)
         self.guard.succeeded(user)
+        refused = self._account_refusal(user, mode, session)
+        if refused is not None:
+            return refused
         if len(self.sessions.get(user.name, ())) >= user.max_binds:
             return BindResult(Status.ESME_RBINDFAIL)
         self._session_count += 1
-        member = "%s/%d" % (self._instance, self._session_count)
-        d = self.store.open_session(user.name, member, user.max_binds, SESSION_TTL)
-        d.addCallbacks(self._registered, self._not_registered, (user, member), None, (user,))
+        # A receiver-capable session is marked in its member, so max_receivers
+        # is counted by the same script that counts max_binds.
+        receiving = mode in _RECEIVING
+        member = "%s/%d%s" % (self._instance, self._session_count,
+                              RECEIVER_MARK if receiving else "")
+        scope = self._instance + "/" if user.bind_scope == PROCESS else ""
+        d = self.store.open_session(user.name, member, user.max_binds, SESSION_TTL,
+                                    user.max_receivers, scope)
+        d.addCallbacks(self._registered, self._not_registered, (user, member, receiving),
+                       None, (user,))
         return d
 
-    def _registered(self, admitted, user, member):
-        if not admitted:   # max_binds reached across processes
+    def _account_refusal(self, user, mode, session):
+        """A BindResult refusing a bind its account does not allow (accounts.py), or
+        None. After the password: nothing about an account is told to a guesser."""
+        why = accounts.refusal(user, accounts.SMPP, self.clock.seconds())
+        if why is None:
+            system_type = getattr(session, "system_type", "")
+            if accounts.system_type_ok(user, system_type):
+                return None
+            self.log.info("{peer}: bind as {user} refused: system_type {got!r}, its account "
+                          "requires {want!r}", peer=session.peer, user=user.name,
+                          got=system_type, want=user.system_type)
+            return BindResult(Status.ESME_RINVSYSTYP, logged=True)
+        if why == accounts.EXPIRED:
+            self.log.info("{peer}: bind as {user} refused: its account expired",
+                          peer=session.peer, user=user.name)
+            return BindResult(Status.ESME_RBINDFAIL, logged=True)
+        self.log.info("{peer}: bind as {user} refused: its account has no SMPP access",
+                      peer=session.peer, user=user.name)
+        return BindResult(Status.ESME_RINVSYSID, logged=True)
+
+    def _registered(self, admitted, user, member, receiving):
+        if not admitted:   # max_binds or max_receivers reached (in its bind_scope)
+            if receiving and user.max_receivers:
+                self.log.info("bind of {user} refused: at max_binds ({binds}) or "
+                              "max_receivers ({receivers}) in its {scope}", user=user.name,
+                              binds=user.max_binds, receivers=user.max_receivers,
+                              scope=user.bind_scope)
+                return BindResult(Status.ESME_RBINDFAIL, logged=True)
             return BindResult(Status.ESME_RBINDFAIL)
         return BindResult(Status.ESME_ROK, user.name, user.window, user.message_id, member,
                           user.window_policy)
@@ -115,6 +158,21 @@ class Admission:
         self._share(session.user)
         if session.receiving:
             self.deliveries.attach(session)
+        user = self.config.users.get(session.user)
+        if user is not None and user.expires and session.user not in self._expiring:
+            self._expiring[session.user] = self.clock.callLater(
+                max(0.0, user.expires - self.clock.seconds()), self._expire, session.user)
+
+    def _expire(self, name):
+        """The account expired: its sessions here unbind (what is in flight is
+        answered first); new binds are refused from now on."""
+        del self._expiring[name]
+        sessions = self.sessions.get(name, ())
+        self.log.info("account {user} expired: unbinding its {n} sessions here", user=name,
+                      n=len(sessions))
+        for session in list(sessions):
+            defer.Deferred.fromCoroutine(session.shutdown()).addErrback(
+                lambda f: self.log.failure("closing a session of {user}", f, user=name))
 
     def session_closed(self, session):
         sessions = self.sessions.get(session.user)
@@ -127,6 +185,10 @@ class Admission:
                 lambda f: None)   # it lapses after SESSION_TTL anyway
         self._share(session.user)
         self.deliveries.detach(session)
+        if session.user not in self.sessions:
+            timer = self._expiring.pop(session.user, None)
+            if timer is not None and timer.active():
+                timer.cancel()
 
     # -- throughput -----------------------------------------------------------
 
@@ -150,6 +212,10 @@ class Admission:
     def stop(self):
         if self._heartbeat.running:
             self._heartbeat.stop()
+        for timer in self._expiring.values():
+            if timer.active():
+                timer.cancel()
+        self._expiring.clear()
 
     def heartbeat(self):
         """Keep our sessions registered; learn how many each user has elsewhere."""
@@ -176,4 +242,6 @@ class Admission:
             return
         local = len(self.sessions.get(name, ()))
         if local and user.throughput:
-            bucket.set_rate(user.throughput * local / (local + self._others.get(name, 0)))
+            # bind_scope "process": each process gives the user all of it
+            others = self._others.get(name, 0) if user.bind_scope != PROCESS else 0
+            bucket.set_rate(user.throughput * local / (local + others))

@@ -11,11 +11,13 @@ from collections import Counter
 from twisted.internet import defer
 from zope.interface import implementer
 
+from ..policy import accounts
 from ..protocol.gateway import IESMEGateway, ISMSCGateway
+from ..smpp.status import Status
 from .admission import Admission
 from .credits import Credits
 from .inbox import Inbox
-from .messages import Receipt
+from .messages import Outcome, QueryAnswer, Receipt
 from .mo import MOPath
 from .hygiene import Hygiene
 from .mt import MTPath
@@ -56,6 +58,9 @@ class Core:
         self.mt.own_receipt = self.receipts.own
         self._running = False
         self.spooling = None
+        # Users whose `operations` leave out submit: ESME_RPROHIBITED on every submission.
+        self._no_submit = frozenset(u.name for u in config.users.values()
+                                    if accounts.SUBMIT not in u.operations)
 
     @property
     def routes(self):
@@ -104,15 +109,30 @@ class Core:
         self.admission.session_closed(session)
 
     def submit(self, session, submission, answer):
+        no_submit = self._no_submit
+        if no_submit and session.user in no_submit:   # empty for most routers: one test
+            answer(Outcome(Status.ESME_RPROHIBITED))
+            return
         self.mt.submit(submission, answer, id_form=session.message_id_format)
 
+    def _prohibited(self, session, operation) -> bool:
+        """Whether the user's `operations` leave this one out (policy/accounts.py)."""
+        user = self.config.users.get(session.user)
+        return user is not None and operation not in user.operations
+
     def query(self, session, message_id):
+        if self._prohibited(session, accounts.QUERY):
+            return defer.succeed(QueryAnswer(Status.ESME_RPROHIBITED))
         return defer.Deferred.fromCoroutine(self.mt.query(session.user, message_id))
 
     def cancel(self, session, message_id):
+        if self._prohibited(session, accounts.CANCEL):
+            return defer.succeed(Status.ESME_RPROHIBITED)
         return defer.Deferred.fromCoroutine(self.mt.cancel(session.user, message_id))
 
     def replace(self, session, message_id, body, schedule, validity, registered_delivery):
+        if self._prohibited(session, accounts.REPLACE):
+            return defer.succeed(Status.ESME_RPROHIBITED)
         return defer.Deferred.fromCoroutine(self.mt.replace(
             session.user, message_id, body, schedule, validity, registered_delivery))
 

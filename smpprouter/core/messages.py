@@ -54,6 +54,10 @@ class Outcome:
     status: int
     message_id: str = ""
     parts: int = 1
+    # ESME_RINVDSTADR because the destination is not a number the router could
+    # normalise (a user's country_code, a route's e164 or rewrite), not because
+    # no route takes it: the HTTP APIs tell the two apart (HTTP09 / HTTP23)
+    bad_number: bool = False
 
 
 @dataclass(slots=True)

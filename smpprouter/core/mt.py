@@ -13,7 +13,9 @@ Also what query_sm, cancel_sm and replace_sm ask of a message the router holds.
 Before either, a user's business rules, each only where it is configured, in
 this order: its sender ids (ESME_RINVSRCADR), a part it split itself (UDHI)
 that is no SMS (smpp/segment.py part_status: ESME_RINVESMCLASS,
-ESME_RINVMSGLEN), the route's required TLVs with the user's defaults
+ESME_RINVMSGLEN), its destination to E.164 (country_code; ESME_RINVDSTADR),
+the route's actions (policy/rewrite.py: the message as rewritten is what goes
+upstream), the route's required TLVs with the user's defaults
 (ESME_RMISSINGTLV, nothing charged), the route's sending hours for
 promotional traffic (policy/hours.py: scheduled to the next opening, or
 refused), the number lists, opt-in routes and duplicates (core/hygiene.py),
@@ -24,6 +26,7 @@ take none of these steps.
 
 from dataclasses import replace
 
+from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python import failure
 
@@ -31,7 +34,8 @@ from ..ids import normalise
 from ..protocol.base import ResponseTimeoutError, SessionClosed
 from ..protocol.smsc import ConnectorBusy, ConnectorUnavailable, Unsendable, UpstreamNack
 from ..routing.interface import MTReject, MTRequest
-from ..smpp.errors import DecodeError
+from ..smpp.errors import DecodeError, EncodeError
+from ..policy.numbers import E164
 from ..policy.senders import sender_matcher
 from ..policy.hours import PROMOTIONAL
 from ..policy.tlvs import complete
@@ -42,6 +46,7 @@ from ..smpp.text import count_parts
 from ..store.errors import QueueFull, StoreUnavailable
 from ..store.interface import Mapping
 from ..metrics.histogram import Latency
+from . import multipart
 from .codec import CorruptEntry, Queued, decode_queued, encode_queued
 from .messages import Outcome, QueryAnswer
 from .hygiene import OUTSIDE_HOURS
@@ -111,6 +116,9 @@ class MTPath:
         self.own_receipt = None        # Receipts.own, set by Core
         self._senders = {u.name: sender_matcher(u.sender_ids)
                          for u in config.users.values() if u.sender_ids}
+        self._e164 = {u.name: E164(u.country_code)
+                      for u in config.users.values() if u.country_code}
+        self.references = multipart.References()
 
     def _tally(self, user, connector, status):
         submits = self.submits
@@ -147,11 +155,19 @@ class MTPath:
                 if status:
                     self._reject(status, answer, s.user)
                     return
+            if user.country_code:
+                destination = self._e164[user.name](s.destination, s.dest_ton)
+                if destination is None:
+                    self._reject(Status.ESME_RINVDSTADR, answer, s.user, True)
+                    return
+                s = replace(s, destination=destination, dest_ton=1, dest_npi=1)
             decision = self.routes.route_mt(MTRequest(
-                user.name, user.groups, s.source, s.destination, s.service_type))
+                user.name, user.groups, s.source, s.destination, s.service_type, s.dest_ton))
             if type(decision) is MTReject:
-                self._reject(decision.status, answer, s.user)
+                self._reject(decision.status, answer, s.user, decision.bad_number)
                 return
+            if decision.rewrite is not None:
+                s = decision.rewrite.apply(s)   # what goes upstream (and into the mapping)
             if decision.required_tlvs:
                 tlvs = complete(s.tlvs, decision.required_tlvs, user.tlv_defaults)
                 if tlvs is None:
@@ -262,10 +278,10 @@ class MTPath:
         self.counters["refused_store_down"] += 1
         self._reject(STORE_DOWN, answer, user)
 
-    def _reject(self, status, answer, user):
+    def _reject(self, status, answer, user, bad_number=False):
         self.counters["rejected"] += 1
         self._tally(user, NO_CONNECTOR, status)
-        answer(Outcome(status))
+        answer(Outcome(status, bad_number=bad_number) if bad_number else Outcome(status))
 
     # -- prepaid: charged before anything is sent -------------------------------
 
@@ -332,6 +348,22 @@ class MTPath:
             self._tally(user.name, NO_CONNECTOR, status)
             answer(Outcome(status))
             return
+        upstream = self.upstreams.get(connector.name)
+        if upstream is not None and upstream.splits and (
+                len(s.body) > upstream.splits or s.datagram):
+            # may not fit one SMS of an upstream that takes no message_payload
+            try:
+                parts = multipart.plan(s, upstream, self.references.next(upstream.split))
+            except (EncodeError, ValueError) as e:
+                self._send(s, user, names, index + 1, getattr(e, "status",
+                           Status.ESME_RINVDCS), answer, form, message_id)
+                return
+            if parts is not None:
+                if len(parts) > 1:
+                    self._send_parts(parts, s, user, names, index, connector, answer, form,
+                                     message_id)
+                    return
+                s = parts[0]   # a data_sm that fits: as submit_sm
         connector.submit(s).addCallbacks(
             self._answered, self._not_answered,
             (s, user, names, index, connector, answer, form, message_id), None,
@@ -382,6 +414,90 @@ class MTPath:
         self.store.save_mapping(name, key, mapping, upstream.dlr_expiry, record=True) \
             .addCallbacks(self._mapped, self._not_mapped, (message_id, user.name, name, answer),
                           None, (name, upstream_id, user.name, answer))
+
+    # -- a message the router splits (core/multipart.py) ------------------------
+
+    def _send_parts(self, parts, s, user, names, index, connector, answer, form, message_id):
+        """Every part at once through connector (its window and rate pace them);
+        the user hears once, when every part has its answer."""
+        defer.DeferredList([connector.submit(part) for part in parts], consumeErrors=True) \
+            .addCallback(self._parts_answered, s, user, names, index, connector, answer, form,
+                         message_id, len(parts)).addErrback(_unexpected, answer)
+
+    def _parts_answered(self, results, s, user, names, index, connector, answer, form,
+                        message_id, total):
+        """All accepted: ESME_ROK, once every part's mapping is stored. None accepted:
+        as for one message (the next route when the failure is the attempt's).
+        Some: the message failed with the first refused part's status, and no other
+        route is tried (the handset has parts already); the accepted parts are
+        mapped without a receipt, so their receipts end quietly (docs/DESIGN.md)."""
+        name = connector.name
+        accepted, failure = [], None
+        for seq, (ok, value) in enumerate(results, 1):
+            if ok and value[0] == Status.ESME_ROK:
+                accepted.append((seq, value[1]))
+            elif failure is None:
+                failure = value   # (status, id), or a Failure
+        if failure is not None and not accepted:
+            if type(failure) is tuple:
+                self._answered(failure, s, user, names, index, connector, answer, form,
+                               message_id)
+            else:
+                self._not_answered(failure, s, user, names, index, answer, form, message_id)
+            return
+        upstream = self.upstreams[name]
+        if message_id is None:
+            message_id = self.ids.new(form)
+        wanted = s.registered_delivery & WANTS_RECEIPT
+        if failure is not None:
+            status = failure[0] if type(failure) is tuple else attempt_status(failure)
+            self.counters["failed"] += 1
+            self.counters["parts_orphaned"] += len(accepted)
+            self._tally(user.name, name, status if status in _KNOWN_STATUS else -1)
+            self.log.warn("{connector}: {sent} of {total} parts of a message of {user} "
+                          "accepted, then {status:#x}: the message failed",
+                          connector=name, sent=len(accepted), total=total, user=user.name,
+                          status=status)
+            answer(Outcome(status))
+            if wanted and self.store.available:
+                self._map_parts(accepted, s, user, upstream, message_id, total, 0)
+            return
+        if not wanted:
+            self.counters["accepted"] += 1
+            self._tally(user.name, name, Status.ESME_ROK)
+            answer(Outcome(Status.ESME_ROK, message_id, total))
+            return
+        saved = self._map_parts(accepted, s, user, upstream, message_id, total,
+                                s.registered_delivery)
+        if saved is None:
+            self.counters["failed"] += 1
+            self._tally(user.name, name, Status.ESME_RSYSERR)
+            self.log.error("{connector}: submit_sm_resp ESME_ROK without a message_id; the "
+                           "receipt could not be correlated, refused", connector=name)
+            answer(Outcome(Status.ESME_RSYSERR))
+            return
+        saved.addCallbacks(self._parts_mapped, self._not_mapped,
+                           (message_id, user.name, name, answer, total), None,
+                           (name, message_id, user.name, answer))
+
+    def _map_parts(self, accepted, s, user, upstream, message_id, total, registered_delivery):
+        """Deferred once every accepted part's mapping is stored (None when a part
+        has no id to map); the first also records the message for query_sm."""
+        keys = [normalise(upstream_id, upstream.resp_form) for _, upstream_id in accepted]
+        if not all(keys):
+            return None
+        now = self.clock.seconds()
+        saves = [self.store.save_mapping(
+            upstream.name, key, Mapping(message_id, user.name, s.source, s.destination, now,
+                                        total, registered_delivery, "", s.reference, seq),
+            upstream.dlr_expiry, record=(seq == accepted[0][0] and registered_delivery > 0))
+            for (seq, _), key in zip(accepted, keys)]
+        return defer.gatherResults(saves, consumeErrors=True)
+
+    def _parts_mapped(self, _, message_id, user, connector, answer, total):
+        self.counters["accepted"] += 1
+        self._tally(user, connector, Status.ESME_ROK)
+        answer(Outcome(Status.ESME_ROK, message_id, total))
 
     def _sent_unasked(self, name, upstream_id, user, s, message_id):
         """A receipt-less message went out on a connector whose receipts were

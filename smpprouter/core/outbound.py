@@ -26,15 +26,17 @@ REJECTED and EXPIRED give a prepaid user's charge back (core/credits.py).
 
 from collections import deque
 
-from twisted.internet import task
+from twisted.internet import defer, task
 from twisted.logger import Logger
 
 from ..ids import normalise
 from ..protocol.smsc import Unsendable
+from ..smpp.errors import EncodeError
 from ..smpp.receipt import MessageState
 from ..smpp.status import Status
 from ..store.credits import REFUND_MARKED
 from ..store.interface import SENT, Mapping
+from . import multipart
 from .codec import CorruptEntry, decode_queued
 from .expiry import ExpirySweep
 from .mt import ATTEMPT_FAILURES, RETRYABLE_STATUS
@@ -51,6 +53,7 @@ class Drainer:
     def __init__(self, name, store, clock, consumer, connectors, upstreams, receipts,
                  outbound, claim_idle, counters):
         self.name = name
+        self.references = multipart.References()
         self.store = store
         self.clock = clock
         self.consumer = consumer
@@ -205,9 +208,91 @@ class Drainer:
             self._later(entry, queued)
             return
         self.inflight += 1
-        d = connector.submit(queued.submission)
+        s = queued.submission
+        upstream = self.upstreams.get(connector.name)
+        if upstream is not None and upstream.splits and (
+                len(s.body) > upstream.splits or s.datagram):
+            # may not fit one SMS of an upstream that takes no message_payload
+            try:
+                parts = multipart.plan(s, upstream, self.references.next(upstream.split))
+            except (ValueError, EncodeError) as e:
+                self.inflight -= 1
+                self._end(entry, queued, REJECTED, MessageState.REJECTED,
+                          getattr(e, "status", Status.ESME_RINVDCS))
+                return
+            if parts is not None and len(parts) > 1:
+                defer.DeferredList([connector.submit(part) for part in parts],
+                                   consumeErrors=True).addCallback(
+                    self._parts_answered, entry, queued, index, connector)
+                return
+            if parts is not None:
+                s = parts[0]   # a data_sm that fits: as submit_sm
+        d = connector.submit(s)
         d.addCallbacks(self._answered, self._not_answered, (entry, queued, index, connector),
                        None, (entry, queued, index))
+
+    def _parts_answered(self, results, entry, queued, index, connector):
+        """A split message's parts answered. None accepted: as one message's answer
+        (retried, the next route, or REJECTED). All or some: SENT, never sent again
+        (the handset has parts); a refused part counts as REJECTED in the one
+        receipt (err 101), recorded before the accepted parts are mapped, so the
+        last receipt of an accepted part is the one that completes the message."""
+        accepted, refused, first = [], [], None
+        for seq, (ok, value) in enumerate(results, 1):
+            if ok and value[0] == Status.ESME_ROK:
+                accepted.append((seq, value[1]))
+            else:
+                refused.append(seq)
+                if first is None:
+                    first = (ok, value)
+        if not accepted:
+            ok, value = first
+            if ok:
+                self._answered(value, entry, queued, index, connector)
+            else:
+                self._not_answered(value, entry, queued, index)
+            return
+        self.inflight -= 1
+        self.backoff = self.settings.retry_min
+        self.counters["outbound_sent"] += 1
+        if refused:
+            self.counters["outbound_parts_refused"] += len(refused)
+        self._map_parts(entry, queued, connector.name, accepted, refused, len(results))
+        self._pump()
+
+    def _map_parts(self, entry, queued, via, accepted, refused, total):
+        s = queued.submission
+        if not s.registered_delivery & WANTS_RECEIPT:
+            self._finish(entry, SENT, 0, accepted[0][1])
+            return
+        upstream = self.upstreams[via]
+        now = self.clock.seconds()
+        marks = [self.store.record_part(via, queued.message_id, seq, total,
+                                        MessageState.REJECTED, upstream.dlr_expiry, now, 0)
+                 for seq in refused]
+        home = self.name if via != self.name else ""
+
+        def map_accepted(_):
+            saves = []
+            for seq, upstream_id in accepted:
+                key = normalise(upstream_id, upstream.resp_form)
+                if key:
+                    saves.append(self.store.save_mapping(via, key, Mapping(
+                        queued.message_id, s.user, s.source, s.destination,
+                        queued.submitted_at, total, s.registered_delivery, home,
+                        s.reference, seq), upstream.dlr_expiry))
+            return defer.gatherResults(saves, consumeErrors=True)
+        defer.gatherResults(marks, consumeErrors=True).addCallback(map_accepted).addCallbacks(
+            lambda _: self._finish(entry, SENT, 0, accepted[0][1]), self._parts_not_mapped,
+            None, None, (entry, queued, via, accepted, refused, total))
+
+    def _parts_not_mapped(self, failure, entry, queued, via, accepted, refused, total):
+        # The upstream has them: never sent again; stored later (both steps repeat safely).
+        self.log.warn("{connector}: mappings of the parts of {message_id} not stored yet: "
+                      "{error}", connector=via, message_id=queued.message_id,
+                      error=failure.getErrorMessage())
+        self._call(self.settings.retry_min, self._map_parts, entry, queued, via, accepted,
+                   refused, total)
 
     def _answered(self, answer, entry, queued, index, connector):
         self.inflight -= 1

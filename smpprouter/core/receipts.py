@@ -25,20 +25,25 @@ from twisted.logger import Logger
 from ..ids import normalise
 from ..logs import message_text
 from ..metrics.histogram import Latency
-from ..smpp.receipt import MessageState, build_receipt, is_final, rewrite_id
+from ..smpp.receipt import (MessageState, build_receipt, is_final, parse_receipt, rewrite_fields,
+                            rewrite_id, state_to_stat)
 from ..smpp.status import Status
 from ..smpp.times import format_receipt_date
 from ..store.errors import StoreUnavailable
 from .codec import encode_entry
 from .credits import UNDELIVERED
+from . import multipart
 from .inbox import queue_for
 from .messages import Receipt
 from .unasked import Unasked
 
 # registered_delivery bits asking for any receipt or notification.
 WANTS_RECEIPT = 0x13
+INTERMEDIATE = 0x10   # registered_delivery: intermediate notifications asked for
+ENROUTE = int(MessageState.ENROUTE)   # a plain int: compared per receipt
 PARK_FIRST, PARK_MAX = 0.05, 2.0
 PARK_LONG = 1.0   # a receipt parked longer than this is no race: see Receipts._park
+PART_LEASE = 30.0  # seconds a process may take to queue a split message's receipt
 # message_state values counted as themselves in Receipts.states; anything else
 # an upstream sends is counted as 0, so no upstream can grow the label set.
 _STATES = frozenset(MessageState)
@@ -49,6 +54,20 @@ def wants_receipt(registered_delivery: int, final_state: int) -> bool:
     are 1 (any final outcome) or 2 (failures only)."""
     asked = registered_delivery & 3
     return asked == 1 or (asked == 2 and final_state != MessageState.DELIVERED)
+
+
+def relays(registered_delivery: int, state: int, esm_class: int) -> bool:
+    """Whether an upstream's receipt is one its message asked for, whatever the
+    upstream chose to send: an intermediate notification only with bit 0x10; a
+    final one as wants_receipt says (value 2: failures only, so no DELIVRD).
+
+    Intermediate: esm_class 0x20 (SMPP's intermediate delivery notification),
+    or message_state ENROUTE, the one state v3.4 does not call final. ACCEPTED
+    and UNKNOWN are final there, and an unreadable receipt reads as UNKNOWN:
+    a user asking for receipts gets those."""
+    if esm_class & 0x20 or state == ENROUTE:
+        return bool(registered_delivery & INTERMEDIATE)
+    return wants_receipt(registered_delivery, state)
 
 
 class Receipts:
@@ -86,6 +105,8 @@ class Receipts:
             answer(Status.ESME_ROK)
             return
         upstream = self.upstreams[connector]
+        if upstream.receipt_map is not None:
+            _map_status(upstream.receipt_map, receipt)
         key = normalise(receipt.message_id, upstream.receipt_form)
         # A final outcome is recorded for query_sm by the lookup itself.
         final = str(receipt.state) if is_final(receipt.state) else None
@@ -110,6 +131,9 @@ class Receipts:
             self._relay(mapping, upstream.name, receipt, answer)
 
     def _relay(self, mapping, connector, receipt, answer):
+        if mapping.part:
+            self._part(mapping, connector, receipt, answer)
+            return
         message_id = mapping.message_id
         if receipt.state == UNDELIVERED and self.credits is not None \
                 and mapping.user in self.credits.prepaid:
@@ -124,10 +148,13 @@ class Receipts:
         delay = self.delay
         if delay is not None and is_final(receipt.state):
             delay.observe(self.clock.seconds() - mapping.submitted_at)
-        if not mapping.registered_delivery & WANTS_RECEIPT:
-            self.counters["receipts_unwanted"] += 1
-            answer(Status.ESME_ROK)
-            return
+        asked = mapping.registered_delivery
+        if asked != 1 or receipt.esm_class & 0x20 or receipt.state == ENROUTE:
+            # not the common case (a final receipt, any outcome asked for)
+            if not relays(asked, receipt.state, receipt.esm_class):
+                self.counters["receipts_unwanted"] += 1
+                answer(Status.ESME_ROK)
+                return
         text = receipt.text
         if text:
             try:
@@ -139,6 +166,66 @@ class Receipts:
         receipt.text = text
         receipt.reference = mapping.reference
         self.inbox.put(mapping.user, receipt, connector, "receipt", answer)
+
+    # -- the parts of a message the router split (core/multipart.py) -----------
+
+    def _part(self, mapping, connector, receipt, answer):
+        """A part's receipt: counted in the message's hash; the user's one
+        receipt is written by whoever records the last part final."""
+        if not (mapping.registered_delivery & WANTS_RECEIPT and is_final(receipt.state)):
+            self.counters["receipts_parts"] += 1
+            answer(Status.ESME_ROK)   # an intermediate one, or a part nobody waits for
+            return
+        self.store.record_part(connector, mapping.message_id, mapping.part, mapping.parts,
+                               receipt.state, self.upstreams[connector].dlr_expiry,
+                               self.clock.seconds(), PART_LEASE).addCallbacks(
+            self._part_recorded, self._part_not_recorded,
+            (mapping, connector, receipt, answer), None, (connector, answer)) \
+            .addErrback(self._unexpected, connector, answer)
+
+    def _part_recorded(self, result, mapping, connector, receipt, answer):
+        code, states = result
+        if code != multipart.COMPLETE:
+            self.counters["receipts_parts"] += 1
+            answer(Status.ESME_ROK if code == multipart.RECORDED else Status.ESME_RX_T_APPN)
+            return
+        message_id = mapping.message_id
+        state, err, delivered = multipart.combine(states)
+        now = self.clock.seconds()
+        if state == UNDELIVERED and not delivered and self.credits is not None \
+                and mapping.user in self.credits.prepaid:
+            self.credits.refund_undelivered(mapping.user, message_id)
+        # query_sm: the message's state, not its last part's
+        self.store.set_state(mapping.home or connector, message_id, str(int(state)),
+                             err).addErrback(self._state_not_kept, connector, message_id)
+        delay = self.delay
+        if delay is not None:
+            delay.observe(now - mapping.submitted_at)
+
+        def queued(status):
+            if status == Status.ESME_ROK:
+                self.store.part_receipt_queued(connector, message_id).addErrback(
+                    self._state_not_kept, connector, message_id)
+            answer(status)
+        if not wants_receipt(mapping.registered_delivery, state):
+            # registered_delivery 2 and every part delivered: no receipt is owed
+            self.counters["receipts_unwanted"] += 1
+            queued(Status.ESME_ROK)
+            return
+        text = build_receipt(message_id, _date(mapping.submitted_at), _date(now), state,
+                             sub=len(states), dlvrd=delivered, err=err)
+        tlvs = {"receipted_message_id": message_id, "message_state": int(state)}
+        whole = Receipt(message_id, int(state), text, receipt.source, receipt.destination,
+                        receipt.source_ton, receipt.source_npi, receipt.dest_ton,
+                        receipt.dest_npi, 0, 0x04, tlvs, mapping.reference)
+        self.counters["receipts_multipart"] += 1
+        self.inbox.put(mapping.user, whole, connector, "receipt", queued)
+
+    def _part_not_recorded(self, failure, connector, answer):
+        # The upstream keeps the part's receipt and sends it again.
+        self.log.error("{connector}: a part's receipt not recorded: {error}",
+                       connector=connector, error=failure.getErrorMessage())
+        answer(Status.ESME_RX_T_APPN)
 
     def _state_not_kept(self, failure, connector, message_id):
         # The receipt itself still goes to the user; only query_sm lags.
@@ -232,6 +319,31 @@ class Receipts:
                           s.reference)
         return self.store.enqueue(queue_for(self.inbox.users, s.user, receipt),
                                   encode_entry(receipt))
+
+
+def _map_status(table, receipt):
+    """Rewrite receipt (the upstream's, in place) to the users' vocabulary: its
+    text's stat and err, its state and message_state TLV, by the connector's
+    receipt_map (receiptmap.py). What the table does not name stays as sent."""
+    text = receipt.text
+    parsed = parse_receipt(text) if text else None
+    if parsed is not None:
+        found = table.lookup(parsed.stat, parsed.err)
+    else:
+        found = table.lookup(state_to_stat(receipt.state), None)
+    if found is None:
+        return
+    stat, err, state = found
+    if parsed is not None:
+        values = {}
+        if parsed.stat is not None:
+            values["stat"] = stat
+        if parsed.err is not None:
+            values["err"] = "%03d" % err
+        receipt.text = rewrite_fields(text, values)
+    receipt.state = state
+    if "message_state" in receipt.tlvs:
+        receipt.tlvs["message_state"] = state
 
 
 def _date(t):

@@ -12,6 +12,7 @@ Nothing here knows twisted.web: the resources are in rest.py and websms.py.
 """
 
 import hmac
+import time
 from dataclasses import dataclass, field
 
 from twisted.internet import defer, threads
@@ -20,6 +21,7 @@ from twisted.python import failure
 from ..core.messages import Outcome, Submission
 from ..core.mt import STORE_DOWN
 from ..passwords import hash_service_key
+from ..policy import accounts
 from ..smpp.errors import EncodeError
 from ..smpp.status import Status
 from ..smpp.text import DC_UCS2, MAX_PARTS, choose_coding, count_parts, encode_text, \
@@ -146,6 +148,12 @@ class Door:
             else:
                 d.callback(result)
 
+    def refusal(self, user, door: str, operation: str):
+        """None if the user's account lets it make this request by this door now
+        (its expires, doors and operations: policy/accounts.py), else why not:
+        accounts.EXPIRED, DOOR or OPERATION, for the API to say in its codes."""
+        return accounts.refusal(user, door, time.time(), operation)
+
     # -- sending --------------------------------------------------------------
 
     def submission(self, user, message: HttpMessage):
@@ -217,6 +225,13 @@ class Door:
         if not user.prepaid:
             return defer.succeed(None)
         return self.store.balance(user.name)
+
+    def coverage(self, user):
+        """[routing.coverage.CoverageRow]: the prefixes the user reaches and their
+        price per part, from the routing table in force (no I/O; [] from a
+        routing plugin that cannot tell)."""
+        of = getattr(self.core.routes, "coverage", None)
+        return of(user.name, user.groups) if of is not None else []
 
     # -- what became of it ----------------------------------------------------
 

@@ -7,7 +7,8 @@ idempotency records are the store's (store/idempotency.py); the whole API,
 answers included, is openapi.json (tests check the real answers against it).
 
 POST, in this order:
-- header `key`, the user's service key: missing or unknown, 401;
+- header `key`, the user's service key: missing or unknown, 401; an account
+  expired, or without the REST door or the submit operation, 403;
 - content-type application/json (charset, if given, utf-8): else 415;
 - the store unavailable: 503 with Retry-After: 1, before the body is parsed;
 - Idempotency-Key (optional, at most 255 printable ASCII characters): a
@@ -23,7 +24,14 @@ POST, in this order:
   reason (restcodes.TEMPORARY): nothing was sent, and the same request may
   simply be sent again.
 GET <transid>: the message's status for its owner; 404 for an id unknown or
-another user's (the two are not told apart).
+another user's (the two are not told apart); 403 as for POST (operation query).
+GET /resources/v1/balance: {"billing": "prepaid", "balance": N, "unit": "minor"},
+N in the router's minor unit (routes.toml's prices count it; never converted);
+a postpaid user {"billing": "postpaid", "balance": null}: a 200, since asking is
+not wrong, and null rather than 0, which would read as "empty".
+GET /resources/v1/coverage?format=csv|xlsx (default csv): the user's coverage
+(routing/coverage.py) as an attachment; any other format, 400 naming "format".
+It needs no Redis, so it answers while the store is away.
 """
 
 import hashlib
@@ -35,14 +43,18 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.web import resource, server, static
 
+from ..policy import accounts
 from ..store.idempotency import BUSY, DONE, NEW, key_problem
-from . import restcodes
+from . import restcodes, sheets
 from .bodies import error_body, json_body
 from .door import HttpMessage
 from .restparse import RequestError, parse
 from .templates import load_templates
 
 MESSAGING = "resources/v1/messaging"
+BALANCE = "resources/v1/balance"
+COVERAGE = "resources/v1/coverage"
+COVERAGE_FORMATS = ("csv", "xlsx")
 JSON = b"application/json"
 RETRY_AFTER = b"1"
 _ID = re.compile(r"[0-9A-Za-z]{1,64}")   # router ids: hex or decimal (ids.format_id)
@@ -56,6 +68,7 @@ def resources(door, config, reactor):
     path = config.http.templates
     templates = load_templates(path) if path else {}
     return {MESSAGING: Messaging(door, config.http, templates),
+            BALANCE: Balance(door), COVERAGE: Coverage(door),
             "openapi.json": static.Data(openapi_document(), "application/json")}
 
 
@@ -107,6 +120,18 @@ def _unauthorised(request):
     return _error(request, 401, "the service key (header key) is missing", "key")
 
 
+_FORBIDDEN = {
+    accounts.EXPIRED: "the account has expired",
+    accounts.DOOR: "the account may not use the REST API",
+    accounts.OPERATION: "the account may not make this request",
+}
+
+
+def _forbidden(request, why):
+    """403 naming why: the key is right, the account does not allow it (policy/accounts.py)."""
+    return _error(request, 403, _FORBIDDEN[why], "key")
+
+
 def _json_type(value) -> bool:
     """Is this content-type application/json (with no charset but utf-8)?"""
     if not value:
@@ -132,7 +157,8 @@ def answer_of(outcomes, parsed):
     for item in parsed.items:
         if type(item) is HttpMessage:
             outcome = next(outcome_of)
-            code, description = entry_of(outcome.status)
+            code, description = entry_of(outcome.status) if not outcome.bad_number else \
+                (restcodes.INVALID_NUMBER, restcodes.DESCRIPTIONS[restcodes.INVALID_NUMBER])
             entry = {"code": code, "description": description}
             if code == queued_code:
                 entry["transid"] = outcome.message_id
@@ -186,6 +212,9 @@ class Messaging(_JsonResource):
         user = _user(door, request)
         if user is None:
             return _unauthorised(request)
+        refused = door.refusal(user, accounts.REST, accounts.SUBMIT)
+        if refused is not None:
+            return _forbidden(request, refused)
         if not _json_type(request.getHeader(b"content-type")):
             return _error(request, 415, "the body must be JSON (content-type: "
                           "application/json, charset utf-8)", "content-type")
@@ -276,6 +305,9 @@ class TransactionStatus(_JsonResource):
         user = _user(door, request)
         if user is None:
             return _unauthorised(request)
+        refused = door.refusal(user, accounts.REST, accounts.QUERY)
+        if refused is not None:
+            return _forbidden(request, refused)
         transid = self.transid.decode("latin-1")
         if request.postpath or not _ID.fullmatch(transid):
             return _error(request, 404, "no message %r" % transid[:80], "transid")
@@ -307,3 +339,85 @@ def iso8601(unix_time: float) -> str:
     """UTC, milliseconds, Z: 2026-12-01T10:00:00.000Z."""
     return datetime.fromtimestamp(unix_time, timezone.utc).isoformat(
         timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Balance(_JsonResource):
+    """GET: the user's credit."""
+    isLeaf = True
+    allowed = b"GET"
+
+    def __init__(self, door):
+        super().__init__()
+        self.door = door
+
+    def render_GET(self, request):
+        door = self.door
+        user = _user(door, request)
+        if user is None:
+            return _unauthorised(request)
+        refused = door.refusal(user, accounts.REST, None)
+        if refused is not None:
+            return _forbidden(request, refused)
+        if request.postpath not in ([], [b""]):
+            return _error(request, 404, "no such resource")
+        if not user.prepaid:
+            return _answer_now(request, {"billing": "postpaid", "balance": None})
+        if not door.available:
+            return _error(request, 503, "the router cannot answer right now; "
+                          "ask again in a moment")
+        door.balance(user).addCallbacks(_balance_answer, _balance_failed, None, None,
+                                        (user.name,)).addCallback(_write, request)
+        return server.NOT_DONE_YET
+
+
+def _answer_now(request, payload):
+    body = json_body(payload)
+    request.setHeader(b"content-type", JSON)
+    request.setHeader(b"content-length", b"%d" % len(body))
+    return body
+
+
+def _balance_answer(balance):
+    return 200, json_body({"billing": "prepaid", "balance": balance, "unit": "minor"})
+
+
+def _balance_failed(failure, user):
+    log.warn("REST: the balance of {user} was not read: {error}", user=user,
+             error=failure.getErrorMessage())
+    return 503, error_body(503, "the router cannot answer right now; ask again in a "
+                                 "moment")
+
+
+class Coverage(_JsonResource):
+    """GET: the user's coverage as a CSV or XLSX attachment."""
+    isLeaf = True
+    allowed = b"GET"
+
+    def __init__(self, door):
+        super().__init__()
+        self.door = door
+
+    def render_GET(self, request):
+        user = _user(self.door, request)
+        if user is None:
+            return _unauthorised(request)
+        refused = self.door.refusal(user, accounts.REST, None)
+        if refused is not None:
+            return _forbidden(request, refused)
+        if request.postpath not in ([], [b""]):
+            return _error(request, 404, "no such resource")
+        values = request.args.get(b"format", [b"csv"])
+        kind = values[0].decode("latin-1").lower() if len(values) == 1 else ""
+        if kind not in COVERAGE_FORMATS:
+            return _error(request, 400, "format must be one of %s, once"
+                          % ", ".join(COVERAGE_FORMATS), "format")
+        rows = self.door.coverage(user)
+        if kind == "csv":
+            body, media = sheets.coverage_csv(rows), sheets.CSV_TYPE
+        else:
+            body, media = sheets.coverage_xlsx(rows, user.name), sheets.XLSX_TYPE
+        request.setHeader(b"content-type", media)
+        request.setHeader(b"content-disposition", b'attachment; filename="%s"'
+                          % sheets.filename(user.name, kind))
+        request.setHeader(b"content-length", b"%d" % len(body))
+        return body

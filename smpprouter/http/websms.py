@@ -16,9 +16,17 @@ HTTP status codes:
 - 404 with the HTTP01 line for a /websmpp/ path the API does not have (a wrong base URL,
   never a call a vendor's client makes), 405 with Allow and the HTTP16 line for a method
   other than GET and POST (HEAD included: a GET here sends messages).
-- balanceReport and downloadcoverage answer 200 with the HTTP11 line until the billing
-  issue builds them: 503 would tell a client to retry soon, and a 404 that the URL is
-  wrong; neither is true.
+- balanceReport?userid=&password= answers "Response: <balance>", the prepaid user's
+  balance as an integer of the router's minor unit (the unit of routes.toml's prices;
+  never converted or rounded). userid and password are mandatory: both missing HTTP15,
+  one HTTP05 / HTTP04, wrong HTTP05 / HTTP04 as for websms. A postpaid user has no
+  balance (metered, billed afterwards): HTTP15, "Not Authorized for the request", with
+  X-Error-Detail saying so; a number would be a lie, 0 a false alarm.
+- downloadcoverage?userid=&password=&format= serves the user's coverage (the prefixes it
+  can reach, priced per part; routing/coverage.py) as an attachment: format 1 (the
+  default) as XLSX, in place of the seed's XLS (a format no well-kept writer makes any
+  more, and every spreadsheet program that opens XLS opens XLSX); 3 as CSV; 2, blank in
+  the seed, and anything else: HTTP16 "Invalid Request". It needs no Redis.
 Every ERROR answer made here carries an X-Error-Detail header saying exactly what was
 wrong, for people; the body stays the seed's text, which clients compare.
 
@@ -36,10 +44,13 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.web import resource, server
 
+from ..policy import accounts
+from . import sheets
 from .door import HttpMessage, Login
 from .websmscodes import LINES, line_of, status_name
 from .websmsparse import (
-    STATUS_KEYS, WEBSMS_KEYS, WebSmsError, fields, parse_status, parse_websms,
+    ACCOUNT_KEYS, STATUS_KEYS, WEBSMS_KEYS, WebSmsError, fields, parse_account, parse_status,
+    parse_websms,
 )
 
 log = Logger()
@@ -57,8 +68,8 @@ def resources(door, config, reactor):
     children = {
         b"websms": WebSmsResource(door, config, reactor),
         b"websmsstatus": StatusResource(door, config),
-        b"balancereport": NotYet(),
-        b"downloadcoverage": NotYet(),
+        b"balancereport": BalanceResource(door),
+        b"downloadcoverage": CoverageResource(door),
     }
     return {"websmpp": WebSmpp(children)}
 
@@ -121,6 +132,7 @@ class WebSmsResource(_Endpoint):
 
     async def _send(self, ask):
         user = await _login(self.door, ask.user, ask.password)
+        _permitted(self.door, user, accounts.SUBMIT)
         text, sender, coding, schedule = ask.text, ask.sender, ask.coding, ask.schedule
         validity = None if schedule is None else schedule + self.validity
         messages = [HttpMessage(number, text, sender, coding, schedule, validity)
@@ -134,7 +146,7 @@ class WebSmsResource(_Endpoint):
                 continue
             outcome = next(outcomes)
             if outcome.status:
-                add(line_of(outcome.status))
+                add(_BAD_NUMBER if outcome.bad_number else line_of(outcome.status))
             else:
                 add(_RESPONSE + outcome.message_id.encode("ascii"))
         return b"\n".join(lines)
@@ -161,6 +173,7 @@ class StatusResource(_Endpoint):
     async def _status(self, query):
         if query.user is not None:
             user = await _login(self.door, query.user, query.password)
+            _permitted(self.door, user, accounts.QUERY)
             lookup = self.door.status(user.name, query.message_id)
         else:
             lookup = self.door.status_of_anyone(query.message_id)
@@ -174,12 +187,70 @@ class StatusResource(_Endpoint):
         return status_name(status.state).encode("ascii")
 
 
-class NotYet(_Endpoint):
-    """A seed 003 service the router does not offer yet (balanceReport and
-    downloadcoverage come with the billing issue)."""
+def _account(request, with_format=False):
+    sources = (_query(request),)
+    if request.method == b"POST":
+        sources += (_form_body(request),)
+    return parse_account(fields(ACCOUNT_KEYS, *sources), with_format)
+
+
+class BalanceResource(_Endpoint):
+    def __init__(self, door):
+        super().__init__()
+        self.door = door
 
     def answer(self, request):
-        return _error(request, WebSmsError("HTTP11", "this service comes with billing"))
+        if not self.door.available:
+            return _unavailable(request)
+        try:
+            query = _account(request)
+        except WebSmsError as e:
+            return _error(request, e)
+        return _later(request, self._balance(query), "HTTP13")
+
+    async def _balance(self, query):
+        user = await _login(self.door, query.user, query.password)
+        _permitted(self.door, user, None)
+        if not user.prepaid:
+            raise WebSmsError("HTTP15", "%s is postpaid: metered, no balance" % user.name)
+        try:
+            balance = await self.door.balance(user)
+        except Exception as e:
+            log.failure("balanceReport: the balance of {user} was not read", user=user.name)
+            raise WebSmsError("HTTP13", "the balance could not be read") from e
+        return _RESPONSE + b"%d" % balance
+
+
+class CoverageResource(_Endpoint):
+    def __init__(self, door):
+        super().__init__()
+        self.door = door
+
+    def answer(self, request):
+        try:
+            query = _account(request, with_format=True)
+        except WebSmsError as e:
+            return _error(request, e)
+        return _later(request, self._coverage(request, query), "HTTP13")
+
+    async def _coverage(self, request, query):
+        user = await _login(self.door, query.user, query.password)
+        _permitted(self.door, user, None)
+        rows = self.door.coverage(user)
+        if query.format == "csv":
+            body, kind = sheets.coverage_csv(rows), sheets.CSV_TYPE
+        else:
+            body, kind = sheets.coverage_xlsx(rows, user.name), sheets.XLSX_TYPE
+        return _File(body, kind, sheets.filename(user.name, query.format))
+
+
+class _File(bytes):
+    """A body that is a download: its content type and file name travel with it."""
+
+    def __new__(cls, body, kind, name):
+        self = super().__new__(cls, body)
+        self.kind, self.name = kind, name
+        return self
 
 
 class _UnknownPath(resource.Resource):
@@ -204,6 +275,16 @@ async def _login(door, name, password):
     if login.result == Login.NO_USER:
         raise WebSmsError("HTTP05", "no user %s" % ascii(name))
     raise WebSmsError("HTTP04", "wrong password")
+
+
+def _permitted(door, user, operation):
+    """Raise the seed's HTTP26 for an expired account, HTTP15 for a door or an
+    operation its account does not allow (policy/accounts.py)."""
+    refused = door.refusal(user, accounts.WEBSMS, operation)
+    if refused == accounts.EXPIRED:
+        raise WebSmsError("HTTP26", "the account has expired")
+    if refused is not None:
+        raise WebSmsError("HTTP15", "the account may not make this request here")
 
 
 def _query(request) -> bytes:
@@ -247,9 +328,17 @@ def _later(request, coroutine, failed_code):
     request.notifyFinish().addErrback(lambda _: gone.append(True))
 
     def done(body):
-        if not gone:
+        if gone:
+            return
+        if type(body) is _File:
+            request.setHeader(b"content-type", body.kind)
+            request.setHeader(b"content-disposition",
+                              b'attachment; filename="%s"' % body.name)
+            request.setHeader(b"content-length", b"%d" % len(body))
+            request.write(bytes(body))
+        else:
             request.write(_answer(request, body))
-            request.finish()
+        request.finish()
 
     def failed(f):
         if f.check(WebSmsError):

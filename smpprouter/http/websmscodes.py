@@ -42,8 +42,11 @@ HTTP13  Query request failed             websmsstatus: the lookup failed (Redis 
                                          answer) (ESME_RQUERYFAIL)
 HTTP14  Bind failed                      ESME_RBINDFAIL (not given by the router today)
 HTTP15  Not Authorized for the request   websmsstatus without user/pass (unless [http]
-                                         status_without_credentials); ESME_RPROHIBITED,
-                                         ESME_RSERTYPUNAUTH, ESME_RSERTYPDENIED
+                                         status_without_credentials); a user whose doors
+                                         leave out websms, or whose operations leave out
+                                         submit (websms) or query (websmsstatus);
+                                         ESME_RPROHIBITED, ESME_RSERTYPUNAUTH,
+                                         ESME_RSERTYPDENIED
 HTTP16  Invalid Request                  a method other than GET/POST (405), a POST body
                                          that is not application/x-www-form-urlencoded
 HTTP17  Invalid Message Length           text missing or empty, or longer than 255 parts
@@ -64,7 +67,7 @@ HTTP23  Routing Error                    the routing table refused the destinati
 HTTP24  Exceeded number of Destination   more numbers than [http] websms_get_max (GET) or
                                          websms_post_max (POST) (ESME_RINVNUMDESTS)
 HTTP25  No Record Found                  websmsstatus: no message of that id (of that user)
-HTTP26  Account Expired                  not given: accounts do not expire today
+HTTP26  Account Expired                  the user's `expires` has passed
 
 A routing rule may reject with any SMPP status the operator names: it reads as the code
 the table gives that status, HTTP12 when it has none.

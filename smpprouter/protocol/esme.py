@@ -98,6 +98,7 @@ class ESMEServerProtocol(SMPPProtocol):
         self.user = None
         self.tls_peer = None    # the CN of the peer's verified certificate, at bind time
         self.session_id = ""
+        self.system_type = ""
         self.mode = None
         self.message_id_format = "hex"
         self.window_policy = PAUSE
@@ -145,6 +146,7 @@ class ESMEServerProtocol(SMPPProtocol):
         version = INTERFACE_V34 if v34 else pdu.interface_version
         mode = bind_mode(cid, version)
         self.tls_peer = peer_name(self.transport)
+        self.system_type = pdu.system_type   # a user may require one (policy/accounts.py)
         d = self.gateway.authenticate(pdu.system_id, pdu.password, mode, self)
         d.addCallback(self._bound, pdu, mode, version)
         d.addErrback(self._bind_failed, pdu)

@@ -28,7 +28,8 @@ class IESMEGateway(Interface):
     system_id = Attribute("The system_id the router answers binds with.")
 
     def authenticate(system_id, password, mode, session):
-        """Deferred(BindResult): credentials, bind limits; nothing else is revealed."""
+        """Deferred(BindResult): credentials, bind limits, the account's policies
+        (session.system_type is the bind's); nothing else is revealed."""
 
     def session_bound(session):
         """The session is bound (after its bind_resp ESME_ROK was written)."""

@@ -18,6 +18,7 @@ class MTRequest:
     source_addr: str
     destination_addr: str
     service_type: str = ""
+    dest_ton: int = 0   # national (2): a route's e164 gives it its country code
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,9 @@ class MTRoute:
     require_opt_in: bool = False    # only to destinations in an opt-in list (core/hygiene.py)
     hours: object = None            # policy.hours.Hours: when promotional traffic may go
     outside_hours: str = "wait"     # outside them: "wait" (scheduled) or "refuse" (457)
+    # What the rule's actions change in this message (policy.rewrite.Rewritten:
+    # rewritten addresses, TLVs to add or set); None for a rule without actions.
+    rewrite: object = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,9 @@ class MTReject:
     """Refuse the message with this SMPP status."""
     status: int
     rule: str
+    # the rule's e164 or rewrite could not make an address of it (not "no route"):
+    # the HTTP APIs say "invalid number" (HTTP09, REST 2001) rather than a routing error
+    bad_number: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ import zoneinfo
 from dataclasses import dataclass
 
 from smpprouter.policy.hours import parse_hours
+from smpprouter.routing.actions import ACTION_KEYS, parse_actions
 from smpprouter.smpp.status import Status, parse_status
 from smpprouter.smpp.tlv import SPECS as _TLV_SPECS
 from smpprouter.tomlfile import TomlFile
@@ -48,7 +49,7 @@ DEFAULT_KEYS = ("no_route",)
 MT_KEYS = ("name", "users", "groups", "destination_prefix", "source_prefix", "source_regex",
            "service_type", "connectors", "strategy", "reject", "price", "prices",
            "refund_undelivered", "require_tlvs", "require_opt_in", "hours", "timezone",
-           "outside_hours")
+           "outside_hours") + ACTION_KEYS
 OUTSIDE_HOURS = ("wait", "refuse")
 MAX_PRICE = 10 ** 12   # minor units per part: far beyond any real price, exact in a Lua number
 _TLV_NAMES = {name.lower(): name for name in _TLV_SPECS}
@@ -89,6 +90,7 @@ class MTRule:
     require_opt_in: bool = False    # destinations must be in an opt-in list (core/hygiene.py)
     hours: object = None            # policy.hours.Hours: promotional traffic only then
     outside_hours: str = "wait"     # "wait": scheduled to the next opening; "refuse": 457
+    rewrite: object = None          # policy.rewrite.Rewrite: its actions (routing/actions.py)
 
     def price_of(self, destination: str) -> int | None:
         """The price per part to a normalised destination: longest prefix, else price.
@@ -229,7 +231,7 @@ class _Parser:
                           % (", ".join(map(repr, STRATEGIES)), suggest(strategy, STRATEGIES)))
         if reject is not None:
             for field in ("price", "prices", "refund_undelivered", "require_tlvs",
-                          "require_opt_in", "hours", "timezone", "outside_hours"):
+                          "require_opt_in", "hours", "timezone", "outside_hours") + ACTION_KEYS:
                 if field in raw:
                     self.fail(key + (field,), "%s applies to a rule that routes (connectors), "
                               "not to reject" % field)
@@ -252,8 +254,9 @@ class _Parser:
         if not isinstance(require_opt_in, bool):
             self.fail(key + ("require_opt_in",), "must be true or false")
         hours, outside_hours = self.hours(key, raw)
+        rewrite = parse_actions(self.fail, key, raw, suggest)
         return MTRule(
-            name=name, index=i, price=price, prices=prices,
+            name=name, index=i, price=price, prices=prices, rewrite=rewrite,
             refund_undelivered=refund_undelivered, require_tlvs=require_tlvs,
             require_opt_in=require_opt_in, hours=hours, outside_hours=outside_hours,
             users=self.optional_set(key, raw, "users"),

@@ -5,7 +5,9 @@ loop does nothing but C-level operations (``str.startswith(tuple)``, frozenset
 membership, one ``next()``). Every decision object is built at load: a
 failover or reject rule answers ``next(itertools.repeat(decision))``, a
 round-robin rule ``next(itertools.cycle(rotations))``, so no answer is built
-per message. The cycle iterators are the only state that changes an answer.
+per message, except by a rule with rewriting actions (policy/rewrite.py), whose
+answer carries what they change in this message. The cycle iterators are the
+only state that changes an answer.
 
 Two precomputations keep long tables cheap, both derived data that change no
 answer (the property test holds them to a naive loop over the rules):
@@ -16,10 +18,14 @@ answer (the property test holds them to a naive loop over the rules):
 """
 
 import itertools
+from dataclasses import replace
 
 from zope.interface import implementer
 
 from smpprouter.routing import rules as _rules
+from smpprouter.policy.rewrite import Rewritten
+from smpprouter.smpp.status import Status
+from smpprouter.routing.coverage import coverage
 from smpprouter.routing.interface import IRouter, MORoute, MTReject, MTRoute
 from smpprouter.routing.rules import FAILOVER, ROUND_ROBIN, normalise, suggest
 from smpprouter.tomlfile import ConfigError
@@ -108,6 +114,18 @@ def _narrow(rules, unindexed, index, lengths, destination):
     return [rules[p] for p in found]
 
 
+def _rewritten(rewrite, request, decisions, pricing, name, trace=None):
+    """The decision of a rule with actions (policy/rewrite.py): what they change,
+    priced on the destination after E.164; or the status they refuse it with."""
+    out = rewrite(request.source_addr, request.destination_addr, request.dest_ton, trace)
+    if type(out) is not Rewritten:
+        return MTReject(status=out, rule=name, bad_number=out == Status.ESME_RINVDSTADR)
+    decision = next(decisions)
+    if pricing is not None:
+        decision = decision[pricing(out.priced)]
+    return replace(decision, rewrite=out)
+
+
 @implementer(IRouter)
 class RoutingTable:
     """An IRouter over validated Routes; build it with load_routes()."""
@@ -124,7 +142,7 @@ class RoutingTable:
             ((r.users, r.groups),
              (r.destination_prefix, r.source_prefix,
               r.source_regex.fullmatch if r.source_regex is not None else None,
-              r.service_type, _mt_decisions(r), _pricing(r)))
+              r.service_type, _mt_decisions(r), _pricing(r), r.rewrite, r.name))
             for r in routes.mt)
         self._memo = {}
         self._mo = tuple(
@@ -169,7 +187,8 @@ class RoutingTable:
             rules, unindexed, index, lengths = self._plan(request.user, request.groups)
             if index is not None:
                 rules = _narrow(rules, unindexed, index, lengths, destination)
-            for dprefix, sprefix, fullmatch, services, decisions, pricing in rules:
+            for dprefix, sprefix, fullmatch, services, decisions, pricing, rewrite, name \
+                    in rules:
                 if dprefix is not None and not destination.startswith(dprefix):
                     continue
                 if sprefix is not None and not source.startswith(sprefix):
@@ -178,6 +197,8 @@ class RoutingTable:
                     continue
                 if services is not None and service_type not in services:
                     continue
+                if rewrite is not None:
+                    return _rewritten(rewrite, request, decisions, pricing, name)
                 if pricing is None:
                     return next(decisions)
                 return next(decisions)[pricing(destination)]
@@ -186,6 +207,10 @@ class RoutingTable:
             # contract is an answer, never an exception, and no rule can have matched it.
             pass
         return self._no_route
+
+    def coverage(self, user, groups=frozenset()):
+        """[routing.coverage.CoverageRow]: the prefixes this user reaches, priced."""
+        return coverage(self.routes, user, frozenset(groups or ()))
 
     # -- MO ------------------------------------------------------------------------------
 

@@ -277,6 +277,34 @@ def rewrite_id(data: bytes, new_id: str) -> bytes:
     raise ValueError("no id field in receipt %r" % (bytes(data[:80]),))
 
 
+def rewrite_fields(data: bytes, values: dict) -> bytes:
+    """`data` with the values of the fields named in `values` (lower-case keys
+    such as "stat", "err") replaced, each first occurrence before the text;
+    every other byte kept as received. A field the receipt lacks is not added."""
+    spans = []
+    keys = list(_KEY_BYTES.finditer(data))
+    for i, m in enumerate(keys):
+        key = m.group(_WORD)
+        if key is None:
+            continue
+        key = key.lower()
+        if key == _TEXT_KEY_BYTES:
+            break
+        name = key.decode("ascii")
+        if name in values and all(n != name for n, _, _ in spans):
+            end = keys[i + 1].start() if i + 1 < len(keys) else len(data)
+            first, last = _value_span(data, m.end(), end, _BLANK_BYTES, _QUOTES_BYTES)
+            spans.append((name, first, last))
+    out, at = [], 0
+    for name, first, last in sorted(spans, key=lambda span: span[1]):
+        value = values[name]
+        _check_token(name, value)
+        out += (data[at:first], value.encode(ENCODING))
+        at = last
+    out.append(data[at:])
+    return b"".join(out)
+
+
 def _check_token(name: str, value: str) -> None:
     if not _TOKEN.fullmatch(value):
         raise ValueError("receipt %s %r must be one word, non-empty" % (name, value))

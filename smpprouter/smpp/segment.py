@@ -23,7 +23,8 @@ from typing import Hashable, NamedTuple
 
 from .errors import DecodeError, EncodeError
 from .status import Status
-from .text import GSM7, MAX_PARTS, SAR, UDH8, UDH16, alphabet_of, part_ends
+from .text import (AIR_OCTETS, GSM7, MAX_PARTS, SAR, UDH8, UDH16, alphabet_of,
+                   part_ends)
 
 IEI_CONCAT_8BIT = 0x00    # 03 ref total seq
 IEI_CONCAT_16BIT = 0x08   # 04 refhi reflo total seq
@@ -74,11 +75,12 @@ _SEQ_OCTET = tuple(bytes((n,)) for n in range(256))
 
 
 def split(payload: bytes, alphabet: str, method: str = UDH8,
-          ref: int = 0) -> list[Part]:
+          ref: int = 0, air_octets: int = AIR_OCTETS) -> list[Part]:
     """Split an encoded message into the parts to send.
 
     ``payload`` is unpacked GSM 03.38 septets, Latin-1/binary octets or
-    UTF-16BE, per ``alphabet``. A message that fits one short_message is
+    UTF-16BE, per ``alphabet``; ``air_octets`` what one SMS of the upstream
+    holds, its UDH included (text.capacity()). A message that fits one SMS is
     one Part without UDH or SAR. Raises EncodeError(ESME_RINVMSGLEN) past
     255 parts; ValueError for an unknown method or a ref out of range.
     """
@@ -87,7 +89,7 @@ def split(payload: bytes, alphabet: str, method: str = UDH8,
         raise ValueError("unknown split method %r" % (method,))
     if not 0 <= ref <= max_ref:
         raise ValueError("%s reference %d out of range 0-%d" % (method, ref, max_ref))
-    ends = part_ends(payload, alphabet, method)
+    ends = part_ends(payload, alphabet, method, air_octets)
     total = len(ends)
     if total == 1:
         return [Part(payload, False, None)]

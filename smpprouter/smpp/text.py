@@ -356,6 +356,21 @@ PART_UNITS = {
     UDH16: {GSM7: 152, LATIN1: 133, BINARY: 133, UCS2: 66},
 }
 UNIT_OCTETS = {GSM7: 1, LATIN1: 1, BINARY: 1, UCS2: 2}
+AIR_OCTETS = 140   # one SMS on air, UDH included
+MIN_AIR_OCTETS = 16   # the least an upstream may declare: a 16-bit UDH and a few units
+_UDH_OCTETS = {UDH8: 6, SAR: 6, UDH16: 7}   # SAR: the UDH the SMSC builds
+
+
+def capacity(alphabet: str, method: str = UDH8, octets: int = AIR_OCTETS) -> tuple[int, int]:
+    """(units of a single message, units of one part) on an upstream whose one SMS
+    holds ``octets`` octets on air (GSM 7-bit packs 8 septets into 7 octets).
+    For 140 octets: SINGLE_UNITS and PART_UNITS."""
+    udh = _UDH_OCTETS[method]
+    if alphabet == GSM7:
+        return octets * 8 // 7, (octets - udh) * 8 // 7
+    if alphabet == UCS2:
+        return octets // 2, (octets - udh) // 2
+    return octets, octets - udh
 
 
 def part_count(units: int, alphabet: str, method: str = UDH8) -> int:
@@ -371,8 +386,10 @@ def part_count(units: int, alphabet: str, method: str = UDH8) -> int:
     return -(-units // per_part)
 
 
-def part_ends(payload: bytes, alphabet: str, method: str = UDH8) -> list[int]:
-    """End offsets (in octets) of the parts split() makes of ``payload``.
+def part_ends(payload: bytes, alphabet: str, method: str = UDH8,
+              air_octets: int = AIR_OCTETS) -> list[int]:
+    """End offsets (in octets) of the parts split() makes of ``payload``, for
+    an upstream whose one SMS holds ``air_octets`` (see capacity()).
 
     A cut never separates an escape from the septet it escapes, nor a
     high surrogate from its low surrogate: the cut moves one unit earlier.
@@ -381,10 +398,18 @@ def part_ends(payload: bytes, alphabet: str, method: str = UDH8) -> list[int]:
         raise ValueError("unknown alphabet %r" % (alphabet,))
     if method not in PART_UNITS:
         raise ValueError("unknown split method %r" % (method,))
+    if air_octets == AIR_OCTETS:
+        single, per_part = SINGLE_UNITS[alphabet], PART_UNITS[method][alphabet]
+    elif MIN_AIR_OCTETS <= air_octets <= AIR_OCTETS:
+        single, per_part = capacity(alphabet, method, air_octets)
+    else:
+        raise ValueError("air_octets %r outside %d-%d" % (air_octets, MIN_AIR_OCTETS,
+                                                        AIR_OCTETS))
     size = len(payload)
-    if size <= SINGLE_UNITS[alphabet] * UNIT_OCTETS[alphabet]:
+    unit = UNIT_OCTETS[alphabet]
+    if size <= single * unit:
         return [size]
-    octets = PART_UNITS[method][alphabet] * UNIT_OCTETS[alphabet]
+    octets = per_part * unit
     ends = []
     start = 0
     if alphabet == GSM7:
@@ -417,7 +442,8 @@ def _escape_run(payload: bytes, start: int, end: int) -> int:
 
 
 def count_parts(text: str | None = None, *, data_coding: int | None = None,
-                payload: bytes | None = None, method: str = UDH8) -> int:
+                payload: bytes | None = None, method: str = UDH8,
+                air_octets: int = AIR_OCTETS) -> int:
     """Parts the message takes, exactly as split() would make them.
 
     Give ``text`` (encoded in ``data_coding``, or in choose_coding()'s pick
@@ -439,8 +465,8 @@ def count_parts(text: str | None = None, *, data_coding: int | None = None,
     elif data_coding is None:
         raise ValueError("count_parts needs the data_coding of a payload")
     alphabet = alphabet_of(data_coding)
-    if len(payload) <= SINGLE_UNITS[alphabet] * UNIT_OCTETS[alphabet]:
+    if air_octets != AIR_OCTETS or alphabet in (GSM7, UCS2):
+        return len(part_ends(payload, alphabet, method, air_octets))
+    if len(payload) <= SINGLE_UNITS[alphabet]:
         return 1
-    if alphabet in (GSM7, UCS2):
-        return len(part_ends(payload, alphabet, method))
     return part_count(len(payload), alphabet, method)

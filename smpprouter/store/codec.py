@@ -22,6 +22,9 @@ _loads = json.loads
 def encode_mapping(m: Mapping) -> bytes:
     """1.4 µs on the usual types, against 2.6 µs through json.dumps."""
     t, parts, rd = m.submitted_at, m.parts, m.registered_delivery
+    if m.part:
+        return _dumps([m.message_id, m.user, m.source_addr, m.destination_addr,
+                       t, parts, rd, m.home, m.reference, m.part]).encode()
     if m.reference:
         return _dumps([m.message_id, m.user, m.source_addr, m.destination_addr,
                        t, parts, rd, m.home, m.reference]).encode()

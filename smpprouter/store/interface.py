@@ -23,6 +23,8 @@ class Mapping:
     home: str = ""         # the connector holding its msg: record, when not this one
                            # (a queued message sent by failover through another)
     reference: str = ""    # the submitter's reference (Submission.reference), for its receipt
+    part: int = 0          # 1..parts: one part of a message the router split (its one
+                           # receipt comes when every part is final); 0: a message as sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +86,12 @@ class ICorrelationStore(Interface):
         """Deferred(list of Delivery): entries other consumers took and left idle
         for min_idle_ms (their process died), now this consumer's."""
 
-    def open_session(user, member, max_binds, ttl):
+    def open_session(user, member, max_binds, ttl, max_receivers=0, scope=""):
         """Deferred(bool): register a bound session unless the user has max_binds
-        in all processes; it lapses after ttl seconds unless refreshed."""
+        (or, for a receiver-capable member, one ending in ":rx", max_receivers
+        such; 0 = no limit of that kind) among its sessions whose member starts
+        with scope ("" = all processes); it lapses after ttl seconds unless
+        refreshed."""
 
     def refresh_sessions(user, members, ttl):
         """Deferred(int): keep these sessions registered; the user's session count

@@ -56,6 +56,7 @@ from .codec import decode_mapping, encode_mapping
 from .credits import CreditsMixin
 from .errors import CommandRefused, CorruptValue, QueueFull, StoreError, StoreUnavailable
 from .idempotency import RedisIdempotencyMixin
+from .multipart import MultipartMixin
 from .interface import Delivery, ICorrelationStore, ICreditStore, IOutboundStore
 from .lease import ILeases, LeaseMixin
 from .notify import Notifier, _SubscriberFactory
@@ -79,7 +80,7 @@ def _default_instance():
 
 @implementer(ICorrelationStore, IOutboundStore, ICreditStore, ILeases)
 class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin, CreditsMixin,
-                 ListsMixin):
+                 ListsMixin, MultipartMixin):
     """The shared store of every router process: see the module docstring."""
 
     def __init__(self, host, port, db=0, password=None, *, reactor=None, instance=None,
@@ -366,12 +367,16 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
 
     # -- sessions across processes (max_binds)
 
-    def open_session(self, user, member, max_binds, ttl):
+    def open_session(self, user, member, max_binds, ttl, max_receivers=0, scope=""):
         """Deferred(bool): register a bound session of user unless it already has
-        max_binds in all processes; the entry lives ttl seconds unless refreshed."""
+        max_binds (or, for a receiver-capable member ending in ":rx",
+        max_receivers of those; 0 = no such limit) among the sessions whose
+        member starts with scope ("": all processes); the entry lives ttl
+        seconds unless refreshed."""
         now = time.time()
         d = self._command(b"EVALSHA", scripts.OPEN_SESSION.sha, 1, keys.sessions(user),
-                          repr(now), repr(now + ttl), member, int(max_binds))
+                          repr(now), repr(now + ttl), member, int(max_binds),
+                          int(max_receivers), scope)
         return d.addCallback(lambda reply: int(reply) == 1)
 
     def refresh_sessions(self, user, members, ttl):

@@ -109,14 +109,31 @@ redis.call('XDEL', KEYS[1], unpack(ARGV))
 return n
 """)
 
-# KEYS: sess:{u}   ARGV: now, expires, member, max_binds
+# KEYS: sess:{u}   ARGV: now, expires, member, max_binds, max_receivers, scope
 # A user's bound sessions across every process: a sorted set of session ids
 # scored by when they expire unless refreshed. Expired members are dropped
-# first, so a dead process's sessions stop counting within one TTL.
-# Returns 1 (admitted) or 0 (at max_binds).
+# first, so a dead process's sessions stop counting within one TTL. A
+# receiver-capable session's member ends in ":rx"; max_receivers (0: none)
+# bounds those. scope "" counts the sessions of every process; a process's
+# member prefix ("<consumer>/") counts only that process's (bind_scope).
+# Returns 1 (admitted) or 0 (at max_binds or max_receivers).
 OPEN_SESSION = Script(b"""
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
+local scope, receivers = ARGV[6], tonumber(ARGV[5])
+local receiving = string.sub(ARGV[3], -3) == ':rx'
+local binds, rx = 0, 0
+if scope == '' and (receivers == 0 or not receiving) then
+  binds = redis.call('ZCARD', KEYS[1])
+else
+  for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    if string.sub(m, 1, #scope) == scope then
+      binds = binds + 1
+      if string.sub(m, -3) == ':rx' then rx = rx + 1 end
+    end
+  end
+end
+if binds >= tonumber(ARGV[4]) then return 0 end
+if receiving and receivers > 0 and rx >= receivers then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
 redis.call('PEXPIREAT', KEYS[1], math.floor(tonumber(ARGV[2]) * 1000))
 return 1

@@ -111,10 +111,14 @@ class MemoryStore(idempotency.IdempotencyMixin):
         self.taken[user].pop(entry_id, None)
         return self._later()
 
-    def open_session(self, user, member, max_binds, ttl):
-        sessions = self.sessions[user]
-        if len(sessions) >= max_binds:
+    def open_session(self, user, member, max_binds, ttl, max_receivers=0, scope=""):
+        sessions = [m for m in self.sessions[user] if m.startswith(scope)]
+        receiving = member.endswith(":rx")
+        if len(sessions) >= max_binds or (
+                receiving and max_receivers
+                and sum(m.endswith(":rx") for m in sessions) >= max_receivers):
             return self._later(False)
+        sessions = self.sessions[user]
         sessions.add(member)
         return self._later(True)
 

@@ -5,8 +5,9 @@ from types import SimpleNamespace
 from twisted.internet import defer, task
 from twisted.trial.unittest import SynchronousTestCase
 
-from smpprouter.config import SecurityConfig
+from smpprouter.config import SecurityConfig, User
 from smpprouter.core.admission import SESSION_TTL, Admission
+from smpprouter.smpp.session import Mode
 from smpprouter.smpp.status import Status
 
 
@@ -15,7 +16,7 @@ class FakeStore:
         self.totals = {}
         self.admit = True
 
-    def open_session(self, user, member, max_binds, ttl):
+    def open_session(self, user, member, max_binds, ttl, max_receivers=0, scope=""):
         return defer.succeed(self.admit)
 
     def refresh_sessions(self, user, members, ttl):
@@ -33,10 +34,9 @@ class Deliveries:
         pass
 
 
-def make_router(clock, store, throughput=100.0):
-    user = SimpleNamespace(name="u", password=None, groups=frozenset(), max_binds=10,
-                           throughput=throughput, window=10, message_id="hex",
-                           window_policy="pause", allow_from=(), tls_subject="")
+def make_router(clock, store, throughput=100.0, **policies):
+    user = User(name="u", password=None, groups=frozenset(), max_binds=10,
+                throughput=throughput, window=10, message_id="hex", **policies)
     config = SimpleNamespace(router=SimpleNamespace(name="r"), users={"u": user},
                              security=SecurityConfig(bind_failures=0))
     cache = SimpleNamespace(peek=lambda password, stored: True)
@@ -50,6 +50,10 @@ class Session:
     def __init__(self, n):
         self.user = "u"
         self.session_id = "p/%d" % n
+        self.shut = False
+
+    async def shutdown(self):
+        self.shut = True
 
 
 session = Session
@@ -84,7 +88,8 @@ class ShareTests(SynchronousTestCase):
 
     def test_bind_refused_when_the_registry_is_full(self):
         self.store.admit = False
-        result = self.successResultOf(self.router._authenticated(True, self.router.config.users["u"], []))
+        result = self.successResultOf(self.router._authenticated(
+            True, self.router.config.users["u"], [], Mode.TX, session(1)))
         self.assertEqual(result.status, Status.ESME_RBINDFAIL)
 
 
@@ -125,3 +130,47 @@ class PerSecondTests(SynchronousTestCase):
         self.clock.advance(10)
         taken = sum(self.router.allow(self.user) for _ in range(50))
         self.assertEqual(taken, 25)
+
+
+class ScopeTests(SynchronousTestCase):
+    def test_a_process_scoped_user_gets_its_whole_throughput_in_each_process(self):
+        clock, store = task.Clock(), FakeStore()
+        router = make_router(clock, store, bind_scope="process")
+        router.start()
+        self.addCleanup(router.stop)
+        router.session_bound(session(1))
+        router._bucket(router.config.users["u"])
+        store.totals["u"] = 4   # three more sessions in other processes
+        clock.advance(SESSION_TTL / 3)
+        self.assertEqual(router._buckets["u"].rate, 100.0)
+
+
+class ExpiryTests(SynchronousTestCase):
+    def test_sessions_unbind_when_the_account_expires(self):
+        clock, store = task.Clock(), FakeStore()
+        clock.advance(1000)
+        router = make_router(clock, store, expires=1060.0)
+        router.start()
+        self.addCleanup(router.stop)
+        first, second = session(1), session(2)
+        router.session_bound(first)
+        router.session_bound(second)
+        clock.advance(59)
+        self.assertFalse(first.shut or second.shut)
+        clock.advance(1)
+        self.assertTrue(first.shut and second.shut)
+        # and a bind from then on is refused
+        result = router._authenticated(True, router.config.users["u"], [], Mode.TX,
+                                       session(3))
+        self.assertEqual(result.status, Status.ESME_RBINDFAIL)
+
+    def test_no_timer_is_left_once_the_users_sessions_are_gone(self):
+        clock, store = task.Clock(), FakeStore()
+        router = make_router(clock, store, expires=3600.0)
+        router.start()
+        self.addCleanup(router.stop)
+        one = session(1)
+        router.session_bound(one)
+        router.session_closed(one)
+        self.assertEqual([c for c in clock.getDelayedCalls()
+                          if c.func == router._expire], [])

@@ -29,6 +29,8 @@ def check_answer(path, method, status, value):
     if status == 405 and operation is None:   # a method the path does not serve
         _validate({"$ref": "#/components/schemas/Error"}, value)
         return
+    if operation is None:
+        raise AssertionError("%s %s is not documented" % (method, template))
     if str(status) not in operation["responses"]:
         raise AssertionError("%s %s: %d is not documented" % (method, template, status))
     pointer = _pointer("paths", template, method.lower(), "responses", str(status), "content",
@@ -40,3 +42,14 @@ def _validate(schema, value):
     if "$ref" in schema and schema["$ref"].startswith("#"):
         schema = {"$ref": _URI + schema["$ref"]}
     Draft202012Validator(schema, registry=_REGISTRY).validate(value)
+
+
+def check_media(path, method, status, content_type):
+    """Raise AssertionError unless the document gives content_type (its media
+    type, parameters dropped) for a non-JSON answer of path, method, status."""
+    operation = DOCUMENT["paths"][path][method.lower()]
+    media = content_type.split(";", 1)[0].strip()
+    documented = operation["responses"].get(str(status), {}).get("content", {})
+    if media not in documented:
+        raise AssertionError("%s %s %d: %s is not documented (%s)"
+                             % (method, path, status, media, ", ".join(documented)))

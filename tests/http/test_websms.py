@@ -25,6 +25,7 @@ class Config:
 
 class FakeUser:
     name = "esme1"
+    prepaid = True
 
 
 class FakeDoor:
@@ -43,6 +44,9 @@ class FakeDoor:
         if password != "pw1":
             return defer.succeed(Login(Login.BAD_PASSWORD))
         return defer.succeed(Login(Login.OK, FakeUser()))
+
+    def refusal(self, user, door, operation):
+        return None
 
     def send(self, user, messages):
         self.sent.append(messages)
@@ -63,6 +67,17 @@ class FakeDoor:
 
     def status_of_anyone(self, message_id):
         return self.status(None, message_id)
+
+    balance_result = 12345
+
+    def balance(self, user):
+        if isinstance(self.balance_result, Exception):
+            return defer.fail(self.balance_result)
+        return defer.succeed(self.balance_result if user.prepaid else None)
+
+    def coverage(self, user):
+        from smpprouter.routing.coverage import CoverageRow
+        return [CoverageRow("", False, None), CoverageRow("1", True, 35)]
 
 
 class ResourceTests(SynchronousTestCase):
@@ -176,7 +191,58 @@ class ResourceTests(SynchronousTestCase):
         self.assertEqual((r.responseCode, self.body(r)),
                          (405, "ERROR - HTTP16 --> Invalid Request"))
         for path in (b"balanceReport", b" downloadcoverage"):
-            r = self.request(path, b"userid=esme1&password=pw1")
+            r = self.request(path, b"userid=esme1&password=pw1", method=b"HEAD")
             self.assertEqual((r.responseCode, self.body(r)),
-                             (200, "ERROR - HTTP11 --> Requested service is unavailable"))
+                             (405, "ERROR - HTTP16 --> Invalid Request"))
         self.assertEqual(self.door.logins, [])
+
+    def test_balance_report(self):
+        r = self.request(b"balanceReport", b"userid=esme1&password=pw1")
+        self.assertEqual((r.responseCode, self.body(r)), (200, "Response: 12345"))
+        r = self.request(b"balanceReport", b"", method=b"POST",
+                         body=b"userid=esme1&password=pw1", content_type=b"application/"
+                         b"x-www-form-urlencoded")
+        self.assertEqual(self.body(r), "Response: 12345")
+        for query, line in ((b"", "HTTP15"), (b"userid=esme1", "HTTP04"),
+                            (b"password=pw1", "HTTP05"), (b"userid=esme1&password=no",
+                                                          "HTTP04"),
+                            (b"userid=nobody&password=pw1", "HTTP05"),
+                            (b"user=esme1&pass=pw1", "HTTP15")):
+            r = self.request(b"balanceReport", query)
+            self.assertEqual((r.responseCode, self.body(r)[:14]), (200, "ERROR - " + line),
+                             query)
+        FakeUser.prepaid = False
+        self.addCleanup(setattr, FakeUser, "prepaid", True)
+        r = self.request(b"balanceReport", b"userid=esme1&password=pw1")
+        self.assertEqual(self.body(r), "ERROR - HTTP15 --> Not Authorized for the request")
+        self.assertIn(b"postpaid", r.responseHeaders.getRawHeaders(b"x-error-detail")[0])
+
+    def test_balance_report_when_the_store_fails(self):
+        self.door.balance_result = RuntimeError("redis")
+        r = self.request(b"balanceReport", b"userid=esme1&password=pw1")
+        self.assertEqual(self.body(r), "ERROR - HTTP13 --> Query request failed")
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        self.door.available = False
+        r = self.request(b"balanceReport", b"userid=esme1&password=pw1")
+        self.assertEqual(r.responseCode, 503)
+
+    def test_download_coverage_formats(self):
+        r = self.request(b"downloadcoverage", b"userid=esme1&password=pw1&format=3")
+        self.assertEqual(r.finished, 1)
+        self.assertEqual(b"".join(r.written),
+                         b"prefix,covered,price_per_part\r\nother,no,\r\n1,yes,35\r\n")
+        self.assertEqual(r.responseHeaders.getRawHeaders(b"content-type"),
+                         [b"text/csv; charset=utf-8"])
+        self.assertEqual(r.responseHeaders.getRawHeaders(b"content-disposition"),
+                         [b'attachment; filename="coverage-esme1.csv"'])
+        for query in (b"userid=esme1&password=pw1", b"userid=esme1&password=pw1&format=1"):
+            r = self.request(b"downloadcoverage", query)
+            self.assertEqual(b"".join(r.written)[:2], b"PK")   # a zip: XLSX
+            self.assertEqual(r.responseHeaders.getRawHeaders(b"content-disposition"),
+                             [b'attachment; filename="coverage-esme1.xlsx"'])
+        for query in (b"userid=esme1&password=pw1&format=2",
+                      b"userid=esme1&password=pw1&format=xls"):
+            r = self.request(b"downloadcoverage", query)
+            self.assertEqual(self.body(r), "ERROR - HTTP16 --> Invalid Request")
+        r = self.request(b"downloadcoverage", b"password=pw1&format=3")
+        self.assertEqual(self.body(r), "ERROR - HTTP05 --> Invalid System ID")

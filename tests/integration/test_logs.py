@@ -83,7 +83,7 @@ class SecretsTests(LogTestCase):
             await client.unbind()
             [bound] = self.logged("bound esme2")
             self.assertEqual(bound["user"], "esme2")
-            self.assertRegex(bound["session"], r"^testrouter@.+/\d+$")
+            self.assertRegex(bound["session"], r"^testrouter@.+/\d+(:rx)?$")
             self.assertEqual(bound["log_namespace"], "smpprouter.protocol.esme.ESMEServerProtocol")
             ups = self.logged("bind up as TRX")
             self.assertTrue(ups)

@@ -555,3 +555,32 @@ class RedisOutageReceiptTests(ProcessTestCase):
             self.assertEqual(receiver.after_ack, [])
             self.assertIn("from the spool are in Redis", self.h.log(A))
         return run(go())
+
+
+class BindScopeTests(ProcessTestCase):
+    """max_receivers holds across processes like max_binds; bind_scope = "process"
+    makes both per process (seed 002: "enforced on a per-server basis")."""
+    harness_args = dict(users={"esme1": "max_binds = 3\nmax_receivers = 1",
+                               "esme2": 'max_binds = 1\nbind_scope = "process"'})
+
+    async def try_bind(self, i, mode, user):
+        client = await self.h.connect(i)
+        resp = await client.bind(mode, user, PASSWORDS[user])
+        if resp.command_status != ROK:
+            await client.wait_closed()
+        return status_name(resp.command_status)
+
+    def test_one_receiver_across_processes(self):
+        async def go():
+            self.assertEqual(await self.try_bind(A, "receiver", "esme1"), "ESME_ROK")
+            self.assertEqual(await self.try_bind(B, "transceiver", "esme1"), "ESME_RBINDFAIL")
+            self.assertEqual(await self.try_bind(B, "receiver", "esme1"), "ESME_RBINDFAIL")
+            self.assertEqual(await self.try_bind(B, "transmitter", "esme1"), "ESME_ROK")
+        return run(go())
+
+    def test_limits_per_process(self):
+        async def go():
+            self.assertEqual(await self.try_bind(A, "transceiver", "esme2"), "ESME_ROK")
+            self.assertEqual(await self.try_bind(A, "transceiver", "esme2"), "ESME_RBINDFAIL")
+            self.assertEqual(await self.try_bind(B, "transceiver", "esme2"), "ESME_ROK")
+        return run(go())

@@ -61,8 +61,9 @@ class RestTestCase(TestCase):
 
     def setUp(self):
         self.h = RouterHarness(
-            users={"esme1": user("esme1"), "esme2": user("esme2"),
-                   "esme3": user("esme3", "throughput = 0.001")},
+            users=getattr(self, "users", None) or {
+                "esme1": user("esme1"), "esme2": user("esme2"),
+                "esme3": user("esme3", "throughput = 0.001")},
             http='templates = "%s"\n' % os.path.abspath(TEMPLATES), extra=FAST,
             routes=getattr(self, "routes", DEFAULT_ROUTES))
         self.pool = HTTPConnectionPool(reactor, persistent=True)

@@ -600,8 +600,17 @@ class V33UpstreamTests(RouterTestCase):
         from smpprouter.smpp import pdu as P
         async def go():
             client = await self.h.bind("transceiver")
+            # A long message goes as the UDH parts v3.3 can carry (core/multipart.py).
             resp = await client.submit(**dict(MESSAGE, short_message=b"",
                                               tlvs={"message_payload": b"x" * 300}))
+            self.assertEqual(resp.command_status, Status.ESME_ROK)
+            self.assertEqual([(p.esm_class & 0x40, p.tlvs) for p in self.h.smsc.submits],
+                             [(0x40, {}), (0x40, {})])
+            # What does not fit 255 parts is refused precisely, nothing sent.
+            del self.h.smsc.submits[:]
+            resp = await client.data_sm(source_addr="MyBrand", dest_addr_ton=1,
+                                        destination_addr="15551234567",
+                                        message_payload=b"x" * (255 * 153 + 1))
             self.assertEqual(resp.command_status, Status.ESME_RINVMSGLEN)
             self.assertEqual(self.h.smsc.submits, [])
             # A data_sm goes to a v3.3 upstream as the submit_sm it can take.

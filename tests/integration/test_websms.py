@@ -182,11 +182,13 @@ class RefusalTests(WebSmsTestCase):
                 self.assertAnswer(answer, "ERROR - HTTP01 --> Invalid HTTP URL Format",
                                   code=404)
             # the seed's own spelling, with its space, and the billing paths
-            for url in ("%s/websmpp/balanceReport?userid=esme1&password=pw1",
-                        "%s/websmpp/ downloadcoverage? userid=esme1&password=pw1&format=1"):
-                answer = await fetch(url % self.h.http_url)
-                self.assertAnswer(answer, "ERROR - HTTP11 --> Requested service is "
-                                  "unavailable")
+            answer = await fetch("%s/websmpp/balanceReport?userid=esme1&password=%s"
+                                 % (self.h.http_url, PASSWORDS["esme1"]))
+            self.assertAnswer(answer, "ERROR - HTTP15 --> Not Authorized for the request")
+            answer = await fetch("%s/websmpp/ downloadcoverage? userid=esme1&password=%s"
+                                 "&format=1" % (self.h.http_url, PASSWORDS["esme1"]))
+            self.assertEqual(answer.code, 200)
+            self.assertEqual(answer.body[:2], b"PK")   # XLSX (tests/integration/test_rewriting)
         return run(go())
 
 

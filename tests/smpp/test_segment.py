@@ -109,21 +109,39 @@ class SplitTests(SynchronousTestCase):
         self.assertRaises(ValueError, split, b"a", GSM7, "sar", -1)
         self.assertRaises(ValueError, split, b"a", "klingon")
         self.assertEqual(len(split(b"a" * 400, GSM7, "udh16", 65535)), 3)
+        self.assertRaises(ValueError, split, b"a", GSM7, "udh8", 0, 141)
+        self.assertRaises(ValueError, split, b"a", GSM7, "udh8", 0, 15)
+
+    def test_capacity_of_a_smaller_upstream(self):
+        # 100 octets on air: 114 septets alone, (100 - 6) * 8 // 7 = 107 per part
+        self.assertEqual(text.capacity(GSM7, "udh8", 100), (114, 107))
+        self.assertEqual(len(split(b"a" * 114, GSM7, "udh8", 0, 100)), 1)
+        parts = split(b"a" * 115, GSM7, "udh8", 0, 100)
+        self.assertEqual([len(payload_of(p)) for p in parts], [107, 8])
+        self.assertEqual(text.capacity(UCS2, "udh16", 100), (50, 46))
 
     @FAST
-    @given(payloads, methods, st.integers(0, 255))
-    def test_split_properties(self, payload_alphabet, method, ref):
+    @given(payloads, methods, st.integers(0, 255),
+           st.one_of(st.just(140), st.integers(text.MIN_AIR_OCTETS, 140)))
+    def test_split_properties(self, payload_alphabet, method, ref, air_octets):
+        """Whatever an upstream's SMS holds (a connector's max_octets): the parts
+        join to the message, each fits, none ends inside a GSM escape or a
+        surrogate pair, and count_parts (what is charged) agrees."""
         payload, alphabet = payload_alphabet
-        parts = split(payload, alphabet, method, ref)
+        if air_octets < 40 and len(payload) > 2000:
+            payload = payload[:2000]   # stay under 255 parts
+        parts = split(payload, alphabet, method, ref, air_octets)
         self.assertEqual(b"".join(payload_of(p) for p in parts), payload)
         self.assertEqual(len(parts), count_parts(
-            payload=payload, method=method,
+            payload=payload, method=method, air_octets=air_octets,
             data_coding={GSM7: 0, UCS2: 8, BINARY: 4, LATIN1: 3}[alphabet]))
         unit = text.UNIT_OCTETS[alphabet]
+        single, per_part = text.capacity(alphabet, method, air_octets)
         if len(parts) == 1:
-            self.assertLessEqual(len(payload), text.SINGLE_UNITS[alphabet] * unit)
+            self.assertLessEqual(len(payload), single * unit)
             return
-        capacity = text.PART_UNITS[method][alphabet] * unit
+        self.assertGreater(len(payload), single * unit)
+        capacity = per_part * unit
         for seq, part in enumerate(parts, 1):
             body = payload_of(part)
             self.assertLessEqual(len(body), capacity)
