@@ -2,11 +2,13 @@
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from smpprouter.routing.explain import explain
 from smpprouter.routing.interface import MTRequest
 from smpprouter.routing.table import load_routes
 from smpprouter.tomlfile import ConfigError
 
 from .helpers import write
+from .test_coverage import user
 
 
 class HygieneRuleTests(SynchronousTestCase):
@@ -37,3 +39,14 @@ class HygieneRuleTests(SynchronousTestCase):
                          "mt[0].timezone", "no IANA time zone")
         self.assertError('outside_hours = "wiat"\nhours = "09:00-21:00"\ntimezone = "UTC"\n',
                          "mt[0].outside_hours", "did you mean 'wait'")
+
+
+class ExplainHygieneTests(SynchronousTestCase):
+
+    def test_explain_names_opt_in_and_hours(self):
+        path = write(self, '[[mt]]\nname = "x"\nconnectors = ["a"]\nrequire_opt_in = true\n'
+                           'hours = "09:00-21:00"\ntimezone = "Asia/Kolkata"\n')
+        text = "\n".join(explain(user(), load_routes(path), "919800000000", "S").lines)
+        self.assertIn("opt-in required", text)
+        self.assertIn("promotional traffic only 09:00-21:00 Asia/Kolkata; outside: scheduled "
+                      "to the next opening", text)
