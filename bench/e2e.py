@@ -29,6 +29,10 @@ figures and their ratio (`make bench` does).
   in-process), then esme-pre prepaid (charged in Redis before each message is
   sent, its balance topped up with `smpprouter credit`). Prints msg/s and router
   CPU per message of each, and the difference.
+- hygiene (only with --paths hygiene): the cost of number lists and duplicate
+  suppression, as prepaid: esme1
+  with no list anywhere, then (a global dnd list added with `smpprouter lists`,
+  which every message is then looked up in) esme-hyg with a duplicate_window.
 """
 
 import argparse
@@ -49,10 +53,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BIN = os.path.dirname(sys.executable)
 GOAL = 5000
-PATHS = ("sync", "sf", "prepaid")
+PATHS = ("sync", "sf", "prepaid")   # the default: all of these
+OPTIONAL_PATHS = ("hygiene",)       # only when asked for
 METRICS = ("on", "off")
 SF_USER, SF_PASSWORD = "esme-sf", "pw-sf"
 PREPAID_USER, PREPAID_PASSWORD = "esme-pre", "pw-pre"
+HYGIENE_USER, HYGIENE_PASSWORD = "esme-hyg", "pw-hyg"
 
 
 class ConfigRefused(RuntimeError):
@@ -150,6 +156,12 @@ password = "%(hash)s"
 max_binds = 64
 billing = "prepaid"
 """ % dict(user=PREPAID_USER, hash=hash_password(PREPAID_PASSWORD)))
+        if path == "hygiene":
+            f.write("""[users.%(user)s]
+password = "%(hash)s"
+max_binds = 64
+duplicate_window = 3600
+""" % dict(user=HYGIENE_USER, hash=hash_password(HYGIENE_PASSWORD)))
     return config
 
 
@@ -210,6 +222,9 @@ def main(argv=None):
                 print("prepaid: FAILED, the router refused the config (has billing "
                       "landed?):\n  %s" % e, file=sys.stderr)
                 return 1
+    if "hygiene" in args.paths:
+        for workers in args.workers:
+            results.append(run_hygiene(args, workers))
     return 0 if all(r["ok"] for r in results) else 1
 
 
@@ -222,11 +237,12 @@ def _metrics(text):
 
 def _paths(text):
     paths = tuple(p.strip() for p in text.split(",") if p.strip())
-    unknown = sorted(set(paths) - set(PATHS))
+    known = PATHS + OPTIONAL_PATHS
+    unknown = sorted(set(paths) - set(known))
     if unknown or not paths:
         raise argparse.ArgumentTypeError("%r: a comma-separated list of %s" % (
-            text, ", ".join(PATHS)))
-    return tuple(p for p in PATHS if p in paths)
+            text, ", ".join(known)))
+    return tuple(p for p in known if p in paths)
 
 
 def run_once(args, workers, metrics="on"):
@@ -313,10 +329,22 @@ def run_prepaid(args, workers):
     print("prepaid against postpaid, %d router worker(s), one run, a priced route: %d messages "
           "each, %d ESME sessions x window %d" % (workers, args.count, args.sessions,
                                                   args.window))
+    return _compare(runs, ("postpaid (metered)", "prepaid (charged)"), "charging costs")
+
+
+def run_hygiene(args, workers):
+    """The cost of lists and duplicates: without, then with, through one router."""
+    runs, workers = measure(args, workers, "hygiene")
+    print("lists and duplicates against none, %d router worker(s), one run: %d messages "
+          "each, %d ESME sessions x window %d" % (workers, args.count, args.sessions,
+                                                  args.window))
+    return _compare(runs, ("no list", "dnd list + dup window"), "hygiene costs")
+
+
+def _compare(runs, names, difference):
     figures = []
     ok = True
-    for name, (summary, user, system) in zip(("postpaid (metered)", "prepaid (charged)"),
-                                              runs):
+    for name, (summary, user, system) in zip(names, runs):
         done = max(1, summary["ok"])
         per_message = (user + system) / done * 1e6
         matched = summary["receipts_matched"] / done
@@ -331,8 +359,8 @@ def run_prepaid(args, workers):
         ok = ok and matched == 1.0 and not summary["errors"]
     (rate0, cpu0), (rate1, cpu1) = figures
     print("  %-20s %+7.1f%% msg/s  %+6.0f us CPU per message (%+.1f%%)" % (
-        "charging costs", 100 * (rate1 / rate0 - 1), cpu1 - cpu0, 100 * (cpu1 / cpu0 - 1)))
-    return {"ok": ok, "postpaid": runs[0][0], "prepaid": runs[1][0]}
+        difference, 100 * (rate1 / rate0 - 1), cpu1 - cpu0, 100 * (cpu1 / cpu0 - 1)))
+    return {"ok": ok, names[0]: runs[0][0], names[1]: runs[1][0]}
 
 
 def measure(args, workers, path, metrics="on"):
@@ -350,9 +378,11 @@ def measure(args, workers, path, metrics="on"):
     loads = [user_args]
     if path == "prepaid":
         loads = [[], ["--system-id", PREPAID_USER, "--password", PREPAID_PASSWORD]]
+    if path == "hygiene":
+        loads = [[], ["--system-id", HYGIENE_USER, "--password", HYGIENE_PASSWORD]]
     runs = []
     try:
-        if path in ("sf", "prepaid"):
+        if path in ("sf", "prepaid", "hygiene"):
             check_config(config)   # before anything starts: a clear error
         smsc = subprocess.Popen(
             [sys.executable, "-u", "-m", "bench.smsc", "--port", str(smsc_port),
@@ -387,7 +417,18 @@ def measure(args, workers, path, metrics="on"):
             if top_up.returncode:
                 raise RuntimeError("smpprouter credit failed:\n" + top_up.stdout +
                                    top_up.stderr)
-        for extra in loads:
+        for n, extra in enumerate(loads):
+            if path == "hygiene" and n == 1:
+                # a global list every message is now looked up in (its number is
+                # none of the load's), seen by the router within a refresh
+                added = subprocess.run(
+                    [os.path.join(BIN, "smpprouter"), "lists", "add", "dnd", "19999999999",
+                     "--config", config], cwd=ROOT, capture_output=True, text=True,
+                    timeout=60)
+                if added.returncode:
+                    raise RuntimeError("smpprouter lists failed:\n" + added.stdout +
+                                       added.stderr)
+                time.sleep(2.0)   # LIST_REFRESH (1 s) and a margin
             cpu_before = total_cpu(pids)
             load = subprocess.run(
                 [sys.executable, "-m", "bench.load", "--port", str(smpp_port), "--count",
@@ -407,7 +448,7 @@ def measure(args, workers, path, metrics="on"):
         stop_processes(procs)
         shutil.rmtree(directory, ignore_errors=True)
 
-    if path == "prepaid":
+    if path in ("prepaid", "hygiene"):
         return runs, workers
     return summary, workers, user, system, smsc_stats
 

@@ -3,7 +3,8 @@
 Running the router is twistd's job (`twistd smpprouter`); this command does
 what an operator needs beside it: make a password hash for the config, check
 an edited config before it goes live, ask the running router to reload it,
-top up or show a prepaid user's credit, show what every process sharing
+top up or show a prepaid user's credit, edit the number lists (`lists`:
+do-not-disturb, blocklist, opt-out, opt-in), show what every process sharing
 the Redis holds (`status`), and explain what the routing table would do
 with a message (`route explain`, no Redis needed). `reload` checks first, so a
 broken file is reported here rather than in the router's log.
@@ -240,6 +241,60 @@ def _credit(args) -> int:
     return 0
 
 
+def _lists(args) -> int:
+    from .core.hygiene import KINDS
+    from .policy.numberlists import BadNumber, number, read_csv
+    from .store import keys
+    try:
+        config = load_config(args.config)
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return 1
+    if args.user is not None and args.user not in config.users:
+        from .routing.rules import suggest
+        print("smpprouter lists: no user %r in %s%s" % (args.user, args.config,
+                                                       suggest(args.user, config.users)),
+              file=sys.stderr)
+        return 1
+    assert args.list in KINDS
+    key = keys.number_list(args.list, args.user or "")
+    try:
+        if args.action == "import":
+            if len(args.items) != 1:
+                raise BadNumber("import takes one file: smpprouter lists import LIST FILE.csv")
+            with open(args.items[0], newline="", encoding="utf-8-sig") as f:
+                numbers = read_csv(f)
+        else:
+            numbers = [number(n) for n in args.items]
+            if args.action == "count" and numbers:
+                raise BadNumber("count takes no numbers")
+            if args.action != "count" and not numbers:
+                raise BadNumber("%s: give the numbers" % args.action)
+    except (BadNumber, OSError) as e:
+        print("smpprouter lists: %s" % e, file=sys.stderr)
+        return 1
+
+    async def work(store):
+        if args.action == "count":
+            return await store.list_count(key)
+        if args.action == "remove":
+            return await store.list_remove(key, numbers)
+        return await store.list_add(key, numbers)
+    try:
+        n = _with_store(config, work)
+    except Exception as e:
+        print("smpprouter lists: %s" % e, file=sys.stderr)
+        return 1
+    name = args.list + (" of " + args.user if args.user else " (global)")
+    if args.action == "count":
+        print("%s: %d numbers" % (name, n))
+    elif args.action == "remove":
+        print("%s: %d of %d removed" % (name, n, len(numbers)))
+    else:
+        print("%s: %d of %d added (the rest were there)" % (name, n, len(numbers)))
+    return 0
+
+
 def _tlv_args(items):
     """{TLV key: text} of --tlv NAME=VALUE options (names as routes.toml takes them)."""
     from .routing.rules import _TLV_NAMES, suggest
@@ -351,6 +406,20 @@ def _parser() -> argparse.ArgumentParser:
     credit.add_argument("--config", default=DEFAULT_CONFIG,
                         help="the configuration file (default: %(default)s)")
     credit.set_defaults(run=_credit)
+
+    lists = commands.add_parser(
+        "lists", help="the number lists messages are checked against: dnd (do not "
+                      "disturb), block, optout (refused), optin (required on routes with "
+                      "require_opt_in); global, or a user's with --user")
+    lists.add_argument("action", choices=("add", "remove", "import", "count"))
+    lists.add_argument("list", choices=("dnd", "block", "optout", "optin"))
+    lists.add_argument("items", nargs="*", metavar="NUMBER",
+                       help="the numbers (add, remove), or one CSV file whose first column "
+                            "holds them (import)")
+    lists.add_argument("--user", default=None, help="that user's list, not the global one")
+    lists.add_argument("--config", default=DEFAULT_CONFIG,
+                       help="the configuration file (default: %(default)s)")
+    lists.set_defaults(run=_lists)
 
     route = commands.add_parser("route", help="the routing table's decisions")
     route_commands = route.add_subparsers(dest="route_command", required=True,

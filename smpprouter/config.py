@@ -76,7 +76,7 @@ KEYS = {
                    "dlr_url", "mo_url", "webhook_secret", "webhook_retention", "allow_from",
                    "tls_subject", "billing", "low_balance", "sender_ids", "tlv_defaults",
                    "max_receivers", "bind_scope", "system_type", "expires", "doors",
-                   "operations", "country_code"),
+                   "operations", "country_code", "duplicate_window", "traffic"),
 }
 PREPAID, POSTPAID = "prepaid", "postpaid"
 _BILLING = (POSTPAID, PREPAID)
@@ -301,6 +301,11 @@ class User:
     # set: its destinations are normalised to E.164 before routing (policy/numbers.py),
     # national ones (trunk prefix 0) getting this country code; "" = as sent
     country_code: str = ""
+    # seconds within which the same destination and body is refused as a duplicate; 0 = off
+    duplicate_window: int = 0
+    # traffic = "promotional": all its messages keep routes' hours (policy/hours.py);
+    # "transactional" (the default): only those with service_type "PROMO" do
+    promotional: bool = False
 
     @property
     def prepaid(self) -> bool:
@@ -818,6 +823,9 @@ def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
     return User(name=name, password=password, groups=groups, max_binds=max_binds,
                 country_code=country_code, billing=billing, low_balance=low_balance, sender_ids=sender_ids,
                 tlv_defaults=_tlv_defaults(t),
+                duplicate_window=t.integer("duplicate_window", 0, 0, 30 * 86400),
+                promotional=t.string("traffic", "transactional",
+                                     choices=("transactional", "promotional")) == "promotional",
                 throughput=throughput, window=window, message_id=message_id,
                 dlr_retention=dlr_retention, window_policy=window_policy,
                 store_and_forward=store_and_forward, service_key=service_key,

@@ -19,6 +19,7 @@ from .credits import Credits
 from .inbox import Inbox
 from .messages import Outcome, QueryAnswer, Receipt
 from .mo import MOPath
+from .hygiene import Hygiene
 from .mt import MTPath
 from .outbound import Drainer
 from .receipts import Receipts
@@ -53,6 +54,8 @@ class Core:
         self.mt = MTPath(config, routes, store, ids, self.admission, clock, self.upstreams,
                          self.connectors, self.counters, metrics, self.credits)
         self.mt.unasked = self.receipts.unasked = Unasked()
+        self.mt.hygiene = self.hygiene = Hygiene(store, clock)
+        self.mt.own_receipt = self.receipts.own
         self._running = False
         self.spooling = None
         # Users whose `operations` leave out submit: ESME_RPROHIBITED on every submission.
@@ -81,6 +84,7 @@ class Core:
     def start(self):
         self._running = True
         self.admission.start()
+        self.hygiene.start()
         for drainer in self.drainers.values():
             drainer.start()
         if self.spooling is not None:
@@ -89,6 +93,7 @@ class Core:
     def stop(self):
         self._running = False
         self.admission.stop()
+        self.hygiene.stop()
         for drainer in self.drainers.values():
             drainer.stop()
 

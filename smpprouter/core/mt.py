@@ -10,13 +10,18 @@ Two modes (docs/DESIGN.md):
   router's own receipts report what the upstream never will.
 Also what query_sm, cancel_sm and replace_sm ask of a message the router holds.
 
-Before either, a user's business rules, each only where it is configured:
-its sender ids (ESME_RINVSRCADR), its destination to E.164 (country_code;
-ESME_RINVDSTADR), the route's actions (policy/rewrite.py: the message as
-rewritten is what goes upstream), the route's required TLVs with the user's
-defaults (ESME_RMISSINGTLV, nothing charged), and for a prepaid user on a
-priced route the charge (core/credits.py; ESME_RINVBALANCE when short, and
-nothing is sent). Messages of other users take none of these steps.
+Before either, a user's business rules, each only where it is configured, in
+this order: its sender ids (ESME_RINVSRCADR), a part it split itself (UDHI)
+that is no SMS (smpp/segment.py part_status: ESME_RINVESMCLASS,
+ESME_RINVMSGLEN), its destination to E.164 (country_code; ESME_RINVDSTADR),
+the route's actions (policy/rewrite.py: the message as rewritten is what goes
+upstream), the route's required TLVs with the user's defaults
+(ESME_RMISSINGTLV, nothing charged), the route's sending hours for
+promotional traffic (policy/hours.py: scheduled to the next opening, or
+refused), the number lists, opt-in routes and duplicates (core/hygiene.py),
+and for a prepaid user on a priced route the charge (core/credits.py;
+ESME_RINVBALANCE when short, and nothing is sent). Messages of other users
+take none of these steps.
 """
 
 from dataclasses import replace
@@ -32,8 +37,10 @@ from ..routing.interface import MTReject, MTRequest
 from ..smpp.errors import DecodeError, EncodeError
 from ..policy.numbers import E164
 from ..policy.senders import sender_matcher
+from ..policy.hours import PROMOTIONAL
 from ..policy.tlvs import complete
 from ..smpp.receipt import MessageState
+from ..smpp.segment import part_status
 from ..smpp.status import Status
 from ..smpp.text import count_parts
 from ..store.errors import QueueFull, StoreUnavailable
@@ -42,6 +49,7 @@ from ..metrics.histogram import Latency
 from . import multipart
 from .codec import CorruptEntry, Queued, decode_queued, encode_queued
 from .messages import Outcome, QueryAnswer
+from .hygiene import OUTSIDE_HOURS
 from .receipts import WANTS_RECEIPT
 from .unasked import Unasked
 
@@ -104,6 +112,8 @@ class MTPath:
         self.submits = {} if metrics else None
         self.latency = Latency() if metrics else None
         self.credits = credits
+        self.hygiene = None            # core/hygiene.py, set by Core
+        self.own_receipt = None        # Receipts.own, set by Core
         self._senders = {u.name: sender_matcher(u.sender_ids)
                          for u in config.users.values() if u.sender_ids}
         self._e164 = {u.name: E164(u.country_code)
@@ -140,6 +150,11 @@ class MTPath:
             if user.sender_ids and not self._senders[user.name](s.source):
                 self._reject(Status.ESME_RINVSRCADR, answer, s.user)
                 return
+            if s.esm_class & 0x40:   # split by the ESME: each part must be one SMS
+                status = part_status(s.body, s.data_coding)
+                if status:
+                    self._reject(status, answer, s.user)
+                    return
             if user.country_code:
                 destination = self._e164[user.name](s.destination, s.dest_ton)
                 if destination is None:
@@ -160,6 +175,26 @@ class MTPath:
                     return
                 if tlvs is not s.tlvs:
                     s = replace(s, tlvs=tlvs)
+            if decision.hours is not None and (user.promotional
+                                               or s.service_type == PROMOTIONAL):
+                held = self._in_hours(s, decision)
+                if held is None:
+                    self._refused(OUTSIDE_HOURS, s, user, answer, queue, parts, form)
+                    return
+                s = held
+            if decision.require_opt_in or user.duplicate_window or self.hygiene.active:
+                self.hygiene.check(user, s, decision.require_opt_in).addCallbacks(
+                    self._checked, self._unchecked,
+                    (s, user, decision, answer, queue, parts, form), None, (s.user, answer))
+                return
+        except Exception:
+            _unexpected(failure.Failure(), answer)
+            return
+        self._admitted(s, user, decision, answer, queue, parts, form)
+
+    def _admitted(self, s, user, decision, answer, queue, parts, form):
+        """The rest of submit, for a message the user's rules let through."""
+        try:
             names = decision.connectors
             queued = queue or user.store_and_forward or s.schedule is not None
             amount = 0
@@ -187,6 +222,61 @@ class MTPath:
             _unexpected(failure.Failure(), answer)
             return
         self._send(s, user, names, 0, None, answer, form)
+
+    # -- hygiene: number lists and duplicates (core/hygiene.py) -----------------
+
+    def _checked(self, result, s, user, decision, answer, queue, parts, form):
+        refusal, fingerprint = result
+        if refusal is None:
+            if fingerprint is not None:
+                answer = _forgetting(answer, self.store, fingerprint)
+            self._admitted(s, user, decision, answer, queue, parts, form)
+            return
+        self._refused(refusal, s, user, answer, queue, parts, form)
+
+    def _in_hours(self, s, decision):
+        """s, or s scheduled to its route's next opening (outside_hours "wait"),
+        or None when it is to be refused (outside_hours "refuse", or its
+        validity ends before the window opens)."""
+        now = self.clock.seconds()
+        at = s.schedule if s.schedule is not None and s.schedule > now else now
+        opening = decision.hours.opening(at)
+        if opening is None:
+            return s
+        if decision.outside_hours == "refuse" or (s.validity is not None
+                                                  and opening >= s.validity):
+            return None
+        self.counters["held_for_hours"] += 1
+        return replace(s, schedule=opening)
+
+    def _refused(self, refusal, s, user, answer, queue, parts, form):
+        self.counters["refused_" + refusal.kind] += 1
+        if not (queue or user.store_and_forward or s.schedule is not None):
+            self._reject(refusal.status, answer, user.name)
+            return
+        # Store and forward: accepted, and the router's own REJECTD receipt
+        # carries the seed's code, as the vendor's platform reports it.
+        message_id = self.ids.new(form or user.message_id)
+        parts = parts or message_parts(s)
+        queued = Queued(message_id, self.clock.seconds(), (), s, parts, 0)
+        self.own_receipt(queued, MessageState.REJECTED, refusal.code).addCallbacks(
+            self._refused_reported, self._not_stored, (message_id, parts, user.name, answer),
+            None, (NO_CONNECTOR, user.name, answer))
+
+    def _refused_reported(self, _, message_id, parts, user, answer):
+        self.counters["rejected"] += 1
+        self._tally(user, NO_CONNECTOR, Status.ESME_ROK)
+        answer(Outcome(Status.ESME_ROK, message_id, parts))
+
+    def _unchecked(self, failure, user, answer):
+        # The lists could not be read (Redis is away: the store logs that, not
+        # each message): nothing is sent that they might forbid; a status the
+        # ESME retries.
+        if not failure.check(StoreUnavailable):
+            _unexpected(failure, answer)
+            return
+        self.counters["refused_store_down"] += 1
+        self._reject(STORE_DOWN, answer, user)
 
     def _reject(self, status, answer, user, bad_number=False):
         self.counters["rejected"] += 1
@@ -564,6 +654,16 @@ def _timed(answer, latency, clock):
         latency.observe(clock.seconds() - start)
         answer(outcome)
     return timed
+
+
+def _forgetting(answer, store, key):
+    """answer, dropping a duplicate fingerprint when the message is not accepted
+    after all (the user may send it again)."""
+    def forgetting(outcome):
+        if outcome.status != Status.ESME_ROK:
+            store.forget(key).addErrback(lambda f: None)
+        answer(outcome)
+    return forgetting
 
 
 def _unexpected(failure, answer):

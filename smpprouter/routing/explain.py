@@ -142,6 +142,13 @@ def explain(user, table, destination, source="", tlvs=None, service_type="", des
             if user.prepaid else " (postpaid: metered)")
     if decision.refund_undelivered:
         say("an UNDELIV receipt refunds the charge")
+    if decision.require_opt_in:
+        say("opt-in required: the destination must be in the user's or the global optin "
+            "list, else refused (455)")
+    if decision.hours is not None:
+        say("promotional traffic only %s %s; outside: %s", decision.hours.text,
+            decision.hours.zone, "scheduled to the next opening"
+            if decision.outside_hours == "wait" else "refused (457)")
     return out
 
 

@@ -34,6 +34,9 @@ class MTRoute:
     price: int | None = None        # minor units per message part (routes.toml)
     refund_undelivered: bool = False
     required_tlvs: tuple = ()       # keys of Submission.tlvs (a TLV name, or an int tag)
+    require_opt_in: bool = False    # only to destinations in an opt-in list (core/hygiene.py)
+    hours: object = None            # policy.hours.Hours: when promotional traffic may go
+    outside_hours: str = "wait"     # outside them: "wait" (scheduled) or "refuse" (457)
     # What the rule's actions change in this message (policy.rewrite.Rewritten:
     # rewritten addresses, TLVs to add or set); None for a rule without actions.
     rewrite: object = None

@@ -25,8 +25,10 @@ reload that fails leaves the running table untouched.
 
 import difflib
 import re
+import zoneinfo
 from dataclasses import dataclass
 
+from smpprouter.policy.hours import parse_hours
 from smpprouter.routing.actions import ACTION_KEYS, parse_actions
 from smpprouter.smpp.status import Status, parse_status
 from smpprouter.smpp.tlv import SPECS as _TLV_SPECS
@@ -46,7 +48,9 @@ TOP_KEYS = ("defaults", "mt", "mo")
 DEFAULT_KEYS = ("no_route",)
 MT_KEYS = ("name", "users", "groups", "destination_prefix", "source_prefix", "source_regex",
            "service_type", "connectors", "strategy", "reject", "price", "prices",
-           "refund_undelivered", "require_tlvs") + ACTION_KEYS
+           "refund_undelivered", "require_tlvs", "require_opt_in", "hours", "timezone",
+           "outside_hours") + ACTION_KEYS
+OUTSIDE_HOURS = ("wait", "refuse")
 MAX_PRICE = 10 ** 12   # minor units per part: far beyond any real price, exact in a Lua number
 _TLV_NAMES = {name.lower(): name for name in _TLV_SPECS}
 _TLV_BY_TAG = {tag: name for name, (tag, _, _) in _TLV_SPECS.items()}
@@ -83,6 +87,9 @@ class MTRule:
     prices: tuple = ()              # ((normalised prefix, minor units per part), ...)
     refund_undelivered: bool = False
     require_tlvs: tuple = ()        # Submission.tlvs keys: TLV names, or int tags
+    require_opt_in: bool = False    # destinations must be in an opt-in list (core/hygiene.py)
+    hours: object = None            # policy.hours.Hours: promotional traffic only then
+    outside_hours: str = "wait"     # "wait": scheduled to the next opening; "refuse": 457
     rewrite: object = None          # policy.rewrite.Rewrite: its actions (routing/actions.py)
 
     def price_of(self, destination: str) -> int | None:
@@ -223,7 +230,8 @@ class _Parser:
                 self.fail(key + ("strategy",), "must be one of %s%s"
                           % (", ".join(map(repr, STRATEGIES)), suggest(strategy, STRATEGIES)))
         if reject is not None:
-            for field in ("price", "prices", "refund_undelivered", "require_tlvs") + ACTION_KEYS:
+            for field in ("price", "prices", "refund_undelivered", "require_tlvs",
+                          "require_opt_in", "hours", "timezone", "outside_hours") + ACTION_KEYS:
                 if field in raw:
                     self.fail(key + (field,), "%s applies to a rule that routes (connectors), "
                               "not to reject" % field)
@@ -242,10 +250,15 @@ class _Parser:
         require_tlvs = ()
         if "require_tlvs" in raw:
             require_tlvs = self.tlv_keys(key + ("require_tlvs",), raw["require_tlvs"])
+        require_opt_in = raw.get("require_opt_in", False)
+        if not isinstance(require_opt_in, bool):
+            self.fail(key + ("require_opt_in",), "must be true or false")
+        hours, outside_hours = self.hours(key, raw)
         rewrite = parse_actions(self.fail, key, raw, suggest)
         return MTRule(
             name=name, index=i, price=price, prices=prices, rewrite=rewrite,
             refund_undelivered=refund_undelivered, require_tlvs=require_tlvs,
+            require_opt_in=require_opt_in, hours=hours, outside_hours=outside_hours,
             users=self.optional_set(key, raw, "users"),
             groups=self.optional_set(key, raw, "groups"),
             destination_prefix=self.optional_prefixes(key, raw, "destination_prefix"),
@@ -324,6 +337,33 @@ class _Parser:
             return None
         # Sorted and deduplicated: same matches, and a stable tuple for startswith().
         return tuple(sorted(set(self.numbers(key + (field,), raw[field]))))
+
+    def hours(self, key, raw):
+        """(Hours or None, outside_hours) of a rule: hours needs its timezone."""
+        if "hours" not in raw:
+            for field in ("timezone", "outside_hours"):
+                if field in raw:
+                    self.fail(key + (field,), "%s applies to a rule with hours = "
+                              "\"HH:MM-HH:MM\"" % field)
+            return None, "wait"
+        if "timezone" not in raw:
+            self.fail(key + ("hours",), "hours are the destination's local time: give "
+                      "timezone too, e.g. timezone = \"Asia/Kolkata\"")
+        zone_name = raw["timezone"]
+        try:
+            zone = zoneinfo.ZoneInfo(zone_name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+            self.fail(key + ("timezone",), "%r is no IANA time zone (e.g. \"Asia/Kolkata\","
+                      " \"Europe/London\", \"UTC\")" % (zone_name,))
+        try:
+            hours = parse_hours(raw["hours"], zone)
+        except ValueError as e:
+            self.fail(key + ("hours",), str(e))
+        outside = raw.get("outside_hours", "wait")
+        if outside not in OUTSIDE_HOURS:
+            self.fail(key + ("outside_hours",), "must be one of %s%s" % (
+                ", ".join(map(repr, OUTSIDE_HOURS)), suggest(str(outside), OUTSIDE_HOURS)))
+        return hours, outside
 
     def money(self, key, value):
         """A price per part: an integer of the router's minor unit, never a float."""

@@ -49,7 +49,8 @@ def _mt_decisions(rule):
     def route(connectors, price):
         return MTRoute(connectors=connectors, rule=rule.name, price=price,
                        refund_undelivered=rule.refund_undelivered,
-                       required_tlvs=rule.require_tlvs)
+                       required_tlvs=rule.require_tlvs, require_opt_in=rule.require_opt_in,
+                       hours=rule.hours, outside_hours=rule.outside_hours)
     if rule.prices:
         answers = [tuple(route(r, p) for p in prices) for r in rotations]
     else:

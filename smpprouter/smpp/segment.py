@@ -23,7 +23,8 @@ from typing import Hashable, NamedTuple
 
 from .errors import DecodeError, EncodeError
 from .status import Status
-from .text import AIR_OCTETS, MAX_PARTS, SAR, UDH8, UDH16, part_ends
+from .text import (AIR_OCTETS, GSM7, MAX_PARTS, SAR, UDH8, UDH16, alphabet_of,
+                   part_ends)
 
 IEI_CONCAT_8BIT = 0x00    # 03 ref total seq
 IEI_CONCAT_16BIT = 0x08   # 04 refhi reflo total seq
@@ -341,3 +342,30 @@ def _incomplete(set_key: tuple, pending: _Pending, reason: str) -> Incomplete:
     parts = {seq: part for seq, part in enumerate(pending.parts, 1)
              if part is not None}
     return Incomplete(key, ref, total, parts, pending.first_seen, reason)
+
+
+def part_status(short_message: bytes, data_coding: int) -> int:
+    """ESME_ROK (0) when a part the ESME split itself (UDHI set) fits one SMS
+    on air, else the status to refuse it with.
+
+    The UDH must be well formed: a message whose esm_class announces a header
+    it does not have is ESME_RINVESMCLASS (its esm_class is what is wrong, or
+    the header it meant to send). The header and the text must fit one part:
+    160 septets in the default alphabet (the UDH's octets rounded up to whole
+    septets, as on air), 140 octets in any other, else ESME_RINVMSGLEN.
+    """
+    try:
+        udh = parse_udh(short_message)
+    except DecodeError:
+        return Status.ESME_RINVESMCLASS
+    try:
+        alphabet = alphabet_of(data_coding)
+    except DecodeError:
+        alphabet = None   # a reserved coding: its octets are counted
+    if alphabet == GSM7:
+        used = -(-udh.header_length * 8 // 7) + len(udh.payload)
+        limit = 160
+    else:
+        used = len(short_message)
+        limit = 140
+    return Status.ESME_RINVMSGLEN if used > limit else Status.ESME_ROK

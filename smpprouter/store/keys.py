@@ -99,3 +99,18 @@ def ledger(user: str) -> bytes:
 def charge_prefix(user: str) -> bytes:
     """chg:{user}: -- a charge's marker, the message id appended: what a refund takes."""
     return b"chg:{" + user.encode("utf-8", "surrogatepass") + b"}:"
+
+
+LIST_INDEX = b"lists:{router}"   # set: the names of the number lists that are not empty
+
+
+def number_list(kind: str, user: str = "") -> bytes:
+    """lst:{<kind>} / lst:{<kind>:<user>} -- a set of destination numbers (normalised):
+    the global or a user's list of that kind (core/hygiene.py)."""
+    name = kind + ":" + user if user else kind
+    return b"lst:{" + name.encode("utf-8", "surrogatepass") + b"}"
+
+
+def duplicate(user: str, digest: bytes) -> bytes:
+    """dup:{user}:<digest> -- a message's fingerprint, present for the user's duplicate_window."""
+    return b"dup:{" + user.encode("utf-8", "surrogatepass") + b"}:" + digest

@@ -19,6 +19,8 @@ handful of commands written together on one connection:
     idempotency keys (idempotency.py)  one EVAL per call: one per HTTP request
                    that carries an Idempotency-Key
     charge, refund (credits.py)  one script per prepaid user per turn
+    in_list, first_seen (lists.py)  one SMISMEMBER per number list per turn, one
+                   FIRST_SEEN script per user with a duplicate_window
 
 Each caller still gets its own Deferred and its own result. Batches touch the
 keys of one connector or one user, i.e. one hash slot (keys.py), so they stay
@@ -58,6 +60,7 @@ from .multipart import MultipartMixin
 from .interface import Delivery, ICorrelationStore, ICreditStore, IOutboundStore
 from .lease import ILeases, LeaseMixin
 from .notify import Notifier, _SubscriberFactory
+from .lists import ListsMixin
 from .lockout import LockoutMixin
 from .outbound import OutboundMixin
 from .protocol import FastProtocol
@@ -77,7 +80,7 @@ def _default_instance():
 
 @implementer(ICorrelationStore, IOutboundStore, ICreditStore, ILeases)
 class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin, CreditsMixin,
-                 MultipartMixin):
+                 ListsMixin, MultipartMixin):
     """The shared store of every router process: see the module docstring."""
 
     def __init__(self, host, port, db=0, password=None, *, reactor=None, instance=None,
@@ -113,6 +116,7 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         self._commands = []   # [(args, d)]
         self._init_outbound(max_outbound, clock)   # outbound.py: its batches
         self._init_credits(ledger_max)             # credits.py: its batches
+        self._init_lists()                         # lists.py: its batches
         #: counters for tests and benchmarks: flushes run, commands written
         self.flushes = 0
         self.commands = 0
@@ -540,6 +544,7 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         flight = _Flight(self)
         self._flush_outbound(flight, saves)
         self._flush_credits(flight)
+        self._flush_lists(flight)
         size = self.max_batch
         sha = scripts.SAVE_MAPPINGS.sha
         for items in saves.values():

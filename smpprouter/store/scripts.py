@@ -637,8 +637,20 @@ ledger('credit', ARGV[2], bal, '', ARGV[3], ARGV[4])
 return bal
 """)
 
+# KEYS: dup:{user}:<digest> ... (one user)   ARGV: ttl (s). A user's duplicate
+# fingerprints of one reactor turn: each SET NX EX; 1 where this call set it (a
+# first message), 0 where it was there (a duplicate, also of an earlier key of
+# the same batch).
+FIRST_SEEN = Script(b"""
+local out = {}
+for i = 1, #KEYS do
+  out[i] = redis.call('SET', KEYS[i], '1', 'NX', 'EX', ARGV[1]) and 1 or 0
+end
+return out
+""")
+
 ALL = (SAVE_MAPPINGS, GET_MAPPINGS, ENQUEUE, READ, ACK, OPEN_SESSION, REFRESH_SESSIONS, TOUCH,
        ENQUEUE_OUT, MOVE_DUE, READ_OUT, RECLAIM_OUT, FINISH_OUT, REQUEUE_OUT, SET_STATES,
        SAVE_SENT, CANCEL, REPLACE, DEPTH, EXPIRE_DUE, FINISH_EXPIRED, BIND_FAILED, LEASE,
-       RELEASE, CHARGE, REFUND, CREDIT)
+       RELEASE, CHARGE, REFUND, CREDIT, FIRST_SEEN)
 BY_SHA = {s.sha: s for s in ALL}

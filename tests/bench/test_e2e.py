@@ -19,6 +19,7 @@ class PathsTest(unittest.TestCase):
         self.assertEqual(e2e._paths("sf,sync"), ("sync", "sf"))
         self.assertEqual(e2e._paths("prepaid,sync"), ("sync", "prepaid"))
         self.assertEqual(e2e._paths("sf"), ("sf",))
+        self.assertEqual(e2e._paths("hygiene,sync"), ("sync", "hygiene"))   # asked for only
 
     def test_unknown_path_refused(self):
         self.assertRaises(argparse.ArgumentTypeError, e2e._paths, "sync,async")

@@ -6,7 +6,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from smpprouter.smpp import text
 from smpprouter.smpp.errors import DecodeError, EncodeError
 from smpprouter.smpp.segment import (
-    Concat, Incomplete, Part, Reassembler, parse_udh, split, with_concat)
+    Concat, Incomplete, Part, Reassembler, parse_udh, part_status, split, with_concat)
 from smpprouter.smpp.status import Status
 from smpprouter.smpp.text import BINARY, GSM7, LATIN1, UCS2, count_parts, gsm7_encode
 
@@ -385,3 +385,40 @@ class WithConcatTests(SynchronousTestCase):
                 with_concat(b"x", False, *args)
         with self.assertRaises(DecodeError):
             with_concat(b"\x09\x00", True, 1, 2, 1)
+
+
+class PartStatusTests(SynchronousTestCase):
+    """part_status: an ESME's own part (UDHI) must be one SMS with a well-formed UDH."""
+
+    UDH = b"\x05\x00\x03\x01\x02\x01"   # 6 octets: 7 septets on air
+
+    def test_a_full_part_per_alphabet_fits(self):
+        for body, dc in ((self.UDH + b"a" * 153, 0), (self.UDH + b"a" * 134, 4),
+                         (self.UDH + b"\x00a" * 67, 8), (self.UDH + b"a" * 134, 3)):
+            self.assertEqual(part_status(body, dc), Status.ESME_ROK, (len(body), dc))
+
+    def test_one_unit_more_is_too_long(self):
+        for body, dc in ((self.UDH + b"a" * 154, 0), (self.UDH + b"a" * 135, 4),
+                         (self.UDH + b"\x00a" * 67 + b"\x00", 8), (self.UDH + b"a" * 135, 3),
+                         (self.UDH + b"a" * 135, 0x0B)):   # reserved coding: octets
+            self.assertEqual(part_status(body, dc), Status.ESME_RINVMSGLEN, (len(body), dc))
+
+    def test_a_udh_that_is_not_there_is_an_esm_class_error(self):
+        for body in (b"", b"\x09\x00\x03\x01", b"\x05\x00\x07\x01\x02\x01abc", b"hello"):
+            self.assertEqual(part_status(body, 0), Status.ESME_RINVESMCLASS, body)
+
+    @given(st.binary(min_size=154, max_size=2000),
+           st.sampled_from([(GSM7, 0), (BINARY, 4), (LATIN1, 3)]),
+           st.sampled_from(["udh8", "udh16"]))
+    def test_every_part_split_makes_passes(self, payload, coding, method):
+        alphabet, dc = coding
+        if alphabet == GSM7:
+            payload = bytes(b & 0x7F for b in payload).replace(b"\x1b", b"a")
+        for part in split(payload, alphabet, method):
+            if part.esm_class_udhi:   # (a payload that fits one SMS is sent whole)
+                self.assertEqual(part_status(part.short_message, dc), Status.ESME_ROK)
+
+    @given(st.binary(max_size=300), st.integers(0, 255))
+    def test_any_body_gets_a_status_and_never_raises(self, body, dc):
+        self.assertIn(part_status(body, dc), (Status.ESME_ROK, Status.ESME_RINVMSGLEN,
+                                              Status.ESME_RINVESMCLASS))
