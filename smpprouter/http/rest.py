@@ -341,6 +341,20 @@ def iso8601(unix_time: float) -> str:
         timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _account_resource(door, request):
+    """(user, None) for a GET of an account's resource (balance, coverage) by a
+    key its account lets use the REST API, else (None, the answer refusing it)."""
+    user = _user(door, request)
+    if user is None:
+        return None, _unauthorised(request)
+    refused = door.refusal(user, accounts.REST, None)
+    if refused is not None:
+        return None, _forbidden(request, refused)
+    if request.postpath not in ([], [b""]):
+        return None, _error(request, 404, "no such resource")
+    return user, None
+
+
 class Balance(_JsonResource):
     """GET: the user's credit."""
     isLeaf = True
@@ -352,14 +366,9 @@ class Balance(_JsonResource):
 
     def render_GET(self, request):
         door = self.door
-        user = _user(door, request)
-        if user is None:
-            return _unauthorised(request)
-        refused = door.refusal(user, accounts.REST, None)
+        user, refused = _account_resource(door, request)
         if refused is not None:
-            return _forbidden(request, refused)
-        if request.postpath not in ([], [b""]):
-            return _error(request, 404, "no such resource")
+            return refused
         if not user.prepaid:
             return _answer_now(request, {"billing": "postpaid", "balance": None})
         if not door.available:
@@ -398,14 +407,9 @@ class Coverage(_JsonResource):
         self.door = door
 
     def render_GET(self, request):
-        user = _user(self.door, request)
-        if user is None:
-            return _unauthorised(request)
-        refused = self.door.refusal(user, accounts.REST, None)
+        user, refused = _account_resource(self.door, request)
         if refused is not None:
-            return _forbidden(request, refused)
-        if request.postpath not in ([], [b""]):
-            return _error(request, 404, "no such resource")
+            return refused
         values = request.args.get(b"format", [b"csv"])
         kind = values[0].decode("latin-1").lower() if len(values) == 1 else ""
         if kind not in COVERAGE_FORMATS:
