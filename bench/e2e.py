@@ -116,11 +116,15 @@ def total_cpu(pids):
     return sum(t[0] for t in times), sum(t[1] for t in times)
 
 
-def write_config(directory, smpp_port, smsc_port, args, path="sync", metrics="on"):
+def write_routes(directory, extra=""):
+    """The benches' routing table: every destination starting with 1 to `smsc`."""
     with open(os.path.join(directory, "routes.toml"), "w") as f:
-        f.write('[[mt]]\nname = "all"\ndestination_prefix = ["1"]\nconnectors = ["smsc"]\n')
-        if path == "prepaid":
-            f.write('price = 35\n')
+        f.write('[[mt]]\nname = "all"\ndestination_prefix = ["1"]\nconnectors = ["smsc"]\n'
+                + extra)
+
+
+def write_config(directory, smpp_port, smsc_port, args, path="sync", metrics="on"):
+    write_routes(directory, 'price = 35\n' if path == "prepaid" else "")
     config = os.path.join(directory, "smpprouter.toml")
     with open(config, "w") as f:
         f.write("""

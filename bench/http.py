@@ -39,7 +39,7 @@ import tempfile
 import time
 
 from smpprouter.passwords import hash_password, hash_service_key
-from bench.e2e import free_port, stop_processes, total_cpu, wait_for_line
+from bench.e2e import free_port, stop_processes, total_cpu, wait_for_line, write_routes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -119,8 +119,7 @@ reactor.run()
 
 
 def write_config(directory, smpp_port, http_port, smsc_port, sink_port):
-    with open(os.path.join(directory, "routes.toml"), "w") as f:
-        f.write('[[mt]]\nname = "all"\ndestination_prefix = ["1"]\nconnectors = ["smsc"]\n')
+    write_routes(directory)
     config = os.path.join(directory, "smpprouter.toml")
     with open(config, "w") as f:
         f.write("""

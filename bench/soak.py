@@ -38,14 +38,13 @@ import time
 
 from smpprouter.passwords import hash_password
 
-from .e2e import BIN, ROOT, free_port
+from .e2e import BIN, ROOT, free_port, write_routes
 
 MiB = 2 ** 20
 
 
 def write_config(directory, smpp_port, smsc_port, args):
-    with open(os.path.join(directory, "routes.toml"), "w") as f:
-        f.write('[[mt]]\nname = "all"\ndestination_prefix = ["1"]\nconnectors = ["smsc"]\n')
+    write_routes(directory)
     config = os.path.join(directory, "smpprouter.toml")
     with open(config, "w") as f:
         f.write("""
