@@ -24,7 +24,8 @@ Modes:
            prints {"event": "deliveries", "count": n} as they arrive
   idle     opens --count connections in batches of --batch (the router's
            listen backlog), never sends a byte; done once the router has
-           closed them all: how many, and how soon after connecting
+           closed them all: how many, and how soon after connecting; on a
+           "count" line, prints {"event": "open", "open": n} (still open now)
 """
 
 import argparse
@@ -57,6 +58,7 @@ class Control(protocol.Protocol):
         self.paused = False
         self.on_pause = None    # called on "pause": the mode says "paused" when it is
         self.on_resume = None   # called on "resume"
+        self.on_count = None    # called on "count": the mode says what it holds
         self._resume = []
         self._buffer = b""
 
@@ -74,6 +76,8 @@ class Control(protocol.Protocol):
                     d.callback(None)
                 if self.on_resume is not None:
                     self.on_resume()
+            elif line == b"count" and self.on_count is not None:
+                self.on_count()
 
     def go(self):
         if not self.paused:
@@ -267,6 +271,7 @@ async def idle(args, control):
         failed += sum(1 for ok, _ in results if not ok)
         conns += [p for (ok, _), p in zip(results, batch) if ok]
     now = time.monotonic()
+    control.on_count = lambda: say("open", open=sum(1 for p in conns if p.closed_at is None))
     say("started", connected=len(conns), failed=failed,
         open=sum(1 for p in conns if p.closed_at is None))
     await defer.DeferredList([p.lost for p in conns])
