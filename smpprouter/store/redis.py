@@ -541,7 +541,7 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         self._saves, self._gets, self._enqueues = {}, {}, {}
         self._acks, self._ids, self._commands = {}, [], []
         self.flushes += 1
-        flight = _Flight(self)
+        flight = self._new_flight()
         self._flush_outbound(flight, saves)
         self._flush_credits(flight)
         self._flush_lists(flight)
@@ -584,6 +584,9 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         for args, d in commands:
             flight.send(args, ((d,),), _replied)
         flight.launch()
+
+    def _new_flight(self):
+        return _Flight(self)
 
     def _enqueued(self, reply, items, user):
         for (_, d), entry_id in zip(items, reply):

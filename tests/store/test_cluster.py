@@ -1,87 +1,33 @@
-"""The key layout is Redis Cluster-safe, checked by a Redis Cluster node itself.
+"""The store on Redis Cluster: the whole workload on a one-node cluster
+(RedisStore) and on a real three-node one (ClusterStore, store/cluster.py).
 
-txredisapi has no cluster client (no MOVED/ASK handling), so the store cannot
-run against a real multi-node cluster yet. But a cluster node refuses, with
-CROSSSLOT, any multi-key command or script whose keys fall in different hash
-slots, whoever owns the slots. So the whole store workload runs here against
-a one-node cluster that owns every slot: any batch that mixed the keys of two
-connectors or two users, or a key without its {hash tag}, would fail.
+A cluster node refuses, with CROSSSLOT, any multi-key command or script whose
+keys fall in different hash slots, whoever owns the slots. So on the one-node
+cluster that owns every slot any batch that mixed the keys of two connectors
+or two users, or a key without its {hash tag}, would fail; on three nodes
+each command must also reach the node that serves its slot (a wrong one
+answers MOVED, which the store follows and counts: after start-up it must
+count none).
 """
 
 import os
-import random
-import socket
 import tempfile
 
 from twisted.internet import defer, reactor, task
 
+from smpprouter.store.cluster import ClusterStore, slot_of
 from smpprouter.store.interface import Mapping
+from tests.redis_cluster import cluster_port, shared_cluster
 from tests.redis_server import RedisServer
 
 from .support import StoreTestCase, wait_for
 
 
-def _cluster_port():
-    """A free port whose cluster bus port (+10000) is free too; a cluster node
-    refuses a port above 55535."""
-    for _ in range(200):
-        port = random.randint(20000, 55535)
-        try:
-            with socket.socket() as a, socket.socket() as b:
-                a.bind(("127.0.0.1", port))
-                b.bind(("127.0.0.1", port + 10000))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no free port pair for a cluster node")
+_slot = slot_of
 
 
-def _slot(key: bytes) -> int:
-    """Redis Cluster's HASH_SLOT: CRC16-XMODEM of the {tag} (or the key) mod 16384."""
-    start = key.find(b"{")
-    if start != -1:
-        end = key.find(b"}", start + 1)
-        if end > start + 1:
-            key = key[start + 1:end]
-    crc = 0
-    for byte in key:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
-            crc &= 0xFFFF
-    return crc % 16384
-
-
-class ClusterNodeTests(StoreTestCase):
-    timeout = 60
-
-    def setUp(self):
-        directory = tempfile.mkdtemp(prefix="smpprouter-cluster-")
-        self.server = RedisServer(directory, extra_args=[
-            "--cluster-enabled", "yes",
-            "--cluster-config-file", os.path.join(directory, "nodes.conf")])
-        self.server.port = _cluster_port()
-        self.server.start()
-        self.addCleanup(self.server.cleanup)
-        self.server.command("CLUSTER", "ADDSLOTS", *range(16384))
-        return self._wait_ok()
-
-    @defer.inlineCallbacks
-    def _wait_ok(self):
-        for _ in range(500):
-            info = self.server.command("CLUSTER", "INFO")
-            if "cluster_state:ok" in info:
-                return
-            yield task.deferLater(reactor, 0.01, lambda: None)
-        raise AssertionError("cluster node not ready: %r" % info)
-
-    def test_the_node_does_refuse_cross_slot_batches(self):
-        # The check this test relies on: without hash tags, two keys in one
-        # command are (almost surely) in different slots and get CROSSSLOT.
-        self.assertNotEqual(_slot(b"map:a:1"), _slot(b"map:b:1"))
-        with self.assertRaises(Exception) as cm:
-            self.server.command("MSET", "map:a:1", "x", "map:b:1", "y")
-        self.assertIn("CROSSSLOT", str(cm.exception))
+class _Workload:
+    """Every store call, against whatever make_store() gives."""
 
     @defer.inlineCallbacks
     def test_whole_workload_on_a_cluster_node(self):
@@ -191,6 +137,37 @@ class ClusterNodeTests(StoreTestCase):
         yield store.touch("esme1", "c1", [d.entry_id for d in held])
         yield wait_for(lambda: len(calls) >= 6)
 
+class ClusterNodeTests(_Workload, StoreTestCase):
+    timeout = 60
+
+    def setUp(self):
+        directory = tempfile.mkdtemp(prefix="smpprouter-cluster-")
+        self.server = RedisServer(directory, extra_args=[
+            "--cluster-enabled", "yes",
+            "--cluster-config-file", os.path.join(directory, "nodes.conf")])
+        self.server.port = cluster_port()
+        self.server.start()
+        self.addCleanup(self.server.cleanup)
+        self.server.command("CLUSTER", "ADDSLOTS", *range(16384))
+        return self._wait_ok()
+
+    @defer.inlineCallbacks
+    def _wait_ok(self):
+        for _ in range(500):
+            info = self.server.command("CLUSTER", "INFO")
+            if "cluster_state:ok" in info:
+                return
+            yield task.deferLater(reactor, 0.01, lambda: None)
+        raise AssertionError("cluster node not ready: %r" % info)
+
+    def test_the_node_does_refuse_cross_slot_batches(self):
+        # The check this test relies on: without hash tags, two keys in one
+        # command are (almost surely) in different slots and get CROSSSLOT.
+        self.assertNotEqual(_slot(b"map:a:1"), _slot(b"map:b:1"))
+        with self.assertRaises(Exception) as cm:
+            self.server.command("MSET", "map:a:1", "x", "map:b:1", "y")
+        self.assertIn("CROSSSLOT", str(cm.exception))
+
     def test_keys_of_one_batch_share_a_slot(self):
         from smpprouter.store import keys
         for name in ("smsc", "a{b}c", "{}", "Ωmega"):
@@ -203,3 +180,61 @@ class ClusterNodeTests(StoreTestCase):
             slots |= {_slot(keys.outbound(name)), _slot(keys.outbound(name, True)),
                       _slot(keys.schedule(name)), _slot(keys.message(name, ""))}
             self.assertEqual(len(slots), 1, name)
+
+
+class ThreeNodeClusterTests(_Workload, StoreTestCase):
+    """The same workload through ClusterStore on three primaries."""
+
+    def setUp(self):
+        self.cluster = shared_cluster()
+        self.cluster.flushall()
+
+    @defer.inlineCallbacks
+    def make_store(self, **kwargs):
+        store = ClusterStore([(n.host, n.port) for n in self.cluster.nodes], **kwargs)
+        yield store.start()
+        self.addCleanup(store.stop)
+        self.addCleanup(lambda: self.assertEqual(store.redirects["moved"], 0))
+        return store
+
+    def test_keys_are_spread_over_the_nodes(self):
+        d = self.test_whole_workload_on_a_cluster_node()
+
+        def check(_):
+            # the workload's tags (smsc, smsc-2, odd, esme1, esme2, router...)
+            # fall on more than one node: commands were routed, not sent to one
+            holding = [n for n in self.cluster.nodes if n.command("DBSIZE")]
+            self.assertGreaterEqual(len(holding), 2)
+        return d.addCallback(check)
+
+    def test_slots_are_the_nodes_own(self):
+        """slot_of against CLUSTER KEYSLOT, for the store's keys and odd tags."""
+        from smpprouter.store import keys
+        names = ["smsc", "a{b}c", "{}", "Ωmega", "x}{y", "", "{{", "}"]
+        samples = [k for n in names for k in (keys.mapping(n, "1"), keys.queue(n),
+                                              n.encode("utf-8"), b"{" + n.encode() + b"}x")]
+        samples += [b"123456789", b"{user1000}.following", b"foo{}{bar}", b"foo{{bar}}zap"]
+        for key in samples:
+            self.assertEqual(slot_of(key), self.cluster.nodes[0].command("CLUSTER", "KEYSLOT", key),
+                             key)
+
+    @defer.inlineCallbacks
+    def test_seeds_that_do_not_answer_are_passed_over(self):
+        dead = ("127.0.0.1", cluster_port())
+        store = ClusterStore([dead] + [(n.host, n.port) for n in self.cluster.nodes[1:]],
+                             timeout=2)
+        yield store.start()
+        self.addCleanup(store.stop)
+        yield store.save_mapping("smsc", "1", Mapping("abc", "esme1", "", "", 1.0, 1, 1), 60)
+        self.assertTrue(store.available)
+        self.assertEqual(store.redirects["moved"], 0)
+
+    @defer.inlineCallbacks
+    def test_no_seed_answering_is_a_precise_error(self):
+        from smpprouter.store.errors import StoreUnavailable
+        store = ClusterStore([("127.0.0.1", cluster_port())], timeout=1)
+        with self.assertRaises(StoreUnavailable) as cm:
+            yield store.start()
+        self.assertIn("no seed node answered CLUSTER SLOTS", str(cm.exception))
+
+
