@@ -299,7 +299,7 @@ class _ClusterFlight(_Flight):
     """_Flight over several connections: each command on its slot's node,
     redirections followed, refusals-for-now tried again (module docstring)."""
 
-    __slots__ = ("waiting", "expired")
+    __slots__ = ("waiting", "expired", "retries")
 
     def __init__(self, store):
         self.store = store
@@ -310,6 +310,7 @@ class _ClusterFlight(_Flight):
         self.done = None
         self.waiting = {}      # connection -> commands it has not answered yet
         self.expired = False
+        self.retries = []      # the DelayedCalls of commands to try again
 
     def send(self, args, items, handler, ctx=None):
         self.batches.append(items)
@@ -364,7 +365,8 @@ class _ClusterFlight(_Flight):
                             store.node(address) is None)
             elif _again(message) and not self.expired:
                 store.redirects["again"] += 1
-                self._later(args, items, handler, ctx, None, False, tries, True)
+                # from the top (the slot's owner, then where it sends us), later
+                self._later(args, items, handler, ctx, None, False, 0, True)
             elif args[0] == b"EVALSHA" and message.startswith("NOSCRIPT"):
                 # a node restarted, or one new to us: EVAL loads the script there
                 script = scripts.BY_SHA[args[1]]
@@ -385,8 +387,11 @@ class _ClusterFlight(_Flight):
             self._resend(args, items, handler, ctx, address, asking, tries, False)
             return
         self.outstanding += 1
-        self.store._reactor.callLater(RETRY_DELAY, self._resend, args, items, handler, ctx,
-                                      address, asking, tries, True)
+        retries = self.retries
+        if len(retries) > 16:
+            retries[:] = [c for c in retries if c.active()]
+        retries.append(self.store._reactor.callLater(
+            RETRY_DELAY, self._resend, args, items, handler, ctx, address, asking, tries, True))
 
     def _resend(self, args, items, handler, ctx, address, asking, tries, held):
         if held:
@@ -422,6 +427,9 @@ class _ClusterFlight(_Flight):
         for conn, n in self.waiting.items():
             if n and conn.transport is not None:
                 conn.transport.abortConnection()
+        for call in self.retries:
+            if call.active():
+                call.cancel()
         self._land()
 
 

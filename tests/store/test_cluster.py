@@ -238,3 +238,94 @@ class ThreeNodeClusterTests(_Workload, StoreTestCase):
         self.assertIn("no seed node answered CLUSTER SLOTS", str(cm.exception))
 
 
+
+
+class ReshardingTests(StoreTestCase):
+    """A slot moved between nodes (tests/redis_cluster.py move_slot: MIGRATING /
+    IMPORTING, MIGRATE ten keys at a time, SETSLOT NODE) while the store writes
+    and reads it every reactor turn: nothing written is lost, nothing read is
+    missed, and the store ends up sending to the new owner directly."""
+
+    timeout = 120
+
+    def setUp(self):
+        self.cluster = shared_cluster()
+        self.cluster.flushall()
+
+    @defer.inlineCallbacks
+    def _traffic_while_moving(self, slot, turn, check):
+        store = ClusterStore([(n.host, n.port) for n in self.cluster.nodes], timeout=10)
+        yield store.start()
+        self.addCleanup(store.stop)
+        for i in range(30):                      # keys in the slot before it moves
+            yield turn(store, i)
+        # Each step of the move once the store has met it: the turn started
+        # after the step has ended, or has been redirected or told to wait
+        # (a multi-key write of new keys waits for the move's end: TRYAGAIN).
+        i, turns = 30, []
+        for step in self.cluster.move_slot(slot, batch=5):
+            seen = sum(store.redirects.values())
+            d = turn(store, i)
+            turns.append(d)
+            i += 1
+            yield wait_for(lambda: d.called or sum(store.redirects.values()) > seen, 10)
+        yield defer.gatherResults(turns)
+        for _ in range(5):
+            yield turn(store, i)
+            i += 1
+        yield check(store, i)
+        self.assertGreater(store.redirects["ask"] + store.redirects["again"], 0)
+        self.assertGreater(store.redirects["moved"], 0)
+        moved = store.redirects["moved"]
+        yield turn(store, i)                     # the map was refreshed: no more MOVED
+        self.assertEqual(store.redirects["moved"], moved)
+
+    def test_a_connectors_mappings_survive_its_slot_moving(self):
+        mapping = Mapping("abc", "esme1", "MyBrand", "15551234567", 1.0, 1, 1)
+        slot = slot_of(b"{smsc}")
+        saved, missing = [], []
+
+        @defer.inlineCallbacks
+        def turn(store, i):
+            # the synchronous path's two calls: save new mappings, read saved ones
+            ids = ["u%d-%d" % (i, k) for k in range(5)]
+            known = saved[-5:]
+            saves = [store.save_mapping("smsc", u, mapping, 600, record=True) for u in ids]
+            reads = [store.get_mapping("smsc", u, "2") for u in known]
+            yield defer.gatherResults(saves)
+            saved.extend(ids)
+            found = yield defer.gatherResults(reads)
+            missing.extend(u for u, m in zip(known, found) if m != mapping)
+
+        @defer.inlineCallbacks
+        def check(store, n):
+            found = yield defer.gatherResults([store.get_mapping("smsc", "u%d-%d" % (i, k))
+                                               for i in range(n) for k in range(5)])
+            self.assertEqual(found, [mapping] * (5 * n))
+            self.assertEqual(missing, [])
+        return self._traffic_while_moving(slot, turn, check)
+
+    def test_a_users_queue_survives_its_slot_moving(self):
+        slot = slot_of(b"{esme1}")
+        delivered = []
+
+        @defer.inlineCallbacks
+        def turn(store, i):
+            yield defer.gatherResults([store.enqueue("esme1", b"r%d-%d" % (i, k))
+                                       for k in range(5)])
+            taken = yield store.claim("esme1", "c1", 3)
+            delivered.extend(d.payload for d in taken)
+            yield defer.gatherResults([store.ack("esme1", d.entry_id) for d in taken])
+
+        @defer.inlineCallbacks
+        def check(store, n):
+            while True:
+                taken = yield store.claim("esme1", "c1", 100)
+                if not taken:
+                    break
+                delivered.extend(d.payload for d in taken)
+                yield defer.gatherResults([store.ack("esme1", d.entry_id) for d in taken])
+            expected = [b"r%d-%d" % (i, k) for i in range(n) for k in range(5)]
+            self.assertEqual(delivered, expected)        # each once, in order
+            self.assertEqual(self.cluster.command("XLEN", "dlv:{esme1}"), 0)
+        return self._traffic_while_moving(slot, turn, check)
