@@ -141,6 +141,8 @@ def _redis_of(config):
     """RedisStore arguments for the configured Redis, or the embedded one of
     var_dir (the port its router wrote to redis.port, if that server is alive)."""
     redis = config.redis
+    if redis.cluster:
+        return dict(nodes=redis.cluster, password=redis.password, username=redis.username)
     if redis.url:
         return dict(host=redis.host, port=redis.port, db=redis.db, password=redis.password,
                     username=redis.username, unix_socket=redis.unix_socket)
@@ -162,13 +164,15 @@ def _redis_of(config):
 def _with_store(config, work):
     """work(store) -> awaitable, run on a RedisStore of config's Redis; its result."""
     from twisted.internet import defer, reactor
+    from .store.cluster import ClusterStore
     from .store.redis import RedisStore
     where = _redis_of(config)
     outcome = []
 
     async def main():
-        store = RedisStore(reactor=reactor, instance="cli", ledger_max=config.redis.ledger_max,
-                           **where)
+        kind = ClusterStore if "nodes" in where else RedisStore
+        store = kind(reactor=reactor, instance="cli", ledger_max=config.redis.ledger_max,
+                     **where)
         await store.start()
         try:
             return await work(store)

@@ -117,6 +117,7 @@ class RedisConfig:
     spool_max: int = 100_000_000   # bytes of receipts and MOs kept on local disk while
                                    # Redis is away; 0: none (the upstream keeps them)
     ledger_max: int = 1_000_000    # entries of each user's credit ledger (XADD MAXLEN ~)
+    cluster: tuple = ()        # redis+cluster:// urls: the seed nodes, ((host, port), ...)
 
     @property
     def embedded(self) -> bool:
@@ -534,6 +535,8 @@ def _parse_redis_url(t: _Table, url: str, note: str) -> dict:
     def bad(message):
         return t.error("url", message + note)
 
+    if url.startswith(CLUSTER_SCHEME):
+        return _parse_cluster_url(url[len(CLUSTER_SCHEME):], bad)
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -564,11 +567,37 @@ def _parse_redis_url(t: _Table, url: str, note: str) -> dict:
     elif parts.scheme == "rediss":
         raise bad("TLS to Redis (rediss://) is not supported; use redis:// or unix://")
     else:
-        raise bad("must start with redis:// or unix://")
+        raise bad("must start with redis://, unix:// or redis+cluster://")
     if not db.isdigit() or not db.isascii():
         raise bad("database %r is not a number" % db)
     return dict(host=host, port=port, unix_socket=socket, db=int(db),
                 username=username, password=password or None)
+
+
+CLUSTER_SCHEME = "redis+cluster://"
+
+
+def _parse_cluster_url(rest: str, bad) -> dict:
+    """redis+cluster://[[user]:password@]host:port[,host:port...]: a Redis
+    Cluster's seed nodes (store/cluster.py); all share the credentials."""
+    form = " (redis+cluster://[[user]:password@]host:port[,host:port...])"
+    auth, _, hosts = rest.rpartition("@")
+    username = password = None
+    if auth:
+        user, colon, secret = auth.partition(":")
+        username = unquote(user) or None
+        password = unquote(secret) if colon else None
+    if any(c in hosts for c in "/?#"):
+        raise bad("takes no database, path or query: a cluster has database 0 only" + form)
+    nodes = []
+    for node in hosts.split(","):
+        host, colon, port = node.strip().rpartition(":")
+        host = host.strip("[]")
+        if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise bad("names the node %r, not host:port" % node + form)
+        nodes.append((host, int(port)))
+    return dict(host=nodes[0][0], port=nodes[0][1], unix_socket=None, db=0,
+                username=username, password=password or None, cluster=tuple(nodes))
 
 
 def _redis(t: _Table, overrides: dict) -> RedisConfig:

@@ -38,6 +38,7 @@ from .tls import ServerTLS, server_tls_options
 from .smpp.session import State, Timers
 from .core.spooling import Spooling
 from .store.embedded import HOST as EMBEDDED_HOST, EmbeddedRedis, stored_password
+from .store.cluster import ClusterStore
 from .store.redis import RedisStore
 from .store.spool import Spool
 from .tomlfile import ConfigError
@@ -103,12 +104,15 @@ class RouterService(service.MultiService):
         consumer = "%s@%s" % (config.router.name, socket.gethostname())
         if self.worker is not None:
             consumer += "#%d" % self.worker
-        self.store = RedisStore(host, port, redis.db, password, reactor=reactor,
-                                max_outbound=config.outbound.max_queue,
-                                instance=consumer, max_queue=redis.max_queue,
-                                retention=redis.dlr_retention, username=redis.username,
-                                unix_socket=redis.unix_socket,
-                                retentions=_retentions(config))
+        options = dict(reactor=reactor, max_outbound=config.outbound.max_queue,
+                       instance=consumer, max_queue=redis.max_queue,
+                       retention=redis.dlr_retention, username=redis.username,
+                       retentions=_retentions(config))
+        if redis.cluster:
+            self.store = ClusterStore(redis.cluster, password, **options)
+        else:
+            self.store = RedisStore(host, port, redis.db, password,
+                                    unix_socket=redis.unix_socket, **options)
         await self.store.start()
         # one block for the long ids, one for v3.3 sessions' short ones (ids.py)
         block, short_block = await defer.gatherResults(

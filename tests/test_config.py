@@ -435,8 +435,26 @@ class RedisTests(ConfigTestCase):
         self.assertEqual((redis.host, redis.port, redis.unix_socket, redis.db, redis.password),
                          (None, None, "/var/run/redis.sock", 3, "pw"))
 
+    def test_cluster_url(self):
+        redis = self.redis("redis+cluster://app:p%40ss@10.0.0.1:7000, 10.0.0.2:7001,[::1]:7002")
+        self.assertEqual(redis.cluster, (("10.0.0.1", 7000), ("10.0.0.2", 7001), ("::1", 7002)))
+        self.assertEqual((redis.host, redis.port, redis.db, redis.username, redis.password),
+                         ("10.0.0.1", 7000, 0, "app", "p@ss"))
+        redis = self.redis("redis+cluster://:pw@h:1")
+        self.assertEqual((redis.cluster, redis.username, redis.password), ((("h", 1),), None, "pw"))
+        self.assertEqual(self.redis("redis://h").cluster, ())
+
+    def test_bad_cluster_urls(self):
+        for url, fragment in (("redis+cluster://h", "names the node 'h', not host:port"),
+                              ("redis+cluster://h:1,", "names the node '', not host:port"),
+                              ("redis+cluster://h:70000", "not host:port"),
+                              ("redis+cluster://:1", "not host:port"),
+                              ("redis+cluster://h:1/0", "a cluster has database 0 only")):
+            self.assertError('[redis]\nurl = "%s"\n' % url + MINIMAL, "url", "redis.url",
+                             fragment)
+
     def test_bad_redis_urls(self):
-        for url, fragment in (("http://127.0.0.1", "must start with redis:// or unix://"),
+        for url, fragment in (("http://127.0.0.1", "must start with redis://, unix:// or"),
                               ("rediss://h", "(rediss://) is not supported"),
                               ("redis://h:port/0", "is not a valid url"),
                               ("redis://h/zero", "database 'zero' is not a number"),

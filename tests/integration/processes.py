@@ -194,7 +194,8 @@ class RouterProcesses:
         self.count = workers
         self.binds = binds
         self.dir = tempfile.mkdtemp(prefix="smpprouter-procs-")
-        self.url = "redis://%s:%d/0" % (redis.host, redis.port)
+        # a tests.redis_cluster.RedisCluster names itself (redis+cluster://...)
+        self.url = getattr(redis, "url", None) or "redis://%s:%d/0" % (redis.host, redis.port)
         self.smsc_reactor = _TrackedReactor(reactor)
         self.smsc = SimulatedSMSC(reactor=self.smsc_reactor, **(smsc or {}))
         self.smsc.listen(0)
