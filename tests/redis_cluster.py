@@ -59,6 +59,10 @@ class RedisCluster:
     def url(self):
         return "redis+cluster://" + ",".join("%s:%d" % (n.host, n.port) for n in self.nodes)
 
+    # the first node's, for code that names one server (a seed node)
+    host = property(lambda self: self.nodes[0].host)
+    port = property(lambda self: self.nodes[0].port)
+
     @property
     def addresses(self):
         return ["%s:%d" % (n.host, n.port) for n in self.nodes]
@@ -106,9 +110,22 @@ class RedisCluster:
         raise RuntimeError("slot %d is not served" % slot)
 
     def command(self, *args):
-        """One command on the node owning args[1]'s slot (any node for none)."""
+        """One command on the node owning args[1]'s slot (any node for none),
+        following a MOVED (a command whose key comes later); DBSIZE sums the
+        nodes', EXISTS counts its keys each on its own node."""
+        name = str(args[0]).upper()
+        if name == "DBSIZE":
+            return sum(n.command("DBSIZE") for n in self.nodes)
+        if name == "EXISTS" and len(args) > 2:
+            return sum(self.command("EXISTS", key) for key in args[1:])
         node = self.owner(slot_of(_bytes(args[1]))) if len(args) > 1 else self.nodes[0]
-        return node.command(*args)
+        try:
+            return node.command(*args)
+        except RedisError as e:
+            if not str(e).startswith("MOVED "):
+                raise
+            port = int(str(e).rsplit(":", 1)[1])
+            return next(n for n in self.nodes if n.port == port).command(*args)
 
     def flushall(self):
         for node in self.nodes:
@@ -117,7 +134,7 @@ class RedisCluster:
     def keys(self):
         return sorted(k for n in self.nodes for k in n.command("KEYS", "*"))
 
-    def commands(self):
+    def command_calls(self):
         """{command: calls} summed over the nodes (INFO commandstats)."""
         total = {}
         for n in self.nodes:

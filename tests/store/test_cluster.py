@@ -20,6 +20,7 @@ from smpprouter.store.interface import Mapping
 from tests.redis_cluster import cluster_port, shared_cluster
 from tests.redis_server import RedisServer
 
+from . import test_credits, test_lease, test_lockout, test_outbound, test_redis
 from .support import StoreTestCase, wait_for
 
 
@@ -329,3 +330,47 @@ class ReshardingTests(StoreTestCase):
             self.assertEqual(delivered, expected)        # each once, in order
             self.assertEqual(self.cluster.command("XLEN", "dlv:{esme1}"), 0)
         return self._traffic_while_moving(slot, turn, check)
+
+
+class OnThreeNodes(StoreTestCase):
+    """A store test class's tests, as they are, through ClusterStore on three
+    nodes: self.server is the cluster (its command() goes to the key's node)."""
+
+    def setUp(self):
+        self.cluster = self.server = shared_cluster()
+        self.cluster.flushall()
+        # the tests that make a second store of their own get a cluster one too
+        for module in (test_redis, test_outbound):
+            self.patch(module, "RedisStore", self._cluster_store)
+
+    def _cluster_store(self, host=None, port=None, db=0, password=None, **kwargs):
+        return ClusterStore([(n.host, n.port) for n in self.cluster.nodes], password, **kwargs)
+
+    @defer.inlineCallbacks
+    def make_store(self, server=None, **kwargs):
+        store = self._cluster_store(**kwargs)
+        yield store.start()
+        self.addCleanup(store.stop)
+        # every command went to its slot's node at once
+        self.addCleanup(lambda: self.assertEqual(store.redirects["moved"], 0))
+        return store
+
+
+def _on_three_nodes(*classes):
+    """OnThreeNodes variants of store test classes, named <Class>OnThreeNodes."""
+    made = {}
+    for cls in classes:
+        name = cls.__name__ + "OnThreeNodes"
+        made[name] = type(name, (cls, OnThreeNodes), {"__module__": __name__})
+    return made
+
+
+globals().update(_on_three_nodes(
+    test_redis.MappingTests, test_redis.BatchingTests, test_redis.QueueTests,
+    test_redis.NotificationTests, test_redis.IdTests,
+    test_outbound.EnqueueTests, test_outbound.TakeTests, test_outbound.ReclaimAndTouchTests,
+    test_outbound.FinishTests, test_outbound.StateTests, test_outbound.ScheduleTests,
+    test_outbound.CancelReplaceTests, test_outbound.BatchingTests,
+    test_outbound.NotificationTests, test_outbound.ClientSideTests,
+    test_outbound.HotPathRecordTests, test_outbound.ExpiryTests,
+    test_credits.CreditTests, test_lockout.LockoutStoreTests, test_lease.LeaseTests))
