@@ -42,18 +42,39 @@ def cluster_port():
 
 
 class RedisCluster:
-    def __init__(self, nodes=NODES):
+    def __init__(self, nodes=NODES, node_timeout=5000):
         self.directory = tempfile.mkdtemp(prefix="smpprouter-cluster-")
-        self.nodes = []
-        for i in range(nodes):
-            directory = os.path.join(self.directory, "node-%d" % i)
-            os.makedirs(directory)
-            server = RedisServer(directory, extra_args=[
-                "--cluster-enabled", "yes", "--cluster-node-timeout", "5000",
-                "--cluster-config-file", os.path.join(directory, "nodes.conf")])
-            server.port = cluster_port()
-            self.nodes.append(server)
+        self.node_timeout = node_timeout
+        self.nodes = [self._node(i) for i in range(nodes)]   # the primaries made at start
+        self.replicas = []
         self.cli = os.path.join(os.path.dirname(self.nodes[0].executable), "redis-cli")
+
+    def _node(self, i):
+        directory = os.path.join(self.directory, "node-%d" % i)
+        os.makedirs(directory)
+        server = RedisServer(directory, extra_args=[
+            "--cluster-enabled", "yes", "--cluster-node-timeout", str(self.node_timeout),
+            "--cluster-config-file", os.path.join(directory, "nodes.conf")])
+        server.port = cluster_port()
+        return server
+
+    def add_replica(self, primary):
+        """A new node replicating primary (redis-cli --cluster add-node
+        --cluster-slave), once its link to the primary is up."""
+        replica = self._node(len(self.nodes) + len(self.replicas))
+        self.replicas.append(replica)
+        replica.start()
+        subprocess.run([self.cli, "--cluster", "add-node", "%s:%d" % (replica.host, replica.port),
+                        "%s:%d" % (primary.host, primary.port), "--cluster-slave",
+                        "--cluster-master-id", primary.command("CLUSTER", "MYID")],
+                       check=True, capture_output=True, timeout=READY_TIMEOUT)
+        deadline = time.monotonic() + READY_TIMEOUT
+        while "master_link_status:up" not in replica.command("INFO", "replication"):
+            if time.monotonic() > deadline:
+                raise RuntimeError("replica did not sync: %s" % replica.command("INFO",
+                                                                                "replication"))
+            time.sleep(0.05)
+        return replica
 
     @property
     def url(self):
@@ -93,7 +114,7 @@ class RedisCluster:
         raise RuntimeError("cluster not ready: %r" % states)
 
     def cleanup(self):
-        for node in self.nodes:
+        for node in self.nodes + self.replicas:
             node.stop()
         shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -104,9 +125,10 @@ class RedisCluster:
 
     def owner(self, slot):
         """The node (a RedisServer) serving slot now."""
-        for start, end, primary, *_ in self.nodes[0].command("CLUSTER", "SLOTS"):
+        asked = next(n for n in self.nodes + self.replicas if n.running)
+        for start, end, primary, *_ in asked.command("CLUSTER", "SLOTS"):
             if start <= slot <= end:
-                return next(n for n in self.nodes if n.port == primary[1])
+                return next(n for n in self.nodes + self.replicas if n.port == primary[1])
         raise RuntimeError("slot %d is not served" % slot)
 
     def command(self, *args):

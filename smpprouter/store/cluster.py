@@ -30,6 +30,9 @@ its node. What is routed and how:
   timeout, which then fails the callers with StoreUnavailable as on a single
   Redis. A script stopped that way may have done its first writes: ours set
   values, states and expiries (the same again is harmless); see DESIGN.md.
+- a primary without a connection: its commands fail at once (StoreUnavailable)
+  and the map is read again from any node we reach (at most once a second),
+  so the replica a failover promotes takes its slots over.
 - pub/sub: a PUBLISH on a cluster reaches the subscribers of every node, so
   the one subscriber connection stays on one node (the first primary). Redis
   7's SPUBLISH would keep notifications inside a shard at the cost of one
@@ -276,8 +279,10 @@ class ClusterStore(RedisStore):
         if self._refreshing or now - self._refreshed < REFRESH_EVERY:
             return
         conn = self._connection()
-        if conn is None:
-            return
+        if conn is None:   # the first primary is away: ask any node we reach
+            conn = next(filter(None, map(_live, self._nodes.values())), None)
+            if conn is None:
+                return
         self._refreshing, self._refreshed = True, now
 
         def done(result):
@@ -321,6 +326,7 @@ class _ClusterFlight(_Flight):
         if conn is None:
             store._impaired = True
             store.errors["connection"] += 1
+            store._refresh()   # a failover may have given its slots to another node
             self._fail_items(items, StoreUnavailable(
                 f"no connection to the node of {command_key(args)!r} in the Redis Cluster "
                 f"at {store.address} (reconnecting)"))

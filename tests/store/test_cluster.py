@@ -17,11 +17,11 @@ from twisted.internet import defer, reactor, task
 
 from smpprouter.store.cluster import ClusterStore, slot_of
 from smpprouter.store.interface import Mapping
-from tests.redis_cluster import cluster_port, shared_cluster
+from tests.redis_cluster import RedisCluster, cluster_port, shared_cluster
 from tests.redis_server import RedisServer
 
 from . import test_credits, test_lease, test_lockout, test_outbound, test_redis
-from .support import StoreTestCase, wait_for
+from .support import StoreTestCase, retry_until_ok, wait_for
 
 
 _slot = slot_of
@@ -374,3 +374,38 @@ globals().update(_on_three_nodes(
     test_outbound.NotificationTests, test_outbound.ClientSideTests,
     test_outbound.HotPathRecordTests, test_outbound.ExpiryTests,
     test_credits.CreditTests, test_lockout.LockoutStoreTests, test_lease.LeaseTests))
+
+
+class FailoverTests(StoreTestCase):
+    """A primary killed: the cluster promotes its replica, and the store, told
+    by the lost connection, reads the slot map again and goes on with it."""
+
+    timeout = 90
+
+    def setUp(self):
+        self.cluster = RedisCluster(node_timeout=1000).start()
+        self.addCleanup(self.cluster.cleanup)
+
+    @defer.inlineCallbacks
+    def test_the_promoted_replica_takes_over(self):
+        from smpprouter.store.errors import StoreUnavailable
+        mapping = Mapping("abc", "esme1", "MyBrand", "15551234567", 1.0, 1, 1)
+        primary = self.cluster.owner(slot_of(b"{smsc}"))
+        replica = self.cluster.add_replica(primary)
+        store = ClusterStore([(n.host, n.port) for n in self.cluster.nodes], timeout=2)
+        yield store.start()
+        self.addCleanup(store.stop)
+        yield defer.gatherResults([store.save_mapping("smsc", "a%d" % i, mapping, 600)
+                                   for i in range(20)])
+        primary.command("WAIT", 1, 5000)        # the replica has them
+        primary.stop()
+        with self.assertRaises(StoreUnavailable):   # before the cluster fails over
+            yield store.save_mapping("smsc", "lost", mapping, 600)
+        self.assertFalse(store.available)
+        # within the cluster's failover time (node timeout 1 s, then an election)
+        yield retry_until_ok(lambda: store.save_mapping("smsc", "b", mapping, 600), timeout=30)
+        self.assertEqual(self.cluster.owner(slot_of(b"{smsc}")).port, replica.port)
+        found = yield defer.gatherResults([store.get_mapping("smsc", "a%d" % i)
+                                           for i in range(20)] + [store.get_mapping("smsc", "b")])
+        self.assertEqual(found, [mapping] * 21)
+        yield wait_for(lambda: store.available, 5)
