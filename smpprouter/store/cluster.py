@@ -51,7 +51,6 @@ from twisted.internet.endpoints import HostnameEndpoint
 from twisted.logger import Logger
 
 from . import scripts
-from .batching import reject as _reject
 from .errors import CommandRefused, StoreError, StoreUnavailable
 from .notify import _SubscriberFactory
 from .redis import RedisStore, _DataFactory, _Flight, _cancel_timer
@@ -63,7 +62,7 @@ RETRY_DELAY = 0.05     # s between tries of a command Redis asked to try again
 REFRESH_EVERY = 1.0    # s: at most one CLUSTER SLOTS per this, however many MOVED
 MAX_REDIRECTS = 5      # MOVED/ASK followed per command before it fails
 _KEYLESS = frozenset((b"PING", b"TIME", b"INFO", b"DBSIZE", b"SCRIPT", b"CLUSTER"))
-_AGAIN = ("TRYAGAIN", "CLUSTERDOWN", "ERR Error running script")
+_NOT_NOW = ("TRYAGAIN", "CLUSTERDOWN")
 
 
 def slot_of(key) -> int:
@@ -103,8 +102,8 @@ def _live(factory):
 
 def _again(message):
     """Whether Redis refused for now, not for good (see the module docstring)."""
-    return message.startswith(_AGAIN[:2]) or (
-        message.startswith(_AGAIN[2]) and "non local key" in message)
+    return message.startswith(_NOT_NOW) or (
+        message.startswith("ERR Error running script") and "non local key" in message)
 
 
 class ClusterStore(RedisStore):

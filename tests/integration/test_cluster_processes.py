@@ -10,8 +10,6 @@ connector's slot (its mappings and records) and then the user's (its
 delivery stream, with the entries pending in its consumer group).
 """
 
-import collections
-
 from twisted.internet import defer, threads
 
 from smpprouter.store.cluster import slot_of
@@ -19,7 +17,7 @@ from tests.redis_cluster import shared_cluster
 
 from .harness import run
 from .processes import RouterProcesses
-from .test_processes import A, B, MESSAGE, ROK, AckingReceiver, ProcessTestCase, statuses
+from .test_processes import A, B, MESSAGE, AckingReceiver, ProcessTestCase, statuses
 
 
 class ClusterProcessTests(ProcessTestCase):
