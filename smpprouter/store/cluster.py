@@ -34,7 +34,9 @@ its node. What is routed and how:
   and the map is read again from any node we reach (at most once a second),
   so the replica a failover promotes takes its slots over.
 - pub/sub: a PUBLISH on a cluster reaches the subscribers of every node, so
-  the one subscriber connection stays on one node (the first primary). Redis
+  the one subscriber connection stays on one node (the first primary; on
+  another primary, with every channel subscribed again, once a map read says
+  that node is no longer one). Redis
   7's SPUBLISH would keep notifications inside a shard at the cost of one
   subscriber connection per primary, and the bundled Redis (6.2) has none.
 
@@ -121,6 +123,7 @@ class ClusterStore(RedisStore):
         self._slots = [None] * SLOTS   # slot -> "host:port" of its primary
         self._primaries = ()        # the addresses that own slots
         self._first = None          # where keyless commands go
+        self._subscribed_to = None  # the node of the subscriber connection
         self._refreshing = False
         self._refreshed = 0.0
         #: MOVED and ASK redirections followed, commands tried again: for tests
@@ -136,9 +139,7 @@ class ClusterStore(RedisStore):
             reply = yield self._discover()
             self._apply_slots(reply)
             self._factory = self._nodes[self._first]
-            host, port = self._first.rsplit(":", 1)
-            sub = self._connect_node(_SubscriberFactory, host, int(port))
-            self._notifier.attach(sub)
+            sub = self._subscriber_to(self._first)
             ready = [self._ready(f) for f in self._nodes.values() if _live(f) is None]
             ready.append(self._ready(sub))
             yield defer.gatherResults(ready, consumeErrors=True)
@@ -212,6 +213,20 @@ class ClusterStore(RedisStore):
         self._primaries = tuple(primaries)
         if self._first not in primaries:
             self._first = primaries[0]
+        if self._notifier.factory is not None and self._subscribed_to not in primaries:
+            # its node failed over (or left): subscribe everything again elsewhere
+            log.info("store: notifications move from {old} to {new}",
+                     old=self._subscribed_to, new=self._first)
+            old = self._notifier.factory
+            self._subscriber_to(self._first)
+            old.disconnect()
+
+    def _subscriber_to(self, address):
+        host, port = address.rsplit(":", 1)
+        factory = self._connect_node(_SubscriberFactory, host, int(port))
+        self._notifier.attach(factory)
+        self._subscribed_to = address
+        return factory
 
     def _disconnect(self):
         factories = list(self._nodes.values())

@@ -388,14 +388,21 @@ class FailoverTests(StoreTestCase):
 
     @defer.inlineCallbacks
     def test_the_promoted_replica_takes_over(self):
+        """The primary killed is the one holding the store's subscriber
+        connection, too: notifications resume on another node."""
         from smpprouter.store.errors import StoreUnavailable
         mapping = Mapping("abc", "esme1", "MyBrand", "15551234567", 1.0, 1, 1)
-        primary = self.cluster.owner(slot_of(b"{smsc}"))
-        replica = self.cluster.add_replica(primary)
         store = ClusterStore([(n.host, n.port) for n in self.cluster.nodes], timeout=2)
         yield store.start()
         self.addCleanup(store.stop)
-        yield defer.gatherResults([store.save_mapping("smsc", "a%d" % i, mapping, 600)
+        primary = next(n for n in self.cluster.nodes
+                       if "%s:%d" % (n.host, n.port) == store._subscribed_to)
+        name = next(c for c in ("c%d" % i for i in range(1000))
+                    if self.cluster.owner(slot_of(c.encode())) is primary)
+        replica = self.cluster.add_replica(primary)
+        notified = []
+        yield store.subscribe("esme1", notified.append)
+        yield defer.gatherResults([store.save_mapping(name, "a%d" % i, mapping, 600)
                                    for i in range(20)])
         primary.command("WAIT", 1, 5000)        # the replica has them
         primary.stop()
@@ -403,9 +410,14 @@ class FailoverTests(StoreTestCase):
             yield store.save_mapping("smsc", "lost", mapping, 600)
         self.assertFalse(store.available)
         # within the cluster's failover time (node timeout 1 s, then an election)
-        yield retry_until_ok(lambda: store.save_mapping("smsc", "b", mapping, 600), timeout=30)
-        self.assertEqual(self.cluster.owner(slot_of(b"{smsc}")).port, replica.port)
-        found = yield defer.gatherResults([store.get_mapping("smsc", "a%d" % i)
-                                           for i in range(20)] + [store.get_mapping("smsc", "b")])
+        yield retry_until_ok(lambda: store.save_mapping(name, "b", mapping, 600), timeout=30)
+        self.assertEqual(self.cluster.owner(slot_of(name.encode())).port, replica.port)
+        found = yield defer.gatherResults([store.get_mapping(name, "a%d" % i)
+                                           for i in range(20)] + [store.get_mapping(name, "b")])
         self.assertEqual(found, [mapping] * 21)
         yield wait_for(lambda: store.available, 5)
+        self.assertNotEqual(store._subscribed_to, "%s:%d" % (primary.host, primary.port))
+        yield wait_for(lambda: len(notified) >= 2, 10)   # subscribed again: called once
+        before = len(notified)
+        yield store.enqueue("esme1", b"receipt")
+        yield wait_for(lambda: len(notified) > before, 10)
