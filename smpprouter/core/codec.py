@@ -31,12 +31,12 @@ from ..smpp import codec as pdu_codec
 from ..smpp.adapt import deliver_pdu, upstream_delivery
 from ..smpp.errors import DecodeError, SMPPError
 from ..smpp.tlv import decode_tlvs, encode_tlvs
-from .messages import Inbound, Receipt, Submission
+from .messages import Click, Inbound, Receipt, Submission
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _loads = json.loads
 
-RECEIPT, INBOUND, QUEUED = "r", "m", "q"
+RECEIPT, INBOUND, QUEUED, CLICK = "r", "m", "q", "k"
 
 
 class CorruptEntry(ValueError):
@@ -82,7 +82,11 @@ _MIN_PDU = 16
 
 def encode_entry(entry) -> bytes:
     """A Receipt or an Inbound for a user's delivery queue: its v3.4 deliver_sm
-    and the rest, or (when a deliver_sm cannot carry it) its JSON form."""
+    and the rest, or (when a deliver_sm cannot carry it) its JSON form. A Click
+    (webhook queues only) is always JSON."""
+    if type(entry) is Click:
+        return _dumps([CLICK, entry.message_id, entry.link_id, entry.target,
+                       entry.destination, entry.clicks, entry.at, entry.reference]).encode()
     try:
         pdu = pdu_codec.encode(deliver_pdu(entry))
     except (SMPPError, UnicodeEncodeError, ValueError, TypeError):
@@ -124,7 +128,8 @@ def _json_entry(entry) -> bytes:
 
 
 def decode_entry(raw: bytes):
-    """The Receipt or Inbound of a delivery queue entry; CorruptEntry if it is neither."""
+    """The Receipt, Inbound or Click of a delivery queue entry; CorruptEntry if
+    it is none of them."""
     if raw[:1] != b"[":
         return _from_pdu(raw)
     try:
@@ -138,6 +143,8 @@ def decode_entry(raw: bytes):
             return Inbound(row[1], row[2], row[3], row[4].encode("latin-1"), row[5], row[6],
                            row[7], row[8], row[9], row[10], row[11], row[12],
                            _tlv_dict(row[13]))
+        if kind == CLICK:
+            return Click(row[1], row[2], row[3], row[4], row[5], row[6], row[7])
     except (ValueError, TypeError, IndexError, UnicodeEncodeError, DecodeError) as e:
         raise CorruptEntry("undecodable delivery entry %r: %s" % (raw[:80], e)) from None
     raise CorruptEntry("unknown delivery entry kind %r" % (kind,))
