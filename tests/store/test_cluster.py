@@ -191,6 +191,30 @@ class ClusterNodeTests(StoreTestCase):
         yield store.touch("esme1", "c1", [d.entry_id for d in held])
         yield wait_for(lambda: len(calls) >= 6)
 
+    @defer.inlineCallbacks
+    def test_smart_link_workload_on_a_cluster_node(self):
+        """Links of several users and tokens, and their clicks, in the same turns."""
+        from smpprouter.store.links import LinkRecord
+        store = yield self.make_store()
+        records = {"Tok%07d" % i: LinkRecord("https://e.com/", u, "1555", "5", 2 ** 31, "")
+                   for i, u in enumerate(("esme1", "esme2", "{odd}") * 3)}
+        saved = yield defer.gatherResults([store.save_link(t, r) for t, r in records.items()])
+        self.assertEqual(saved, [True] * 9)
+        yield defer.gatherResults(
+            [store.link_message(t, LinkRecord(r.target, r.user, r.destination, r.link_id,
+                                              r.expires, "", "m-" + t))
+             for t, r in records.items()]
+            + [store.init_clicks(r.user, "m-" + t, ["5"], r.expires)
+               for t, r in records.items()])
+        found = yield defer.gatherResults([store.follow_link(t) for t in records])
+        counts = yield defer.gatherResults([store.count_click(r.user, r.message_id, "5",
+                                                              r.expires) for r in found])
+        self.assertEqual(counts, [1] * 9)
+        clicks = yield defer.gatherResults([store.clicks(r.user, r.message_id)
+                                            for r in found])
+        self.assertEqual(clicks, [{"5": 1}] * 9)
+        yield defer.gatherResults([store.drop_link(t) for t in records])
+
     def test_keys_of_one_batch_share_a_slot(self):
         from smpprouter.store import keys
         for name in ("smsc", "a{b}c", "{}", "Ωmega"):
