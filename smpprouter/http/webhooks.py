@@ -5,7 +5,9 @@ queue (hook:<user>, the stream dlv:{hook:<user>}) when its message named a
 notifyurl or the user has a dlr_url, and an MO when the user has an mo_url;
 everything else goes to the user's SMPP receivers as before. So a user
 chooses webhooks by configuring dlr_url / mo_url (or a REST client by giving
-a message its notifyurl), and SMPP by configuring neither.
+a message its notifyurl), and SMPP by configuring neither. A click on a
+smart link (http/smartlinks.py) is queued there only for a user with a
+click_url.
 
 What it promises:
 - Durable, at least once: an entry leaves Redis (XACK + XDEL) only when its

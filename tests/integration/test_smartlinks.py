@@ -20,7 +20,8 @@ from smpprouter.tomlfile import ConfigError
 
 from ..http.openapi import check_media
 from . import test_rest as rest
-from .harness import RouterHarness, run
+from .harness import PASSWORDS, RouterHarness, run
+from .test_websms import fetch
 
 BASE = "https://s.example.com/"
 LINK = re.compile(re.escape(BASE) + r"([0-9A-Za-z]{10})")
@@ -182,6 +183,24 @@ class SmartlinkTests(SmartlinkTestCase):
             plain = await self.call("GET", rest.SEND + "/" + answer.json["response"][1]
                                     ["transid"])
             self.assertNotIn("clicks", plain.json)
+        return run(go())
+
+    def test_a_refused_destinations_links_are_dropped(self):
+        async def go():
+            answer = await self.send(gift(["15551230001", "9990001234"]))   # 999: rejected
+            self.assertEqual(answer.codes(), ["1001", "2002"])
+            [(_, token)] = (await self.sent_links(1)).values()
+            self.assertEqual(self.h.redis.command("KEYS", "lnk:*"), ["lnk:{%s}" % token])
+        return run(go())
+
+    def test_seed_003s_door_sends_a_placeholder_as_written(self):
+        async def go():
+            answer = await fetch("%s/websmpp/websms?user=esme1&pass=%s&sid=Test&type=1"
+                                 "&mno=15551230001&text=Gift%%20%%7B%%7Blink_5%%7D%%7D"
+                                 % (self.h.http_url, PASSWORDS["esme1"]))
+            self.assertRegex(answer.lines[0], "^Response: ")
+            [submit] = await self.h.smsc.wait_submits(1)
+            self.assertEqual(gsm7_decode(submit.short_message), "Gift {{link_5}}")
         return run(go())
 
     def test_unknown_expired_and_malformed_tokens_are_404(self):
