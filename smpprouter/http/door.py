@@ -249,21 +249,23 @@ class Door:
 
     # -- what became of it ----------------------------------------------------
 
-    async def _status(self, user_name, message_id):
+    async def _status(self, user_name, message_id, clicks=False):
         record = await self.core.mt.record(user_name, message_id)
         if record is None:
             return None
         state = record.state
         name = FINAL.get(state) if state.isdigit() else PHASES.get(state, "unknown")
-        clicks = None
-        if self.links is not None and user_name is not None:
-            clicks = await self.links.clicks(user_name, message_id) or None
+        counts = None
+        if clicks and self.links is not None:
+            counts = await self.links.clicks(user_name, message_id) or None
         return MessageStatus(message_id, name or "unknown", record.final_date,
-                             record.error_code, clicks)
+                             record.error_code, counts)
 
-    def status(self, user_name: str, message_id: str):
-        """Deferred(MessageStatus, or None for an id unknown or another user's)."""
-        return defer.Deferred.fromCoroutine(self._status(user_name, message_id))
+    def status(self, user_name: str, message_id: str, clicks: bool = False):
+        """Deferred(MessageStatus, or None for an id unknown or another user's);
+        clicks: with its smart links' clicks (one Redis command more, when the
+        router has smart links)."""
+        return defer.Deferred.fromCoroutine(self._status(user_name, message_id, clicks))
 
     def status_of_anyone(self, message_id: str):
         """Deferred(MessageStatus or None) whoever owns it: only for the

@@ -321,7 +321,7 @@ class TransactionStatus(_JsonResource):
         if not door.available:
             return _error(request, 503, "the router cannot answer right now; "
                           "ask again in a moment")
-        door.status(user.name, transid).addCallbacks(
+        door.status(user.name, transid, clicks=True).addCallbacks(
             _status_answer, _status_failed, (transid,)).addCallback(_write, request)
         return server.NOT_DONE_YET
 

@@ -32,7 +32,7 @@ from dataclasses import replace
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from ..core.codec import encode_entry
+from ..core.codec import encode_click
 from ..core.inbox import webhook_queue
 from ..core.messages import Click, Outcome
 from ..core.mt import STORE_DOWN
@@ -148,7 +148,7 @@ class Smartlinks:
     def _queue_click(self, clicks, record):
         click = Click(record.message_id, record.link_id, record.target, record.destination,
                       clicks, self.clock(), record.reference)
-        return self.store.enqueue(webhook_queue(record.user), encode_entry(click))
+        return self.store.enqueue(webhook_queue(record.user), encode_click(click))
 
     def clicks(self, user_name, message_id):
         """Deferred({link id: clicks}) of a message ({} for one without links)."""

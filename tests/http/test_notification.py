@@ -6,7 +6,7 @@ from types import SimpleNamespace
 from hypothesis import given, strategies as st
 from twisted.trial.unittest import TestCase
 
-from smpprouter.core.codec import decode_entry, encode_entry
+from smpprouter.core.codec import decode_entry, encode_click
 from smpprouter.core.messages import Click, Inbound, Receipt
 from smpprouter.http.meta import encode_meta
 from smpprouter.http.notification import STATES, entry_time, iso_time, mo_body, render, \
@@ -100,7 +100,7 @@ class ClickBodyTests(TestCase):
         click = Click("1f", "5", "https://e.com/g?a=1", "15551234567", 3, 1733047230.5,
                       encode_meta({"correlationid": "c", "notifydata": "n",
                                    "notifyurl": "https://x.e/dr"}))
-        stored = decode_entry(encode_entry(click))
+        stored = decode_entry(encode_click(click))
         self.assertEqual(stored, click)
         account = SimpleNamespace(dlr_url="https://e.com/dlr", mo_url="https://e.com/mo",
                                   click_url="https://e.com/click")

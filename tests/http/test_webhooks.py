@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from twisted.internet import defer, task
 from twisted.trial.unittest import TestCase
 
-from smpprouter.core.codec import decode_entry, encode_entry
+from smpprouter.core.codec import decode_entry, encode_click, encode_entry
 from smpprouter.core.messages import Click, Inbound, Receipt
 from smpprouter.http import signing
 from smpprouter.http.meta import encode_meta
@@ -63,7 +63,7 @@ def receipt(n, url=None):
                                 "1555000%04d" % n, "Brand", reference=reference))
 
 
-CLICK = encode_entry(Click("id1", "5", "https://e.com/", "15551234567", 1, 0.0))
+CLICK = encode_click(Click("id1", "5", "https://e.com/", "15551234567", 1, 0.0))
 
 
 class SenderTestCase(TestCase):
