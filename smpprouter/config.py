@@ -57,8 +57,9 @@ KEYS = {
     "outbound": ("max_queue", "default_validity", "max_validity", "retry_min", "retry_max",
                  "schedule_interval", "batch"),
     "http": ("max_body", "request_timeout", "max_destinations", "websms_get_max",
-             "websms_post_max", "status_without_credentials", "templates", "idempotency_ttl",
-             "webhook_timeout", "webhook_concurrency", "webhook_retention", "webhook_allow"),
+             "websms_post_max", "status_without_credentials", "templates", "links",
+             "link_base", "idempotency_ttl", "webhook_timeout", "webhook_concurrency",
+             "webhook_retention", "webhook_allow"),
     "metrics": ("enabled", "publish_interval"),
     "log": ("format", "message_text"),
     "listeners.NAME": ("protocol", "endpoint", "max_connections", "max_connections_per_ip",
@@ -73,7 +74,8 @@ KEYS = {
                         "max_octets", "message_payload", "split", "receipt_map"),
     "users.NAME": ("password", "groups", "max_binds", "throughput", "window", "window_policy",
                    "message_id", "dlr_retention", "store_and_forward", "service_key",
-                   "dlr_url", "mo_url", "webhook_secret", "webhook_retention", "allow_from",
+                   "dlr_url", "mo_url", "click_url", "webhook_secret", "webhook_retention",
+                   "allow_from",
                    "tls_subject", "billing", "low_balance", "sender_ids", "tlv_defaults",
                    "max_receivers", "bind_scope", "system_type", "expires", "doors",
                    "operations", "country_code", "duplicate_window", "traffic"),
@@ -175,6 +177,8 @@ class HttpConfig:
     websms_post_max: int = 10000      # seed 003: numbers per POST
     status_without_credentials: bool = False  # seed 003's websmsstatus as written: no user/pass
     templates: str | None = None      # absolute path of the REST API's message templates
+    links: str | None = None          # absolute path of the REST API's smart links
+    link_base: str = ""               # the public URL the short links start with (ends in /)
     idempotency_ttl: int = 86400      # how long an Idempotency-Key's first answer is kept
     webhook_timeout: float = 10.0     # one webhook request, connect to last byte
     webhook_concurrency: int = 8      # webhook requests in flight per receiving host
@@ -280,6 +284,7 @@ class User:
     service_key: str = field(default="", repr=False)
     dlr_url: str = ""          # receipts go here (webhook) unless a message names its own
     mo_url: str = ""           # MOs go here (webhook); "" = to its SMPP receivers
+    click_url: str = ""        # clicks on its messages' smart links go here (webhook)
     webhook_secret: str = field(default="", repr=False)  # HMAC-SHA256 key of its webhooks
     webhook_retention: int = 0  # seconds undelivered webhooks are retried; 0 = [http]'s
     allow_from: tuple = ()     # networks (ip_network) it may bind from; () = anywhere
@@ -717,6 +722,21 @@ def _url(t: _Table, name: str) -> str:
     return value
 
 
+def _link_base(t: _Table) -> str:
+    """[http] link_base: http(s), a host, no query or fragment; ends in "/" (a token
+    follows it). Its path is where the HTTP listener serves the links."""
+    value = t.string("link_base", "")
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query \
+            or parts.fragment or not value.isascii() or not value.isprintable() \
+            or " " in value:
+        raise t.error("link_base", "must be an http:// or https:// URL with a host and "
+                      "no query, as \"https://s.example.com/\", not %r" % value)
+    return value if value.endswith("/") else value + "/"
+
+
 def _networks(t: _Table, name: str) -> tuple:
     networks = []
     for index, text in enumerate(t.strings(name, [])):
@@ -731,6 +751,11 @@ def _networks(t: _Table, name: str) -> tuple:
 def _http(t: _Table, base: str) -> HttpConfig:
     t.allow(*KEYS["http"])
     templates = t.string("templates", "")
+    links = t.string("links", "")
+    link_base = _link_base(t)
+    if links and not link_base:
+        raise t.error("links", "needs link_base: the public URL the short links start "
+                      "with, e.g. \"https://s.example.com/\"")
     return HttpConfig(
         max_body=t.integer("max_body", 4 * 1024 * 1024, 1024, 1 << 30),
         request_timeout=_positive(t, "request_timeout", 30.0),
@@ -739,6 +764,8 @@ def _http(t: _Table, base: str) -> HttpConfig:
         websms_post_max=t.integer("websms_post_max", 10000, 1, 1000000),
         status_without_credentials=t.boolean("status_without_credentials", False),
         templates=_existing_file(t, "templates", base, templates) if templates else None,
+        links=_existing_file(t, "links", base, links) if links else None,
+        link_base=link_base,
         idempotency_ttl=t.integer("idempotency_ttl", 86400, 1),
         webhook_timeout=_positive(t, "webhook_timeout", 10.0),
         webhook_concurrency=t.integer("webhook_concurrency", 8, 1, 1000),
@@ -859,6 +886,7 @@ def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
                 dlr_retention=dlr_retention, window_policy=window_policy,
                 store_and_forward=store_and_forward, service_key=service_key,
                 dlr_url=_url(t, "dlr_url"), mo_url=_url(t, "mo_url"),
+                click_url=_url(t, "click_url"),
                 webhook_secret=t.string("webhook_secret", ""),
                 webhook_retention=t.integer("webhook_retention", 0, lo=0),
                 allow_from=_networks(t, "allow_from"),

@@ -152,7 +152,7 @@ class ShippedFileShowsEveryKeyTests(SynchronousTestCase):
                      uncommented["listeners"]["smpp"]["tls"]["private_key"],
                      uncommented["listeners"]["smpp"]["tls"]["ca"],
                      uncommented["connectors"]["smsc"]["tls_ca"],
-                     uncommented["http"]["templates"]):
+                     uncommented["http"]["templates"], uncommented["http"]["links"]):
             open(os.path.join(directory, name), "w").close()
         receipt_map = uncommented["connectors"]["smsc"]["receipt_map"]
         os.makedirs(os.path.dirname(os.path.join(directory, receipt_map)))
@@ -643,6 +643,21 @@ class HttpTests(ConfigTestCase):
                          "http.max_destinations")
         self.assertError('[http]\ntemplates = "missing.toml"\n' + MINIMAL, "templates",
                          "http.templates", "file not found")
+
+    def test_smart_link_keys(self):
+        links = os.path.abspath(self.write('[links.5]\nurl = "https://e.com/"\n', "links.toml"))
+        config = self.load('[http]\nlinks = "%s"\nlink_base = "https://s.e.com"\n' % links
+                           + MINIMAL + 'click_url = "https://e.com/c"\n')
+        self.assertEqual((config.http.links, config.http.link_base), (links, "https://s.e.com/"))
+        self.assertEqual(config.users["esme1"].click_url, "https://e.com/c")
+        self.assertIsNone(self.load(MINIMAL).http.links)
+        self.assertError('[http]\nlinks = "%s"\n' % links + MINIMAL, "links", "http.links",
+                         "needs link_base")
+        for bad in ("ftp://s.e.com/", "https:///x", "https://s.e.com/?a=1", "https://s.e.com/ x"):
+            self.assertError('[http]\nlink_base = "%s"\n' % bad + MINIMAL, "link_base",
+                             "http.link_base", "http:// or https://")
+        self.assertError(MINIMAL + 'click_url = "mailto:x"\n', "click_url",
+                         "users.esme1.click_url", "http:// or https://")
 
 
 class HardeningConfigTests(ConfigTestCase):

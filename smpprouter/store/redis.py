@@ -21,6 +21,7 @@ handful of commands written together on one connection:
     charge, refund (credits.py)  one script per prepaid user per turn
     in_list, first_seen (lists.py)  one SMISMEMBER per number list per turn, one
                    FIRST_SEEN script per user with a duplicate_window
+    smart links (links.py)  one command per link and call (a token is its own slot)
 
 Each caller still gets its own Deferred and its own result. Batches touch the
 keys of one connector or one user, i.e. one hash slot (keys.py), so they stay
@@ -60,6 +61,7 @@ from .multipart import MultipartMixin
 from .interface import Delivery, ICorrelationStore, ICreditStore, IOutboundStore
 from .lease import ILeases, LeaseMixin
 from .notify import Notifier, _SubscriberFactory
+from .links import LinksMixin
 from .lists import ListsMixin
 from .lockout import LockoutMixin
 from .outbound import OutboundMixin
@@ -80,7 +82,7 @@ def _default_instance():
 
 @implementer(ICorrelationStore, IOutboundStore, ICreditStore, ILeases)
 class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin, CreditsMixin,
-                 ListsMixin, MultipartMixin):
+                 ListsMixin, MultipartMixin, LinksMixin):
     """The shared store of every router process: see the module docstring."""
 
     def __init__(self, host, port, db=0, password=None, *, reactor=None, instance=None,

@@ -20,7 +20,7 @@ from smpprouter.store.interface import Mapping
 from tests.redis_cluster import RedisCluster, cluster_port, shared_cluster
 from tests.redis_server import RedisServer
 
-from . import test_credits, test_lease, test_lockout, test_outbound, test_redis
+from . import test_credits, test_lease, test_links, test_lockout, test_outbound, test_redis
 from .support import StoreTestCase, retry_until_ok, wait_for
 
 
@@ -137,6 +137,31 @@ class _Workload:
         held = yield store.claim("esme1", "c1", 10)
         yield store.touch("esme1", "c1", [d.entry_id for d in held])
         yield wait_for(lambda: len(calls) >= 6)
+
+    @defer.inlineCallbacks
+    def test_smart_link_workload_on_a_cluster_node(self):
+        """Links of several users and tokens, and their clicks, in the same turns."""
+        from smpprouter.store.links import LinkRecord
+        store = yield self.make_store()
+        records = {"Tok%07d" % i: LinkRecord("https://e.com/", u, "1555", "5", 2 ** 31, "")
+                   for i, u in enumerate(("esme1", "esme2", "{odd}") * 3)}
+        saved = yield defer.gatherResults([store.save_link(t, r) for t, r in records.items()])
+        self.assertEqual(saved, [True] * 9)
+        yield defer.gatherResults(
+            [store.link_message(t, LinkRecord(r.target, r.user, r.destination, r.link_id,
+                                              r.expires, "", "m-" + t))
+             for t, r in records.items()]
+            + [store.init_clicks(r.user, "m-" + t, ["5"], r.expires)
+               for t, r in records.items()])
+        found = yield defer.gatherResults([store.follow_link(t) for t in records])
+        counts = yield defer.gatherResults([store.count_click(r.user, r.message_id, "5",
+                                                              r.expires) for r in found])
+        self.assertEqual(counts, [1] * 9)
+        clicks = yield defer.gatherResults([store.clicks(r.user, r.message_id)
+                                            for r in found])
+        self.assertEqual(clicks, [{"5": 1}] * 9)
+        yield defer.gatherResults([store.drop_link(t) for t in records])
+
 
 class ClusterNodeTests(_Workload, StoreTestCase):
     timeout = 60
@@ -373,7 +398,8 @@ globals().update(_on_three_nodes(
     test_outbound.CancelReplaceTests, test_outbound.BatchingTests,
     test_outbound.NotificationTests, test_outbound.ClientSideTests,
     test_outbound.HotPathRecordTests, test_outbound.ExpiryTests,
-    test_credits.CreditTests, test_lockout.LockoutStoreTests, test_lease.LeaseTests))
+    test_credits.CreditTests, test_lockout.LockoutStoreTests, test_lease.LeaseTests,
+    test_links.LinkStoreTests))
 
 
 class FailoverTests(StoreTestCase):
