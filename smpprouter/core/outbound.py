@@ -40,7 +40,7 @@ from . import multipart
 from .codec import CorruptEntry, decode_queued
 from .expiry import ExpirySweep
 from .mt import ATTEMPT_FAILURES, RETRYABLE_STATUS
-from .receipts import WANTS_RECEIPT
+from .receipts import EXPIRED_AT_GATEWAY, WANTS_RECEIPT
 
 _BUSY = frozenset((Status.ESME_RTHROTTLED, Status.ESME_RMSGQFUL))
 REJECTED = str(int(MessageState.REJECTED))
@@ -118,7 +118,7 @@ class Drainer:
             for entry, queued in self.backlog:
                 validity = queued.submission.validity
                 if validity is not None and validity <= now:
-                    self._end(entry, queued, EXPIRED, MessageState.EXPIRED, 0)
+                    self._end(entry, queued, EXPIRED, MessageState.EXPIRED, EXPIRED_AT_GATEWAY)
                 else:
                     keep.append((entry, queued))
             self.backlog = keep
@@ -191,7 +191,7 @@ class Drainer:
             entry, queued = backlog.popleft()
             validity = queued.submission.validity
             if validity is not None and validity <= now:
-                self._end(entry, queued, EXPIRED, MessageState.EXPIRED, 0)
+                self._end(entry, queued, EXPIRED, MessageState.EXPIRED, EXPIRED_AT_GATEWAY)
                 continue
             self._send(entry, queued, 0)
         if not backlog:

@@ -44,6 +44,9 @@ ENROUTE = int(MessageState.ENROUTE)   # a plain int: compared per receipt
 PARK_FIRST, PARK_MAX = 0.05, 2.0
 PARK_LONG = 1.0   # a receipt parked longer than this is no race: see Receipts._park
 PART_LEASE = 30.0  # seconds a process may take to queue a split message's receipt
+# seed 000's delivery report codes for what the router itself reports
+EXPIRED_AT_GATEWAY = 16   # "Message Expired @ Gateway": validity passed in the router's queue
+RECEIPT_TIMEOUT = 99      # "SMS delivery receipt timeout": the upstream never reported
 # message_state values counted as themselves in Receipts.states; anything else
 # an upstream sends is counted as 0, so no upstream can grow the label set.
 _STATES = frozenset(MessageState)

@@ -110,6 +110,7 @@ class QueueTests(StoreForwardTestCase):
             self.assertEqual(resp.command_status, ROK)
             dlr = await self.receipt(client, resp.message_id)
             self.assertEqual(parse_receipt(dlr.short_message).stat, "EXPIRED")
+            self.assertEqual(parse_receipt(dlr.short_message).err, "016")  # seed 000: at gateway
             self.assertEqual(dlr.tlvs["message_state"], MessageState.EXPIRED)
             answer = await client.query(resp.message_id)
             self.assertEqual(answer.command_status, ROK)
@@ -128,6 +129,7 @@ class QueueTests(StoreForwardTestCase):
             self.assertEqual(resp.command_status, ROK)
             dlr = await self.receipt(client, resp.message_id)
             self.assertEqual(parse_receipt(dlr.short_message).stat, "EXPIRED")
+            self.assertEqual(parse_receipt(dlr.short_message).err, "016")
             self.assertEqual(self.h.smsc.message_count, 0)
             answer = await client.query(resp.message_id)
             self.assertEqual(answer.message_state, MessageState.EXPIRED)
