@@ -36,6 +36,7 @@ _REQUIRED = object()
 # 1.0 and 1.1 only when an operator writes them (seed 002's ESMEs still speak them).
 _TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 _ID_FORMS = ("as-is", "hex", "decimal")
+RECEIPT_TIMEOUT = 43200   # connectors' default receipt_timeout (s): 12 h
 _WINDOW_POLICIES = ("pause", "refuse")
 LOG_FORMATS = ("text", "json")
 _PROTOCOLS = ("smpp", "http", "metrics")
@@ -68,7 +69,7 @@ KEYS = {
                         "interface_version", "bind", "binds", "window", "throughput",
                         "enquire_link_interval", "response_timeout", "reconnect_min",
                         "reconnect_max", "hold_unbound", "dlr_expiry", "resp_id", "receipt_id",
-                        "receipt_wait",
+                        "receipt_wait", "receipt_timeout",
                         "tls", "tls_ca", "tls_hostname", "tls_min_version",
                         "max_octets", "message_payload", "split", "receipt_map"),
     "users.NAME": ("password", "groups", "max_binds", "throughput", "window", "window_policy",
@@ -255,6 +256,9 @@ class Connector:
     message_payload: bool = False
     split: str = "udh8"        # "udh8" | "udh16" | "sar"
     receipt_map: tuple = ()    # receiptmap.load_receipt_map() of its `receipt_map` file
+    # seconds after which a message still without a final receipt gets the router's
+    # own (UNKNOWN, err 099; core/timeouts.py); 0 = never
+    receipt_timeout: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -758,6 +762,12 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
     hold_unbound = t.number("hold_unbound", 5.0, lo=0, hi=60)
     dlr_expiry = t.integer("dlr_expiry", 259200, lo=1)
     receipt_wait = t.number("receipt_wait", 15.0, lo=0)
+    # 12 h: a handset off overnight still reports; an operator has an answer the
+    # same day. Capped below dlr_expiry, so the mapping is still there to answer.
+    receipt_timeout = t.integer("receipt_timeout", min(RECEIPT_TIMEOUT, dlr_expiry // 2), lo=0)
+    if receipt_timeout >= dlr_expiry:
+        raise t.error("receipt_timeout", "must be less than dlr_expiry (%d), not %d: the "
+                      "mapping must outlive it" % (dlr_expiry, receipt_timeout))
     resp_id = t.string("resp_id", "as-is", choices=_ID_FORMS)
     receipt_id = t.string("receipt_id", "as-is", choices=_ID_FORMS)
     tls = t.boolean("tls", False)
@@ -783,7 +793,8 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
         dlr_expiry=dlr_expiry,
         receipt_wait=receipt_wait, resp_id=resp_id, receipt_id=receipt_id, tls=tls, tls_ca=tls_ca,
         tls_hostname=tls_hostname, tls_min_version=tls_min_version, max_octets=max_octets,
-        message_payload=message_payload, split=split, receipt_map=receipt_map)
+        message_payload=message_payload, split=split, receipt_map=receipt_map,
+        receipt_timeout=receipt_timeout)
 
 
 def _user(name: str, t: _Table, smpp: SmppConfig) -> User:

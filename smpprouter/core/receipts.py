@@ -46,7 +46,10 @@ PARK_LONG = 1.0   # a receipt parked longer than this is no race: see Receipts._
 PART_LEASE = 30.0  # seconds a process may take to queue a split message's receipt
 # seed 000's delivery report codes for what the router itself reports
 EXPIRED_AT_GATEWAY = 16   # "Message Expired @ Gateway": validity passed in the router's queue
-RECEIPT_TIMEOUT = 99      # "SMS delivery receipt timeout": the upstream never reported
+RECEIPT_TIMEOUT = multipart.RECEIPT_TIMEOUT   # "SMS delivery receipt timeout" (core/timeouts.py)
+# registered_delivery of the marker left where a mapping was once the router made
+# its own receipt for it (core/timeouts.py): the upstream's, late, is dropped.
+TIMED_OUT = 0x80
 # message_state values counted as themselves in Receipts.states; anything else
 # an upstream sends is counted as 0, so no upstream can grow the label set.
 _STATES = frozenset(MessageState)
@@ -155,7 +158,8 @@ class Receipts:
         if asked != 1 or receipt.esm_class & 0x20 or receipt.state == ENROUTE:
             # not the common case (a final receipt, any outcome asked for)
             if not relays(asked, receipt.state, receipt.esm_class):
-                self.counters["receipts_unwanted"] += 1
+                late = asked & TIMED_OUT   # the router's own receipt was given
+                self.counters["receipts_late" if late else "receipts_unwanted"] += 1
                 answer(Status.ESME_ROK)
                 return
         text = receipt.text

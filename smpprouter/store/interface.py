@@ -59,6 +59,19 @@ class ICorrelationStore(Interface):
         """Deferred(Mapping or None). state, a final state's digit: also record
         it (and the final date) in the mapped message's record, if it exists."""
 
+    def watch_receipts(connector, timeout):
+        """From now on a mapping of connector saved with a receipt asked for waits
+        timeout seconds for its final receipt (due:{c}, in the scripts that save
+        and read mappings), then is take_overdue's (store/timeouts.py)."""
+
+    def take_overdue(connector, now, lease, count):
+        """Deferred([(upstream id, Mapping)]): messages past their receipt's timeout,
+        leased to the caller; a final receipt read meanwhile finds no mapping."""
+
+    def finish_overdue(connector, done):
+        """done [(upstream id, marker)]: their router-made receipts are queued; each
+        mapping becomes its marker for the rest of its TTL."""
+
     def enqueue(user, payload):
         """Append an encoded deliver_sm to dlv:{user}; Deferred(entry id) once stored.
 
