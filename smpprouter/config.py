@@ -22,7 +22,8 @@ from twisted.internet.endpoints import _parseServer
 from smpprouter.passwords import is_hash
 from smpprouter.policy.numbers import country_code_problem
 from smpprouter.tomlfile import ConfigError, TomlFile
-from smpprouter.receiptmap import load_receipt_map
+from smpprouter.receiptmap import (DATE_LENGTHS, TEXT_KEYS, ReceiptProfile, load_receipt_map,
+                                   load_reverse_map)
 from smpprouter.smpp.text import AIR_OCTETS, METHODS, MIN_AIR_OCTETS, UDH8
 
 __all__ = ["ConfigError", "load_config", "Config", "RouterConfig", "RedisConfig",
@@ -77,7 +78,8 @@ KEYS = {
                    "dlr_url", "mo_url", "webhook_secret", "webhook_retention", "allow_from",
                    "tls_subject", "billing", "low_balance", "sender_ids", "tlv_defaults",
                    "max_receivers", "bind_scope", "system_type", "expires", "doors",
-                   "operations", "country_code", "duplicate_window", "traffic"),
+                   "operations", "country_code", "duplicate_window", "traffic",
+                   "receipt_dates", "receipt_text", "receipt_codes"),
 }
 PREPAID, POSTPAID = "prepaid", "postpaid"
 _BILLING = (POSTPAID, PREPAID)
@@ -310,6 +312,9 @@ class User:
     # traffic = "promotional": all its messages keep routes' hours (policy/hours.py);
     # "transactional" (the default): only those with service_type "PROMO" do
     promotional: bool = False
+    # how its receipts are written (receipt_dates, receipt_text, receipt_codes); None:
+    # as today (the upstream's as sent, the router's own YYMMDDhhmm with Text:)
+    receipt_profile: ReceiptProfile | None = None
 
     @property
     def prepaid(self) -> bool:
@@ -797,7 +802,7 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
         receipt_timeout=receipt_timeout)
 
 
-def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
+def _user(name: str, t: _Table, smpp: SmppConfig, base: str) -> User:
     t.allow(*KEYS["users.NAME"])
     password = t.string("password")
     if not is_hash(password):
@@ -832,6 +837,7 @@ def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
     if country_code and country_code_problem(country_code):
         raise t.error("country_code", country_code_problem(country_code))
     return User(name=name, password=password, groups=groups, max_binds=max_binds,
+                receipt_profile=_receipt_profile(t, base),
                 country_code=country_code, billing=billing, low_balance=low_balance, sender_ids=sender_ids,
                 tlv_defaults=_tlv_defaults(t),
                 duplicate_window=t.integer("duplicate_window", 0, 0, 30 * 86400),
@@ -885,6 +891,16 @@ def _choices(t: _Table, name: str, choices: tuple) -> frozenset:
                 message += "; did you mean %r?" % close[0]
             raise t.tf.error(t.key + (name, index), message)
     return frozenset(values)
+
+
+def _receipt_profile(t: _Table, base: str) -> ReceiptProfile | None:
+    dates = t.string("receipt_dates", "as-sent", choices=tuple(DATE_LENGTHS))
+    text = t.string("receipt_text", "as-sent", choices=tuple(TEXT_KEYS))
+    codes = t.string("receipt_codes", "")
+    if dates == "as-sent" and text == "as-sent" and not codes:
+        return None   # the common case: receipts pay nothing for profiles
+    return ReceiptProfile(DATE_LENGTHS[dates], TEXT_KEYS[text], load_reverse_map(
+        _existing_file(t, "receipt_codes", base, codes)) if codes else None)
 
 
 def _tlv_defaults(t: _Table) -> tuple:
@@ -986,7 +1002,7 @@ def load_config(path: str, overrides: dict | None = None) -> Config:
                                                                 listener.endpoint))
     connectors = {name: _connector(name, t, base)
                   for name, t in connectors_t.named_tables("connector")}
-    users = {name: _user(name, t, smpp)
+    users = {name: _user(name, t, smpp, base)
              for name, t in users_t.named_tables("user", max_len=15)}
     keys = {}
     for user in users.values():

@@ -219,8 +219,10 @@ class Receipts:
             self.counters["receipts_unwanted"] += 1
             queued(Status.ESME_ROK)
             return
-        text = build_receipt(message_id, _date(mapping.submitted_at), _date(now), state,
-                             sub=len(states), dlvrd=delivered, err=err)
+        seconds = self.inbox.seconds(mapping.user)
+        text = build_receipt(message_id, _date(mapping.submitted_at, seconds),
+                             _date(now, seconds), state, sub=len(states), dlvrd=delivered,
+                             err=err)
         tlvs = {"receipted_message_id": message_id, "message_state": int(state)}
         whole = Receipt(message_id, int(state), text, receipt.source, receipt.destination,
                         receipt.source_ton, receipt.source_npi, receipt.dest_ton,
@@ -317,13 +319,16 @@ class Receipts:
             return defer.succeed(None)
         self.counters["receipts_own"] += 1
         now = self.clock.seconds()
-        text = build_receipt(queued.message_id, _date(queued.submitted_at), _date(now),
-                             MessageState(state), sub=queued.parts, err=err,
-                             text=s.body if not s.esm_class & 0x40 else b"")
+        seconds = self.inbox.seconds(s.user)
+        text = build_receipt(queued.message_id, _date(queued.submitted_at, seconds),
+                             _date(now, seconds), MessageState(state), sub=queued.parts,
+                             err=err, text=s.body if not s.esm_class & 0x40 else b"")
         tlvs = {"receipted_message_id": queued.message_id, "message_state": int(state)}
         receipt = Receipt(queued.message_id, int(state), text, s.destination, s.source,
                           s.dest_ton, s.dest_npi, s.source_ton, s.source_npi, 0, 0x04, tlvs,
                           s.reference)
+        if self.inbox.profiles:
+            self.inbox.restyled(s.user, receipt)
         return self.store.enqueue(queue_for(self.inbox.users, s.user, receipt),
                                   encode_entry(receipt))
 
@@ -353,5 +358,5 @@ def _map_status(table, receipt):
         receipt.tlvs["message_state"] = state
 
 
-def _date(t):
-    return format_receipt_date(datetime.fromtimestamp(t, timezone.utc))
+def _date(t, seconds=False):
+    return format_receipt_date(datetime.fromtimestamp(t, timezone.utc), seconds)

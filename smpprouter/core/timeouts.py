@@ -87,8 +87,10 @@ class ReceiptTimeouts:
         if not wants_receipt(mapping.registered_delivery, UNKNOWN):
             answer(Status.ESME_ROK)
             return
-        text = build_receipt(message_id, _date(mapping.submitted_at), _date(now), UNKNOWN,
-                             sub=mapping.parts, err=RECEIPT_TIMEOUT)
+        seconds = receipts.inbox.seconds(mapping.user)
+        text = build_receipt(message_id, _date(mapping.submitted_at, seconds),
+                             _date(now, seconds), UNKNOWN, sub=mapping.parts,
+                             err=RECEIPT_TIMEOUT)
         stand_in.text = text
         stand_in.esm_class = 0x04
         stand_in.tlvs = {"receipted_message_id": message_id, "message_state": int(UNKNOWN)}
@@ -115,5 +117,5 @@ class ReceiptTimeouts:
                           error=result.getErrorMessage())
 
 
-def _date(t):
-    return format_receipt_date(datetime.fromtimestamp(t, timezone.utc))
+def _date(t, seconds):
+    return format_receipt_date(datetime.fromtimestamp(t, timezone.utc), seconds)
