@@ -25,10 +25,9 @@ UNKNOWN = MessageState.UNKNOWN
 
 class TimeoutTestCase(TestCase):
     timeout = 30
-    users = None
 
     def setUp(self):
-        self.h = RouterHarness(connector="receipt_timeout = 1", users=self.users)
+        self.h = RouterHarness(connector="receipt_timeout = 1")
         self.addCleanup(lambda: run(self.h.stop()))
         return run(self.h.start())
 
