@@ -107,3 +107,31 @@ class RouterMadeProfileTests(ProfileTestCase):
             self.assertTrue(int(before) <= done <= time.time(), (before, receipt.done_date))
             self.assertIn(b" text:", text)
         return run(go())
+
+
+class Seed000CodesTests(TestCase):
+    """A seed-000 user's duplicate: the router's REJECTD receipt says 18, not 460."""
+    timeout = 30
+
+    def setUp(self):
+        self.h = RouterHarness(users={
+            "esme1": "", "esme3": "",
+            "esme2": 'store_and_forward = true\nduplicate_window = 60\n'
+                     'receipt_codes = "%s"' % os.path.join(ETC, "receipt-maps", "seed000.toml")})
+        self.addCleanup(lambda: run(self.h.stop()))
+        return run(self.h.start())
+
+    def test_a_duplicate_reports_seed_000s_18(self):
+        async def go():
+            client = await self.h.bind("transceiver", "esme2")
+            first = await client.submit(**MESSAGE)
+            second = await client.submit(**MESSAGE)
+            self.assertEqual((first.command_status, second.command_status),
+                             (Status.ESME_ROK, Status.ESME_ROK))
+            receipts = {}
+            for _ in range(2):
+                r = parse_receipt((await client.next_delivery()).short_message)
+                receipts[r.id] = (r.stat, r.err)
+            self.assertEqual(receipts[second.message_id], ("REJECTD", "018"))
+            self.assertEqual(receipts[first.message_id], ("DELIVRD", "000"))
+        return run(go())

@@ -81,6 +81,12 @@ class ReverseMapTests(TestCase):
         self.assertEqual(table[16], b"021")    # [reverse]: expired at gateway
         self.assertEqual(table[102], b"778")
 
+    def test_seed000_users_get_seed000_codes_for_the_routers_own_refusals(self):
+        table = load_reverse_map(os.path.join(ETC, "receipt-maps", "seed000.toml"))
+        self.assertEqual(table[460], b"018")   # seed 000's 18 "Duplicate Message"
+        self.assertEqual(table[408], b"013")
+        self.assertNotIn(11, table)            # the canonical codes stay as they are
+
     def test_a_profile_applies_all_three(self):
         profile = ReceiptProfile(12, b"Text", load_reverse_map(SEED002))
         self.assertTrue(profile.seconds)
