@@ -6,8 +6,13 @@ The simulator sends no receipt for a message asking for failures only
 upstream: the router's receipt_timeout (1 s here) gives the user its final
 answer, UNKNOWN with seed 000's err 099."""
 
+import io
+import json
+
 from twisted.internet import reactor
 from twisted.trial.unittest import TestCase
+from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, readBody
+from twisted.web.http_headers import Headers
 
 from bench.sink import WebhookSink
 from smpprouter.smpp.receipt import MessageState, parse_receipt
@@ -16,6 +21,7 @@ from smpprouter.smpp.status import Status
 from ..store.support import wait_for
 from .harness import RouterHarness, run
 from .test_multipart import LONG, TEXT, payload
+from .test_rest import SEND, message, user
 
 MESSAGE = dict(source_addr="MyBrand", source_addr_ton=5, destination_addr="15551234567",
                dest_addr_ton=1, dest_addr_npi=1, short_message=b"hello there",
@@ -145,5 +151,41 @@ class WebhookTimeoutTests(TimeoutTestCase):
             self.assertEqual(info["transid"], resp.message_id)
             self.assertEqual(info["deliveryInfo"]["deliveryStatus"], "Unknown")
             self.assertEqual(info["deliveryInfo"]["Description"], "Unknown (err 099)")
+            self.assertEqual(self.h.core.counters["receipts_timed_out"], 1)
+        return run(go())
+
+
+class RestTimeoutTests(TestCase):
+    """A REST message (store and forward, the drainer's mapping) whose upstream
+    only ever says ENROUTE: the user's webhook gets the router's final answer."""
+    timeout = 30
+
+    def setUp(self):
+        self.sink = WebhookSink(reactor)
+        port = self.sink.listen(0)
+        self.addCleanup(self.sink.close)
+        self.h = RouterHarness(connector="receipt_timeout = 1", http="",
+                               smsc=dict(receipt_stat="ENROUTE"), users={
+                                   "esme1": user("esme1", 'dlr_url = "http://127.0.0.1:%d/dlr"'
+                                                 % port), "esme2": ""})
+        self.pool = HTTPConnectionPool(reactor, persistent=False)
+        self.addCleanup(lambda: run(self.h.stop()))
+        self.addCleanup(self.pool.closeCachedConnections)
+        return run(self.h.start())
+
+    def test_only_enroute_upstream_then_unknown_099_on_the_webhook(self):
+        async def go():
+            headers = Headers({"key": ["key-esme1"], "content-type": ["application/json"]})
+            body = FileBodyProducer(io.BytesIO(json.dumps(message(["15551234567"])).encode()))
+            response = await Agent(reactor, pool=self.pool).request(
+                b"POST", (self.h.http_url + SEND).encode(), headers, body)
+            answer = json.loads(await readBody(response))
+            self.assertEqual(answer["response"][0]["code"], "1001")
+            transid = answer["response"][0]["transid"]
+            await self.sink.wait(lambda s: len(s.requests) >= 1)
+            info = self.sink.requests[0].json()["deliveryInfoNotification"]
+            self.assertEqual((info["transid"], info["deliveryInfo"]["deliveryStatus"]),
+                             (transid, "Unknown"))
+            self.assertGreaterEqual(self.h.core.counters["receipts"], 1)   # the ENROUTE one
             self.assertEqual(self.h.core.counters["receipts_timed_out"], 1)
         return run(go())
