@@ -282,8 +282,13 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         if items is None:
             items = self._saves[connector] = []
         items.append((keys.mapping(connector, upstream_id), ttl, encode_mapping(mapping), d))
-        if self._timeouts and mapping.registered_delivery & 0x13:
-            self._due(connector, upstream_id)
+        if self._timeouts and mapping.registered_delivery & 0x13 \
+                and connector in self._timeouts:
+            # due:{c} gets it in the script that SETs it (timeouts.py)
+            dues = self._dues.get(connector)
+            if dues is None:
+                dues = self._dues[connector] = []
+            dues.append(upstream_id)
         if record:
             sents = self._sents.get(connector)
             if sents is None:
@@ -293,16 +298,6 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         if self._flush_call is None:
             self._flush_call = self._reactor.callLater(0, self._flush)
         return d
-
-    def _due(self, connector, upstream_id):
-        """due:{c} gets the mapping in the script that SETs it (timeouts.py)."""
-        timeout = self._timeouts.get(connector)
-        if timeout:
-            dues = self._dues.get(connector)
-            if dues is None:
-                dues = self._dues[connector] = []
-            dues += (int((self._clock() + timeout) * 1000),
-                     upstream_id.encode("utf-8", "surrogatepass"))
 
     def get_mapping(self, connector, upstream_id, state=None):
         """state (a final state's digit): also record it as the outcome of the

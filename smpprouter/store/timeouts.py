@@ -89,7 +89,7 @@ class TimeoutsMixin:
 
     def _init_timeouts(self):
         self._timeouts = {}   # connector -> receipt_timeout (s)
-        self._dues = {}       # connector -> [score ms, member, ...] of this turn
+        self._dues = {}       # connector -> [upstream id, ...] saved this turn
 
     def watch_receipts(self, connector, timeout):
         """From now on, a mapping of connector saved with a receipt asked for is
@@ -115,8 +115,13 @@ class TimeoutsMixin:
         return self._command(*args)
 
     def _due_args(self, dues, connector):
-        """The dues of connector for the ARGV of its first save script, or ()."""
+        """The dues of connector for the ARGV of its first save script, or ():
+        one clock reading for the turn's messages."""
         pending = dues.pop(connector, None)
         if not pending:
             return ()
-        return [key(connector)] + pending
+        score = int((self._clock() + self._timeouts.get(connector, 0)) * 1000)
+        args = [key(connector)]
+        for member in pending:
+            args += (score, member.encode("utf-8", "surrogatepass"))
+        return args
