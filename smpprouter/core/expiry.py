@@ -59,7 +59,8 @@ class ExpirySweep:
             receipts.append(self.receipts.own(queued, MessageState.EXPIRED,
                                              EXPIRED_AT_GATEWAY))
         d = defer.gatherResults(receipts, consumeErrors=True)
-        return d.addCallback(lambda _: self.store.finish_expired(self.name, ids))
+        return d.addCallback(lambda _: self.store.finish_expired(self.name, ids,
+                                                                 EXPIRED_AT_GATEWAY))
 
     def _done(self, result):
         self._running = False

@@ -240,8 +240,9 @@ class IOutboundStore(Interface):
         process to write their EXPIRED receipt, bind up or not. One script; each
         comes back after `lease` seconds unless finish_expired ends it first."""
 
-    def finish_expired(connector, message_ids):
-        """Their EXPIRED receipts are queued: EXPIRING -> EXPIRED (3), final date now."""
+    def finish_expired(connector, message_ids, error_code=0):
+        """Their EXPIRED receipts are queued: EXPIRING -> EXPIRED (3), final date now,
+        error_code (their receipts' err) for query_sm."""
 
     def replace_message(connector, message_id, user, blob, due, expires=None):
         """Deferred(bool): if msg:{c}:<id> belongs to user and is SCHEDULED or

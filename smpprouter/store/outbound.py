@@ -271,11 +271,11 @@ class OutboundMixin:
                           int(count), keys.message(connector, ""))
         return d.addCallback(lambda r: [(_text(r[i]), r[i + 1]) for i in range(0, len(r), 2)])
 
-    def finish_expired(self, connector, message_ids):
+    def finish_expired(self, connector, message_ids, error_code=0):
         if not message_ids:
             return defer.succeed(None)
         d = self._command(b"EVALSHA", scripts.FINISH_EXPIRED.sha, 1, keys.expiry(connector),
-                          repr(self._clock()), keys.message(connector, ""),
+                          repr(self._clock()), keys.message(connector, ""), int(error_code),
                           *[_b(i) for i in message_ids])
         return d.addCallback(lambda _: None)
 

@@ -530,13 +530,14 @@ end
 return out
 """)
 
-# KEYS: exp:{c}   ARGV: now (unix s), msg prefix, then ids
-# The router's EXPIRED receipt is queued: EXPIRING messages become EXPIRED (3).
+# KEYS: exp:{c}   ARGV: now (unix s), msg prefix, error code, then ids
+# The router's EXPIRED receipt is queued: EXPIRING messages become EXPIRED (3),
+# with the receipt's error code for query_sm.
 FINISH_EXPIRED = Script(b"""
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   local k = ARGV[2] .. ARGV[i]
   if redis.call('HGET', k, 's') == 'X' then
-    redis.call('HSET', k, 's', '3', 'f', ARGV[1])
+    redis.call('HSET', k, 's', '3', 'f', ARGV[1], 'e', ARGV[3])
     redis.call('HDEL', k, 'm')
   end
   redis.call('ZREM', KEYS[1], ARGV[i])

@@ -61,7 +61,7 @@ class FakeStore:
         found, self.expiring = self.expiring, []
         return defer.succeed(found)
 
-    def finish_expired(self, name, message_ids):
+    def finish_expired(self, name, message_ids, error_code=0):
         self.expired += list(message_ids)
         return defer.succeed(None)
 

@@ -114,7 +114,8 @@ class QueueTests(StoreForwardTestCase):
             self.assertEqual(dlr.tlvs["message_state"], MessageState.EXPIRED)
             answer = await client.query(resp.message_id)
             self.assertEqual(answer.command_status, ROK)
-            self.assertEqual(answer.message_state, MessageState.EXPIRED)
+            self.assertEqual((answer.message_state, answer.error_code),
+                             (MessageState.EXPIRED, 16))
             self.assertTrue(answer.final_date)
         return run(go())
 
@@ -132,7 +133,8 @@ class QueueTests(StoreForwardTestCase):
             self.assertEqual(parse_receipt(dlr.short_message).err, "016")
             self.assertEqual(self.h.smsc.message_count, 0)
             answer = await client.query(resp.message_id)
-            self.assertEqual(answer.message_state, MessageState.EXPIRED)
+            self.assertEqual((answer.message_state, answer.error_code),
+                             (MessageState.EXPIRED, 16))
         return run(go())
 
     def test_a_validity_already_past_is_refused(self):
