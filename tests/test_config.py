@@ -785,6 +785,38 @@ class AccountPolicyTests(ConfigTestCase):
                          k + "operations[0]", "did you mean 'submit'?")
 
 
+class ReceiptProfileConfigTests(ConfigTestCase):
+    """A user's receipt_dates, receipt_text, receipt_codes; a connector's receipt_timeout."""
+
+    def test_none_is_no_profile_and_each_setting_is_parsed(self):
+        self.assertIsNone(self.load(MINIMAL).users["esme1"].receipt_profile)
+        path = os.path.abspath(self.write(
+            "[err]\n\"001\" = { stat = \"UNDELIV\", err = 11 }\n", "m.toml"))
+        text = (MINIMAL + 'receipt_dates = "seconds"\nreceipt_text = "text"\n'
+                'receipt_codes = "%s"\n' % path)
+        profile = self.load(text).users["esme1"].receipt_profile
+        self.assertEqual((profile.date_length, profile.text_key, profile.codes),
+                         (12, b"text", {11: b"001"}))
+
+    def test_bad_values_name_their_line(self):
+        k = "users.esme1."
+        self.assertError(MINIMAL + 'receipt_dates = "hours"\n', "receipt_dates",
+                         k + "receipt_dates", "must be one of")
+        self.assertError(MINIMAL + 'receipt_text = "TEXT"\n', "receipt_text",
+                         k + "receipt_text", "must be one of")
+        self.assertError(MINIMAL + 'receipt_codes = "nope.toml"\n', "receipt_codes",
+                         k + "receipt_codes")
+
+    def test_receipt_timeout_defaults_below_dlr_expiry(self):
+        c = SplittingConfigTests.load(self, "")
+        self.assertEqual(c.receipt_timeout, 43200)
+        c = SplittingConfigTests.load(self, "dlr_expiry = 600")
+        self.assertEqual(c.receipt_timeout, 300)
+        e = self.assertRaises(ConfigError, SplittingConfigTests.load, self,
+                              "dlr_expiry = 600\nreceipt_timeout = 600")
+        self.assertIn("connectors.smsc.receipt_timeout: must be less than dlr_expiry", str(e))
+
+
 class SplittingConfigTests(SynchronousTestCase):
     """A connector's max_octets, message_payload, split and receipt_map."""
 

@@ -20,7 +20,8 @@ from smpprouter.store.interface import Mapping
 from tests.redis_cluster import RedisCluster, cluster_port, shared_cluster
 from tests.redis_server import RedisServer
 
-from . import test_credits, test_lease, test_links, test_lockout, test_outbound, test_redis
+from . import (test_credits, test_lease, test_links, test_lockout, test_outbound, test_redis,
+               test_timeouts)
 from .support import StoreTestCase, retry_until_ok, wait_for
 
 
@@ -122,6 +123,7 @@ class _Workload:
         mapping = Mapping("abc", "esme1", "MyBrand", "15551234567", 1.0, 1, 1)
         held = {}
         for c in connectors:
+            store.watch_receipts(c, 1)   # due:{c} in the scripts that save and read mappings
             held[c] = yield store.pending_outbound(c, "c2", 100)
         yield defer.gatherResults(
             [store.finish_outbound(c, e, "U", upstream_id="u")
@@ -133,6 +135,10 @@ class _Workload:
                for c in connectors for i in range(3)])
         yield defer.gatherResults([store.get_mapping(c, f"v{i}", "2")
                                    for c in connectors for i in range(3)])
+        for c in connectors:   # the receipt timeouts' sweep (store/timeouts.py)
+            overdue = yield store.take_overdue(c, 1e10, 60, 100)
+            self.assertEqual(sorted(m for m, _ in overdue), ["u0", "u1", "u2"])
+            yield store.finish_overdue(c, [(m, b"") for m, _ in overdue])
         yield store.enqueue("esme1", b"receipt")
         held = yield store.claim("esme1", "c1", 10)
         yield store.touch("esme1", "c1", [d.entry_id for d in held])
@@ -199,6 +205,9 @@ class ClusterNodeTests(_Workload, StoreTestCase):
         for name in ("smsc", "a{b}c", "{}", "Ωmega"):
             slots = {_slot(keys.mapping(name, str(i))) for i in range(100)}
             self.assertEqual(len(slots), 1, name)
+        from smpprouter.store import timeouts
+        for name in ("smsc", "a{b}c", "{}"):
+            self.assertEqual(_slot(timeouts.key(name)), _slot(keys.mapping(name, "1")), name)
         for user in ("esme1", "x{y}", "ünï"):
             self.assertEqual(_slot(keys.queue(user)), _slot(keys.queue(user) + b"-other"))
         for name in ("smsc", "a{b}c", "{}", "Ωmega"):
@@ -399,7 +408,7 @@ globals().update(_on_three_nodes(
     test_outbound.NotificationTests, test_outbound.ClientSideTests,
     test_outbound.HotPathRecordTests, test_outbound.ExpiryTests,
     test_credits.CreditTests, test_lockout.LockoutStoreTests, test_lease.LeaseTests,
-    test_links.LinkStoreTests))
+    test_links.LinkStoreTests, test_timeouts.TimeoutTests))
 
 
 class FailoverTests(StoreTestCase):
