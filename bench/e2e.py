@@ -367,10 +367,30 @@ def _compare(runs, names, difference):
     return {"ok": ok, names[0]: runs[0][0], names[1]: runs[1][0]}
 
 
-def measure(args, workers, path, metrics="on"):
+def pinned(cpus, command):
+    """command under `taskset -c cpus` (inherited by its children), or as is."""
+    return ["taskset", "-c", cpus] + command if cpus else command
+
+
+class Run:
+    """What a probe is given around a load: the router's directory and worker pids."""
+
+    def __init__(self, directory, pids):
+        self.directory = directory
+        self.pids = pids
+
+
+def measure(args, workers, path, metrics="on", env=None, probes=(), pin=None):
     """Simulator, router and load for one path; (load summary, workers, router user and
     system CPU seconds, the simulator's stats for sf else None). For "prepaid":
-    ([(summary, user, system) postpaid, then prepaid], workers)."""
+    ([(summary, user, system) postpaid, then prepaid], workers).
+
+    env: the router's environment (bench.ab runs a baseline's code through it).
+    probes: objects with start(run) and stop(run), called around each load, where
+    run has .directory (the router's, var/ inside) and .pids (the workers').
+    pin: {"router"|"redis"|"smsc"|"load": cpu list for taskset -c}; the router's
+    list is inherited by its workers and its embedded Redis, which bench.ab re-pins."""
+    pin = pin or {}
     directory = tempfile.mkdtemp(prefix="smpprouter-bench-")
     smpp_port, smsc_port = free_port(), free_port()
     config = write_config(directory, smpp_port, smsc_port, args, path, metrics)
@@ -389,12 +409,12 @@ def measure(args, workers, path, metrics="on"):
         if path in ("sf", "prepaid", "hygiene"):
             check_config(config)   # before anything starts: a clear error
         smsc = subprocess.Popen(
-            [sys.executable, "-u", "-m", "bench.smsc", "--port", str(smsc_port),
-             "--stats-interval", "3600"],
+            pinned(pin.get("smsc"), [sys.executable, "-u", "-m", "bench.smsc", "--port",
+                                     str(smsc_port), "--stats-interval", "3600"]),
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         procs.append(smsc)
         wait_for_line(smsc, ["simulated SMSC on"], 20, seen)
-        if args.profile:
+        if getattr(args, "profile", None):
             command = [os.path.join(BIN, "twistd"), "--nodaemon", "--pidfile", "",
                        "--logfile", "-", "--profile", args.profile, "--profiler", "cprofile",
                        "--savestats", "smpprouter", "--config", config]
@@ -402,11 +422,11 @@ def measure(args, workers, path, metrics="on"):
         else:   # as make run does
             command = [os.path.join(BIN, "smpprouter"), "run", "--config", config,
                        "--workers", str(workers)]
-        router = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True)
+        router = subprocess.Popen(pinned(pin.get("router"), command), cwd=ROOT, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         procs.append(router)
         wait_for_line(router, ["listener smpp on", "bind up as TRX"] * workers, 60, seen)
-        if args.profile:
+        if getattr(args, "profile", None):
             pids = [router.pid]
         else:
             pids = []
@@ -433,13 +453,19 @@ def measure(args, workers, path, metrics="on"):
                     raise RuntimeError("smpprouter lists failed:\n" + added.stdout +
                                        added.stderr)
                 time.sleep(2.0)   # LIST_REFRESH (1 s) and a margin
+            run = Run(directory, pids)
+            for probe in probes:
+                probe.start(run)
             cpu_before = total_cpu(pids)
             load = subprocess.run(
-                [sys.executable, "-m", "bench.load", "--port", str(smpp_port), "--count",
-                 str(args.count), "--sessions", str(args.sessions), "--window",
-                 str(args.window), "--json"] + extra, cwd=ROOT, capture_output=True,
+                pinned(pin.get("load"), [
+                    sys.executable, "-m", "bench.load", "--port", str(smpp_port), "--count",
+                    str(args.count), "--sessions", str(args.sessions), "--window",
+                    str(args.window), "--json"] + extra), cwd=ROOT, capture_output=True,
                 text=True, timeout=600)
             cpu_after = total_cpu(pids)
+            for probe in probes:
+                probe.stop(run)
             user, system = cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]
             if load.returncode:
                 raise RuntimeError("bench.load failed:\n" + load.stdout + load.stderr)
