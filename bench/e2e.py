@@ -79,7 +79,11 @@ def wait_for_line(proc, needles, timeout, seen):
     while missing:
         left = deadline - time.monotonic()
         if left <= 0 or proc.poll() is not None:
-            raise RuntimeError("not ready (%s); output:\n%s" % (missing, "".join(seen[-30:])))
+            if proc.poll() is not None:   # what it said before it ended
+                seen.extend(proc.stdout.readlines())
+            raise RuntimeError("not ready (%s; %s); output:\n%s" % (
+                missing, "exit status %s" % proc.returncode if proc.returncode is not None
+                else "timed out after %.0f s" % timeout, "".join(seen[-30:])))
         ready, _, _ = select.select([proc.stdout], [], [], left)
         if ready:
             line = proc.stdout.readline()
