@@ -209,11 +209,12 @@ def measure_path(args, side, path, workers, pin):
             raise
         print("  (%s %s: the router did not come up, run again: %s)" % (
             path, side.name, str(e).splitlines()[0]), flush=True)
+        print(str(e), file=sys.stderr, flush=True)
         return _measure_path(args, side, path, workers, pin)
 
 
 def _measure_path(args, side, path, workers, pin):
-    redis = RedisProbe(pin.get("redis"))
+    redis = RedisProbe(pin.get("redis"), args.redis_monitor)
     probes = [Whoami(side), redis]
     try:
         if path == "http":
@@ -293,6 +294,12 @@ def print_table(rows, yardsticks, out=sys.stdout):
             seen.add(key)
             w("  %-5s %d worker(s) %-9s %s\n" % (row["path"], row["workers"], row["side"],
                                                  format_commands(row["redis"])))
+            if "sent_per_message" in row["redis"]:
+                w("  %-5s %d worker(s) %-9s requests sent by the router (MONITOR sample of "
+                  "%d commands): %.2f per message\n" % (
+                      row["path"], row["workers"], row["side"],
+                      sum(row["redis"]["monitor_sample"].values()),
+                      row["redis"]["sent_per_message"]))
     by_workers = {}
     for row in rows:
         by_workers.setdefault((row["path"], row["side"], row["round"]), {})[row["workers"]] = row
@@ -322,6 +329,10 @@ def main(argv=None):
     p.add_argument("--window", type=int, default=10)
     p.add_argument("--http-duration", type=int, default=5, metavar="SECONDS")
     p.add_argument("--yardstick-repeat", type=int, default=7)
+    p.add_argument("--redis-monitor", type=float, default=0.0, metavar="SECONDS",
+                   help="also sample MONITOR for this long in each load, to tell the "
+                   "requests the router sent from the commands its scripts called (costs "
+                   "Redis CPU while it runs: off by default)")
     for name in ("router", "redis", "smsc", "load"):
         p.add_argument("--pin-" + name, metavar="CPUS", help="taskset -c list for the %s" % name)
     args = p.parse_args(argv)

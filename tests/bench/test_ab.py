@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 from twisted.trial import unittest
 
@@ -109,6 +110,32 @@ class RedisInfoTest(unittest.TestCase):
         self.assertGreaterEqual(figures["reads_per_message"], 11 / 5)
         self.assertTrue(redisinfo.format_commands(figures).startswith("2.40: set 2.00"))
 
+    def test_monitor_tells_what_a_script_called_from_what_was_sent(self):
+        import redis
+        server = shared()
+        client = redis.Redis(host=server.host, port=server.port, password=server.password)
+        self.addCleanup(client.close)
+        watcher = redis.Redis(host=server.host, port=server.port, password=server.password,
+                              socket_timeout=2)
+        sampler = redisinfo._Monitor(watcher, 0, 30)
+        sampler.start()
+        deadline = time.monotonic() + 10
+        while not any("O" in c["flags"] for c in client.client_list()):
+            self.assertLess(time.monotonic(), deadline, "MONITOR never started")
+            time.sleep(0.01)
+        client.eval("redis.call('hset', KEYS[1], 'a', 1); return 1", 1, "bench-ab-test:m")
+        client.set("bench-ab-test:n", "1")
+        while sampler.sample[("set", False)] < 1:
+            self.assertLess(time.monotonic(), deadline, "MONITOR saw no SET")
+            time.sleep(0.01)
+        sampler.stopping.set()
+        client.ping()    # a command for the sampler to wake up on
+        sampler.join(10)
+        self.assertFalse(sampler.is_alive())
+        self.assertEqual(sampler.sample[("eval", False)], 1)
+        self.assertEqual(sampler.sample[("hset", True)], 1)
+        self.assertEqual(sampler.sample[("hset", False)], 0)
+
     def test_parsed_commandstats_leave_out_the_probes_own(self):
         stats = {"cmdstat_info": {"calls": 9}, "cmdstat_auth": {"calls": 1},
                  "cmdstat_client|setname": {"calls": 1}, "cmdstat_xadd": {"calls": 4},
@@ -116,6 +143,13 @@ class RedisInfoTest(unittest.TestCase):
         self.assertEqual(redisinfo.command_counts(stats), {"xadd": 4, "evalsha": 2})
         self.assertEqual(redisinfo.delta({"xadd": 4}, {"xadd": 6, "get": 1, "set": 0}),
                          {"xadd": 2, "get": 1})
+
+
+    def test_requests_sent_apart_from_what_scripts_called(self):
+        commands = {"evalsha": 10, "hset": 30, "get": 5}
+        sample = {("evalsha", False): 4, ("hset", True): 8, ("hset", False): 4}
+        # hset: a third sent by clients; get never sampled: counted as sent
+        self.assertEqual(redisinfo.sent(commands, sample), 10 + 10 + 5)
 
 
 class ProfileParseTest(unittest.TestCase):
