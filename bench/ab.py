@@ -329,10 +329,10 @@ def main(argv=None):
     p.add_argument("--window", type=int, default=10)
     p.add_argument("--http-duration", type=int, default=5, metavar="SECONDS")
     p.add_argument("--yardstick-repeat", type=int, default=7)
-    p.add_argument("--redis-monitor", type=float, default=0.0, metavar="SECONDS",
-                   help="also sample MONITOR for this long in each load, to tell the "
-                   "requests the router sent from the commands its scripts called (costs "
-                   "Redis CPU while it runs: off by default)")
+    p.add_argument("--redis-monitor", type=int, default=0, metavar="COMMANDS",
+                   help="also watch MONITOR for this many commands at the start of each "
+                   "load, to tell the requests the router sent from the commands its "
+                   "scripts called (costs Redis CPU while it runs: off by default)")
     for name in ("router", "redis", "smsc", "load"):
         p.add_argument("--pin-" + name, metavar="CPUS", help="taskset -c list for the %s" % name)
     args = p.parse_args(argv)

@@ -17,16 +17,15 @@ deltas, divided by the messages the load had accepted, are the figures:
   total_net_output_bytes: the probe's own INFO replies, a few kB per load, are
   in them, under 1 byte per message at 20000 messages);
 - Redis CPU per message (used_cpu_user + used_cpu_sys, the whole process);
-- with monitor=SECONDS, the requests the router sent per message: MONITOR for
-  that long from a second into the load tells, per command kind, which share a
-  script called (MONITOR's "[0 lua]") and which a client sent; applied to the
-  counts above. MONITOR costs Redis CPU while it runs, so it is off by default.
+- with monitor=N, the requests the router sent per message: MONITOR over the
+  load's first N commands tells, per command kind, which share a script called
+  (MONITOR's "[0 lua]") and which a client sent; applied to the counts above.
+  MONITOR costs Redis CPU and output bytes while it runs, so it is off by default.
 """
 
 import collections
 import os
 import threading
-import time
 
 from bench.e2e import cpu_seconds
 
@@ -116,27 +115,31 @@ def sent(commands, sample):
 
 
 class _Monitor(threading.Thread):
-    """MONITOR for `seconds` after `delay`: a Counter of (kind, by_script)."""
+    """MONITOR until `limit` commands are seen (or stopping is set): a Counter of
+    (kind, by_script). started is set once MONITOR is on."""
 
-    def __init__(self, client, delay, seconds):
+    def __init__(self, client, limit):
         super().__init__(daemon=True)
-        self.client, self.delay, self.seconds = client, delay, seconds
+        self.client, self.limit = client, limit
         self.sample = collections.Counter()
+        self.started = threading.Event()
         self.stopping = threading.Event()
 
     def run(self):
-        if self.stopping.wait(self.delay):
-            return
-        deadline = time.monotonic() + self.seconds
+        seen = 0
         try:
             with self.client.monitor() as monitor:
-                while time.monotonic() < deadline and not self.stopping.is_set():
+                self.started.set()
+                while seen < self.limit and not self.stopping.is_set():
                     event = monitor.next_command()
                     kind = event["command"].split(" ", 1)[0].lower()
                     if kind and kind not in NOT_COUNTED:
                         self.sample[(kind, event["client_type"] == "lua")] += 1
+                        seen += 1
         except Exception:   # the load ended (a read timed out) or the server went away
             pass
+        finally:
+            self.started.set()
 
 
 def read_var(directory, name):
@@ -149,7 +152,7 @@ class RedisProbe:
     gives the last load's figures for its n messages. pin: a cpu list the server
     is moved to (taskset -a: every thread) before each load."""
 
-    def __init__(self, pin=None, monitor=0.0):
+    def __init__(self, pin=None, monitor=0):
         self.pin = pin
         self.monitor = monitor
         self.client = None
@@ -181,8 +184,9 @@ class RedisProbe:
             kwargs = self.client.connection_pool.connection_kwargs
             watcher = redis.Redis(host=kwargs["host"], port=kwargs["port"],
                                   password=kwargs.get("password"), socket_timeout=2)
-            self.sampler = _Monitor(watcher, 1.0, self.monitor)
+            self.sampler = _Monitor(watcher, self.monitor)
             self.sampler.start()
+            self.sampler.started.wait(10)
 
     def stop(self, run):
         if self.sampler is not None:
