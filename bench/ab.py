@@ -273,6 +273,8 @@ def print_table(rows, yardsticks, out=sys.stdout):
       "B in/out: bytes, CPU us: redis-server's CPU)\n")
     for row in rows:
         w(format_row(row, yardsticks[row["round"]]) + "\n")
+    w("yardstick (smpplib parse_pdu of a 160-char submit_sm, CPU us) per round: %s\n" % (
+        ", ".join("%d: %.2f" % kv for kv in sorted(yardsticks.items()))))
     cpu = round_ratios(rows, "cpu_us")
     rate = round_ratios(rows, "msg_per_s")
     redis_cpu = round_ratios([dict(r, redis_cpu=r["redis"]["cpu_us_per_message"])

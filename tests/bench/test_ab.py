@@ -1,6 +1,7 @@
 """The measuring tools' own parts, without a router: bench.ab's arithmetic and
 checks, bench.redisinfo's counting against a real Redis, bench.profile's parsing."""
 
+import io
 import os
 import shutil
 import subprocess
@@ -41,6 +42,25 @@ class ArithmeticTest(unittest.TestCase):
         self.assertIsNone(ab.ratio(1.0, 0))
         self.assertEqual(ab.in_yardsticks(180.0, 40.0), 4.5)
         self.assertIsNone(ab.in_yardsticks(180.0, 0))
+
+    def test_the_table_prints_the_median_ratio_and_the_redis_figures(self):
+        def full(side, rnd, cpu, workers=1):
+            r = row("sync", side, rnd, cpu, 1000.0, workers)
+            r.update(label=side, messages=100, user_us=cpu - 10, system_us=10.0, ok=True,
+                     redis={"commands_per_message": 7.5, "reads_per_message": 0.1,
+                            "bytes_in_per_message": 465, "bytes_out_per_message": 354,
+                            "cpu_us_per_message": 40.0, "by_command": {"hset": 2.0},
+                            "commands": {"hset": 200}})
+            return r
+        rows = [full("baseline", 1, 200.0), full("tree", 1, 100.0), full("tree", 2, 180.0),
+                full("baseline", 2, 200.0), full("tree", 2, 90.0, workers=2)]
+        out = io.StringIO()
+        ab.print_table(rows, {1: 40.0, 2: 40.0}, out)
+        text = out.getvalue()
+        self.assertIn("CPU per message 0.500 0.900  median 0.700", text)
+        self.assertIn(" 5.00 ", text)          # 200 us in 40 us yardsticks
+        self.assertIn("7.50: hset 2.00", text)
+        self.assertIn("2 workers / 1: 1.00x msg/s, 0.50x CPU per message", text)
 
     def test_cpu_lists_as_taskset_reads_them(self):
         self.assertEqual(ab.parse_cpus("0"), {0})
