@@ -71,27 +71,69 @@ def free_port():
         return s.getsockname()[1]
 
 
+def output_lines(proc, deadline):
+    """proc's output, complete lines as they come, until deadline or its end.
+
+    Read from the pipe itself (os.read), not through proc.stdout: a TextIOWrapper
+    reads ahead, so two lines arriving together leave the second in its buffer
+    where select() cannot see it, and a wait for it times out although it came
+    (1 router start in ~20 on a loaded machine: "listener smpp on" and "bind up
+    as TRX" in one chunk). What was read past the last complete line is kept on
+    proc for the next call and for rest_of_output()."""
+    fd = proc.stdout.fileno()
+    while True:
+        pending = getattr(proc, "bench_pending", b"")
+        if b"\n" in pending:
+            line, proc.bench_pending = pending.split(b"\n", 1)
+            yield line.decode("utf-8", "replace") + "\n"
+            continue
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            return
+        chunk = os.read(fd, 65536)
+        if not chunk:   # the process closed its output
+            proc.bench_eof = True
+            return
+        proc.bench_pending = pending + chunk
+
+
+def rest_of_output(proc, timeout):
+    """Everything proc still prints until it ends (communicate), after what
+    output_lines() had read ahead."""
+    ahead = getattr(proc, "bench_pending", b"").decode("utf-8", "replace")
+    proc.bench_pending = b""
+    return ahead + (proc.communicate(timeout=timeout)[0] or "")
+
+
 def wait_for_line(proc, needles, timeout, seen):
     """Read proc's output until each needle has appeared (as often as it is
     listed); bounded by timeout."""
     deadline = time.monotonic() + timeout
     missing = list(needles)
+    lines = output_lines(proc, deadline)
     while missing:
-        left = deadline - time.monotonic()
-        if left <= 0 or proc.poll() is not None:
-            if proc.poll() is not None:   # what it said before it ended
-                seen.extend(proc.stdout.readlines())
+        line = next(lines, None)
+        if line is None:
+            if getattr(proc, "bench_eof", False):   # its output closed: it is ending
+                try:
+                    proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    pass
+            ended = proc.poll() is not None
+            if ended:   # what it said before it ended
+                seen.extend(output_lines(proc, time.monotonic() + 1))
+                seen.append(rest_of_output(proc, 5))
             raise RuntimeError("not ready (%s; %s); output:\n%s" % (
-                missing, "exit status %s" % proc.returncode if proc.returncode is not None
+                missing, "exit status %s" % proc.returncode if ended
                 else "timed out after %.0f s" % timeout, "".join(seen[-30:])))
-        ready, _, _ = select.select([proc.stdout], [], [], left)
-        if ready:
-            line = proc.stdout.readline()
-            seen.append(line)
-            for needle in missing:
-                if needle in line:
-                    missing.remove(needle)
-                    break
+        seen.append(line)
+        for needle in missing:
+            if needle in line:
+                missing.remove(needle)
+                break
 
 
 def cpu_seconds(pid):
@@ -488,7 +530,7 @@ def measure(args, workers, path, metrics="on", env=None, probes=(), pin=None):
             runs.append((summary, user, system))
         if path == "sf":   # the simulator's own count and timing, printed as it stops
             smsc.send_signal(signal.SIGTERM)
-            smsc_stats = simulator_stats(smsc.communicate(timeout=30)[0], seen)
+            smsc_stats = simulator_stats(rest_of_output(smsc, 30), seen)
     finally:
         stop_processes(procs)
         shutil.rmtree(directory, ignore_errors=True)

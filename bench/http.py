@@ -30,7 +30,6 @@ import argparse
 import json
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -39,8 +38,8 @@ import tempfile
 import time
 
 from smpprouter.passwords import hash_password, hash_service_key
-from bench.e2e import (Run, free_port, pinned, stop_processes, total_cpu, wait_for_line,
-                       write_routes)
+from bench.e2e import (Run, free_port, output_lines, pinned, rest_of_output, stop_processes,
+                       total_cpu, wait_for_line, write_routes)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -181,17 +180,12 @@ def read_ids(prefix, threads):
 def sink_progress(sink, wanted, timeout):
     """The sink's stats once it saw `wanted` transids (its once-a-interval lines),
     or when timeout has passed."""
-    deadline = time.monotonic() + timeout
     stats = {"requests": 0, "transids": 0, "duplicate_events": 0}
-    while stats["transids"] < wanted:
-        left = deadline - time.monotonic()
-        if left <= 0 or sink.poll() is not None:
-            break
-        ready, _, _ = select.select([sink.stdout], [], [], left)
-        if ready:
-            line = sink.stdout.readline()
-            if line.startswith("stats json: "):
-                stats = json.loads(line[len("stats json: "):])
+    for line in output_lines(sink, time.monotonic() + timeout):
+        if line.startswith("stats json: "):
+            stats = json.loads(line[len("stats json: "):])
+            if stats["transids"] >= wanted:
+                break
     return stats
 
 
@@ -304,7 +298,7 @@ def measure_api(args, api, upstream=True, env=None, probes=(), pin=None):
         for probe in probes:
             probe.stop(run)
         sink.send_signal(signal.SIGTERM)
-        stats = last_stats(sink.communicate(timeout=30)[0], stats)
+        stats = last_stats(rest_of_output(sink, 30), stats)
         with open(ids_seen) as f:
             matched = len(ids & {line.strip() for line in f})
     finally:

@@ -110,7 +110,7 @@ class PySpy:
 
     def stop(self, run):
         self.proc.send_signal(signal.SIGINT)
-        out = self.proc.communicate(timeout=60)[0]
+        out = e2e.rest_of_output(self.proc, 60)
         if not os.path.exists(self.output):
             raise RuntimeError("py-spy wrote nothing:\n" + out)
 
