@@ -199,21 +199,7 @@ def tree_label():
 # --- one measurement -----------------------------------------------------------------
 
 def measure_path(args, side, path, workers, pin):
-    """One run of one path for one side: a row of the table. A router that does
-    not come up (seen on a machine with a load average of 9: no listener within
-    60 s) is started again, once."""
-    try:
-        return _measure_path(args, side, path, workers, pin)
-    except RuntimeError as e:
-        if not str(e).startswith("not ready"):
-            raise
-        print("  (%s %s: the router did not come up, run again: %s)" % (
-            path, side.name, str(e).splitlines()[0]), flush=True)
-        print(str(e), file=sys.stderr, flush=True)
-        return _measure_path(args, side, path, workers, pin)
-
-
-def _measure_path(args, side, path, workers, pin):
+    """One run of one path for one side: a row of the table."""
     redis = RedisProbe(pin.get("redis"), args.redis_monitor)
     probes = [Whoami(side), redis]
     try:
