@@ -1,6 +1,6 @@
 """A primary, its replica and sentinels watching them, on loopback, for tests.
 
-    servers = SentinelServers(sentinels=1).start()
+    servers = SentinelServers(sentinels=1, replicas=2).start()
     servers.sentinel_addresses        # [(host, port)]
     servers.failover()                # SENTINEL FAILOVER; returns once promoted
     servers.primary()                 # the RedisServer that is primary now
@@ -43,23 +43,24 @@ class SentinelServer(RedisServer):
 
 
 class SentinelServers:
-    def __init__(self, sentinels=1, down_after_ms=1000):
-        self.nodes = [RedisServer(extra_args=["--appendfsync", "always"])]
+    def __init__(self, sentinels=1, replicas=2, down_after_ms=1000):
+        self.nodes = [RedisServer()]
         self._count = sentinels
+        self._replicas = replicas
         self._down_after_ms = down_after_ms
         self.sentinels = []
 
     def start(self, timeout=20.0):
         first = self.nodes[0].start()
-        replica = RedisServer(extra_args=["--appendfsync", "always",
-                                          "--replicaof", first.host, str(first.port)])
-        self.nodes.append(replica.start())
-        self.wait_until(lambda: self._link_up(replica), timeout, "the replica to sync")
+        for _ in range(self._replicas):
+            replica = RedisServer(extra_args=["--replicaof", first.host, str(first.port)])
+            self.nodes.append(replica.start())
+        self.wait_until(lambda: all(self._link_up(r) for r in self.nodes[1:]), timeout,
+                        "the replicas to sync")
         for _ in range(self._count):
             self.sentinels.append(SentinelServer(first, down_after_ms=self._down_after_ms)
                                   .start())
-        self.wait_until(lambda: all(self._sees_replica(s) for s in self.sentinels), timeout,
-                        "the sentinels to see the replica")
+        self.wait_until(self.ready, timeout, "the sentinels to see the replicas")
         return self
 
     @property
@@ -77,10 +78,6 @@ class SentinelServers:
                 return node
         raise AssertionError(f"no node at {address}")
 
-    def replica(self):
-        address = self.primary_address()
-        return next(n for n in self.nodes if (n.host, n.port) != address)
-
     def failover(self, timeout=20.0):
         """SENTINEL FAILOVER; returns the new primary once the sentinel names it
         and it answers ROLE as master."""
@@ -91,16 +88,21 @@ class SentinelServers:
                         "the failover")
         return self.primary()
 
+    def ready(self):
+        """Every sentinel sees every replica as one it could promote."""
+        return all(self._promotable(s) >= self._replicas for s in self.sentinels)
+
     def _link_up(self, replica):
         return replica.info("replication").get("master_link_status") == "up"
 
-    def _sees_replica(self, sentinel):
-        """A replica the sentinel would promote: it has INFO from it, link up."""
+    def _promotable(self, sentinel):
+        """Replicas the sentinel would promote: it has INFO from them, link up."""
+        count = 0
         for fields in sentinel.command("SENTINEL", "REPLICAS", MASTER):
             replica = dict(zip(fields[::2], fields[1::2]))
             if replica.get("flags") == "slave" and replica.get("master-link-status") == "ok":
-                return True
-        return False
+                count += 1
+        return count
 
     @staticmethod
     def wait_until(condition, timeout, what):

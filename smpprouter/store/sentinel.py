@@ -72,9 +72,19 @@ def primary_factory(base):
 
 
 class _Manager(txredisapi.Sentinel):
-    """discover_master by the highest config epoch among all the sentinels' answers."""
+    """discover_master by the highest config epoch among all the sentinels' answers;
+    none while a failover is under way."""
+
+    moving = False   # set by Sentinels between a failover's start and its end
+
+    def check_master_state(self, state):
+        return (super().check_master_state(state)
+                and "failover_in_progress" not in state["flags"].split(","))
 
     def discover_master(self, service_name):
+        if self.moving:
+            return defer.fail(txredisapi.MasterNotFoundError(
+                "a failover of %s is under way" % service_name))
         result = defer.Deferred()
         best = []          # [(epoch, (ip, port))]
         answered = [0]
@@ -113,22 +123,30 @@ def _cancel(result, timer):
     return result
 
 
+# A failover's events (published by the sentinel that leads it), in order
+SELECTED = "+selected-slave"   # "slave <ip:port> <ip> <port> @ <master> <ip> <port>"
+SWITCHED = "+switch-master"    # "<master> <old ip> <old port> <new ip> <new port>"
+ABORTED = ("-failover-abort-not-elected", "-failover-abort-no-good-slave",
+           "-failover-abort-slave-timeout", "+failover-end-for-timeout")
+MOVING_MAX = 30.0   # seconds without a switch or abort after which we ask again anyway
+
+
 class _SwitchProtocol(txredisapi.SubscriberProtocol):
     def connectionMade(self):
         d = super().connectionMade()
-        return d.addCallback(lambda _: self.subscribe("+switch-master"))
+        return d.addCallback(lambda _: self.subscribe([SELECTED, SWITCHED, *ABORTED]))
 
     def messageReceived(self, pattern, channel, message):
-        self.factory.switched(message)
+        self.factory.event(channel, message)
 
 
 class _SwitchFactory(txredisapi.SubscriberFactory):
     protocol = _SwitchProtocol
 
-    def __init__(self, password, switched):
+    def __init__(self, password, event):
         super().__init__(isLazy=True)
         self.password = password
-        self.switched = switched
+        self.event = event
 
 
 class Sentinels:
@@ -146,6 +164,7 @@ class Sentinels:
         self._factories = []
         self._watchers = []
         self.switches = 0   # +switch-master seen for our master, for tests
+        self._moving_timer = None
         self.address = "%s via sentinels %s" % (
             master, ",".join("%s:%d" % a for a in self.addresses))
 
@@ -166,29 +185,65 @@ class Sentinels:
 
     def _watch(self):
         for host, port in self.addresses:
-            factory = _SwitchFactory(self._password, self._switched)
+            factory = _SwitchFactory(self._password, self._event)
             factory.maxDelay = self._max_delay
             factory.startConnecting(txredisapi._makeEndpoint(host, port, self._timeout))
             self._watchers.append(factory)
 
-    def _switched(self, message):
-        """message: "<master> <old ip> <old port> <new ip> <new port>"."""
-        if isinstance(message, bytes):
-            message = message.decode("utf-8", "replace")
-        name, _, rest = message.partition(" ")
-        if name != self.master:
+    def _event(self, channel, message):
+        """From the start of a failover (a replica selected) until its end, the
+        store has no connection and asks for none: the old primary still takes
+        writes, and loses them at the switch."""
+        if channel == SELECTED:
+            _, _, master = message.partition(" @ ")
+            if master.split(" ")[0] != self.master:
+                return
+            log.info("store: failover of {master} under way ({event}); writes wait for "
+                     "the new primary", master=self.master, event=message)
+            self._moving(True)
+            self._drop()
             return
-        self.switches += 1
-        log.info("store: the sentinels moved {master} ({move}); reconnecting",
-                 master=name, move=rest)
+        name, _, rest = message.partition(" ")
+        if channel == SWITCHED and name == self.master:
+            self.switches += 1
+            log.info("store: the sentinels moved {master} ({move}); reconnecting",
+                     master=name, move=rest)
+            self._moving(False)
+            self._drop()
+        elif channel in ABORTED and f" {self.master} " in f" {message} ":   # "master <name> ..."
+            log.info("store: failover of {master} ended without a switch ({event})",
+                     master=self.master, event=channel)
+            self._moving(False)
+
+    def _moving(self, moving):
+        self.manager.moving = moving
+        if self._moving_timer is not None and self._moving_timer.active():
+            self._moving_timer.cancel()
+        self._moving_timer = None
+        if moving:
+            self._moving_timer = reactor.callLater(MOVING_MAX, self._moving, False)
+
+    def _drop(self):
         for factory in self._factories:
             for conn in list(factory.pool):
                 if conn.transport is not None:
                     conn.transport.loseConnection()
 
     def stop(self):
+        self._moving(False)
         factories = self._watchers
         self._watchers = []
         return defer.gatherResults([self.manager.disconnect()]
                                    + [f.disconnect() for f in factories],
                                    consumeErrors=True)
+
+
+def store_options(redis):
+    """RedisStore's keyword arguments for a config.RedisConfig's sentinels and
+    WAIT (none of them when it has neither)."""
+    options = {}
+    if redis.sentinels:
+        options["sentinels"] = Sentinels(redis.sentinels, redis.master, redis.sentinel_password)
+    if redis.wait_replicas:
+        options.update(wait_replicas=redis.wait_replicas, wait_timeout=redis.wait_timeout)
+    return options
