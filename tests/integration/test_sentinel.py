@@ -10,8 +10,8 @@ is held to docs/DESIGN.md's promise ("Scaling Redis"):
 
 - wait_replicas = 1: nothing answered ESME_ROK (an acceptance) or acknowledged
   to the upstream (a receipt) is lost.
-- wait_replicas = 0: only what was answered between the promotion and the
-  router's switch to the new primary may be lost.
+- wait_replicas = 0: only what was answered while the failover was under way
+  (between SENTINEL FAILOVER and the router's switch) may be lost.
 """
 
 import atexit
@@ -137,12 +137,6 @@ class FailoverTests(Failover, TestCase):
         async def go():
             traffic, receiver, _, _ = await self.fail_over()
             missing = await self.receipts_settled(traffic, receiver)
-            p = self.servers.primary()
-            import sys
-            for m in sorted(missing):
-                print("MISSING", m, traffic.accepted.index(m), len(traffic.accepted), p.command("KEYS", "*%s*" % m), file=sys.stderr)
-            print("counters", dict(self.h.core.counters), self.h.service.store.errors, traffic.refused, file=sys.stderr)
-            print("smsc", self.h.smsc.deliver_resp_statuses, self.h.smsc.deliver_sm_sent, file=sys.stderr)
             self.assertEqual(sorted(missing), [])
             self.assertEqual(self.h.core.counters["receipts_unknown"], 0)
             self.assertGreater(len(traffic.accepted), BEFORE + AFTER - 1)
@@ -158,6 +152,5 @@ class FailoverWithoutWaitTests(Failover, TestCase):
             missing = await self.receipts_settled(traffic, receiver)
             window = set(traffic.accepted[at_failover - 10:at_switch + 10])   # ± one window
             self.assertEqual(sorted(missing - window), [])
-            print("\nwithout WAIT: %d of %d accepted lost (%d in the failover's window)"
-                  % (len(missing), len(traffic.accepted), at_switch - at_failover))
+            self.assertGreater(len(traffic.accepted), BEFORE + AFTER - 1)
         return run(go())
