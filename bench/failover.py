@@ -1,7 +1,8 @@
 """Redis Sentinel and `[redis] wait_replicas`: what WAIT costs, and what a failover loses.
 
     python -m bench.failover [--count 20000] [--rounds 2] [--sessions 4] [--window 10]
-                             [--loss-count 20000] [--skip-cost] [--skip-loss]
+                             [--loss-count 12000] [--loss-rate 1000] [--skip-cost]
+                             [--skip-loss]
 
 Starts a primary, two replicas and one sentinel on loopback (tests/sentinel_servers.py),
 and a router process (`smpprouter run`, one worker) whose [redis] names the
@@ -13,7 +14,7 @@ sentinel, against the SMSC simulator, as bench.e2e does for the sync path.
 - loss: for each of `SENTINEL FAILOVER` and SIGKILL of the primary, with
   wait_replicas 0 and 1, a load of `--loss-count` messages (receipts delayed by
   2 s, so a receipt comes after the switch) with the failover triggered after
-  the first quarter of them; prints what the ESMEs were answered and how many
+  the first quarter of them, paced at `--loss-rate`; prints what the ESMEs were answered and how many
   accepted messages never got their receipt (lost: their mapping or their
   receipt did not survive the failover). A killed primary is started again
   afterwards (it comes back as a replica).
@@ -65,10 +66,10 @@ def start_router(args, servers, wait_replicas, receipt_delay=0.0):
     return directory, procs, smpp_port, pids
 
 
-def load_command(args, port, count, drain=30.0):
+def load_command(args, port, count, drain=30.0, rate=0.0):
     return [sys.executable, "-m", "bench.load", "--port", str(port), "--count", str(count),
             "--sessions", str(args.sessions), "--window", str(args.window), "--json",
-            "--drain-timeout", str(drain)]
+            "--drain-timeout", str(drain), "--rate", str(rate)]
 
 
 def cost(args, servers):
@@ -110,11 +111,12 @@ def loss(args, servers, how, wait):
     directory, procs, port, pids = start_router(args, servers, wait, receipt_delay=2.0)
     old = servers.primary()
     try:
-        load = subprocess.Popen(load_command(args, port, args.loss_count, drain=15.0),
+        load = subprocess.Popen(load_command(args, port, args.loss_count, drain=15.0,
+                                             rate=args.loss_rate),
                                 cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
-        # a quarter of the load at the rate of the cost runs (~2000/s here), then fail over
-        time.sleep(args.loss_count / 4 / 2000.0)
+        time.sleep(args.loss_count / 4 / args.loss_rate)   # a quarter of the load, then
+
         started = time.monotonic()
         if how == "failover":
             servers.sentinels[0].command("SENTINEL", "FAILOVER", MASTER)
@@ -149,7 +151,9 @@ def main(argv=None):
     p.add_argument("--window", type=int, default=10)
     p.add_argument("--binds", type=int, default=1)
     p.add_argument("--upstream-window", type=int, default=50)
-    p.add_argument("--loss-count", type=int, default=20000)
+    p.add_argument("--loss-count", type=int, default=12000)
+    p.add_argument("--loss-rate", type=float, default=1000.0,
+                   help="messages/s of the loss runs (paced: refusals do not hurry them)")
     p.add_argument("--skip-cost", action="store_true")
     p.add_argument("--skip-loss", action="store_true")
     args = p.parse_args(argv)
