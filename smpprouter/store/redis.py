@@ -673,8 +673,9 @@ class _Flight:
             # Redis restarted or SCRIPT FLUSH: EVAL loads the script again
             script = scripts.BY_SHA[args[1]]
             self.send([b"EVAL", script.source] + list(args[2:]), items, handler, ctx)
-        elif isinstance(e, txredisapi.ResponseError) and str(e).startswith("READONLY"):
-            # a primary demoted under us: reconnect (through the sentinels, if any)
+        elif isinstance(e, txredisapi.ResponseError) and "READONLY" in str(e):
+            # a primary demoted under us (a script's error wraps it): reconnect,
+            # through the sentinels if there are any
             self._fail_items(items, self._unavailable(e))
             if self.conn.transport is not None:
                 self.conn.transport.loseConnection()

@@ -94,3 +94,30 @@ class WaitTests(unittest.TestCase):
                                 store.save_mapping("smsc", "u", mapping(), 60)])
         self.assertIn("WRONGTYPE", str(results[0]))
         self.assertIsNone(results[1])
+
+
+class ReadOnlyTests(unittest.TestCase):
+    """A node that turned replica under a static url (or before the sentinels
+    said so): its READONLY refusal reads as Redis away, and the connection is
+    dropped so the next one is made afresh."""
+
+    timeout = 30
+
+    def setUp(self):
+        self.primary, self.replica = pair()
+        if not self.replica.running:
+            self.replica.start()
+        self.replica.resume()
+        return wait_for(lambda: linked(self.replica), 10)
+
+    @defer.inlineCallbacks
+    def test_readonly_is_unavailable_and_reconnects(self):
+        store = RedisStore(self.replica.host, self.replica.port)
+        yield store.start()
+        self.addCleanup(store.stop)
+        first = store._connection()
+        results = yield settle([store.save_mapping("smsc", "u", mapping(), 60)])
+        self.assertIsInstance(results[0], StoreUnavailable)
+        self.assertIn("READONLY", str(results[0]))
+        self.assertFalse(store.available)
+        yield wait_for(lambda: store._connection() not in (None, first), 10)
