@@ -12,16 +12,18 @@ module adds:
   so both connections land on the primary only. A node that answers ROLE as a
   replica is dropped, and the slot asks again.
 - it only asks on a reconnect, and after SENTINEL FAILOVER (or a partition)
-  the old primary stays up and a primary until the sentinels convert it, some
-  8 s after the switch (SENTINEL_PUBLISH_PERIOD * 4): every write the store
-  makes there meanwhile is lost when it resyncs from the new one. So each
-  sentinel's `+switch-master` is watched (one subscriber per sentinel) and
-  drops the store's connections at once.
+  the old primary stays up and a primary until the sentinels convert it,
+  seconds after the switch: every write the store makes there meanwhile is
+  lost when it resyncs from the new one. So each sentinel's failover events
+  are watched (one subscriber per sentinel): at `+selected-slave` (a failover
+  starts, before the promotion) the store drops its connections and finds no
+  primary until `+switch-master` (or an abort), then connects to the new one.
 - its discovery takes the first sentinel's answer; a sentinel that has not
   heard of the switch yet names the old primary, which still says "master".
-  Here every sentinel is asked and the answer of the highest config epoch wins
-  (once all answered, or after `timeout` with what came), so a reconnect lands
-  on the newest primary any sentinel knows.
+  Here every connected sentinel is asked and the answer of the highest config
+  epoch wins (once all answered, or after `timeout` with what came), so a
+  reconnect lands on the newest primary any sentinel knows; none is taken
+  while a sentinel flags a failover in progress.
 
 A write a demoted node refuses (READONLY) drops the connection (redis.py), so
 the next attempt asks the sentinels again. There is no blocking reader in the
@@ -105,14 +107,18 @@ class _Manager(txredisapi.Sentinel):
                              (state["ip"], int(state["port"]))))
             done()
 
+        # a sentinel that is down would hold every discovery for the whole
+        # timeout (its commands wait for a connection): ask the connected ones
+        asked = [s for s in self.sentinels if s._factory.size] or self.sentinels
+
         def done(_=None):
             answered[0] += 1
-            if answered[0] == len(self.sentinels):
+            if answered[0] == len(asked):
                 settle()
 
         timer = reactor.callLater(self.discovery_timeout, settle)
         result.addBoth(_cancel, timer)
-        for sentinel in self.sentinels:
+        for sentinel in asked:
             sentinel.sentinel_masters().addCallbacks(on_response, done)
         return result
 
