@@ -1,5 +1,6 @@
-"""RedisStore through a sentinel: both its connections (commands and the
-notifier's subscriber) follow the primary through SENTINEL FAILOVER."""
+"""RedisStore through three sentinels: both its connections (commands and the
+notifier's subscriber) follow the primary through SENTINEL FAILOVER, whichever
+sentinel leads it and whichever answers first."""
 
 import atexit
 
@@ -20,7 +21,7 @@ _servers = None
 def servers():
     global _servers
     if _servers is None:
-        _servers = SentinelServers(sentinels=1, replicas=1)
+        _servers = SentinelServers(sentinels=3, replicas=1)   # the integration test has one
         atexit.register(_servers.cleanup)
         _servers.start()
     return _servers
