@@ -138,7 +138,10 @@ class FailoverTests(Failover, TestCase):
             traffic, receiver, _, _ = await self.fail_over()
             missing = await self.receipts_settled(traffic, receiver)
             self.assertEqual(sorted(missing), [])
-            self.assertEqual(self.h.core.counters["receipts_unknown"], 0)
+            # receipts without a mapping: only of messages the ESME was not told
+            # were accepted (in flight when the store went away: ESME_RSYSERR)
+            counters = self.h.core.counters
+            self.assertLessEqual(counters["receipts_unknown"], counters["sent_unrecorded"])
             self.assertGreater(len(traffic.accepted), BEFORE + AFTER - 1)
         return run(go())
 
