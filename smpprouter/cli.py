@@ -146,9 +146,11 @@ def _redis_of(config):
     redis = config.redis
     if redis.cluster:
         return dict(nodes=redis.cluster, password=redis.password, username=redis.username)
-    if redis.url:
+    if not redis.embedded:
+        from .store.sentinel import store_options
         return dict(host=redis.host, port=redis.port, db=redis.db, password=redis.password,
-                    username=redis.username, unix_socket=redis.unix_socket)
+                    username=redis.username, unix_socket=redis.unix_socket,
+                    **store_options(redis))
     from .store.embedded import HOST, EmbeddedRedis, stored_password
     embedded = EmbeddedRedis(config.router.var_dir)
     try:

@@ -42,6 +42,7 @@ from .core.spooling import Spooling
 from .store.embedded import HOST as EMBEDDED_HOST, EmbeddedRedis, stored_password
 from .store.cluster import ClusterStore
 from .store.redis import RedisStore
+from .store.sentinel import store_options
 from .store.spool import Spool
 from .tomlfile import ConfigError
 
@@ -97,7 +98,7 @@ class RouterService(service.MultiService):
         config, reactor = self.config, self.reactor
         redis = config.redis
         host, port, password = redis.host, redis.port, redis.password
-        if not redis.url:
+        if redis.embedded:
             self.embedded = EmbeddedRedis(config.router.var_dir)
             host, port = await self.embedded.startService()
             password = self.embedded.password
@@ -116,7 +117,8 @@ class RouterService(service.MultiService):
             self.store = ClusterStore(redis.cluster, password, **options)
         else:
             self.store = RedisStore(host, port, redis.db, password,
-                                    unix_socket=redis.unix_socket, **options)
+                                    unix_socket=redis.unix_socket, **options,
+                                    **store_options(redis))
         await self.store.start()
         # one block for the long ids, one for v3.3 sessions' short ones (ids.py)
         block, short_block = await defer.gatherResults(

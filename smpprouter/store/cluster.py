@@ -119,6 +119,7 @@ class ClusterStore(RedisStore):
                          username=username, **kwargs)
         self.address = "cluster " + ",".join(_address(h, p) for h, p in self.seeds)
         self._notifier._address = self.address
+        self._flight_class = _ClusterFlight
         self._nodes = {}            # "host:port" -> its data factory
         self._slots = [None] * SLOTS   # slot -> "host:port" of its primary
         self._primaries = ()        # the addresses that own slots
@@ -310,8 +311,6 @@ class ClusterStore(RedisStore):
                 log.warn("store: CLUSTER SLOTS failed: {error}", error=result.value)
         conn.execute_command(b"CLUSTER", b"SLOTS").addBoth(done)
 
-    def _new_flight(self):
-        return _ClusterFlight(self)
 
 
 class _ClusterFlight(_Flight):
