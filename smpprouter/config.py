@@ -70,13 +70,15 @@ KEYS = {
                         "reconnect_max", "hold_unbound", "dlr_expiry", "resp_id", "receipt_id",
                         "receipt_wait",
                         "tls", "tls_ca", "tls_hostname", "tls_min_version",
-                        "max_octets", "message_payload", "split", "receipt_map"),
+                        "max_octets", "message_payload", "split", "receipt_map",
+                        "mo_parts_timeout"),
     "users.NAME": ("password", "groups", "max_binds", "throughput", "window", "window_policy",
                    "message_id", "dlr_retention", "store_and_forward", "service_key",
                    "dlr_url", "mo_url", "webhook_secret", "webhook_retention", "allow_from",
                    "tls_subject", "billing", "low_balance", "sender_ids", "tlv_defaults",
                    "max_receivers", "bind_scope", "system_type", "expires", "doors",
-                   "operations", "country_code", "duplicate_window", "traffic"),
+                   "operations", "country_code", "duplicate_window", "traffic",
+                   "mo_reassemble"),
 }
 PREPAID, POSTPAID = "prepaid", "postpaid"
 _BILLING = (POSTPAID, PREPAID)
@@ -255,6 +257,8 @@ class Connector:
     message_payload: bool = False
     split: str = "udh8"        # "udh8" | "udh16" | "sar"
     receipt_map: tuple = ()    # receiptmap.load_receipt_map() of its `receipt_map` file
+    # seconds the parts of a concatenated MO wait for the rest (core/moparts.py)
+    mo_parts_timeout: float = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +310,9 @@ class User:
     # traffic = "promotional": all its messages keep routes' hours (policy/hours.py);
     # "transactional" (the default): only those with service_type "PROMO" do
     promotional: bool = False
+    # True: a concatenated MO reaches its SMPP receivers as one deliver_sm, the whole
+    # message in message_payload; False: as the parts the upstream sent
+    mo_reassemble: bool = False
 
     @property
     def prepaid(self) -> bool:
@@ -783,7 +790,8 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
         dlr_expiry=dlr_expiry,
         receipt_wait=receipt_wait, resp_id=resp_id, receipt_id=receipt_id, tls=tls, tls_ca=tls_ca,
         tls_hostname=tls_hostname, tls_min_version=tls_min_version, max_octets=max_octets,
-        message_payload=message_payload, split=split, receipt_map=receipt_map)
+        message_payload=message_payload, split=split, receipt_map=receipt_map,
+        mo_parts_timeout=t.number("mo_parts_timeout", 120.0, lo=1, hi=86400))
 
 
 def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
@@ -839,7 +847,8 @@ def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
                 system_type=t.string("system_type", "", max_len=12, printable=True),
                 expires=_expires(t),
                 doors=_choices(t, "doors", DOORS),
-                operations=_choices(t, "operations", OPERATIONS))
+                operations=_choices(t, "operations", OPERATIONS),
+                mo_reassemble=t.boolean("mo_reassemble", False))
 
 
 def _max_receivers(t: _Table, max_binds: int) -> int:

@@ -62,6 +62,7 @@ from .lease import ILeases, LeaseMixin
 from .notify import Notifier, _SubscriberFactory
 from .lists import ListsMixin
 from .lockout import LockoutMixin
+from .moparts import MOPartsMixin
 from .outbound import OutboundMixin
 from .protocol import FastProtocol
 
@@ -80,7 +81,7 @@ def _default_instance():
 
 @implementer(ICorrelationStore, IOutboundStore, ICreditStore, ILeases)
 class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin, CreditsMixin,
-                 ListsMixin, MultipartMixin):
+                 ListsMixin, MultipartMixin, MOPartsMixin):
     """The shared store of every router process: see the module docstring."""
 
     def __init__(self, host, port, db=0, password=None, *, reactor=None, instance=None,
