@@ -128,6 +128,10 @@ class MOParts:
                 self._warn, "{connector}: an MO set not marked delivered "
                 "(it may be delivered again): {error}", connector)
 
+    def _failed(self, failure, connector):
+        self.log.failure("{connector}: delivering expired MO sets", failure,
+                         connector=connector)
+
     def _warn(self, failure, text, connector):
         self.log.warn(text, connector=connector, error=failure.getErrorMessage())
 
@@ -156,6 +160,7 @@ class MOParts:
             d.addCallbacks(self._due, self._warn, (connector,), None,
                            ("{connector}: looking for expired MO sets failed: {error}",
                             connector))
+            d.addErrback(self._failed, connector)
             done.append(d)
         return done
 

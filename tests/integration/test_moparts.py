@@ -83,6 +83,24 @@ class AsSentTests(MOPartsTestCase):
             self.assertEqual(len(esme2.deliveries), 2)
         return run(go())
 
+    def test_a_plain_mo_costs_no_new_redis_command(self):
+        async def go():
+            self.h.core.mo.parts.stop()   # the sweep's script is not per MO
+            esme1 = await self.h.bind("receiver", "esme1")
+            for n in range(2):   # the first loads the queue's scripts (EVAL once)
+                before = self.h.redis.command_calls()
+                resp = await self.h.smsc.send_mo("15550001111", "12345", b"hello")
+                self.assertEqual(resp.command_status, Status.ESME_ROK)
+                await esme1.next_delivery()
+            after = self.h.redis.command_calls()
+            self.assertEqual(after.get("eval", 0), before.get("eval", 0))
+            parts = parts_of(LONG)
+            self.assertEqual(await self.send(parts, [0, 1], destination="12345"), ALL_OK * 2)
+            await self.deliveries(esme1, 2)
+            # ...where a part costs its one script (the check can fail)
+            self.assertEqual(self.h.redis.command_calls()["eval"] - after.get("eval", 0), 3)
+        return run(go())
+
     def test_sar_parts_are_reassembled_too(self):
         async def go():
             esme2 = await self.h.bind("receiver", "esme2")
