@@ -8,6 +8,7 @@ the parts received once its connector's mo_parts_timeout has passed."""
 from twisted.internet import defer, reactor
 from twisted.trial.unittest import TestCase
 
+from bench.esme import connect
 from bench.sink import WebhookSink
 from smpprouter.core.concat import SAR_TLVS
 from smpprouter.service import make_service
@@ -16,7 +17,7 @@ from smpprouter.smpp.status import Status
 from smpprouter.smpp.text import DC_DEFAULT, DC_UCS2, alphabet_of, encode_text
 
 from ..store.support import wait_for
-from .harness import RouterHarness, run
+from .harness import PASSWORDS, RouterHarness, run
 
 LONG = ("JOIN the club: this message is longer than one SMS, so the handset sent it "
         "in parts, and the router must put them together again before it routes it "
@@ -203,6 +204,25 @@ class TwoRoutersTests(MOPartsTestCase):
             # the SMSC spread the parts over both routers; one of them delivered the set
             self.assertEqual(sorted(c.counters["mo_parts"] > 0 for c in cores), [True, True])
             self.assertEqual(sum(c.counters["mo_sets"] for c in cores), 1)
+        return run(go())
+
+    def test_a_part_outlives_the_router_that_stored_it(self):
+        async def go():
+            parts = parts_of(LONG)
+            self.assertEqual(await self.send(parts, [1]), ALL_OK)   # stored by the first
+            second = make_service(self.h.config_path, worker=1)
+            second.startService()
+            await second.started
+            self.addCleanup(second.stopService)
+            await second.core.connectors["smsc"].when_up(1)
+            await self.h.service.stopService()   # the first router is gone
+            esme2 = await connect("127.0.0.1", second.ports["smpp"].getHost().port,
+                                  "receiver", "esme2", PASSWORDS["esme2"])
+            self.addCleanup(esme2.disconnect)
+            self.assertEqual(await self.send(parts, [0]), ALL_OK)
+            got = await self.deliveries(esme2, 2)
+            self.assertEqual([d.short_message for d in got], [body for body, _, _ in parts])
+            self.assertEqual(second.core.counters["mo_sets"], 1)
         return run(go())
 
     def setUp(self):
