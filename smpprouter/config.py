@@ -74,7 +74,8 @@ KEYS = {
                         "reconnect_max", "hold_unbound", "dlr_expiry", "resp_id", "receipt_id",
                         "receipt_wait", "receipt_timeout",
                         "tls", "tls_ca", "tls_hostname", "tls_min_version",
-                        "max_octets", "message_payload", "split", "receipt_map"),
+                        "max_octets", "message_payload", "split", "receipt_map",
+                        "mo_parts_timeout"),
     "users.NAME": ("password", "groups", "max_binds", "throughput", "window", "window_policy",
                    "message_id", "dlr_retention", "store_and_forward", "service_key",
                    "dlr_url", "mo_url", "click_url", "webhook_secret", "webhook_retention",
@@ -82,7 +83,7 @@ KEYS = {
                    "tls_subject", "billing", "low_balance", "sender_ids", "tlv_defaults",
                    "max_receivers", "bind_scope", "system_type", "expires", "doors",
                    "operations", "country_code", "duplicate_window", "traffic",
-                   "receipt_dates", "receipt_text", "receipt_codes"),
+                   "receipt_dates", "receipt_text", "receipt_codes", "mo_reassemble"),
 }
 PREPAID, POSTPAID = "prepaid", "postpaid"
 _BILLING = (POSTPAID, PREPAID)
@@ -272,6 +273,8 @@ class Connector:
     # seconds after which a message still without a final receipt gets the router's
     # own (UNKNOWN, err 099; core/timeouts.py); 0 = never
     receipt_timeout: int = 0
+    # seconds the parts of a concatenated MO wait for the rest (core/moparts.py)
+    mo_parts_timeout: float = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,6 +330,9 @@ class User:
     # how its receipts are written (receipt_dates, receipt_text, receipt_codes); None:
     # as today (the upstream's as sent, the router's own YYMMDDhhmm with Text:)
     receipt_profile: ReceiptProfile | None = None
+    # True: a concatenated MO reaches its SMPP receivers as one deliver_sm, the whole
+    # message in message_payload; False: as the parts the upstream sent
+    mo_reassemble: bool = False
 
     @property
     def prepaid(self) -> bool:
@@ -899,7 +905,8 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
         receipt_wait=receipt_wait, resp_id=resp_id, receipt_id=receipt_id, tls=tls, tls_ca=tls_ca,
         tls_hostname=tls_hostname, tls_min_version=tls_min_version, max_octets=max_octets,
         message_payload=message_payload, split=split, receipt_map=receipt_map,
-        receipt_timeout=receipt_timeout)
+        receipt_timeout=receipt_timeout,
+        mo_parts_timeout=t.number("mo_parts_timeout", 120.0, lo=1, hi=86400))
 
 
 def _user(name: str, t: _Table, smpp: SmppConfig, base: str) -> User:
@@ -957,7 +964,8 @@ def _user(name: str, t: _Table, smpp: SmppConfig, base: str) -> User:
                 system_type=t.string("system_type", "", max_len=12, printable=True),
                 expires=_expires(t),
                 doors=_choices(t, "doors", DOORS),
-                operations=_choices(t, "operations", OPERATIONS))
+                operations=_choices(t, "operations", OPERATIONS),
+                mo_reassemble=t.boolean("mo_reassemble", False))
 
 
 def _max_receivers(t: _Table, max_binds: int) -> int:

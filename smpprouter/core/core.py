@@ -19,6 +19,7 @@ from .credits import Credits
 from .inbox import Inbox
 from .messages import Outcome, QueryAnswer, Receipt
 from .mo import MOPath
+from .moparts import MOParts
 from .hygiene import Hygiene
 from .mt import MTPath
 from .outbound import Drainer
@@ -49,6 +50,8 @@ class Core:
         self.receipts = Receipts(store, self.inbox, clock, self.upstreams, self.counters,
                                  metrics, self.credits)
         self.mo = MOPath(routes, self.inbox, self.counters)
+        self.mo.parts = MOParts(store, self.inbox, config.users, self.upstreams, clock,
+                                self.counters, self.mo.user_for)
         # [log] message_text: lines about one message show its text (debugging)
         self.mo.show_text = self.receipts.show_text = config.log.message_text
         self.mt = MTPath(config, routes, store, ids, self.admission, clock, self.upstreams,
@@ -87,6 +90,7 @@ class Core:
         self._running = True
         self.admission.start()
         self.hygiene.start()
+        self.mo.parts.start()
         for drainer in self.drainers.values():
             drainer.start()
         if self.spooling is not None:
@@ -96,6 +100,7 @@ class Core:
         self._running = False
         self.admission.stop()
         self.hygiene.stop()
+        self.mo.parts.stop()
         for drainer in self.drainers.values():
             drainer.stop()
 

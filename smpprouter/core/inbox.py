@@ -12,6 +12,7 @@ the message's reference) or the user has a dlr_url; an MO when the user has
 an mo_url. Both queues are the same kind of stream, with the same guarantees.
 """
 
+from twisted.internet import defer
 from twisted.logger import Logger
 
 from ..smpp.status import Status
@@ -75,6 +76,25 @@ class Inbox:
         queue = queue_for(self.users, user, entry)
         self.store.enqueue(queue, encode_entry(entry)).addCallbacks(
             _queued, self._not_queued, (answer,), None, (connector, what, queue, entry, answer))
+
+    def put_all(self, queue, payloads, connector, what, done, args):
+        """done(status for the upstream, *args) once every encoded entry is in
+        queue (issued in one turn: one script), or not. Used for the parts of a
+        concatenated MO (core/moparts.py); not spooled: a set not queued is
+        claimed again after its lease."""
+        ds = [self.store.enqueue(queue, payload) for payload in payloads]
+        d = ds[0] if len(ds) == 1 else defer.gatherResults(ds, consumeErrors=True)
+        d.addCallbacks(self._all_queued, self._not_all_queued, (done, args), None,
+                       (connector, what, queue, done, args))
+
+    @staticmethod
+    def _all_queued(_, done, args):
+        done(Status.ESME_ROK, *args)
+
+    def _not_all_queued(self, failure, connector, what, queue, done, args):
+        if failure.check(defer.FirstError):
+            failure = failure.value.subFailure
+        done(self._refusal(failure, connector, what, queue), *args)
 
     def _not_queued(self, failure, connector, what, user, entry, answer):
         if failure.check(StoreUnavailable) and self.spooling is not None:

@@ -1,12 +1,16 @@
-"""MO: a message from a handset, routed by the MO rules to the user who gets it."""
+"""MO: a message from a handset, routed by the MO rules to the user who gets it.
+
+A part of a concatenated MO goes to core/moparts.py, which routes and queues
+the whole message once every part is in; a plain MO costs one bit test and
+one dict lookup more for that.
+"""
 
 from twisted.logger import Logger
 
 from ..logs import message_text
 from ..routing.interface import MORequest
-from ..smpp.errors import DecodeError
 from ..smpp.status import Status
-from ..smpp.text import alphabet_of, decode_text
+from .concat import UDHI, part_of, text
 
 
 class MOPath:
@@ -16,24 +20,33 @@ class MOPath:
         self.routes = routes
         self.inbox = inbox
         self.counters = counters
+        self.parts = None   # core/moparts.MOParts (Core sets it)
 
     def deliver(self, connector, inbound, answer):
-        """answer(status for the upstream), once: ESME_ROK once queued for its user."""
+        """answer(status for the upstream), once: ESME_ROK once queued for its user
+        (a part: once stored)."""
         self.counters["mo"] += 1
-        text = ""
-        try:
-            if alphabet_of(inbound.data_coding) != "binary":
-                text = decode_text(inbound.body, inbound.data_coding, errors="replace")
-        except DecodeError:
-            pass
+        if inbound.esm_class & UDHI or "sar_msg_ref_num" in inbound.tlvs:
+            part = part_of(inbound)
+            if part is not None and self.parts is not None:
+                self.parts.add(connector, inbound, part, answer)
+                return
+        user = self.user_for(connector, inbound)
+        if user is None:
+            answer(Status.ESME_RX_P_APPN)
+            return
+        self.inbox.put(user, inbound, connector, "MO", answer)
+
+    def user_for(self, connector, inbound):
+        """The user the MO rules give inbound to (keyword: its text's first word,
+        a UDH left out), or None, counted and logged."""
         decision = self.routes.route_mo(MORequest(connector, inbound.source,
-                                                  inbound.destination, text))
+                                                  inbound.destination, text(inbound)))
         if decision is None:
             self.counters["mo_unrouted"] += 1
             self.log.warn("{connector}: MO from {source} to {destination} matches no MO rule",
                           connector=connector, source=inbound.source,
                           destination=inbound.destination,
                           **message_text(self.show_text, inbound.body, inbound.data_coding))
-            answer(Status.ESME_RX_P_APPN)
-            return
-        self.inbox.put(decision.user, inbound, connector, "MO", answer)
+            return None
+        return decision.user

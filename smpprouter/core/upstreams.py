@@ -26,6 +26,7 @@ class Upstream:
     split: str = "udh8"
     receipt_map: ReceiptMap | None = None   # its stat/err to the users' (None: as sent)
     receipt_timeout: int = 0   # seconds until the router's own receipt (0: never)
+    mo_parts_timeout: float = 120.0   # seconds an incomplete concatenated MO waits for its parts
 
     @classmethod
     def from_config(cls, c):
@@ -34,4 +35,4 @@ class Upstream:
                    max(1, c.window * c.binds // 2), c.dlr_expiry, c.window * c.binds,
                    0 if c.message_payload else c.max_octets, c.split,
                    ReceiptMap(c.receipt_map) if c.receipt_map else None,
-                   c.receipt_timeout)
+                   c.receipt_timeout, c.mo_parts_timeout)

@@ -65,6 +65,7 @@ from .notify import Notifier, _SubscriberFactory
 from .links import LinksMixin
 from .lists import ListsMixin
 from .lockout import LockoutMixin
+from .moparts import MOPartsMixin
 from .outbound import OutboundMixin
 from .protocol import FastProtocol
 
@@ -83,7 +84,7 @@ def _default_instance():
 
 @implementer(ICorrelationStore, IOutboundStore, ICreditStore, ILeases)
 class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin, CreditsMixin,
-                 ListsMixin, MultipartMixin, LinksMixin, TimeoutsMixin):
+                 ListsMixin, MultipartMixin, LinksMixin, TimeoutsMixin, MOPartsMixin):
     """The shared store of every router process: see the module docstring."""
 
     def __init__(self, host, port, db=0, password=None, *, reactor=None, instance=None,

@@ -356,12 +356,14 @@ class ReconnectTests(SMSCCase):
         bound(self.endpoint.peers[0]).transport.loseConnection()
         self.endpoint.refuse = True
         self.clock.advance(0)                  # at once: refused
-        for delay in (1.0, 2.0, 4.0, 4.0):     # then reconnect_min doubling, plus <= 25%
-            before = len(self.endpoint.attempts)
-            self.clock.advance(delay * 0.999)
-            self.assertEqual(len(self.endpoint.attempts), before)
-            self.clock.advance(delay * 0.25)
-            self.assertEqual(len(self.endpoint.attempts), before + 1)
+        first = len(self.endpoint.attempts)
+        while len(self.endpoint.attempts) < first + 4:
+            self.clock.advance(0.01)
+        # then reconnect_min doubling to reconnect_max, each plus up to 25% at random
+        attempts = self.endpoint.attempts[first - 1:]
+        gaps = [b - a for a, b in zip(attempts, attempts[1:])]
+        for gap, delay in zip(gaps, (1.0, 2.0, 4.0, 4.0)):
+            self.assertTrue(delay <= gap <= delay * 1.25 + 0.01, (gaps, delay))
         self.endpoint.refuse = False
         self.clock.advance(5)
         bound(self.endpoint.peers[-1]).transport.loseConnection()

@@ -145,6 +145,24 @@ class _Workload:
         yield wait_for(lambda: len(calls) >= 6)
 
     @defer.inlineCallbacks
+    def test_mo_parts_workload_on_a_cluster_node(self):
+        """Concatenated MOs' parts of several connectors in one turn, and the sweep."""
+        store = yield self.make_store()
+        connectors = ("smsc", "smsc-2", "{odd}")
+        got = yield defer.gatherResults(
+            [store.add_mo_part(c, b"%d:2:4477:100" % i, seq, 2, b"p%d" % seq, 1e9, 60, 15)
+             for c in connectors for i in range(3) for seq in (1, 2)])
+        self.assertEqual([code for code, _ in got], [0, 1] * 9)
+        yield defer.gatherResults([store.mo_set_done(c, b"%d:2:4477:100" % i)
+                                   for c in connectors for i in range(3)])
+        yield defer.gatherResults([store.add_mo_part(c, b"9:3:4477:100", 1, 3, b"p", 1e9, 60, 15)
+                                   for c in connectors])
+        due = yield defer.gatherResults([store.take_due_mo_sets(c, 1e9 + 61, 15)
+                                         for c in connectors])
+        self.assertEqual([sorted(i for i, _ in sets) for sets in due],
+                         [[b"9:3:4477:100"]] * 3)
+
+    @defer.inlineCallbacks
     def test_smart_link_workload_on_a_cluster_node(self):
         """Links of several users and tokens, and their clicks, in the same turns."""
         from smpprouter.store.links import LinkRecord
