@@ -20,8 +20,8 @@ from smpprouter.store.interface import Mapping
 from tests.redis_cluster import RedisCluster, cluster_port, shared_cluster
 from tests.redis_server import RedisServer
 
-from . import (test_credits, test_lease, test_links, test_lockout, test_outbound, test_redis,
-               test_timeouts)
+from . import (test_credits, test_lease, test_links, test_lockout, test_moparts, test_outbound,
+               test_redis, test_timeouts)
 from .support import StoreTestCase, retry_until_ok, wait_for
 
 
@@ -426,7 +426,7 @@ globals().update(_on_three_nodes(
     test_outbound.NotificationTests, test_outbound.ClientSideTests,
     test_outbound.HotPathRecordTests, test_outbound.ExpiryTests,
     test_credits.CreditTests, test_lockout.LockoutStoreTests, test_lease.LeaseTests,
-    test_links.LinkStoreTests, test_timeouts.TimeoutTests))
+    test_links.LinkStoreTests, test_timeouts.TimeoutTests, test_moparts.PartTests))
 
 
 class FailoverTests(StoreTestCase):
