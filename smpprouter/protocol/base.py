@@ -76,6 +76,9 @@ class SMPPProtocol(protocol.Protocol):
         self.peer_host = None
         self.close_reason = None   # why we closed (the first reason given), else None
         self.reading_paused = False
+        # (pdu, buffer, start, end) of the request being dispatched: a face may
+        # relay its octets rather than encode it again (smpp/adapt.py relay_form)
+        self.frame = None
 
     def about(self):
         """The fields of every log line about this connection (the ESME face
@@ -125,6 +128,7 @@ class SMPPProtocol(protocol.Protocol):
                 except DecodeError as e:
                     self._undecodable(e)
                     continue
+                self.frame = (pdu, buf, start, end)
                 self._dispatch(pdu)
                 if session.state is State.CLOSED:
                     return
@@ -133,6 +137,8 @@ class SMPPProtocol(protocol.Protocol):
             self._send(P.GenericNack(e.status, e.sequence_number or 0))
             self.close("unframeable input")
             return
+        finally:
+            self.frame = None
         self._arm()
 
     def _dispatch(self, pdu):

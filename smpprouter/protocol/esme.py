@@ -286,7 +286,12 @@ class ESMEServerProtocol(SMPPProtocol):
     # -- submissions ----------------------------------------------------------
 
     def _submit(self, pdu):
+        frame = self.frame
+        # the octets as received, when they can go upstream as they are (a
+        # request held beyond the window is encoded anew: its frame is gone)
+        wire = adapt.relay_form(*frame) if frame is not None and frame[0] is pdu else None
         submission = adapt.submission(pdu, self.user, self.clock.seconds())
+        submission.wire = wire
         self.gateway.submit(self, submission, partial(self._submitted, pdu))
 
     def _submitted(self, pdu, outcome):

@@ -51,7 +51,7 @@ from twisted.logger import Logger
 from ..metrics.histogram import Latency
 from ..smpp import adapt
 from ..smpp import pdu as P
-from ..smpp.commands import CommandId
+from ..smpp.commands import INTERFACE_V34, CommandId
 from ..smpp.errors import EncodeError, SMPPError, StateError
 from ..smpp.session import Mode, Role, State, Timers
 from ..smpp.status import Status, status_name
@@ -363,8 +363,10 @@ class Connector(service.MultiService):
         the module docstring).
         """
         try:
-            pdu = adapt.submit_pdu(submission, self.config.interface_version,
-                                   self.clock.seconds())
+            pdu = submission.wire   # the ESME's octets, when they need no change
+            if pdu is None or self.config.interface_version < INTERFACE_V34:
+                pdu = adapt.submit_pdu(submission, self.config.interface_version,
+                                       self.clock.seconds())
         except SMPPError as e:
             return defer.fail(Unsendable(e.status, str(e)))
         except Exception:
@@ -394,7 +396,10 @@ class Connector(service.MultiService):
         """Send pdu on proto: Deferred((status, message_id)); a failure, never
         an exception, when it cannot be sent."""
         try:
-            d = proto.send_request(pdu)
+            if type(pdu) is bytes:   # relayed as received (Submission.wire)
+                d = proto.send_encoded_request(pdu)
+            else:
+                d = proto.send_request(pdu)
         except EncodeError as e:
             return defer.fail(Unsendable(e.status, str(e)))
         except StateError as e:
