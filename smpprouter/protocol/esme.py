@@ -402,29 +402,31 @@ class ESMEServerProtocol(SMPPProtocol):
 
     # -- deliveries ---------------------------------------------------------
 
-    def deliver(self, entry):
+    def deliver(self, entry, reply=None):
         """Send a queued core.messages.Receipt or Inbound as a deliver_sm in the
-        session's version; Deferred(response PDU).
+        session's version; Deferred(response PDU), or `reply` (a Deferred or a
+        base.Reply) hears it.
 
         Raises SMPPError, nothing sent, when this session cannot carry the
         entry (a body beyond 254 octets to a v3.3 session). The caller checks
         can_send().
         """
-        return self.send_request(adapt.deliver_pdu(entry, self.session.interface_version))
+        return self.send_request(adapt.deliver_pdu(entry, self.session.interface_version),
+                                 reply)
 
-    def deliver_rendered(self, data: bytes):
+    def deliver_rendered(self, data: bytes, reply=None):
         """Send a deliver_sm already rendered for SMPP v3.4 (the delivery queue
         keeps entries in that form): a v3.4 session gets the bytes with only the
         sequence number patched in; a v3.3 one gets it rendered anew through
         smpp.adapt (no TLVs, a message_payload moved into short_message)."""
         session = self.session
         if session.interface_version >= INTERFACE_V34:
-            d = self.send_encoded_request(data)
+            d = self.send_encoded_request(data, reply)
             if self.reading_paused:
                 self._flow()   # its answer is behind what we have not read
             return d
         pdu, _ = codec.decode(data, checked=False)   # ours: stored as we encoded it
-        return self.deliver(adapt.upstream_delivery(pdu, ""))
+        return self.deliver(adapt.upstream_delivery(pdu, ""), reply)
 
     def connectionMade(self):
         super().connectionMade()
