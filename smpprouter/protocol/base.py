@@ -256,6 +256,23 @@ class SMPPProtocol(protocol.Protocol):
         if self._idle_waiters:
             self._check_idle()
 
+    def send_id_response(self, command_id: int, status: int, sequence_number: int,
+                         message_id: str = ""):
+        """send_response for the responses made of a message_id alone (submit_sm_resp,
+        data_sm_resp, deliver_sm_resp), written without a PDU object: the octets
+        codec.encode gives cls(status, sequence_number, message_id), header only
+        for an error with no id (tests/protocol/test_base.py holds them equal).
+        message_id is the router's or empty (ids.py), never a peer's."""
+        session = self.session
+        if session.state is State.CLOSED:
+            return
+        session.response_sent(sequence_number)
+        if self.transport is not None:
+            self.transport.write(codec.encode_id_response(command_id, status, sequence_number,
+                                                          message_id))
+        if self._idle_waiters:
+            self._check_idle()
+
     def can_send(self) -> bool:
         session = self.session
         return (session is not None and session.state is not State.CLOSED

@@ -63,7 +63,7 @@ from twisted.python import failure
 from ..ids import SHORT
 from ..smpp import adapt, codec
 from ..smpp import pdu as P
-from ..smpp.commands import INTERFACE_V34, CommandId
+from ..smpp.commands import INTERFACE_V34, RESPONSE_BIT, CommandId
 from ..smpp.errors import SMPPError
 from ..smpp.session import Mode, Role, State, bind_mode
 from ..smpp.status import Status, status_name
@@ -231,6 +231,10 @@ class ESMEServerProtocol(SMPPProtocol):
     def _answer(self, resp):
         self.working -= 1
         self.send_response(resp)
+        self._answered()
+
+    def _answered(self):
+        """A slot of the window is free: start what is held."""
         if not self.held and not self.reading_paused:
             return   # the common case: nothing waits for this slot
         if self._releasing:
@@ -296,10 +300,11 @@ class ESMEServerProtocol(SMPPProtocol):
 
     def _submitted(self, pdu, outcome):
         try:
-            cls = P.SubmitSmResp if pdu.command_id == CommandId.submit_sm else P.DataSmResp
             status = outcome.status
-            self._answer(cls(status, pdu.sequence_number,
-                             outcome.message_id if status == Status.ESME_ROK else ""))
+            self.working -= 1
+            self.send_id_response(pdu.command_id | RESPONSE_BIT, status, pdu.sequence_number,
+                                  outcome.message_id if status == Status.ESME_ROK else "")
+            self._answered()
         except Exception:   # never into the core, which called us
             self.log.failure("{peer}: answering a submission failed", **self.about())
 

@@ -52,7 +52,7 @@ from twisted.python.failure import Failure
 from ..metrics.histogram import Latency
 from ..smpp import adapt
 from ..smpp import pdu as P
-from ..smpp.commands import INTERFACE_V34, CommandId
+from ..smpp.commands import INTERFACE_V34, RESPONSE_BIT, CommandId
 from ..smpp.errors import EncodeError, SMPPError, StateError
 from ..smpp.session import Mode, Role, State, Timers
 from ..smpp.status import Status, status_name
@@ -165,8 +165,7 @@ class SMSCClientProtocol(SMPPProtocol):
             self.send_response(response_for(cid, seq, Status.ESME_RSYSERR))
 
     def _delivered(self, cid, seq, status):
-        cls = P.DeliverSmResp if cid == CommandId.deliver_sm else P.DataSmResp
-        self.send_response(cls(status, seq))
+        self.send_id_response(cid | RESPONSE_BIT, status, seq)
 
     def session_closed(self, reason):
         self.connector.bind_down(self)

@@ -13,7 +13,7 @@ from smpprouter.smpp import adapt, codec
 from smpprouter.smpp import pdu as P
 from smpprouter.smpp.errors import DecodeError
 
-from .strategies import pdu_of, smpp_time, tlvs
+from .strategies import cstr, pdu_of, smpp_time, tlvs
 
 NOW = 1_709_294_400.0
 SEQ = struct.Struct(">I")
@@ -100,3 +100,13 @@ class RelayFormTests(SynchronousTestCase):
         # every change the core makes goes through dataclasses.replace
         self.assertIsNone(replace(s, destination="+123").wire)
         self.assertIsNone(replace(s).wire)
+
+
+class IdResponseTests(SynchronousTestCase):
+    @settings(max_examples=300, deadline=None)
+    @given(st.sampled_from((P.SubmitSmResp, P.DataSmResp, P.DeliverSmResp)),
+           st.sampled_from((0, 0, 0x14, 0x58, 0xFFFFFFFF)), st.integers(1, 0x7FFFFFFF),
+           cstr(65), st.sampled_from((0x33, 0x34)))
+    def test_the_octets_of_encode(self, cls, status, seq, message_id, version):
+        self.assertEqual(codec.encode_id_response(cls.command_id, status, seq, message_id),
+                         codec.encode(cls(status, seq, message_id), version))
