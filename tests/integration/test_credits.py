@@ -7,11 +7,8 @@ esme3 prepaid and store and forward, with DLT defaults. Prices (routes below):
 (PE_ID and Template_ID required).
 """
 
-from twisted.internet import defer
 from twisted.trial.unittest import TestCase
 
-from bench.esme import connect
-from smpprouter.service import make_service
 from smpprouter.smpp.receipt import parse_receipt
 from smpprouter.smpp.status import Status
 
@@ -241,45 +238,6 @@ class StoreForwardRefundTests(CreditsTestCase):
             self.assertEqual(self.balance("esme3"), 100)
             self.assertLedgerSumsToBalance("esme3")
         return run(go())
-
-
-class TwoRoutersTests(CreditsTestCase):
-    """Two RouterService instances on one Redis charge one prepaid user at once."""
-
-    def test_never_overdrawn_and_the_ledger_sums_to_the_balance(self):
-        async def go():
-            second = make_service(self.h.config_path, worker=1)
-            second.startService()
-            await second.started
-            try:
-                await self.charge_on_both(second)
-            finally:
-                for client in self.h.clients[1:]:
-                    client.abort()
-                    await client.wait_closed()
-                await second.stopService()
-        return run(go())
-
-    async def charge_on_both(self, second):
-        await second.core.connectors["smsc"].when_up(1)
-        other_port = second.ports["smpp"].getHost().port
-        await self.top_up("esme2", 1000)
-        clients = [await self.h.bind("transceiver", "esme2"),
-                   await connect("127.0.0.1", other_port, "transceiver", "esme2", "pw2")]
-        self.h.clients.append(clients[1])
-        resps = await defer.gatherResults(
-            [c.submit(**dict(MESSAGE, short_message=b"m%d" % i))
-             for i in range(100) for c in clients])
-        statuses = [r.command_status for r in resps]
-        self.assertEqual(statuses.count(ROK), 1000 // 7)
-        self.assertEqual(statuses.count(Status.ESME_RINVBALANCE), 200 - 1000 // 7)
-        self.assertEqual(self.balance("esme2"), 1000 % 7)
-        self.assertEqual(self.h.smsc.message_count, 1000 // 7)
-        entries = self.assertLedgerSumsToBalance("esme2")
-        whos = {e["who"] for e in entries if e["kind"] == "charge"}
-        self.assertEqual(len(whos), 2)    # both processes charged
-        # every receipt answered upstream before the routers stop (none left parked)
-        await wait_for(lambda: sum(self.h.smsc.deliver_resp_statuses.values()) >= 1000 // 7)
 
 
 class PostpaidTests(CreditsTestCase):

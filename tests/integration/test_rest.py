@@ -171,6 +171,16 @@ class SendTests(RestTestCase):
             await self.h.smsc.wait_submits(1)
         return run(go())
 
+    def test_the_seeds_content_type_spelling_is_accepted(self):
+        async def go():
+            # Seed 004's request headers say "application/JSON"; media types
+            # are case-insensitive (RFC 9110), with or without a charset.
+            for content_type in ("application/JSON", "Application/Json; charset=UTF-8"):
+                answer = await self.send(message(["15551230001"]), content_type=content_type)
+                self.assertEqual((answer.status, answer.codes()), (200, ["1001"]), content_type)
+            await self.h.smsc.wait_submits(2)
+        return run(go())
+
     def test_a_text_gsm_cannot_carry_goes_as_ucs2_unless_type_1(self):
         async def go():
             answer = await self.send(message(["15551230001"], "\u0645\u0631\u062d\u0628\u0627"))

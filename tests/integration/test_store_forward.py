@@ -141,6 +141,34 @@ class QueueTests(StoreForwardTestCase):
         return run(go())
 
 
+class QueueFullTests(StoreForwardTestCase):
+    def setUp(self):
+        self.h = RouterHarness(users={"esme1": "", "esme2": "store_and_forward = true"},
+                               extra=FAST + "max_queue = 2\n")
+        self.addCleanup(lambda: run(self.h.stop()))
+        return run(self.h.start())
+
+    def test_beyond_the_connectors_bound_is_esme_rmsgqful(self):
+        async def go():
+            client = await self.h.bind("transceiver", "esme2")
+            later = dict(MESSAGE, schedule_delivery_time=relative(3600))
+            resps = [await client.submit(**dict(later, short_message=b"m%d" % i))
+                     for i in range(3)]
+            # Scheduled messages count: two held, the third refused as queue full.
+            self.assertEqual([r.command_status for r in resps],
+                             [ROK, ROK, Status.ESME_RMSGQFUL])
+            self.assertEqual(self.h.redis.command("ZCARD", "sched:{smsc}"), 2)
+            # Room again once one is cancelled.
+            resp = await client.cancel(message_id=resps[0].message_id,
+                                       source_addr=MESSAGE["source_addr"],
+                                       source_addr_ton=5)
+            self.assertEqual(resp.command_status, ROK)
+            resp = await client.submit(**later)
+            self.assertEqual(resp.command_status, ROK)
+            self.assertEqual(self.h.smsc.message_count, 0)
+        return run(go())
+
+
 class ScheduleTests(StoreForwardTestCase):
     def test_a_scheduled_message_of_a_synchronous_user_waits_for_its_time(self):
         async def go():

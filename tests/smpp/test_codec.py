@@ -152,3 +152,40 @@ class ToleranceTests(SynchronousTestCase):
             codec.encode(P.SubmitMulti(sequence_number=1,
                                        dest_addresses=(P.DistributionList("x" * 21),)))
         self.assertEqual(cm.exception.status, Status.ESME_RINVDLNAME)
+
+
+class FieldStatusTests(SynchronousTestCase):
+    """Seed 002's per-field statuses: each bad field is refused with its own
+    status (the session answers with it: see test_peers' priority_flag)."""
+
+    def assertRefused(self, data, status):
+        with self.assertRaises(DecodeError) as cm:
+            codec.decode(data)
+        self.assertEqual(cm.exception.status, status, cm.exception.reason)
+
+    def patched(self, pdu, old, new):
+        data = codec.encode(pdu)
+        self.assertEqual(data.count(old), 1)
+        data = data.replace(old, new)
+        return len(data).to_bytes(4, "big") + data[4:]
+
+    def test_ton_npi_and_replace_flag(self):
+        base = dict(sequence_number=1, source_addr="1", destination_addr="4477")
+        for fields, status in [(dict(source_addr_ton=7), Status.ESME_RINVSRCTON),
+                               (dict(source_addr_npi=2), Status.ESME_RINVSRCNPI),
+                               (dict(dest_addr_ton=9), Status.ESME_RINVDSTTON),
+                               (dict(dest_addr_npi=7), Status.ESME_RINVDSTNPI),
+                               (dict(replace_if_present_flag=2), Status.ESME_RINVREPFLAG)]:
+            self.assertRefused(codec.encode(P.SubmitSm(**base, **fields)), status)
+            # The same message with the field in range is accepted.
+            codec.decode(codec.encode(P.SubmitSm(**base)))
+
+    def test_overlong_service_type(self):
+        pdu = P.SubmitSm(sequence_number=1, service_type="CMT", destination_addr="4477")
+        self.assertRefused(self.patched(pdu, b"CMT\0", b"CMTABC\0"), Status.ESME_RINVSERTYP)
+        codec.decode(self.patched(pdu, b"CMT\0", b"CMTAB\0"))   # 5 is the limit
+
+    def test_overlong_message_id(self):
+        pdu = P.QuerySm(sequence_number=1, message_id="abc", source_addr="1")
+        self.assertRefused(self.patched(pdu, b"abc\0", b"a" * 65 + b"\0"), Status.ESME_RINVMSGID)
+        codec.decode(self.patched(pdu, b"abc\0", b"a" * 64 + b"\0"))
