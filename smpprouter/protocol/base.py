@@ -9,8 +9,8 @@ credentials, a submit_sm's route) is the subclass's business: it implements
 ``request_received(pdu)`` and answers with ``send_response``.
 
 Requests we send carry a Deferred as their session context, or a Reply where
-the sender alone waits (a Deferred with its callbacks costs ~9 µs, a Reply
-~1.5). Either gets the response PDU, whatever its command_status (a
+the sender alone waits (a Deferred and its callback pairs cost several times
+as much, and the hot path sends two requests per message). Either gets the response PDU, whatever its command_status (a
 generic_nack included), or fails with ResponseTimeout or ConnectionLost, so
 nothing in flight waits forever.
 
@@ -259,10 +259,9 @@ class SMPPProtocol(protocol.Protocol):
     def send_id_response(self, command_id: int, status: int, sequence_number: int,
                          message_id: str = ""):
         """send_response for the responses made of a message_id alone (submit_sm_resp,
-        data_sm_resp, deliver_sm_resp), written without a PDU object: the octets
-        codec.encode gives cls(status, sequence_number, message_id), header only
-        for an error with no id (tests/protocol/test_base.py holds them equal).
-        message_id is the router's or empty (ids.py), never a peer's."""
+        data_sm_resp, deliver_sm_resp), packed without a PDU object
+        (codec.encode_id_response: the octets codec.encode gives). message_id is
+        the router's or empty (ids.py), never a peer's."""
         session = self.session
         if session.state is State.CLOSED:
             return
