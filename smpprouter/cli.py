@@ -71,6 +71,7 @@ def _service_key(args) -> int:
 def _load(args):
     """The config, with its routing table checked as the router would; or None
     after printing the error."""
+    from .http.linktable import load_links
     from .http.templates import load_templates
     from .service import load_routes
     try:
@@ -78,6 +79,8 @@ def _load(args):
         load_routes(config)
         if config.http.templates:   # the REST API reads it at start: check it now
             load_templates(config.http.templates)
+        if config.http.links:
+            load_links(config.http.links)
         return config
     except ConfigError as e:
         print(e, file=sys.stderr)

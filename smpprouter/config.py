@@ -22,7 +22,8 @@ from twisted.internet.endpoints import _parseServer
 from smpprouter.passwords import is_hash
 from smpprouter.policy.numbers import country_code_problem
 from smpprouter.tomlfile import ConfigError, TomlFile
-from smpprouter.receiptmap import load_receipt_map
+from smpprouter.receiptmap import (DATE_LENGTHS, TEXT_KEYS, ReceiptProfile, load_receipt_map,
+                                   load_reverse_map)
 from smpprouter.smpp.text import AIR_OCTETS, METHODS, MIN_AIR_OCTETS, UDH8
 
 __all__ = ["ConfigError", "load_config", "Config", "RouterConfig", "RedisConfig",
@@ -36,6 +37,7 @@ _REQUIRED = object()
 # 1.0 and 1.1 only when an operator writes them (seed 002's ESMEs still speak them).
 _TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 _ID_FORMS = ("as-is", "hex", "decimal")
+RECEIPT_TIMEOUT = 43200   # connectors' default receipt_timeout (s): 12 h
 _WINDOW_POLICIES = ("pause", "refuse")
 LOG_FORMATS = ("text", "json")
 _PROTOCOLS = ("smpp", "http", "metrics")
@@ -57,8 +59,9 @@ KEYS = {
     "outbound": ("max_queue", "default_validity", "max_validity", "retry_min", "retry_max",
                  "schedule_interval", "batch"),
     "http": ("max_body", "request_timeout", "max_destinations", "websms_get_max",
-             "websms_post_max", "status_without_credentials", "templates", "idempotency_ttl",
-             "webhook_timeout", "webhook_concurrency", "webhook_retention", "webhook_allow"),
+             "websms_post_max", "status_without_credentials", "templates", "links",
+             "link_base", "idempotency_ttl", "webhook_timeout", "webhook_concurrency",
+             "webhook_retention", "webhook_allow"),
     "metrics": ("enabled", "publish_interval"),
     "log": ("format", "message_text"),
     "listeners.NAME": ("protocol", "endpoint", "max_connections", "max_connections_per_ip",
@@ -68,15 +71,17 @@ KEYS = {
                         "interface_version", "bind", "binds", "window", "throughput",
                         "enquire_link_interval", "response_timeout", "reconnect_min",
                         "reconnect_max", "hold_unbound", "dlr_expiry", "resp_id", "receipt_id",
-                        "receipt_wait",
+                        "receipt_wait", "receipt_timeout",
                         "tls", "tls_ca", "tls_hostname", "tls_min_version",
                         "max_octets", "message_payload", "split", "receipt_map"),
     "users.NAME": ("password", "groups", "max_binds", "throughput", "window", "window_policy",
                    "message_id", "dlr_retention", "store_and_forward", "service_key",
-                   "dlr_url", "mo_url", "webhook_secret", "webhook_retention", "allow_from",
+                   "dlr_url", "mo_url", "click_url", "webhook_secret", "webhook_retention",
+                   "allow_from",
                    "tls_subject", "billing", "low_balance", "sender_ids", "tlv_defaults",
                    "max_receivers", "bind_scope", "system_type", "expires", "doors",
-                   "operations", "country_code", "duplicate_window", "traffic"),
+                   "operations", "country_code", "duplicate_window", "traffic",
+                   "receipt_dates", "receipt_text", "receipt_codes"),
 }
 PREPAID, POSTPAID = "prepaid", "postpaid"
 _BILLING = (POSTPAID, PREPAID)
@@ -174,6 +179,8 @@ class HttpConfig:
     websms_post_max: int = 10000      # seed 003: numbers per POST
     status_without_credentials: bool = False  # seed 003's websmsstatus as written: no user/pass
     templates: str | None = None      # absolute path of the REST API's message templates
+    links: str | None = None          # absolute path of the REST API's smart links
+    link_base: str = ""               # the public URL the short links start with (ends in /)
     idempotency_ttl: int = 86400      # how long an Idempotency-Key's first answer is kept
     webhook_timeout: float = 10.0     # one webhook request, connect to last byte
     webhook_concurrency: int = 8      # webhook requests in flight per receiving host
@@ -255,6 +262,9 @@ class Connector:
     message_payload: bool = False
     split: str = "udh8"        # "udh8" | "udh16" | "sar"
     receipt_map: tuple = ()    # receiptmap.load_receipt_map() of its `receipt_map` file
+    # seconds after which a message still without a final receipt gets the router's
+    # own (UNKNOWN, err 099; core/timeouts.py); 0 = never
+    receipt_timeout: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +289,7 @@ class User:
     service_key: str = field(default="", repr=False)
     dlr_url: str = ""          # receipts go here (webhook) unless a message names its own
     mo_url: str = ""           # MOs go here (webhook); "" = to its SMPP receivers
+    click_url: str = ""        # clicks on its messages' smart links go here (webhook)
     webhook_secret: str = field(default="", repr=False)  # HMAC-SHA256 key of its webhooks
     webhook_retention: int = 0  # seconds undelivered webhooks are retried; 0 = [http]'s
     allow_from: tuple = ()     # networks (ip_network) it may bind from; () = anywhere
@@ -306,6 +317,9 @@ class User:
     # traffic = "promotional": all its messages keep routes' hours (policy/hours.py);
     # "transactional" (the default): only those with service_type "PROMO" do
     promotional: bool = False
+    # how its receipts are written (receipt_dates, receipt_text, receipt_codes); None:
+    # as today (the upstream's as sent, the router's own YYMMDDhhmm with Text:)
+    receipt_profile: ReceiptProfile | None = None
 
     @property
     def prepaid(self) -> bool:
@@ -688,6 +702,21 @@ def _url(t: _Table, name: str) -> str:
     return value
 
 
+def _link_base(t: _Table) -> str:
+    """[http] link_base: http(s), a host, no query or fragment; ends in "/" (a token
+    follows it). Its path is where the HTTP listener serves the links."""
+    value = t.string("link_base", "")
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query \
+            or parts.fragment or not value.isascii() or not value.isprintable() \
+            or " " in value:
+        raise t.error("link_base", "must be an http:// or https:// URL with a host and "
+                      "no query, as \"https://s.example.com/\", not %r" % value)
+    return value if value.endswith("/") else value + "/"
+
+
 def _networks(t: _Table, name: str) -> tuple:
     networks = []
     for index, text in enumerate(t.strings(name, [])):
@@ -702,6 +731,11 @@ def _networks(t: _Table, name: str) -> tuple:
 def _http(t: _Table, base: str) -> HttpConfig:
     t.allow(*KEYS["http"])
     templates = t.string("templates", "")
+    links = t.string("links", "")
+    link_base = _link_base(t)
+    if links and not link_base:
+        raise t.error("links", "needs link_base: the public URL the short links start "
+                      "with, e.g. \"https://s.example.com/\"")
     return HttpConfig(
         max_body=t.integer("max_body", 4 * 1024 * 1024, 1024, 1 << 30),
         request_timeout=_positive(t, "request_timeout", 30.0),
@@ -710,6 +744,8 @@ def _http(t: _Table, base: str) -> HttpConfig:
         websms_post_max=t.integer("websms_post_max", 10000, 1, 1000000),
         status_without_credentials=t.boolean("status_without_credentials", False),
         templates=_existing_file(t, "templates", base, templates) if templates else None,
+        links=_existing_file(t, "links", base, links) if links else None,
+        link_base=link_base,
         idempotency_ttl=t.integer("idempotency_ttl", 86400, 1),
         webhook_timeout=_positive(t, "webhook_timeout", 10.0),
         webhook_concurrency=t.integer("webhook_concurrency", 8, 1, 1000),
@@ -758,6 +794,12 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
     hold_unbound = t.number("hold_unbound", 5.0, lo=0, hi=60)
     dlr_expiry = t.integer("dlr_expiry", 259200, lo=1)
     receipt_wait = t.number("receipt_wait", 15.0, lo=0)
+    # 12 h: a handset off overnight still reports; an operator has an answer the
+    # same day. Capped below dlr_expiry, so the mapping is still there to answer.
+    receipt_timeout = t.integer("receipt_timeout", min(RECEIPT_TIMEOUT, dlr_expiry // 2), lo=0)
+    if receipt_timeout >= dlr_expiry:
+        raise t.error("receipt_timeout", "must be less than dlr_expiry (%d), not %d: the "
+                      "mapping must outlive it" % (dlr_expiry, receipt_timeout))
     resp_id = t.string("resp_id", "as-is", choices=_ID_FORMS)
     receipt_id = t.string("receipt_id", "as-is", choices=_ID_FORMS)
     tls = t.boolean("tls", False)
@@ -783,10 +825,11 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
         dlr_expiry=dlr_expiry,
         receipt_wait=receipt_wait, resp_id=resp_id, receipt_id=receipt_id, tls=tls, tls_ca=tls_ca,
         tls_hostname=tls_hostname, tls_min_version=tls_min_version, max_octets=max_octets,
-        message_payload=message_payload, split=split, receipt_map=receipt_map)
+        message_payload=message_payload, split=split, receipt_map=receipt_map,
+        receipt_timeout=receipt_timeout)
 
 
-def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
+def _user(name: str, t: _Table, smpp: SmppConfig, base: str) -> User:
     t.allow(*KEYS["users.NAME"])
     password = t.string("password")
     if not is_hash(password):
@@ -821,6 +864,7 @@ def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
     if country_code and country_code_problem(country_code):
         raise t.error("country_code", country_code_problem(country_code))
     return User(name=name, password=password, groups=groups, max_binds=max_binds,
+                receipt_profile=_receipt_profile(t, base),
                 country_code=country_code, billing=billing, low_balance=low_balance, sender_ids=sender_ids,
                 tlv_defaults=_tlv_defaults(t),
                 duplicate_window=t.integer("duplicate_window", 0, 0, 30 * 86400),
@@ -830,6 +874,7 @@ def _user(name: str, t: _Table, smpp: SmppConfig) -> User:
                 dlr_retention=dlr_retention, window_policy=window_policy,
                 store_and_forward=store_and_forward, service_key=service_key,
                 dlr_url=_url(t, "dlr_url"), mo_url=_url(t, "mo_url"),
+                click_url=_url(t, "click_url"),
                 webhook_secret=t.string("webhook_secret", ""),
                 webhook_retention=t.integer("webhook_retention", 0, lo=0),
                 allow_from=_networks(t, "allow_from"),
@@ -874,6 +919,16 @@ def _choices(t: _Table, name: str, choices: tuple) -> frozenset:
                 message += "; did you mean %r?" % close[0]
             raise t.tf.error(t.key + (name, index), message)
     return frozenset(values)
+
+
+def _receipt_profile(t: _Table, base: str) -> ReceiptProfile | None:
+    dates = t.string("receipt_dates", "as-sent", choices=tuple(DATE_LENGTHS))
+    text = t.string("receipt_text", "as-sent", choices=tuple(TEXT_KEYS))
+    codes = t.string("receipt_codes", "")
+    if dates == "as-sent" and text == "as-sent" and not codes:
+        return None   # the common case: receipts pay nothing for profiles
+    return ReceiptProfile(DATE_LENGTHS[dates], TEXT_KEYS[text], load_reverse_map(
+        _existing_file(t, "receipt_codes", base, codes)) if codes else None)
 
 
 def _tlv_defaults(t: _Table) -> tuple:
@@ -975,7 +1030,7 @@ def load_config(path: str, overrides: dict | None = None) -> Config:
                                                                 listener.endpoint))
     connectors = {name: _connector(name, t, base)
                   for name, t in connectors_t.named_tables("connector")}
-    users = {name: _user(name, t, smpp)
+    users = {name: _user(name, t, smpp, base)
              for name, t in users_t.named_tables("user", max_len=15)}
     keys = {}
     for user in users.values():

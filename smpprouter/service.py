@@ -23,6 +23,8 @@ from .core.delivery import Deliveries
 from .ids import MessageIds
 from .core.inbox import webhook_queue
 from .http.door import Door
+from .http.linktable import load_links
+from .http.smartlinks import Smartlinks
 from .http.site import make_site
 from .limits import ConnectionLimits
 from .http.webclient import WebhookClient
@@ -61,6 +63,8 @@ class RouterService(service.MultiService):
         self.reactor = reactor
         self.config = config
         self.routes = routes
+        # the REST API's smart links: read here (before twistd daemonises) and on reload
+        self.links = load_links(config.http.links) if config.http.links else None
         self.ports = {}
         self.factories = []
         self.limits = {}        # listener name -> ConnectionLimits
@@ -144,6 +148,9 @@ class RouterService(service.MultiService):
                         inactivity=smpp.inactivity_timeout or None,
                         response=smpp.response_timeout or None)
         self.door = Door(config, self.core, self.store, self.core.admission.passwords)
+        if self.links is not None:
+            self.door.links = Smartlinks(self.store, config.http.link_base, self.links,
+                                         config.users)
         for listener in config.listeners.values():
             if listener.protocol == "http":
                 factory = make_site(self.door, config, reactor, metrics=None if self.metrics
@@ -169,15 +176,15 @@ class RouterService(service.MultiService):
                           tls=" (TLS)" if listener.tls else "")
 
     def install_reload_signal(self):
-        """SIGHUP reloads the routing table. Installed before the reactor runs:
-        a SIGHUP arriving while the router starts must not take the default
-        action, which kills the process."""
+        """SIGHUP reloads the routing table and the smart links. Installed
+        before the reactor runs: a SIGHUP arriving while the router starts must
+        not take the default action, which kills the process."""
         signal.signal(signal.SIGHUP, lambda *_: self.reactor.callFromThread(self.reload))
 
     def reload(self):
-        """Swap in the routing table and the listeners' certificates from disk;
-        a broken one is refused and logged, the old one stays. Sessions open
-        keep the certificate they were made with."""
+        """Swap in the routing table, the smart links and the listeners'
+        certificates from disk; a broken one is refused and logged, the old
+        one stays. Sessions open keep the certificate they were made with."""
         for name, tls in self.tls.items():
             try:
                 tls.reload()
@@ -187,6 +194,8 @@ class RouterService(service.MultiService):
             else:
                 self.log.info("certificate of listener {name} reloaded from {path}",
                               name=name, path=tls.tls.certificate)
+        if self.config.http.links:
+            self._reload_links(self.config.http.links)
         try:
             routes = load_routes(self.config)
         except ConfigError as e:
@@ -197,6 +206,17 @@ class RouterService(service.MultiService):
             self.core.routes = routes
         self.log.info("routing table reloaded from {path}", path=self.config.router.routes)
         return True
+
+    def _reload_links(self, path):
+        try:
+            table = load_links(path)
+        except ConfigError as e:
+            self.log.error("smart links not reloaded, the old ones stay: {error}", error=e)
+            return
+        self.links = table
+        if self.door is not None and self.door.links is not None:
+            self.door.links.table = table
+        self.log.info("smart links reloaded from {path}", path=path)
 
     async def _stop(self):
         ports, self.ports = self.ports, {}

@@ -152,7 +152,7 @@ class ShippedFileShowsEveryKeyTests(SynchronousTestCase):
                      uncommented["listeners"]["smpp"]["tls"]["private_key"],
                      uncommented["listeners"]["smpp"]["tls"]["ca"],
                      uncommented["connectors"]["smsc"]["tls_ca"],
-                     uncommented["http"]["templates"]):
+                     uncommented["http"]["templates"], uncommented["http"]["links"]):
             open(os.path.join(directory, name), "w").close()
         receipt_map = uncommented["connectors"]["smsc"]["receipt_map"]
         os.makedirs(os.path.dirname(os.path.join(directory, receipt_map)))
@@ -626,6 +626,21 @@ class HttpTests(ConfigTestCase):
         self.assertError('[http]\ntemplates = "missing.toml"\n' + MINIMAL, "templates",
                          "http.templates", "file not found")
 
+    def test_smart_link_keys(self):
+        links = os.path.abspath(self.write('[links.5]\nurl = "https://e.com/"\n', "links.toml"))
+        config = self.load('[http]\nlinks = "%s"\nlink_base = "https://s.e.com"\n' % links
+                           + MINIMAL + 'click_url = "https://e.com/c"\n')
+        self.assertEqual((config.http.links, config.http.link_base), (links, "https://s.e.com/"))
+        self.assertEqual(config.users["esme1"].click_url, "https://e.com/c")
+        self.assertIsNone(self.load(MINIMAL).http.links)
+        self.assertError('[http]\nlinks = "%s"\n' % links + MINIMAL, "links", "http.links",
+                         "needs link_base")
+        for bad in ("ftp://s.e.com/", "https:///x", "https://s.e.com/?a=1", "https://s.e.com/ x"):
+            self.assertError('[http]\nlink_base = "%s"\n' % bad + MINIMAL, "link_base",
+                             "http.link_base", "http:// or https://")
+        self.assertError(MINIMAL + 'click_url = "mailto:x"\n', "click_url",
+                         "users.esme1.click_url", "http:// or https://")
+
 
 class HardeningConfigTests(ConfigTestCase):
     """[security], allow_from, listener connection limits, session_init_timeout."""
@@ -750,6 +765,38 @@ class AccountPolicyTests(ConfigTestCase):
                          "must be one of 'smpp', 'rest', 'websms', not 'http'")
         self.assertError(MINIMAL + 'operations = ["sumbit"]\n', "operations",
                          k + "operations[0]", "did you mean 'submit'?")
+
+
+class ReceiptProfileConfigTests(ConfigTestCase):
+    """A user's receipt_dates, receipt_text, receipt_codes; a connector's receipt_timeout."""
+
+    def test_none_is_no_profile_and_each_setting_is_parsed(self):
+        self.assertIsNone(self.load(MINIMAL).users["esme1"].receipt_profile)
+        path = os.path.abspath(self.write(
+            "[err]\n\"001\" = { stat = \"UNDELIV\", err = 11 }\n", "m.toml"))
+        text = (MINIMAL + 'receipt_dates = "seconds"\nreceipt_text = "text"\n'
+                'receipt_codes = "%s"\n' % path)
+        profile = self.load(text).users["esme1"].receipt_profile
+        self.assertEqual((profile.date_length, profile.text_key, profile.codes),
+                         (12, b"text", {11: b"001"}))
+
+    def test_bad_values_name_their_line(self):
+        k = "users.esme1."
+        self.assertError(MINIMAL + 'receipt_dates = "hours"\n', "receipt_dates",
+                         k + "receipt_dates", "must be one of")
+        self.assertError(MINIMAL + 'receipt_text = "TEXT"\n', "receipt_text",
+                         k + "receipt_text", "must be one of")
+        self.assertError(MINIMAL + 'receipt_codes = "nope.toml"\n', "receipt_codes",
+                         k + "receipt_codes")
+
+    def test_receipt_timeout_defaults_below_dlr_expiry(self):
+        c = SplittingConfigTests.load(self, "")
+        self.assertEqual(c.receipt_timeout, 43200)
+        c = SplittingConfigTests.load(self, "dlr_expiry = 600")
+        self.assertEqual(c.receipt_timeout, 300)
+        e = self.assertRaises(ConfigError, SplittingConfigTests.load, self,
+                              "dlr_expiry = 600\nreceipt_timeout = 600")
+        self.assertIn("connectors.smsc.receipt_timeout: must be less than dlr_expiry", str(e))
 
 
 class SplittingConfigTests(SynchronousTestCase):

@@ -74,7 +74,9 @@ class Core:
     def add_connector(self, connector):
         name = connector.name
         self.connectors[name] = connector
-        self.upstreams[name] = Upstream.from_config(connector.config)
+        upstream = self.upstreams[name] = Upstream.from_config(connector.config)
+        if upstream.receipt_timeout:   # core/timeouts.py
+            self.store.watch_receipts(name, upstream.receipt_timeout)
         drainer = self.drainers[name] = Drainer(
             name, self.store, self.clock, self.instance, self.connectors, self.upstreams,
             self.receipts, self.config.outbound, self.config.redis.claim_idle, self.counters)

@@ -17,6 +17,7 @@ from twisted.python import failure
 from ..smpp.receipt import MessageState
 from ..store.credits import REFUND_MARKED
 from .codec import CorruptEntry, decode_queued
+from .receipts import EXPIRED_AT_GATEWAY
 
 
 class ExpirySweep:
@@ -55,9 +56,11 @@ class ExpirySweep:
             if queued.charged:   # refunded once: the refund takes the charge's marker
                 receipts.append(self.store.refund(queued.submission.user, queued.message_id, 0,
                                                   REFUND_MARKED, "EXPIRED"))
-            receipts.append(self.receipts.own(queued, MessageState.EXPIRED, 0))
+            receipts.append(self.receipts.own(queued, MessageState.EXPIRED,
+                                             EXPIRED_AT_GATEWAY))
         d = defer.gatherResults(receipts, consumeErrors=True)
-        return d.addCallback(lambda _: self.store.finish_expired(self.name, ids))
+        return d.addCallback(lambda _: self.store.finish_expired(self.name, ids,
+                                                                 EXPIRED_AT_GATEWAY))
 
     def _done(self, result):
         self._running = False

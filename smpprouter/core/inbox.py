@@ -52,9 +52,26 @@ class Inbox:
         self.counters = counters
         self.users = users if users is not None else {}   # name -> config.User
         self.spooling = None   # while Redis is away, entries go to local disk (Core.use_spool)
+        # users whose receipts are written their own way (config.User.receipt_profile)
+        self.profiles = {name: u.receipt_profile for name, u in self.users.items()
+                         if getattr(u, "receipt_profile", None) is not None}
+
+    def restyled(self, user, receipt):
+        """receipt (the core's, changed in place) in user's receipt profile."""
+        profile = self.profiles.get(user)
+        if profile is not None and receipt.text:
+            receipt.text = profile.apply(receipt.text)
+        return receipt
+
+    def seconds(self, user):
+        """Whether the router's own receipts for user give their dates' seconds."""
+        profile = self.profiles.get(user)
+        return profile is not None and profile.seconds
 
     def put(self, user, entry, connector, what, answer):
         """answer(status for the upstream) once entry is queued for user, or not."""
+        if self.profiles and type(entry) is Receipt:   # one test when nobody has one
+            self.restyled(user, entry)
         queue = queue_for(self.users, user, entry)
         self.store.enqueue(queue, encode_entry(entry)).addCallbacks(
             _queued, self._not_queued, (answer,), None, (connector, what, queue, entry, answer))

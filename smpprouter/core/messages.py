@@ -115,3 +115,16 @@ class Inbound:
     service_type: str = ""
     protocol_id: int = 0
     tlvs: dict = _tlvs()
+
+
+@dataclass(slots=True)
+class Click:
+    """A click on a smart link of a user's message (the HTTP face's short links):
+    it only ever goes to the user's webhook queue, never to an SMPP session."""
+    message_id: str
+    link_id: str
+    target: str
+    destination: str               # the handset the message went to
+    clicks: int                    # the link's clicks, this one counted
+    at: float                      # unix time of the click
+    reference: str = ""            # the message's, as a receipt's

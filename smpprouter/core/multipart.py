@@ -31,6 +31,7 @@ _MAX_REF = {"udh8": 0xFF, "udh16": 0xFFFF, SAR: 0xFFFF}
 # seed 000's delivery report codes for a message sent in parts
 PARTIAL_SUCCESS = 101   # "Multipart delivered to Network - Partial success"
 TOTAL_FAILURE = 102     # "Multipart Delivered to Network - Total Failure"
+RECEIPT_TIMEOUT = 99    # "SMS delivery receipt timeout": no part reported in time
 
 
 class References:
@@ -74,7 +75,8 @@ def combine(states):
 
     All delivered: DELIVERED, err 0. Some: UNDELIVERABLE with err 101 (partial
     success). None: the parts' common state (EXPIRED, REJECTED, ...) if they
-    agree, else UNDELIVERABLE, with err 102 (total failure).
+    agree, else UNDELIVERABLE, with err 102 (total failure); UNKNOWN for all
+    (none reported within receipt_timeout, core/timeouts.py) is err 099.
     """
     delivered = sum(1 for state in states if state == MessageState.DELIVERED)
     if delivered == len(states):
@@ -83,4 +85,6 @@ def combine(states):
         return MessageState.UNDELIVERABLE, PARTIAL_SUCCESS, delivered
     first = states[0]
     same = all(state == first for state in states)
+    if same and first == MessageState.UNKNOWN:
+        return MessageState.UNKNOWN, RECEIPT_TIMEOUT, 0
     return (MessageState(first) if same else MessageState.UNDELIVERABLE), TOTAL_FAILURE, 0

@@ -39,8 +39,9 @@ from ..store.interface import SENT, Mapping
 from . import multipart
 from .codec import CorruptEntry, decode_queued
 from .expiry import ExpirySweep
+from .timeouts import ReceiptTimeouts
 from .mt import ATTEMPT_FAILURES, RETRYABLE_STATUS
-from .receipts import WANTS_RECEIPT
+from .receipts import EXPIRED_AT_GATEWAY, WANTS_RECEIPT
 
 _BUSY = frozenset((Status.ESME_RTHROTTLED, Status.ESME_RMSGQFUL))
 REJECTED = str(int(MessageState.REJECTED))
@@ -73,6 +74,8 @@ class Drainer:
         self.backoff = outbound.retry_min
         self.running = False
         self.expiry = ExpirySweep(name, store, receipts, counters, claim_idle, outbound.batch)
+        self.timeouts = ReceiptTimeouts(name, store, receipts, counters, outbound.batch) \
+            if upstreams[name].receipt_timeout else None
         self._calls = set()
         self._ticks = 0
         self._loop = task.LoopingCall(self.tick)
@@ -112,13 +115,15 @@ class Drainer:
         self.store.move_due(self.name, now, 10 * self.settings.batch).addErrback(
             self._failed, "schedule")
         self.expiry.sweep(now)   # validity passed while queued, whoever holds binds
+        if self.timeouts is not None:
+            self.timeouts.sweep(now)   # receipts the upstream owes past receipt_timeout
         if not self.connector.up and self.backlog:
             # Held here while no bind is up: what expires meanwhile ends now.
             keep = deque()
             for entry, queued in self.backlog:
                 validity = queued.submission.validity
                 if validity is not None and validity <= now:
-                    self._end(entry, queued, EXPIRED, MessageState.EXPIRED, 0)
+                    self._end(entry, queued, EXPIRED, MessageState.EXPIRED, EXPIRED_AT_GATEWAY)
                 else:
                     keep.append((entry, queued))
             self.backlog = keep
@@ -191,7 +196,7 @@ class Drainer:
             entry, queued = backlog.popleft()
             validity = queued.submission.validity
             if validity is not None and validity <= now:
-                self._end(entry, queued, EXPIRED, MessageState.EXPIRED, 0)
+                self._end(entry, queued, EXPIRED, MessageState.EXPIRED, EXPIRED_AT_GATEWAY)
                 continue
             self._send(entry, queued, 0)
         if not backlog:

@@ -44,6 +44,12 @@ ENROUTE = int(MessageState.ENROUTE)   # a plain int: compared per receipt
 PARK_FIRST, PARK_MAX = 0.05, 2.0
 PARK_LONG = 1.0   # a receipt parked longer than this is no race: see Receipts._park
 PART_LEASE = 30.0  # seconds a process may take to queue a split message's receipt
+# seed 000's delivery report codes for what the router itself reports
+EXPIRED_AT_GATEWAY = 16   # "Message Expired @ Gateway": validity passed in the router's queue
+RECEIPT_TIMEOUT = multipart.RECEIPT_TIMEOUT   # "SMS delivery receipt timeout" (core/timeouts.py)
+# registered_delivery of the marker left where a mapping was once the router made
+# its own receipt for it (core/timeouts.py): the upstream's, late, is dropped.
+TIMED_OUT = 0x80
 # message_state values counted as themselves in Receipts.states; anything else
 # an upstream sends is counted as 0, so no upstream can grow the label set.
 _STATES = frozenset(MessageState)
@@ -152,7 +158,8 @@ class Receipts:
         if asked != 1 or receipt.esm_class & 0x20 or receipt.state == ENROUTE:
             # not the common case (a final receipt, any outcome asked for)
             if not relays(asked, receipt.state, receipt.esm_class):
-                self.counters["receipts_unwanted"] += 1
+                late = asked & TIMED_OUT   # the router's own receipt was given
+                self.counters["receipts_late" if late else "receipts_unwanted"] += 1
                 answer(Status.ESME_ROK)
                 return
         text = receipt.text
@@ -212,8 +219,10 @@ class Receipts:
             self.counters["receipts_unwanted"] += 1
             queued(Status.ESME_ROK)
             return
-        text = build_receipt(message_id, _date(mapping.submitted_at), _date(now), state,
-                             sub=len(states), dlvrd=delivered, err=err)
+        seconds = self.inbox.seconds(mapping.user)
+        text = build_receipt(message_id, _date(mapping.submitted_at, seconds),
+                             _date(now, seconds), state, sub=len(states), dlvrd=delivered,
+                             err=err)
         tlvs = {"receipted_message_id": message_id, "message_state": int(state)}
         whole = Receipt(message_id, int(state), text, receipt.source, receipt.destination,
                         receipt.source_ton, receipt.source_npi, receipt.dest_ton,
@@ -310,13 +319,16 @@ class Receipts:
             return defer.succeed(None)
         self.counters["receipts_own"] += 1
         now = self.clock.seconds()
-        text = build_receipt(queued.message_id, _date(queued.submitted_at), _date(now),
-                             MessageState(state), sub=queued.parts, err=err,
-                             text=s.body if not s.esm_class & 0x40 else b"")
+        seconds = self.inbox.seconds(s.user)
+        text = build_receipt(queued.message_id, _date(queued.submitted_at, seconds),
+                             _date(now, seconds), MessageState(state), sub=queued.parts,
+                             err=err, text=s.body if not s.esm_class & 0x40 else b"")
         tlvs = {"receipted_message_id": queued.message_id, "message_state": int(state)}
         receipt = Receipt(queued.message_id, int(state), text, s.destination, s.source,
                           s.dest_ton, s.dest_npi, s.source_ton, s.source_npi, 0, 0x04, tlvs,
                           s.reference)
+        if self.inbox.profiles:
+            self.inbox.restyled(s.user, receipt)
         return self.store.enqueue(queue_for(self.inbox.users, s.user, receipt),
                                   encode_entry(receipt))
 
@@ -346,5 +358,5 @@ def _map_status(table, receipt):
         receipt.tlvs["message_state"] = state
 
 
-def _date(t):
-    return format_receipt_date(datetime.fromtimestamp(t, timezone.utc))
+def _date(t, seconds=False):
+    return format_receipt_date(datetime.fromtimestamp(t, timezone.utc), seconds)

@@ -25,6 +25,7 @@ class Upstream:
     splits: int = 0
     split: str = "udh8"
     receipt_map: ReceiptMap | None = None   # its stat/err to the users' (None: as sent)
+    receipt_timeout: int = 0   # seconds until the router's own receipt (0: never)
 
     @classmethod
     def from_config(cls, c):
@@ -32,4 +33,5 @@ class Upstream:
         return cls(c.name, resp_form, receipt_form, c.receipt_wait,
                    max(1, c.window * c.binds // 2), c.dlr_expiry, c.window * c.binds,
                    0 if c.message_payload else c.max_octets, c.split,
-                   ReceiptMap(c.receipt_map) if c.receipt_map else None)
+                   ReceiptMap(c.receipt_map) if c.receipt_map else None,
+                   c.receipt_timeout)

@@ -56,6 +56,8 @@ class HttpMessage:
                                  # correlationid, notifyurl, notifydata, callbackData
     tlvs: dict = field(default_factory=dict)  # optional parameters by name (a REST
                                  # template's DLT ids), shared: never changed
+    links: tuple = ()            # REST smart links its text's {{link_<id>}} become:
+                                 # ((id, target URL, days), ...), shared (smartlinks.py)
 
 
 @dataclass(slots=True)
@@ -65,6 +67,7 @@ class MessageStatus:
     state: str
     final_date: float = 0.0     # unix time; 0 while not final
     error_code: int = 0
+    clicks: dict | None = None  # smart links: link id -> clicks; None without links
 
 
 class Login:
@@ -101,6 +104,7 @@ class Door:
         # Service keys are looked up by their digest (passwords.hash_service_key).
         self._keys = {u.service_key: u for u in config.users.values() if u.service_key}
         self._checking = {}   # password cache key -> Deferreds waiting on its scrypt
+        self.links = None     # smartlinks.Smartlinks when [http] links is set
 
     @property
     def available(self) -> bool:
@@ -202,6 +206,16 @@ class Door:
             submit(s, lambda outcome, i=index: answered(outcome, i), True, parts)
         return done
 
+    def send_with_links(self, user, messages):
+        """As send, for messages some of which have smart links (REST): each
+        destination's links made first (smartlinks.py)."""
+        return self.links.send(self.send, user, messages)
+
+    def follow(self, token: str, count: bool = True):
+        """Deferred(store.links.LinkRecord, or None): where a short link leads;
+        count: it was clicked (smartlinks.py)."""
+        return self.links.follow(token, count)
+
     # -- idempotency keys (the REST API's Idempotency-Key) -------------------
 
     def claim(self, user_name, key, fingerprint):
@@ -235,18 +249,23 @@ class Door:
 
     # -- what became of it ----------------------------------------------------
 
-    async def _status(self, user_name, message_id):
+    async def _status(self, user_name, message_id, clicks=False):
         record = await self.core.mt.record(user_name, message_id)
         if record is None:
             return None
         state = record.state
         name = FINAL.get(state) if state.isdigit() else PHASES.get(state, "unknown")
+        counts = None
+        if clicks and self.links is not None:
+            counts = await self.links.clicks(user_name, message_id) or None
         return MessageStatus(message_id, name or "unknown", record.final_date,
-                             record.error_code)
+                             record.error_code, counts)
 
-    def status(self, user_name: str, message_id: str):
-        """Deferred(MessageStatus, or None for an id unknown or another user's)."""
-        return defer.Deferred.fromCoroutine(self._status(user_name, message_id))
+    def status(self, user_name: str, message_id: str, clicks: bool = False):
+        """Deferred(MessageStatus, or None for an id unknown or another user's);
+        clicks: with its smart links' clicks (one Redis command more, when the
+        router has smart links)."""
+        return defer.Deferred.fromCoroutine(self._status(user_name, message_id, clicks))
 
     def status_of_anyone(self, message_id: str):
         """Deferred(MessageStatus or None) whoever owns it: only for the

@@ -25,6 +25,8 @@ POST, in this order:
   simply be sent again.
 GET <transid>: the message's status for its owner; 404 for an id unknown or
 another user's (the two are not told apart); 403 as for POST (operation query).
+A message with smart links also gets "clicks" (all its links') and
+"smartlinks": [{"linkid", "clicks"}] (smartlinks.py).
 GET /resources/v1/balance: {"billing": "prepaid", "balance": N, "unit": "minor"},
 N in the router's minor unit (routes.toml's prices count it; never converted);
 a postpaid user {"billing": "postpaid", "balance": null}: a 200, since asking is
@@ -238,12 +240,17 @@ class Messaging(_JsonResource):
 
     def _send(self, user, body):
         """Deferred((status, body)) of a request."""
+        links = self.door.links   # its table is swapped on reload: read it per request
         try:
-            parsed = parse(body, self.templates, self.max_destinations, self.allow)
+            if links is None:
+                parsed = parse(body, self.templates, self.max_destinations, self.allow)
+            else:
+                parsed = parse(body, self.templates, self.max_destinations, self.allow,
+                               links.table, links.link_length)
         except RequestError as e:
             return defer.succeed((400, error_body(400, e.message, e.field or None)))
-        return self.door.send(user, parsed.messages).addCallbacks(
-            answer_of, _send_failed, (parsed,))
+        send = self.door.send_with_links if parsed.links else self.door.send
+        return send(user, parsed.messages).addCallbacks(answer_of, _send_failed, (parsed,))
 
     def _claimed(self, claim, request, user, key, fingerprint, body):
         state = claim.state
@@ -314,7 +321,7 @@ class TransactionStatus(_JsonResource):
         if not door.available:
             return _error(request, 503, "the router cannot answer right now; "
                           "ask again in a moment")
-        door.status(user.name, transid).addCallbacks(
+        door.status(user.name, transid, clicks=True).addCallbacks(
             _status_answer, _status_failed, (transid,)).addCallback(_write, request)
         return server.NOT_DONE_YET
 
@@ -326,6 +333,10 @@ def _status_answer(status, transid):
               "errorcode": status.error_code}
     if status.final_date:
         answer["finaldate"] = iso8601(status.final_date)
+    if status.clicks:
+        answer["clicks"] = sum(status.clicks.values())
+        answer["smartlinks"] = [{"linkid": link_id, "clicks": status.clicks[link_id]}
+                                for link_id in sorted(status.clicks)]
     return 200, json_body(answer)
 
 

@@ -32,8 +32,16 @@ fields, and these decisions where the seed is silent):
   destination[].parameters (objects of strings or numbers; a destination's
   value wins). A placeholder with no value is sent as written.
 - message.template: the name of a template in [http] templates.
-- smartlinks, conversationid, route: accepted and ignored (smart links are
-  the vendor's URL shortener; the router has one route table per user).
+- channels.smartlinks: [{"linkid": 5, "validity": 30}, ...]: the seed's
+  smart links. Each {{link_<id>}} of the text (the template's too) must have
+  its entry here ("must be available", the seed says), and each entry's
+  linkid must be a link of [http] links (a number or a string; an entry the
+  text does not use is checked and otherwise unused). validity: days, 1-365,
+  a number or a digit string; absent: the link's own (linktable.py). Each
+  destination gets its own short link in place of the placeholder
+  (smartlinks.py); the text's length is checked with the link in it.
+- conversationid, route: accepted and ignored (the router has one route
+  table per user).
   Any other field is ignored too, as the vendor's other channels' fields
   are, so a body written for the vendor works as it is.
 - An empty string or null means the field is absent, as in the seed's
@@ -49,6 +57,8 @@ from ..smpp.errors import EncodeError
 from ..smpp.text import DC_DEFAULT, DC_UCS2, MAX_PARTS, choose_coding, count_parts, \
     encode_text
 from .door import AUTO, GSM7, UCS2, HttpMessage
+from .linktable import MAX_VALIDITY
+from .linktext import LINK_ID, fill_links, link_ids
 from .urls import url_problem
 
 MAX_CORRELATION = 128
@@ -80,19 +90,24 @@ class BadNumber:
 @dataclass(slots=True)
 class Parsed:
     """items: an HttpMessage or a BadNumber per destination, in order;
-    messages: the HttpMessages alone (items itself when there is no BadNumber)."""
+    messages: the HttpMessages alone (items itself when there is no BadNumber);
+    links: some message has smart links to make."""
     items: list
     messages: list
+    links: bool = False
 
 
 def parse(body: bytes, templates=None, max_destinations: int = 1000,
-          webhook_allow=()) -> Parsed:
-    """The destinations of a request body; raises RequestError."""
+          webhook_allow=(), links=None, link_length: int = 0) -> Parsed:
+    """The destinations of a request body; raises RequestError. links: the
+    router's smart links ({id: linktable.Link}; None: it has none), and
+    link_length the length of a short link ([http] link_base + a token)."""
     try:
         value = json.loads(body)
     except (ValueError, RecursionError) as e:
         raise RequestError("", "the body is not valid JSON (%s)" % _short(e)) from None
-    state = _State(templates or {}, max_destinations, webhook_allow)
+    state = _State(templates or {}, max_destinations, webhook_allow, links or {},
+                   link_length)
     if type(value) is dict:
         _message(value, "", state)
     elif type(value) is list:
@@ -104,19 +119,24 @@ def parse(body: bytes, templates=None, max_destinations: int = 1000,
         raise RequestError("", "must be a message object or an array of them")
     items = state.items
     if not state.bad:
-        return Parsed(items, items)
-    return Parsed(items, [item for item in items if type(item) is HttpMessage])
+        return Parsed(items, items, state.with_links)
+    return Parsed(items, [item for item in items if type(item) is HttpMessage],
+                  state.with_links)
 
 
 class _State:
-    __slots__ = ("templates", "limit", "allow", "items", "bad")
+    __slots__ = ("templates", "limit", "allow", "links", "link_length", "items", "bad",
+                 "with_links")
 
-    def __init__(self, templates, limit, allow):
+    def __init__(self, templates, limit, allow, links, link_length):
         self.templates = templates
         self.limit = limit
         self.allow = allow
+        self.links = links
+        self.link_length = link_length
         self.items = []
         self.bad = False
+        self.with_links = False
 
 
 def _short(e):
@@ -234,6 +254,49 @@ def _check_text(text, coding, at):
                            % (parts, MAX_PARTS))
 
 
+def _smartlinks(channels, at, links):
+    """{link id: days} of channels.smartlinks; RequestError for a wrong entry."""
+    entries = channels.get("smartlinks")
+    if entries is None or entries == "":
+        return {}
+    at += "smartlinks"
+    if type(entries) is not list:
+        raise RequestError(at, "must be an array of {\"linkid\": ..., \"validity\": days}")
+    chosen = {}
+    for index, entry in enumerate(entries):
+        where = "%s[%d]" % (at, index)
+        if type(entry) is not dict:
+            raise RequestError(where, "must be an object with linkid (and validity)")
+        raw = entry.get("linkid")
+        if type(raw) is int and raw >= 0:
+            raw = str(raw)
+        if type(raw) is not str or not LINK_ID.fullmatch(raw):
+            raise RequestError(where + ".linkid", "must be a link id: a number, or 1-32 "
+                               "letters, digits, _ or -")
+        link = links.get(raw)
+        if link is None:
+            raise RequestError(where + ".linkid", "no smart link %s is defined on this "
+                               "router" % raw)
+        if raw in chosen:
+            raise RequestError(where + ".linkid", "link %s is given twice" % raw)
+        days = _small_int(entry, "validity", where + ".", range(1, MAX_VALIDITY + 1),
+                          "a whole number of days, 1-%d" % MAX_VALIDITY)
+        chosen[raw] = link.validity if days is None else days
+    return chosen
+
+
+def _uses(text, chosen, links, at):
+    """((id, target, days), ...) of the text's placeholders; each needs its entry."""
+    uses = []
+    for link_id in link_ids(text):
+        days = chosen.get(link_id)
+        if days is None:
+            raise RequestError(at + "channels.smartlinks", "has no entry with linkid %s "
+                               "for the text's {{link_%s}}" % (link_id, link_id))
+        uses.append((link_id, links[link_id].url, days))
+    return tuple(uses)
+
+
 # -- one message object -------------------------------------------------------
 
 def _message(obj, at, state):
@@ -243,7 +306,9 @@ def _message(obj, at, state):
     if channel and channel.lower() != "sms":
         raise RequestError(at + "deliverychannel", "must be \"sms\": the router sends SMS only")
     sms_at = at + "channels."
-    sms = _object(_object(obj, "channels", at), "sms", sms_at)
+    channels = _object(obj, "channels", at)
+    chosen = _smartlinks(channels, sms_at, state.links)
+    sms = _object(channels, "sms", sms_at)
     sms_at += "sms."
     text = _string(sms, "text", sms_at)
     sender = _string(sms, "senderid", sms_at)
@@ -275,8 +340,13 @@ def _message(obj, at, state):
         tlvs = {}
     if not text:
         raise RequestError(sms_at + "text", "is required (or message.template)")
+    uses = _uses(text, chosen, state.links, at)
+    if uses:
+        state.with_links = True
     if "$(" not in text:
-        _check_text(text, coding, sms_at + "text")
+        # as it will go: with its short links in
+        _check_text(fill_links(text, dict.fromkeys(chosen, "x" * state.link_length))
+                    if uses else text, coding, sms_at + "text")
     if sender:
         problem = sender_problem(sender)
         if problem:
@@ -345,4 +415,4 @@ def _message(obj, at, state):
                 state.bad = True
                 continue
             items.append(HttpMessage(number, its_text, sender, coding, None, validity,
-                                     priority, its_meta, tlvs))
+                                     priority, its_meta, tlvs, uses))

@@ -15,7 +15,7 @@ before a resource sees it:
 
 from twisted.web import http, resource, server
 
-from . import rest, websms
+from . import links, rest, websms
 from .bodies import error_body
 
 
@@ -132,7 +132,11 @@ class NotFound(resource.Resource):
 
 
 class Root(resource.Resource):
+    fallback = None   # serves the names no child has (smart links at "/": links.py)
+
     def getChild(self, name, request):
+        if self.fallback is not None:
+            return self.fallback.getChild(name, request)
         return NotFound()
 
 
@@ -152,8 +156,9 @@ class Site(server.Site):
 
 
 def make_site(door, config, reactor=None, metrics=None):
-    """The Site of the HTTP face: REST under /resources/v1/, seed 003 under /websmpp/;
-    metrics (a Resource, smpprouter/metrics) at /metrics when given."""
+    """The Site of the HTTP face: REST under /resources/v1/, seed 003 under /websmpp/,
+    the smart links' redirects at [http] link_base's path; metrics (a Resource,
+    smpprouter/metrics) at /metrics when given."""
     root = Root()
     if metrics is not None:
         root.putChild(b"metrics", metrics)
@@ -161,6 +166,11 @@ def make_site(door, config, reactor=None, metrics=None):
         _mount(root, path, child)
     for path, child in websms.resources(door, config, reactor).items():
         _mount(root, path, child)
+    for path, child in links.resources(door, config, reactor).items():
+        if path:
+            _mount(root, path, child)
+        else:
+            root.fallback = child
     return Site(root, config.http, reactor)
 
 

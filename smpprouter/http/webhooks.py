@@ -1,11 +1,13 @@
-"""The webhook sender: users' webhook queues (receipts, MOs) to their HTTP receivers.
+"""The webhook sender: users' webhook queues (receipts, MOs, clicks) to their HTTP receivers.
 
 Where entries come from: core/inbox.py puts a receipt into the user's webhook
 queue (hook:<user>, the stream dlv:{hook:<user>}) when its message named a
 notifyurl or the user has a dlr_url, and an MO when the user has an mo_url;
 everything else goes to the user's SMPP receivers as before. So a user
 chooses webhooks by configuring dlr_url / mo_url (or a REST client by giving
-a message its notifyurl), and SMPP by configuring neither.
+a message its notifyurl), and SMPP by configuring neither. A click on a
+smart link (http/smartlinks.py) is queued there only for a user with a
+click_url.
 
 What it promises:
 - Durable, at least once: an entry leaves Redis (XACK + XDEL) only when its
@@ -29,7 +31,8 @@ What it promises:
   and reclaims the entries it held after claim_idle (XAUTOCLAIM), as
   core/delivery.py does; held entries have their idle time refreshed.
 - An entry whose URL is gone (the config changed since it was queued) moves
-  to the user's SMPP queue (enqueued there, then acked here).
+  to the user's SMPP queue (enqueued there, then acked here); a smart link's
+  click, which SMPP has no form for, is dropped.
 
 Every request is signed and carries a stable event id: signing.py says how a
 receiver verifies it. The HTTP client (webclient.py) checks every address a
@@ -49,6 +52,7 @@ from twisted.internet import defer, task
 from twisted.logger import Logger
 
 from ..core.codec import CorruptEntry, decode_entry
+from ..core.messages import Click
 from ..core.inbox import webhook_queue
 from . import signing
 from .notification import entry_time, render, webhook_url
@@ -315,6 +319,9 @@ class WebhookSender:
         account = self.config.users.get(hooks.name)
         url = webhook_url(account, value) if account is not None else ""
         if not url:
+            if type(value) is Click:   # no SMPP form: a click nobody asks for is dropped
+                self._refused(hooks, entry_id, "the user has no click_url (any more)")
+                return None
             self._to_smpp(hooks, delivery, hooks.generation)
             return None
         problem = url_problem(url, self.allow)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 
-from .times import format_receipt_date, parse_receipt_date
+from .times import RECEIPT_DATE_LENGTHS, format_receipt_date, parse_receipt_date
 
 TEXT_LIMIT = 20
 COUNT_DIGITS = 3
@@ -386,3 +386,63 @@ _LABELS = ("id:", "sub:", "dlvrd:", "submit date:", "done date:", "stat:", "err:
 def _assemble(*values: str | None) -> bytes:
     return " ".join(label + value for label, value in zip(_LABELS, values)
                     if value is not None).encode(ENCODING, "replace")
+
+
+# -- a user's receipt profile (config users.NAME receipt_dates / receipt_text /
+# receipt_codes): the same receipt in the form that user's vendor promised.
+
+MINUTES, SECONDS = 10, 12   # receipt date lengths: YYMMDDhhmm, YYMMDDhhmmss
+_DATE_GROUPS = ("submit_date", "done_date")
+_ERR_KEY = b"err"
+
+
+def restyle(data: bytes, date_length: int = 0, text_key: bytes = b"",
+            codes: dict | None = None) -> bytes:
+    """`data` with its dates written with date_length digits (0: as they are; a
+    date gaining seconds gets "00"), its text key spelled text_key (b"": as it
+    is) and its err code replaced by codes[int(err)] (None, or a code codes
+    lacks: as it is). Every other byte is kept; a value that is not a date or a
+    number is left alone. Never raises on any text."""
+    spans = []   # (first, last, new bytes)
+    seen = set()   # each field's first occurrence only, as parse_receipt reads them
+    for m in _KEY_BYTES.finditer(data):
+        group = m.lastgroup
+        if group in seen:
+            continue
+        if group == _WORD:
+            key = m.group(_WORD).lower()
+            if key == _TEXT_KEY_BYTES:
+                if text_key:
+                    spans.append((m.start(_WORD), m.end(_WORD), text_key))
+                break
+            if key != _ERR_KEY or codes is None or _ERR_KEY in seen:
+                continue
+            seen.add(_ERR_KEY)
+            first, last = _value_span(data, m.end(), _next_key(data, m.end()),
+                                      _BLANK_BYTES, _QUOTES_BYTES)
+            value = data[first:last]
+            if value.isdigit():
+                code = codes.get(int(value))
+                if code is not None:
+                    spans.append((first, last, code))
+        elif date_length:
+            seen.add(group)
+            first, last = _value_span(data, m.end(), _next_key(data, m.end()),
+                                      _BLANK_BYTES, _QUOTES_BYTES)
+            value = data[first:last]
+            if value.isdigit() and len(value) in RECEIPT_DATE_LENGTHS \
+                    and len(value) != date_length:
+                spans.append((first, last, (value + b"00")[:date_length]))
+    if not spans:
+        return data
+    out, at = [], 0
+    for first, last, new in spans:
+        out += (data[at:first], new)
+        at = last
+    out.append(data[at:])
+    return b"".join(out)
+
+
+def _next_key(data: bytes, start: int) -> int:
+    m = _KEY_BYTES.search(data, start)
+    return m.start() if m is not None else len(data)

@@ -59,6 +59,19 @@ class ICorrelationStore(Interface):
         """Deferred(Mapping or None). state, a final state's digit: also record
         it (and the final date) in the mapped message's record, if it exists."""
 
+    def watch_receipts(connector, timeout):
+        """From now on a mapping of connector saved with a receipt asked for waits
+        timeout seconds for its final receipt (due:{c}, in the scripts that save
+        and read mappings), then is take_overdue's (store/timeouts.py)."""
+
+    def take_overdue(connector, now, lease, count):
+        """Deferred([(upstream id, Mapping)]): messages past their receipt's timeout,
+        leased to the caller; a final receipt read meanwhile finds no mapping."""
+
+    def finish_overdue(connector, done):
+        """done [(upstream id, marker)]: their router-made receipts are queued; each
+        mapping becomes its marker for the rest of its TTL."""
+
     def enqueue(user, payload):
         """Append an encoded deliver_sm to dlv:{user}; Deferred(entry id) once stored.
 
@@ -227,8 +240,9 @@ class IOutboundStore(Interface):
         process to write their EXPIRED receipt, bind up or not. One script; each
         comes back after `lease` seconds unless finish_expired ends it first."""
 
-    def finish_expired(connector, message_ids):
-        """Their EXPIRED receipts are queued: EXPIRING -> EXPIRED (3), final date now."""
+    def finish_expired(connector, message_ids, error_code=0):
+        """Their EXPIRED receipts are queued: EXPIRING -> EXPIRED (3), final date now,
+        error_code (their receipts' err) for query_sm."""
 
     def replace_message(connector, message_id, user, blob, due, expires=None):
         """Deferred(bool): if msg:{c}:<id> belongs to user and is SCHEDULED or

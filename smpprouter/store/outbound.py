@@ -125,9 +125,10 @@ class OutboundMixin:
         self._schedule()
         return d
 
-    def _flush_outbound(self, flight, saves):
+    def _flush_outbound(self, flight, saves, dues):
         """Send this turn's outbound batches; takes the save_mapping batches of
-        the connectors that also have record_sent calls out of saves."""
+        the connectors that also have record_sent calls out of saves (and their
+        dues: timeouts.py)."""
         outs, finishes, states, sents = self._outs, self._finishes, self._states, self._sents
         self._outs, self._finishes, self._states, self._sents = {}, {}, {}, {}
         size = self.max_batch
@@ -159,6 +160,8 @@ class OutboundMixin:
                     args += (ttl, value)
                 for _, _, user, ttl, _ in sent_:
                     args += (user, ttl)
+                if dues:
+                    args += self._due_args(dues, connector)
                 flight.send(args, maps_ + sent_, _done)
         now = repr(self._clock()) if finishes or states else None   # final dates
         sha = scripts.FINISH_OUT.sha
@@ -268,11 +271,11 @@ class OutboundMixin:
                           int(count), keys.message(connector, ""))
         return d.addCallback(lambda r: [(_text(r[i]), r[i + 1]) for i in range(0, len(r), 2)])
 
-    def finish_expired(self, connector, message_ids):
+    def finish_expired(self, connector, message_ids, error_code=0):
         if not message_ids:
             return defer.succeed(None)
         d = self._command(b"EVALSHA", scripts.FINISH_EXPIRED.sha, 1, keys.expiry(connector),
-                          repr(self._clock()), keys.message(connector, ""),
+                          repr(self._clock()), keys.message(connector, ""), int(error_code),
                           *[_b(i) for i in message_ids])
         return d.addCallback(lambda _: None)
 

@@ -21,6 +21,7 @@ handful of commands written together on one connection:
     charge, refund (credits.py)  one script per prepaid user per turn
     in_list, first_seen (lists.py)  one SMISMEMBER per number list per turn, one
                    FIRST_SEEN script per user with a duplicate_window
+    smart links (links.py)  one command per link and call (a token is its own slot)
 
 Each caller still gets its own Deferred and its own result. Batches touch the
 keys of one connector or one user, i.e. one hash slot (keys.py), so they stay
@@ -50,16 +51,18 @@ from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from . import keys, scripts
+from . import keys, scripts, timeouts
 from .batching import chunks as _chunks, reject as _reject, resolve as _resolve
 from .codec import decode_mapping, encode_mapping
 from .credits import CreditsMixin
 from .errors import CommandRefused, CorruptValue, QueueFull, StoreError, StoreUnavailable
 from .idempotency import RedisIdempotencyMixin
 from .multipart import MultipartMixin
+from .timeouts import TimeoutsMixin
 from .interface import Delivery, ICorrelationStore, ICreditStore, IOutboundStore
 from .lease import ILeases, LeaseMixin
 from .notify import Notifier, _SubscriberFactory
+from .links import LinksMixin
 from .lists import ListsMixin
 from .lockout import LockoutMixin
 from .outbound import OutboundMixin
@@ -80,7 +83,7 @@ def _default_instance():
 
 @implementer(ICorrelationStore, IOutboundStore, ICreditStore, ILeases)
 class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin, CreditsMixin,
-                 ListsMixin, MultipartMixin):
+                 ListsMixin, MultipartMixin, LinksMixin, TimeoutsMixin):
     """The shared store of every router process: see the module docstring."""
 
     def __init__(self, host, port, db=0, password=None, *, reactor=None, instance=None,
@@ -117,6 +120,7 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         self._init_outbound(max_outbound, clock)   # outbound.py: its batches
         self._init_credits(ledger_max)             # credits.py: its batches
         self._init_lists()                         # lists.py: its batches
+        self._init_timeouts()                      # timeouts.py: receipt_timeout
         #: counters for tests and benchmarks: flushes run, commands written
         self.flushes = 0
         self.commands = 0
@@ -280,6 +284,13 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         if items is None:
             items = self._saves[connector] = []
         items.append((keys.mapping(connector, upstream_id), ttl, encode_mapping(mapping), d))
+        if self._timeouts and mapping.registered_delivery & 0x13 \
+                and connector in self._timeouts:
+            # due:{c} gets it in the script that SETs it (timeouts.py)
+            dues = self._dues.get(connector)
+            if dues is None:
+                dues = self._dues[connector] = []
+            dues.append(upstream_id)
         if record:
             sents = self._sents.get(connector)
             if sents is None:
@@ -542,18 +553,23 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         self._acks, self._ids, self._commands = {}, [], []
         self.flushes += 1
         flight = _Flight(self)
-        self._flush_outbound(flight, saves)
+        dues = self._dues
+        if dues:
+            self._dues = {}
+        self._flush_outbound(flight, saves, dues)
         self._flush_credits(flight)
         self._flush_lists(flight)
         size = self.max_batch
         sha = scripts.SAVE_MAPPINGS.sha
-        for items in saves.values():
+        for connector, items in saves.items():
             for chunk in _chunks(items, size):
                 args = [b"EVALSHA", sha, len(chunk)]
                 args += [item[0] for item in chunk]
                 for _, ttl, value, _ in chunk:
                     args.append(ttl)
                     args.append(value)
+                if dues:
+                    args += self._due_args(dues, connector)
                 flight.send(args, chunk, _saved)
         sha = scripts.ENQUEUE.sha
         for user, items in enqueues.items():
@@ -576,6 +592,9 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
                     args += [item[0] for item in chunk]
                     args += (now, keys.message(connector, ""))
                     args += [item[1] or "" for item in chunk]
+                    if connector in self._timeouts:   # final receipts end their wait
+                        prefix = keys.mapping_prefix(connector)
+                        args += (timeouts.key(connector), len(prefix))
                     flight.send(args, chunk, _got)
                 else:
                     flight.send([b"MGET"] + [item[0] for item in chunk], chunk, _got)

@@ -20,11 +20,24 @@ class Script:
         object.__setattr__(self, "sha", hashlib.sha1(self.source).hexdigest().encode())
 
 
-# KEYS: map:{c}:<id> ...   ARGV: ttl1, value1, ttl2, value2, ...
-SAVE_MAPPINGS = Script(b"""
+# A connector with a receipt_timeout (store/timeouts.py): the mappings that wait
+# for a receipt are ZADDed to due:{c} (member the upstream id, score the unix ms
+# the router's own receipt is due) by the script that SETs them. ARGV ends with
+# the due key, then score, member pairs; nothing when there are none.
+_DUE_LIB = b"""
+local function due(a)
+  local k = ARGV[a]
+  if not k then return end
+  for j = a + 1, #ARGV, 2 do redis.call('ZADD', k, ARGV[j], ARGV[j + 1]) end
+end
+"""
+
+# KEYS: map:{c}:<id> ...   ARGV: ttl1, value1, ttl2, value2, ..., then the dues
+SAVE_MAPPINGS = Script(_DUE_LIB + b"""
 for i = 1, #KEYS do
   redis.call('SET', KEYS[i], ARGV[2 * i], 'EX', ARGV[2 * i - 1])
 end
+due(2 * #KEYS + 1)
 return #KEYS
 """)
 
@@ -36,12 +49,27 @@ return #KEYS
 # own. The id is read off the JSON array's first string (router ids have no
 # escapes; one that has one is left alone). The record has no blob left by
 # then (SENT dropped it). Returns the mappings (nil where none), as MGET would.
+# A connector with a receipt_timeout adds the due key and the length of the map
+# prefix after the states: a final receipt takes its message out of due:{c}; one
+# whose router-made receipt is being written (a negative score: a sweep's lease)
+# reads as no mapping yet, so it waits and then finds the late marker.
 GET_MAPPINGS = Script(b"""
 local out = {}
-for i = 1, #KEYS do
+local n = #KEYS
+local dk, cut = ARGV[n + 3], tonumber(ARGV[n + 4] or 0) + 1
+for i = 1, n do
   local v = redis.call('GET', KEYS[i])
-  out[i] = v
   local state = ARGV[i + 2]
+  if v and state ~= '' and dk then
+    local member = string.sub(KEYS[i], cut)
+    local score = redis.call('ZSCORE', dk, member)
+    if score and tonumber(score) < 0 then
+      v = false
+    elseif score then
+      redis.call('ZREM', dk, member)
+    end
+  end
+  out[i] = v
   if v and state ~= '' then
     local id = string.match(v, '^%["([^"\\\\]*)"')
     if id then
@@ -404,10 +432,10 @@ return #KEYS
 """)
 
 # KEYS: n map:{c}:<upstream id>, then msg:{c}:<id> ...
-# ARGV: n, then ttl, value per mapping, then user, ttl per message
+# ARGV: n, then ttl, value per mapping, then user, ttl per message, then the dues
 # SAVE_MAPPINGS and record_sent of one connector in one command: a message sent
 # synchronously is remembered as SENT for query_sm, with its mapping.
-SAVE_SENT = Script(b"""
+SAVE_SENT = Script(_DUE_LIB + b"""
 local n = tonumber(ARGV[1])
 for i = 1, n do
   redis.call('SET', KEYS[i], ARGV[2 * i + 1], 'EX', ARGV[2 * i])
@@ -418,6 +446,7 @@ for i = n + 1, #KEYS do
   redis.call('EXPIRE', KEYS[i], ARGV[a + 1])
   a = a + 2
 end
+due(a)
 return #KEYS
 """)
 
@@ -501,13 +530,14 @@ end
 return out
 """)
 
-# KEYS: exp:{c}   ARGV: now (unix s), msg prefix, then ids
-# The router's EXPIRED receipt is queued: EXPIRING messages become EXPIRED (3).
+# KEYS: exp:{c}   ARGV: now (unix s), msg prefix, error code, then ids
+# The router's EXPIRED receipt is queued: EXPIRING messages become EXPIRED (3),
+# with the receipt's error code for query_sm.
 FINISH_EXPIRED = Script(b"""
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   local k = ARGV[2] .. ARGV[i]
   if redis.call('HGET', k, 's') == 'X' then
-    redis.call('HSET', k, 's', '3', 'f', ARGV[1])
+    redis.call('HSET', k, 's', '3', 'f', ARGV[1], 'e', ARGV[3])
     redis.call('HDEL', k, 'm')
   end
   redis.call('ZREM', KEYS[1], ARGV[i])

@@ -61,7 +61,7 @@ class FakeStore:
         found, self.expiring = self.expiring, []
         return defer.succeed(found)
 
-    def finish_expired(self, name, message_ids):
+    def finish_expired(self, name, message_ids, error_code=0):
         self.expired += list(message_ids)
         return defer.succeed(None)
 
@@ -213,7 +213,7 @@ class DrainerTests(SynchronousTestCase):
         self.clock.advance(1.0)
         self.drainer().tick()
         self.assertEqual(self.connectors["a"].sent, [])
-        self.assertEqual(self.receipts.own_receipts, [("id0", MessageState.EXPIRED, 0)])
+        self.assertEqual(self.receipts.own_receipts, [("id0", MessageState.EXPIRED, 16)])
         self.assertEqual([f[1] for f in self.store.finished], ["3"])
 
     def test_never_more_in_flight_than_the_binds_windows(self):
@@ -254,7 +254,7 @@ class DrainerTests(SynchronousTestCase):
         q = queued(validity=0.5)
         self.store.expiring = [(q.message_id, encode_queued(q))]
         self.drainer().tick()
-        self.assertEqual(self.receipts.own_receipts, [("id0", MessageState.EXPIRED, 0)])
+        self.assertEqual(self.receipts.own_receipts, [("id0", MessageState.EXPIRED, 16)])
         self.assertEqual(self.store.expired, ["id0"])
 
     def test_held_while_no_bind_is_up_it_expires_here(self):
@@ -265,5 +265,5 @@ class DrainerTests(SynchronousTestCase):
         drainer._fill([entry])                 # taken when a bind was up, held since
         self.clock.advance(6.0)
         drainer.tick()
-        self.assertEqual(self.receipts.own_receipts, [("id0", MessageState.EXPIRED, 0)])
+        self.assertEqual(self.receipts.own_receipts, [("id0", MessageState.EXPIRED, 16)])
         self.assertEqual([f[1] for f in self.store.finished], ["3"])

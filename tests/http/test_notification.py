@@ -6,7 +6,8 @@ from types import SimpleNamespace
 from hypothesis import given, strategies as st
 from twisted.trial.unittest import TestCase
 
-from smpprouter.core.messages import Inbound, Receipt
+from smpprouter.core.codec import decode_entry, encode_click
+from smpprouter.core.messages import Click, Inbound, Receipt
 from smpprouter.http.meta import encode_meta
 from smpprouter.http.notification import STATES, entry_time, iso_time, mo_body, render, \
     receipt_body, webhook_url
@@ -92,3 +93,19 @@ class WhereTests(TestCase):
     def test_times(self):
         self.assertEqual(entry_time("1733040000123-7"), 1733040000.123)
         self.assertEqual(iso_time(1733040000.123), "2024-12-01T08:00:00.123")
+
+
+class ClickBodyTests(TestCase):
+    def test_a_click_its_url_and_its_body_through_the_queue(self):
+        click = Click("1f", "5", "https://e.com/g?a=1", "15551234567", 3, 1733047230.5,
+                      encode_meta({"correlationid": "c", "notifydata": "n",
+                                   "notifyurl": "https://x.e/dr"}))
+        stored = decode_entry(encode_click(click))
+        self.assertEqual(stored, click)
+        account = SimpleNamespace(dlr_url="https://e.com/dlr", mo_url="https://e.com/mo",
+                                  click_url="https://e.com/click")
+        self.assertEqual(webhook_url(account, stored), "https://e.com/click")
+        self.assertEqual(json.loads(render("u", stored, "u:1-0", 0.0)), {"clickNotification": {
+            "transid": "1f", "linkid": "5", "url": "https://e.com/g?a=1",
+            "destination": "15551234567", "clicks": 3, "timeStamp": "2024-12-01T10:00:30.500",
+            "correlationid": "c", "notifydata": "n"}})

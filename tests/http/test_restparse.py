@@ -9,11 +9,16 @@ from twisted.trial.unittest import SynchronousTestCase
 from smpprouter.http.door import AUTO, GSM7, UCS2, HttpMessage
 from smpprouter.http.restparse import BadNumber, RequestError, normalise_number, parse, \
     parse_expiry
+from smpprouter.http.linktable import Link
+from smpprouter.http.linktext import TOKEN_LENGTH
 from smpprouter.http.templates import Template
 
 from .seed004 import EXAMPLES
 
-TEMPLATES = {"1": Template("Your code is $(code)."), "welcome": Template("Hi $(name)", "INFO")}
+TEMPLATES = {"1": Template("Your code is $(code)."), "welcome": Template("Hi $(name)", "INFO"),
+             "gift": Template("A gift: {{link_5}}")}
+LINKS = {"5": Link("https://shop.example.com/gift", 30), "sale": Link("https://e.com/s", 7)}
+LINK_LENGTH = len("https://s.example.com/") + TOKEN_LENGTH
 
 
 def body(value):
@@ -30,12 +35,12 @@ def simple(**fields):
 class SeedExampleTests(SynchronousTestCase):
     def test_every_seed_example_parses(self):
         for name, example in EXAMPLES.items():
-            parsed = parse(body(example), TEMPLATES)
+            parsed = parse(body(example), TEMPLATES, links=LINKS, link_length=LINK_LENGTH)
             self.assertTrue(parsed.messages, name)
             self.assertIs(parsed.items, parsed.messages, name)
 
     def test_the_optional_parameters_example(self):
-        [m] = parse(body(EXAMPLES["optional parameters"])).messages
+        [m] = parse(body(EXAMPLES["optional parameters"]), links=LINKS).messages
         self.assertEqual(m.meta, {"correlationid": "sgh3tvkpert",   # the destination's wins
                                   "notifyurl": "https://mywebsite.com/record/transactions",
                                   "notifydata": "kopwest4kfr"})
@@ -56,8 +61,79 @@ class SeedExampleTests(SynchronousTestCase):
         self.assertEqual(m.meta, {})                        # its "" fields are absent
 
     def test_the_smartlink_example_is_type_1_gsm(self):
-        [m] = parse(body(EXAMPLES["smartlink"])).messages
+        parsed = parse(body(EXAMPLES["smartlink"]), links=LINKS, link_length=LINK_LENGTH)
+        [m] = parsed.messages
         self.assertEqual(m.coding, GSM7)
+        self.assertTrue(parsed.links)
+        self.assertEqual(m.links, (("5", "https://shop.example.com/gift", 30),))
+        self.assertTrue(m.text.endswith("{{link_5}}"))   # each destination's link comes later
+
+
+class SmartlinkTests(SynchronousTestCase):
+    def parse(self, text="Go {{link_5}}", smartlinks=None, **kwargs):
+        sms = {"channels": {"sms": {"text": text}}, "destination": [{"msisdn": ["15551234567",
+                                                                                "15551234568"]}]}
+        if smartlinks is not None:
+            sms["channels"]["smartlinks"] = smartlinks
+        sms.update(kwargs)
+        return parse(body(sms), TEMPLATES, links=LINKS, link_length=LINK_LENGTH)
+
+    def error(self, *args, **kwargs):
+        with self.assertRaises(RequestError) as caught:
+            self.parse(*args, **kwargs)
+        return caught.exception
+
+    def test_validity_is_the_requests_else_the_links(self):
+        parsed = self.parse("{{link_5}} and {{link_sale}} and {{link_5}}",
+                            [{"linkid": "sale"}, {"linkid": 5, "validity": "2"}])
+        for m in parsed.messages:
+            self.assertEqual(m.links, (("5", "https://shop.example.com/gift", 2),
+                                       ("sale", "https://e.com/s", 7)))
+
+    def test_a_template_may_hold_a_link(self):
+        [m, _] = parse(body({"message": {"template": "gift"},
+                             "channels": {"smartlinks": [{"linkid": 5}]},
+                             "destination": [{"msisdn": ["15551234567", "15551234568"]}]}),
+                       TEMPLATES, links=LINKS).messages
+        self.assertEqual(m.links, (("5", "https://shop.example.com/gift", 30),))
+
+    def test_no_placeholder_no_links(self):
+        parsed = self.parse("plain", [{"linkid": 5}])
+        self.assertFalse(parsed.links)
+        self.assertEqual([m.links for m in parsed.messages], [(), ()])
+
+    def test_each_wrong_smartlink_names_its_field(self):
+        cases = [
+            (("Go {{link_5}}",), "channels.smartlinks", "no entry with linkid 5"),
+            (("Go {{link_5}}", [{"linkid": "sale"}]), "channels.smartlinks", "{{link_5}}"),
+            (("x", [{"linkid": 7}]), "channels.smartlinks[0].linkid", "no smart link 7"),
+            (("x", [{"linkid": 5}, {"linkid": "5"}]), "channels.smartlinks[1].linkid",
+             "twice"),
+            (("x", [{"linkid": 5, "validity": 0}]), "channels.smartlinks[0].validity",
+             "1-365"),
+            (("x", [{"linkid": 5, "validity": 1.5}]), "channels.smartlinks[0].validity",
+             "days"),
+            (("x", [{"linkid": -1}]), "channels.smartlinks[0].linkid", "link id"),
+            (("x", [{"linkid": "a b"}]), "channels.smartlinks[0].linkid", "link id"),
+            (("x", ["5"]), "channels.smartlinks[0]", "object"),
+            (("x", {"linkid": 5}), "channels.smartlinks", "array"),
+        ]
+        for args, field, fragment in cases:
+            e = self.error(*args)
+            self.assertEqual(e.field, field, args)
+            self.assertIn(fragment, e.message, args)
+
+    def test_a_router_without_links_refuses_them(self):
+        with self.assertRaises(RequestError) as caught:
+            parse(body({"channels": {"smartlinks": [{"linkid": 5}], "sms": {"text": "x"}},
+                        "destination": [{"msisdn": ["15551234567"]}]}))
+        self.assertEqual(caught.exception.field, "channels.smartlinks[0].linkid")
+
+    def test_the_length_is_checked_with_the_links_in(self):
+        # 255 parts of 153 GSM characters, less room than the link needs
+        text = "a" * (255 * 153 - LINK_LENGTH + 9) + "{{link_5}}"
+        self.assertEqual(self.error(text, [{"linkid": 5}]).field, "channels.sms.text")
+        self.parse("a" * (255 * 153 - LINK_LENGTH) + "{{link_5}}", [{"linkid": 5}])
 
 
 class FieldTests(SynchronousTestCase):
@@ -176,7 +252,8 @@ class FieldTests(SynchronousTestCase):
     def test_unknown_and_ignored_fields(self):
         [m] = parse(body(simple(conversationid="c", route="IMMD", smartlinks=[], voice={},
                                 channels={"sms": {"text": "x", "media-path": "y"},
-                                          "smartlinks": [{"linkid": 5}]}))).messages
+                                          "smartlinks": [{"linkid": 5}]})),
+                    links=LINKS).messages
         self.assertEqual(m.text, "x")
 
     def test_deep_nesting_is_a_request_error(self):
@@ -192,12 +269,14 @@ json_values = st.recursive(
 field_names = st.sampled_from(["deliverychannel", "channels", "sms", "text", "senderid", "type",
                                "destination", "msisdn", "correlationid", "notifyurl",
                                "notifydata", "callbackData", "expiry", "priority", "message",
-                               "template", "parameters", "smartlinks"])
+                               "template", "parameters", "smartlinks", "linkid",
+                               "validity"])
 # Bodies shaped like requests, with any values in any of the fields.
 shaped = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20)
     | st.sampled_from(["sms", "SMS", "15551234567", "+15551234567", "1", "4",
-                       "2030-01-01T00:00:00", "http://example.com/", "$(name)"]),
+                       "2030-01-01T00:00:00", "http://example.com/", "$(name)",
+                       "{{link_5}}", "5", "sale"]),
     lambda children: st.lists(children, max_size=4)
     | st.dictionaries(field_names, children, max_size=6), max_leaves=40)
 
@@ -205,7 +284,8 @@ shaped = st.recursive(
 class PropertyTests(SynchronousTestCase):
     def only_request_errors(self, raw):
         try:
-            parsed = parse(raw, TEMPLATES, max_destinations=50)
+            parsed = parse(raw, TEMPLATES, max_destinations=50, links=LINKS,
+                           link_length=LINK_LENGTH)
         except RequestError as e:
             self.assertIsInstance(e.field, str)
             self.assertIsInstance(e.message, str)
@@ -229,7 +309,7 @@ class PropertyTests(SynchronousTestCase):
 
     @given(st.lists(st.fixed_dictionaries({
         "text": st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=300)
-        .filter(lambda t: "$(" not in t),
+        .filter(lambda t: "$(" not in t and "{{link_" not in t),
         "sender": st.sampled_from(["", "DEMOBK", "12345", "INFO"]),
         "numbers": st.lists(st.from_regex(r"\+?[1-9][0-9]{5,13}", fullmatch=True),
                             min_size=1, max_size=5),

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 from twisted.internet import defer, task
 from twisted.trial.unittest import TestCase
 
-from smpprouter.core.codec import decode_entry, encode_entry
-from smpprouter.core.messages import Inbound, Receipt
+from smpprouter.core.codec import decode_entry, encode_click, encode_entry
+from smpprouter.core.messages import Click, Inbound, Receipt
 from smpprouter.http import signing
 from smpprouter.http.meta import encode_meta
 from smpprouter.http.webclient import AddressRefused
@@ -46,8 +46,8 @@ class ScriptedClient:
 
 
 def user(**kw):
-    return SimpleNamespace(**dict(dict(dlr_url=DLR, mo_url="", webhook_secret="s3cret",
-                                       webhook_retention=0), **kw))
+    return SimpleNamespace(**dict(dict(dlr_url=DLR, mo_url="", click_url="",
+                                       webhook_secret="s3cret", webhook_retention=0), **kw))
 
 
 def config(users, concurrency=2, allow=(), retention=3600):
@@ -61,6 +61,9 @@ def receipt(n, url=None):
     reference = encode_meta({"notifyurl": url, "correlationid": "c%d" % n}) if url else ""
     return encode_entry(Receipt("id%d" % n, 2, b"id:id%d stat:DELIVRD err:000" % n,
                                 "1555000%04d" % n, "Brand", reference=reference))
+
+
+CLICK = encode_click(Click("id1", "5", "https://e.com/", "15551234567", 1, 0.0))
 
 
 class SenderTestCase(TestCase):
@@ -217,6 +220,21 @@ class WhereToTests(SenderTestCase):
         [payload] = self.store.queues["esme1"].values()
         self.assertEqual(decode_entry(payload).message_id, "id1")
         self.assertEqual(self.sender.counters["moved"], 1)
+
+    def test_a_click_goes_to_click_url(self):
+        self.users = {"esme1": user(click_url="http://a.example/click")}
+        self.setUp()
+        self.queue(CLICK)
+        url, _, body, _ = self.client.calls[0]
+        self.assertEqual(url, "http://a.example/click")
+        self.assertEqual(json.loads(body)["clickNotification"]["transid"], "id1")
+
+    def test_a_click_without_click_url_is_dropped_not_moved(self):
+        self.queue(CLICK)
+        self.assertEqual(self.client.calls, [])
+        self.assertEqual(self.left(), 0)
+        self.assertNotIn("esme1", self.store.queues)   # nothing for the SMPP receivers
+        self.assertEqual(self.sender.counters["refused"], 1)
 
     def test_a_notifyurl_inside_the_network_is_refused_unless_allowed(self):
         self.queue(receipt(1, "http://10.1.2.3/x"))

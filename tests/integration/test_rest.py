@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import time
 
 from twisted.internet import reactor, task
@@ -23,6 +24,7 @@ from ..store.support import wait_for
 from .harness import DEFAULT_ROUTES, RouterHarness, run
 
 TEMPLATES = os.path.join(os.path.dirname(__file__), "..", "..", "etc", "templates.toml")
+LINKS = os.path.join(os.path.dirname(__file__), "..", "..", "etc", "links.toml")
 SEND = "/resources/v1/messaging"
 FAST = """
 [outbound]
@@ -64,7 +66,8 @@ class RestTestCase(TestCase):
             users=getattr(self, "users", None) or {
                 "esme1": user("esme1"), "esme2": user("esme2"),
                 "esme3": user("esme3", "throughput = 0.001")},
-            http='templates = "%s"\n' % os.path.abspath(TEMPLATES), extra=FAST,
+            http='templates = "%s"\nlinks = "%s"\nlink_base = "https://s.example.com/"\n'
+                 % (os.path.abspath(TEMPLATES), os.path.abspath(LINKS)), extra=FAST,
             routes=getattr(self, "routes", DEFAULT_ROUTES))
         self.pool = HTTPConnectionPool(reactor, persistent=True)
         self.agent = Agent(reactor, pool=self.pool)
@@ -132,6 +135,10 @@ class SendTests(RestTestCase):
             self.assertIn("$(name) $(email)", texts)   # no values: as written
             self.assertIn("Your verification code is $(code). It expires in 10 minutes.", texts)
             self.assertIn("Hi steve, Greetings from MNOP bank. ", texts)
+            # the smart link example: {{link_5}} became this destination's own link
+            self.assertTrue([t for t in texts if re.fullmatch(
+                r"Sending first SMS with smart link using IMIconnect\. Click the link to get "
+                r"surprise gift https://s\.example\.com/[0-9A-Za-z]{10}", t)], texts)
         return run(go())
 
     def test_a_batch_of_1000_gets_1000_ids_1000_messages_and_1000_receipts(self):

@@ -110,10 +110,12 @@ class QueueTests(StoreForwardTestCase):
             self.assertEqual(resp.command_status, ROK)
             dlr = await self.receipt(client, resp.message_id)
             self.assertEqual(parse_receipt(dlr.short_message).stat, "EXPIRED")
+            self.assertEqual(parse_receipt(dlr.short_message).err, "016")  # seed 000: at gateway
             self.assertEqual(dlr.tlvs["message_state"], MessageState.EXPIRED)
             answer = await client.query(resp.message_id)
             self.assertEqual(answer.command_status, ROK)
-            self.assertEqual(answer.message_state, MessageState.EXPIRED)
+            self.assertEqual((answer.message_state, answer.error_code),
+                             (MessageState.EXPIRED, 16))
             self.assertTrue(answer.final_date)
         return run(go())
 
@@ -128,9 +130,11 @@ class QueueTests(StoreForwardTestCase):
             self.assertEqual(resp.command_status, ROK)
             dlr = await self.receipt(client, resp.message_id)
             self.assertEqual(parse_receipt(dlr.short_message).stat, "EXPIRED")
+            self.assertEqual(parse_receipt(dlr.short_message).err, "016")
             self.assertEqual(self.h.smsc.message_count, 0)
             answer = await client.query(resp.message_id)
-            self.assertEqual(answer.message_state, MessageState.EXPIRED)
+            self.assertEqual((answer.message_state, answer.error_code),
+                             (MessageState.EXPIRED, 16))
         return run(go())
 
     def test_a_validity_already_past_is_refused(self):

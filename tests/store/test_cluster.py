@@ -175,6 +175,7 @@ class ClusterNodeTests(StoreTestCase):
         mapping = Mapping("abc", "esme1", "MyBrand", "15551234567", 1.0, 1, 1)
         held = {}
         for c in connectors:
+            store.watch_receipts(c, 1)   # due:{c} in the scripts that save and read mappings
             held[c] = yield store.pending_outbound(c, "c2", 100)
         yield defer.gatherResults(
             [store.finish_outbound(c, e, "U", upstream_id="u")
@@ -186,16 +187,47 @@ class ClusterNodeTests(StoreTestCase):
                for c in connectors for i in range(3)])
         yield defer.gatherResults([store.get_mapping(c, f"v{i}", "2")
                                    for c in connectors for i in range(3)])
+        for c in connectors:   # the receipt timeouts' sweep (store/timeouts.py)
+            overdue = yield store.take_overdue(c, 1e10, 60, 100)
+            self.assertEqual(sorted(m for m, _ in overdue), ["u0", "u1", "u2"])
+            yield store.finish_overdue(c, [(m, b"") for m, _ in overdue])
         yield store.enqueue("esme1", b"receipt")
         held = yield store.claim("esme1", "c1", 10)
         yield store.touch("esme1", "c1", [d.entry_id for d in held])
         yield wait_for(lambda: len(calls) >= 6)
+
+    @defer.inlineCallbacks
+    def test_smart_link_workload_on_a_cluster_node(self):
+        """Links of several users and tokens, and their clicks, in the same turns."""
+        from smpprouter.store.links import LinkRecord
+        store = yield self.make_store()
+        records = {"Tok%07d" % i: LinkRecord("https://e.com/", u, "1555", "5", 2 ** 31, "")
+                   for i, u in enumerate(("esme1", "esme2", "{odd}") * 3)}
+        saved = yield defer.gatherResults([store.save_link(t, r) for t, r in records.items()])
+        self.assertEqual(saved, [True] * 9)
+        yield defer.gatherResults(
+            [store.link_message(t, LinkRecord(r.target, r.user, r.destination, r.link_id,
+                                              r.expires, "", "m-" + t))
+             for t, r in records.items()]
+            + [store.init_clicks(r.user, "m-" + t, ["5"], r.expires)
+               for t, r in records.items()])
+        found = yield defer.gatherResults([store.follow_link(t) for t in records])
+        counts = yield defer.gatherResults([store.count_click(r.user, r.message_id, "5",
+                                                              r.expires) for r in found])
+        self.assertEqual(counts, [1] * 9)
+        clicks = yield defer.gatherResults([store.clicks(r.user, r.message_id)
+                                            for r in found])
+        self.assertEqual(clicks, [{"5": 1}] * 9)
+        yield defer.gatherResults([store.drop_link(t) for t in records])
 
     def test_keys_of_one_batch_share_a_slot(self):
         from smpprouter.store import keys
         for name in ("smsc", "a{b}c", "{}", "Ωmega"):
             slots = {_slot(keys.mapping(name, str(i))) for i in range(100)}
             self.assertEqual(len(slots), 1, name)
+        from smpprouter.store import timeouts
+        for name in ("smsc", "a{b}c", "{}"):
+            self.assertEqual(_slot(timeouts.key(name)), _slot(keys.mapping(name, "1")), name)
         for user in ("esme1", "x{y}", "ünï"):
             self.assertEqual(_slot(keys.queue(user)), _slot(keys.queue(user) + b"-other"))
         for name in ("smsc", "a{b}c", "{}", "Ωmega"):

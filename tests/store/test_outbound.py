@@ -721,7 +721,7 @@ class ExpiryTests(OutboundTestCase):
         self.assertEqual(ids((yield store.take_outbound("c", "me", 10))), ["later"])
         yield store.finish_expired("c", ["q0", "s0"])
         record = yield store.get_message(["c"], "q0")
-        self.assertEqual((record.state, record.blob), ("3", None))
+        self.assertEqual((record.state, record.blob, record.error_code), ("3", None, 0))
         self.assertEqual((yield store.expire_due("c", T0 + 50, 10, 100)), [])
 
     @defer.inlineCallbacks
