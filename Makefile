@@ -21,7 +21,13 @@ $(STAMP): setup.cfg pyproject.toml
 # Overrides for running several routers side by side on one Redis:
 #   make run WORKERS=2 REDIS_URL=redis://127.0.0.1:6390/0 SMPP_LISTEN=tcp:2785:interface=127.0.0.1
 WORKERS ?= 1
-BENCH_WORKERS ?= 1 2
+comma := ,
+# make bench WORKERS=1,2: those worker counts (else e2e runs 1 and 2, bench.ab 1).
+BENCH_WORKERS ?= $(if $(filter command line,$(origin WORKERS)),$(subst $(comma), ,$(WORKERS)),1 2)
+AB_WORKERS ?= $(if $(filter command line,$(origin WORKERS)),$(subst $(comma), ,$(WORKERS)),1)
+# taskset -c lists for bench.ab: e.g. make bench PIN_ROUTER=0 PIN_REDIS=1 PIN_SMSC=1 PIN_LOAD=1
+AB_PIN := $(if $(PIN_ROUTER),--pin-router $(PIN_ROUTER)) $(if $(PIN_REDIS),--pin-redis \
+	$(PIN_REDIS)) $(if $(PIN_SMSC),--pin-smsc $(PIN_SMSC)) $(if $(PIN_LOAD),--pin-load $(PIN_LOAD))
 run: $(STAMP)
 	$(BIN)/smpprouter run --config etc/smpprouter.toml --workers $(WORKERS) \
 		$(if $(REDIS_URL),--redis-url $(REDIS_URL)) $(if $(SMPP_LISTEN),--listen $(SMPP_LISTEN)) \
@@ -30,11 +36,28 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/trial $(TRIAL_ARGS) tests
 
+# make bench BASELINE=<commit> [ROUNDS=3]: that commit (in a temporary git worktree) and
+# the working tree alternately on the same loads (sync, store and forward, HTTP); their
+# CPU per message, its ratio per round and median, in yardsticks (smpplib parsing a
+# submit_sm), and Redis commands, bytes and CPU per message. Without BASELINE: the
+# figures of today, then the same table for the working tree alone.
 bench: $(STAMP)
+ifdef BASELINE
+	$(BIN)/python -m bench.ab --baseline $(BASELINE) $(if $(ROUNDS),--rounds $(ROUNDS)) \
+		--workers $(AB_WORKERS) $(AB_PIN) $(AB_ARGS)
+else
 	$(BIN)/python -m bench.codec
 	$(BIN)/python -m bench.store
 	$(BIN)/python -m bench.e2e --workers $(BENCH_WORKERS) --metrics on,off $(E2E_ARGS)
 	$(BIN)/python -m bench.http $(HTTP_ARGS)
+	$(BIN)/python -m bench.ab $(if $(ROUNDS),--rounds $(ROUNDS)) --workers $(AB_WORKERS) \
+		$(AB_PIN) $(AB_ARGS)
+endif
+
+# Where the router's CPU goes under the sync load (py-spy if installed, else cProfile).
+.PHONY: profile
+profile: $(STAMP)
+	$(BIN)/python -m bench.profile $(PROFILE_ARGS)
 
 # An upstream that drops its binds, and Redis stopped for 5 s, under load: what the
 # ESME was told, what reached the SMSC, and whether every receipt arrived.

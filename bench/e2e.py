@@ -71,23 +71,69 @@ def free_port():
         return s.getsockname()[1]
 
 
+def output_lines(proc, deadline):
+    """proc's output, complete lines as they come, until deadline or its end.
+
+    Read from the pipe itself (os.read), not through proc.stdout: a TextIOWrapper
+    reads ahead, so two lines arriving together leave the second in its buffer
+    where select() cannot see it, and a wait for it times out although it came
+    (1 router start in ~20 on a loaded machine: "listener smpp on" and "bind up
+    as TRX" in one chunk). What was read past the last complete line is kept on
+    proc for the next call and for rest_of_output()."""
+    fd = proc.stdout.fileno()
+    while True:
+        pending = getattr(proc, "bench_pending", b"")
+        if b"\n" in pending:
+            line, proc.bench_pending = pending.split(b"\n", 1)
+            yield line.decode("utf-8", "replace") + "\n"
+            continue
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            return
+        chunk = os.read(fd, 65536)
+        if not chunk:   # the process closed its output
+            proc.bench_eof = True
+            return
+        proc.bench_pending = pending + chunk
+
+
+def rest_of_output(proc, timeout):
+    """Everything proc still prints until it ends (communicate), after what
+    output_lines() had read ahead."""
+    ahead = getattr(proc, "bench_pending", b"").decode("utf-8", "replace")
+    proc.bench_pending = b""
+    return ahead + (proc.communicate(timeout=timeout)[0] or "")
+
+
 def wait_for_line(proc, needles, timeout, seen):
     """Read proc's output until each needle has appeared (as often as it is
     listed); bounded by timeout."""
     deadline = time.monotonic() + timeout
     missing = list(needles)
+    lines = output_lines(proc, deadline)
     while missing:
-        left = deadline - time.monotonic()
-        if left <= 0 or proc.poll() is not None:
-            raise RuntimeError("not ready (%s); output:\n%s" % (missing, "".join(seen[-30:])))
-        ready, _, _ = select.select([proc.stdout], [], [], left)
-        if ready:
-            line = proc.stdout.readline()
-            seen.append(line)
-            for needle in missing:
-                if needle in line:
-                    missing.remove(needle)
-                    break
+        line = next(lines, None)
+        if line is None:
+            if getattr(proc, "bench_eof", False):   # its output closed: it is ending
+                try:
+                    proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    pass
+            ended = proc.poll() is not None
+            if ended:   # what it said before it ended
+                seen.extend(output_lines(proc, time.monotonic() + 1))
+                seen.append(rest_of_output(proc, 5))
+            raise RuntimeError("not ready (%s; %s); output:\n%s" % (
+                missing, "exit status %s" % proc.returncode if ended
+                else "timed out after %.0f s" % timeout, "".join(seen[-30:])))
+        seen.append(line)
+        for needle in missing:
+            if needle in line:
+                missing.remove(needle)
+                break
 
 
 def cpu_seconds(pid):
@@ -367,10 +413,30 @@ def _compare(runs, names, difference):
     return {"ok": ok, names[0]: runs[0][0], names[1]: runs[1][0]}
 
 
-def measure(args, workers, path, metrics="on"):
+def pinned(cpus, command):
+    """command under `taskset -c cpus` (inherited by its children), or as is."""
+    return ["taskset", "-c", cpus] + command if cpus else command
+
+
+class Run:
+    """What a probe is given around a load: the router's directory and worker pids."""
+
+    def __init__(self, directory, pids):
+        self.directory = directory
+        self.pids = pids
+
+
+def measure(args, workers, path, metrics="on", env=None, probes=(), pin=None):
     """Simulator, router and load for one path; (load summary, workers, router user and
     system CPU seconds, the simulator's stats for sf else None). For "prepaid":
-    ([(summary, user, system) postpaid, then prepaid], workers)."""
+    ([(summary, user, system) postpaid, then prepaid], workers).
+
+    env: the router's environment (bench.ab runs a baseline's code through it).
+    probes: objects with start(run) and stop(run), called around each load, where
+    run has .directory (the router's, var/ inside) and .pids (the workers').
+    pin: {"router"|"redis"|"smsc"|"load": cpu list for taskset -c}; the router's
+    list is inherited by its workers and its embedded Redis, which bench.ab re-pins."""
+    pin = pin or {}
     directory = tempfile.mkdtemp(prefix="smpprouter-bench-")
     smpp_port, smsc_port = free_port(), free_port()
     config = write_config(directory, smpp_port, smsc_port, args, path, metrics)
@@ -389,12 +455,12 @@ def measure(args, workers, path, metrics="on"):
         if path in ("sf", "prepaid", "hygiene"):
             check_config(config)   # before anything starts: a clear error
         smsc = subprocess.Popen(
-            [sys.executable, "-u", "-m", "bench.smsc", "--port", str(smsc_port),
-             "--stats-interval", "3600"],
+            pinned(pin.get("smsc"), [sys.executable, "-u", "-m", "bench.smsc", "--port",
+                                     str(smsc_port), "--stats-interval", "3600"]),
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         procs.append(smsc)
         wait_for_line(smsc, ["simulated SMSC on"], 20, seen)
-        if args.profile:
+        if getattr(args, "profile", None):
             command = [os.path.join(BIN, "twistd"), "--nodaemon", "--pidfile", "",
                        "--logfile", "-", "--profile", args.profile, "--profiler", "cprofile",
                        "--savestats", "smpprouter", "--config", config]
@@ -402,11 +468,11 @@ def measure(args, workers, path, metrics="on"):
         else:   # as make run does
             command = [os.path.join(BIN, "smpprouter"), "run", "--config", config,
                        "--workers", str(workers)]
-        router = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True)
+        router = subprocess.Popen(pinned(pin.get("router"), command), cwd=ROOT, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         procs.append(router)
         wait_for_line(router, ["listener smpp on", "bind up as TRX"] * workers, 60, seen)
-        if args.profile:
+        if getattr(args, "profile", None):
             pids = [router.pid]
         else:
             pids = []
@@ -421,6 +487,17 @@ def measure(args, workers, path, metrics="on"):
             if top_up.returncode:
                 raise RuntimeError("smpprouter credit failed:\n" + top_up.stdout +
                                    top_up.stderr)
+        for extra in loads:
+            # Bind (and unbind) first, outside the measured window: a user's first bind
+            # in a worker costs one scrypt (~40 ms, cached after), not a per-message cost.
+            warm = subprocess.run(
+                pinned(pin.get("load"), [
+                    sys.executable, "-m", "bench.load", "--port", str(smpp_port), "--count",
+                    "0", "--sessions", str(args.sessions)] + extra), cwd=ROOT,
+                capture_output=True, text=True, timeout=120)
+            if warm.returncode:
+                raise RuntimeError("bench.load (binding first) failed:\n" + warm.stdout +
+                                   warm.stderr)
         for n, extra in enumerate(loads):
             if path == "hygiene" and n == 1:
                 # a global list every message is now looked up in (its number is
@@ -433,13 +510,19 @@ def measure(args, workers, path, metrics="on"):
                     raise RuntimeError("smpprouter lists failed:\n" + added.stdout +
                                        added.stderr)
                 time.sleep(2.0)   # LIST_REFRESH (1 s) and a margin
+            run = Run(directory, pids)
+            for probe in probes:
+                probe.start(run)
             cpu_before = total_cpu(pids)
             load = subprocess.run(
-                [sys.executable, "-m", "bench.load", "--port", str(smpp_port), "--count",
-                 str(args.count), "--sessions", str(args.sessions), "--window",
-                 str(args.window), "--json"] + extra, cwd=ROOT, capture_output=True,
+                pinned(pin.get("load"), [
+                    sys.executable, "-m", "bench.load", "--port", str(smpp_port), "--count",
+                    str(args.count), "--sessions", str(args.sessions), "--window",
+                    str(args.window), "--json"] + extra), cwd=ROOT, capture_output=True,
                 text=True, timeout=600)
             cpu_after = total_cpu(pids)
+            for probe in probes:
+                probe.stop(run)
             user, system = cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]
             if load.returncode:
                 raise RuntimeError("bench.load failed:\n" + load.stdout + load.stderr)
@@ -447,7 +530,7 @@ def measure(args, workers, path, metrics="on"):
             runs.append((summary, user, system))
         if path == "sf":   # the simulator's own count and timing, printed as it stops
             smsc.send_signal(signal.SIGTERM)
-            smsc_stats = simulator_stats(smsc.communicate(timeout=30)[0], seen)
+            smsc_stats = simulator_stats(rest_of_output(smsc, 30), seen)
     finally:
         stop_processes(procs)
         shutil.rmtree(directory, ignore_errors=True)

@@ -26,7 +26,8 @@ import time
 
 from smpprouter.store.embedded import find_redis_server
 
-from .e2e import BIN, ROOT, free_port, simulator_stats, stop_processes, wait_for_line, write_config
+from .e2e import (BIN, ROOT, free_port, rest_of_output, simulator_stats, stop_processes,
+                  wait_for_line, write_config)
 
 
 class Args:
@@ -99,7 +100,7 @@ def run(scenario):
             raise RuntimeError("bench.load failed:\n" + out + err)
         summary = json.loads(out.strip().splitlines()[-1])
         smsc.send_signal(signal.SIGTERM)
-        upstream = simulator_stats(smsc.communicate(timeout=30)[0], seen)
+        upstream = simulator_stats(rest_of_output(smsc, 30), seen)
     finally:
         stop_processes(procs)
         if redis is not None and redis.poll() is None:

@@ -30,7 +30,6 @@ import argparse
 import json
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -39,7 +38,8 @@ import tempfile
 import time
 
 from smpprouter.passwords import hash_password, hash_service_key
-from bench.e2e import free_port, stop_processes, total_cpu, wait_for_line, write_routes
+from bench.e2e import (Run, free_port, output_lines, pinned, rest_of_output, stop_processes,
+                       total_cpu, wait_for_line, write_routes)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -147,14 +147,14 @@ dlr_url = "http://127.0.0.1:%(sink)d/dlr"
     return config
 
 
-def wrk(port, args, api, ids_prefix, directory):
+def wrk(port, args, api, ids_prefix, directory, cpus=None):
     script = os.path.join(directory, "bench.lua")
     with open(script, "w") as f:
         f.write('API = "%s"\nKEY = "%s"\n' % (api, KEY) + WRK_SCRIPT)
     run = subprocess.run(
-        ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d",
+        pinned(cpus, ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d",
          "%ds" % args.duration, "--timeout", "10s", "-s", script,
-         "http://127.0.0.1:%d/" % port, "--", ids_prefix],
+         "http://127.0.0.1:%d/" % port, "--", ids_prefix]),
         capture_output=True, text=True, timeout=args.duration + 60)
     match = re.search(r"BENCH accepted=(\d+) refused=(\d+) p50=([\d.]+) p99=([\d.]+)",
                       run.stdout)
@@ -180,17 +180,12 @@ def read_ids(prefix, threads):
 def sink_progress(sink, wanted, timeout):
     """The sink's stats once it saw `wanted` transids (its once-a-interval lines),
     or when timeout has passed."""
-    deadline = time.monotonic() + timeout
     stats = {"requests": 0, "transids": 0, "duplicate_events": 0}
-    while stats["transids"] < wanted:
-        left = deadline - time.monotonic()
-        if left <= 0 or sink.poll() is not None:
-            break
-        ready, _, _ = select.select([sink.stdout], [], [], left)
-        if ready:
-            line = sink.stdout.readline()
-            if line.startswith("stats json: "):
-                stats = json.loads(line[len("stats json: "):])
+    for line in output_lines(sink, time.monotonic() + timeout):
+        if line.startswith("stats json: "):
+            stats = json.loads(line[len("stats json: "):])
+            if stats["transids"] >= wanted:
+                break
     return stats
 
 
@@ -222,56 +217,12 @@ def floor(args, directory):
 
 
 def run_api(args, api, floor_result, upstream=True):
-    """One API through a fresh router; without upstream, the connector's SMSC is
-    not there and every message stays queued: what the door alone costs."""
-    directory = tempfile.mkdtemp(prefix="smpprouter-bench-http-")
-    smpp_port, http_port, smsc_port, sink_port = (free_port() for _ in range(4))
-    config = write_config(directory, smpp_port, http_port, smsc_port, sink_port)
-    procs, seen = [], []
-    try:
-        if upstream:
-            smsc = subprocess.Popen(
-                [sys.executable, "-u", "-m", "bench.smsc", "--port", str(smsc_port),
-                 "--stats-interval", "3600"],
-                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            procs.append(smsc)
-            wait_for_line(smsc, ["simulated SMSC on"], 20, seen)
-        ids_seen = os.path.join(directory, "seen")
-        sink = subprocess.Popen([sys.executable, "-u", "-m", "bench.sink", "--port",
-                                 str(sink_port), "--ids", ids_seen, "--interval", "0.25"],
-                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True)
-        procs.append(sink)
-        wait_for_line(sink, ["webhook sink on"], 20, seen)
-        router = subprocess.Popen(
-            [os.path.join(BIN, "smpprouter"), "run", "--config", config, "--workers",
-             str(args.workers)],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        procs.append(router)
-        wait_for_line(router, ["listener http on"] + ["bind up as TRX"] * upstream
-                      * args.workers, 60, seen)
-        pids = []
-        for i in range(args.workers):
-            with open(os.path.join(directory, "var", "smpprouter-%d.pid" % i)) as f:
-                pids.append(int(f.read()))
-        before = total_cpu(pids)
-        prefix = os.path.join(directory, "ids")
-        result = wrk(http_port, args, api, prefix, directory)
-        ids = set(read_ids(prefix, args.threads))
-        stats = {"requests": 0, "transids": 0, "duplicate_events": 0}
-        if upstream:
-            stats = sink_progress(sink, len(ids), args.drain_timeout)
-        after = total_cpu(pids)
-        sink.send_signal(signal.SIGTERM)
-        stats = last_stats(sink.communicate(timeout=30)[0], stats)
-        with open(ids_seen) as f:
-            matched = len(ids & {line.strip() for line in f})
-    finally:
-        stop_processes(procs)
-    cpu = (after[0] - before[0]) + (after[1] - before[1])
-    accepted = max(1, result["accepted"])
-    per_request = cpu / accepted * 1e6
-    rate = result["accepted"] / args.duration
+    """One API through a fresh router, its figures printed; without upstream, the
+    connector's SMSC is not there and every message stays queued: what the door
+    alone costs."""
+    m = measure_api(args, api, upstream)
+    result, stats, ids, matched = m["wrk"], m["sink"], m["ids"], m["matched"]
+    per_request, rate = m["cpu_us"], m["msg_per_s"]
     print("%s, %d router worker(s), wrk -t%d -c%d for %d s%s:" % (
         {"rest": "REST POST /resources/v1/messaging (seed 004)",
          "websms": "GET /websmpp/websms (seed 003)"}[api],
@@ -292,8 +243,74 @@ def run_api(args, api, floor_result, upstream=True):
         "router CPU per request", per_request, per_request / max(1.0, floor_result["cpu_us"]),
         floor_result["cpu_us"], "requests, upstream sends, receipts and webhooks" if upstream
         else "the request and its enqueue"))
-    shutil.rmtree(directory, ignore_errors=True)
-    return not upstream or (matched == len(ids) and not stats["duplicate_events"])
+    return m["ok"]
+
+
+def measure_api(args, api, upstream=True, env=None, probes=(), pin=None):
+    """Simulator, sink, router and wrk for one API; a dict of the figures: msg_per_s
+    (accepted/s), cpu_us (router CPU per accepted request), user_us, system_us,
+    accepted, ok (every answered id's receipt webhooked once), and wrk's, the
+    sink's and the ids' details. env, probes and pin as for bench.e2e.measure
+    (the sink is pinned with the simulator)."""
+    pin = pin or {}
+    directory = tempfile.mkdtemp(prefix="smpprouter-bench-http-")
+    smpp_port, http_port, smsc_port, sink_port = (free_port() for _ in range(4))
+    config = write_config(directory, smpp_port, http_port, smsc_port, sink_port)
+    procs, seen = [], []
+    try:
+        if upstream:
+            smsc = subprocess.Popen(
+                pinned(pin.get("smsc"), [sys.executable, "-u", "-m", "bench.smsc", "--port",
+                                         str(smsc_port), "--stats-interval", "3600"]),
+                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            procs.append(smsc)
+            wait_for_line(smsc, ["simulated SMSC on"], 20, seen)
+        ids_seen = os.path.join(directory, "seen")
+        sink = subprocess.Popen(pinned(pin.get("smsc"), [
+                                    sys.executable, "-u", "-m", "bench.sink", "--port",
+                                    str(sink_port), "--ids", ids_seen, "--interval", "0.25"]),
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+        procs.append(sink)
+        wait_for_line(sink, ["webhook sink on"], 20, seen)
+        router = subprocess.Popen(
+            pinned(pin.get("router"), [os.path.join(BIN, "smpprouter"), "run", "--config",
+                                       config, "--workers", str(args.workers)]),
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        procs.append(router)
+        wait_for_line(router, ["listener http on"] + ["bind up as TRX"] * upstream
+                      * args.workers, 60, seen)
+        pids = []
+        for i in range(args.workers):
+            with open(os.path.join(directory, "var", "smpprouter-%d.pid" % i)) as f:
+                pids.append(int(f.read()))
+        run = Run(directory, pids)
+        for probe in probes:
+            probe.start(run)
+        before = total_cpu(pids)
+        prefix = os.path.join(directory, "ids")
+        result = wrk(http_port, args, api, prefix, directory, pin.get("load"))
+        ids = set(read_ids(prefix, args.threads))
+        stats = {"requests": 0, "transids": 0, "duplicate_events": 0}
+        if upstream:
+            stats = sink_progress(sink, len(ids), args.drain_timeout)
+        after = total_cpu(pids)
+        for probe in probes:
+            probe.stop(run)
+        sink.send_signal(signal.SIGTERM)
+        stats = last_stats(rest_of_output(sink, 30), stats)
+        with open(ids_seen) as f:
+            matched = len(ids & {line.strip() for line in f})
+    finally:
+        stop_processes(procs)
+        shutil.rmtree(directory, ignore_errors=True)
+    accepted = max(1, result["accepted"])
+    user, system = after[0] - before[0], after[1] - before[1]
+    return {"msg_per_s": result["accepted"] / args.duration,
+            "cpu_us": (user + system) / accepted * 1e6, "user_us": user / accepted * 1e6,
+            "system_us": system / accepted * 1e6, "accepted": result["accepted"],
+            "ok": not upstream or (matched == len(ids) and not stats["duplicate_events"]),
+            "wrk": result, "sink": stats, "ids": ids, "matched": matched}
 
 
 def main(argv=None):

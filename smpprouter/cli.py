@@ -144,9 +144,11 @@ def _redis_of(config):
     """RedisStore arguments for the configured Redis, or the embedded one of
     var_dir (the port its router wrote to redis.port, if that server is alive)."""
     redis = config.redis
-    if redis.url:
+    if not redis.embedded:
+        from .store.sentinel import store_options
         return dict(host=redis.host, port=redis.port, db=redis.db, password=redis.password,
-                    username=redis.username, unix_socket=redis.unix_socket)
+                    username=redis.username, unix_socket=redis.unix_socket,
+                    **store_options(redis))
     from .store.embedded import HOST, EmbeddedRedis, stored_password
     embedded = EmbeddedRedis(config.router.var_dir)
     try:

@@ -52,7 +52,8 @@ KEYS = {
          "listeners", "connectors",
          "users"),
     "router": ("name", "var_dir", "routing", "routes", "pid_file"),
-    "redis": ("url", "max_queue", "dlr_retention", "claim_idle", "spool_max", "ledger_max"),
+    "redis": ("url", "max_queue", "dlr_retention", "claim_idle", "spool_max", "ledger_max",
+              "sentinels", "master", "sentinel_password", "wait_replicas", "wait_timeout"),
     "smpp": ("window", "max_pdu_length", "session_init_timeout", "enquire_link_interval",
              "inactivity_timeout", "response_timeout", "shutdown_timeout"),
     "security": ("bind_failures", "bind_failure_window", "bind_lockout"),
@@ -122,10 +123,15 @@ class RedisConfig:
     spool_max: int = 100_000_000   # bytes of receipts and MOs kept on local disk while
                                    # Redis is away; 0: none (the upstream keeps them)
     ledger_max: int = 1_000_000    # entries of each user's credit ledger (XADD MAXLEN ~)
+    sentinels: tuple = ()          # ((host, port), ...): the primary is found through them
+    master: str | None = None      # the sentinels' name of the primary
+    sentinel_password: str | None = field(default=None, repr=False)
+    wait_replicas: int = 0         # replicas that must have a write before it is answered
+    wait_timeout: float = 1.0      # seconds WAIT gives them
 
     @property
     def embedded(self) -> bool:
-        return not self.url
+        return not self.url and not self.sentinels
 
 
 @dataclass(frozen=True, slots=True)
@@ -601,9 +607,40 @@ def _redis(t: _Table, overrides: dict) -> RedisConfig:
     else:
         where = dict(host=None, port=None, unix_socket=None, db=0,
                      username=None, password=None)
+    sentinels = tuple(_host_port(t, "sentinels", i, item)
+                      for i, item in enumerate(t.strings("sentinels", [])))
+    master = t.string("master", "", min_len=0, printable=True)
+    sentinel_password = t.string("sentinel_password", "")
+    if sentinels:
+        if not master:
+            raise t.error("sentinels", "needs master (the name the sentinels monitor)")
+        if where["unix_socket"]:
+            raise t.error("url", "with sentinels must be a redis:// url (its user, password "
+                          "and db are the data nodes'; the sentinels name host and port)")
+        where["host"], where["port"] = None, None
+    else:
+        for name in ("master", "sentinel_password"):
+            if name in t.data:
+                raise t.error(name, "only means something with sentinels")
     return RedisConfig(url=url, max_queue=max_queue, dlr_retention=dlr_retention,
                        claim_idle=claim_idle, spool_max=spool_max, ledger_max=ledger_max,
+                       sentinels=sentinels, master=master or None,
+                       sentinel_password=sentinel_password or None,
+                       wait_replicas=t.integer("wait_replicas", 0, lo=0, hi=100),
+                       wait_timeout=t.number("wait_timeout", 1.0, lo=0.001, hi=4.0),
                        **where)
+
+
+def _host_port(t: _Table, name: str, index: int, value: str) -> tuple:
+    """("host", port) of "host:port" or "[v6]:port", or a file:line error."""
+    host, sep, port = value.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not sep or not host or not port.isdigit() or not port.isascii() \
+            or not 1 <= int(port) <= 65535:
+        raise t.tf.error(t.key + (name, index),
+                         "must be host:port (port 1-65535), not %r" % value)
+    return host, int(port)
 
 
 def _smpp(t: _Table) -> SmppConfig:

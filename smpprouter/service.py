@@ -41,6 +41,7 @@ from .smpp.session import State, Timers
 from .core.spooling import Spooling
 from .store.embedded import HOST as EMBEDDED_HOST, EmbeddedRedis, stored_password
 from .store.redis import RedisStore
+from .store.sentinel import store_options
 from .store.spool import Spool
 from .tomlfile import ConfigError
 
@@ -96,7 +97,7 @@ class RouterService(service.MultiService):
         config, reactor = self.config, self.reactor
         redis = config.redis
         host, port, password = redis.host, redis.port, redis.password
-        if not redis.url:
+        if redis.embedded:
             self.embedded = EmbeddedRedis(config.router.var_dir)
             host, port = await self.embedded.startService()
             password = self.embedded.password
@@ -112,7 +113,7 @@ class RouterService(service.MultiService):
                                 instance=consumer, max_queue=redis.max_queue,
                                 retention=redis.dlr_retention, username=redis.username,
                                 unix_socket=redis.unix_socket,
-                                retentions=_retentions(config))
+                                retentions=_retentions(config), **store_options(redis))
         await self.store.start()
         # one block for the long ids, one for v3.3 sessions' short ones (ids.py)
         block, short_block = await defer.gatherResults(

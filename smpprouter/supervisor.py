@@ -58,7 +58,7 @@ class Supervisor:
         load_routes(config)   # a broken table stops us here, not in N workers
         os.makedirs(config.router.var_dir, exist_ok=True)
         url = self.redis_url or config.redis.url
-        if not url:
+        if not url and config.redis.embedded:   # (sentinels name theirs)
             self.embedded = EmbeddedRedis(config.router.var_dir)
             host, port = await self.embedded.startService()
             url = "redis://%s:%d/0" % (host, port)

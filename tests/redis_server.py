@@ -70,9 +70,7 @@ class RedisServer:
         fixed = self.port is not None
         for _ in range(1 if fixed else 3):
             port = self.port if fixed else free_port()
-            args = server_args(self.executable, port, self.data_dir,
-                               os.path.join(self.directory, "redis.pid"), self.logfile)
-            args += self.extra_args
+            args = self._args(port)
             with open(os.path.join(self.directory, "redis.out"), "ab") as out:
                 self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out,
                                                 stderr=subprocess.STDOUT, cwd=self.directory,
@@ -84,6 +82,11 @@ class RedisServer:
                 break
         raise RuntimeError(f"redis-server {self.executable} did not start on port {port}:\n"
                            f"{tail(self.logfile)}")
+
+    def _args(self, port):
+        return server_args(self.executable, port, self.data_dir,
+                           os.path.join(self.directory, "redis.pid"),
+                           self.logfile) + self.extra_args
 
     def _wait_ready(self, port):
         deadline = time.monotonic() + START_TIMEOUT

@@ -266,7 +266,8 @@ class ErrorTests(ConfigTestCase):
     def test_unknown_key_without_a_close_match_lists_the_known_ones(self):
         self.assertError("[redis]\nzzz = 1\n" + MINIMAL, "zzz", "redis.zzz",
                          "unknown key 'zzz' (known keys: url, max_queue, dlr_retention, "
-                         "claim_idle, spool_max, ledger_max)")
+                         "claim_idle, spool_max, ledger_max, sentinels, master, "
+                         "sentinel_password, wait_replicas, wait_timeout)")
 
     def test_unknown_key_in_listener_tls(self):
         text = MINIMAL.replace('endpoint = "tcp:2775"',
@@ -434,6 +435,45 @@ class RedisTests(ConfigTestCase):
         redis = self.redis("unix:///var/run/redis.sock?db=3&password=pw")
         self.assertEqual((redis.host, redis.port, redis.unix_socket, redis.db, redis.password),
                          (None, None, "/var/run/redis.sock", 3, "pw"))
+
+    def test_sentinels(self):
+        redis = self.load('[redis]\nurl = "redis://:data%40pw@primary/2"\n'
+                          'sentinels = ["10.0.0.1:26379", "[::1]:26380"]\nmaster = "mymaster"\n'
+                          'sentinel_password = "spw"\nwait_replicas = 1\nwait_timeout = 0.25\n'
+                          + MINIMAL).redis
+        self.assertFalse(redis.embedded)
+        self.assertEqual((redis.sentinels, redis.master, redis.sentinel_password, redis.host,
+                          redis.port, redis.db, redis.password, redis.wait_replicas,
+                          redis.wait_timeout),
+                         ((("10.0.0.1", 26379), ("::1", 26380)), "mymaster", "spw", None, None,
+                          2, "data@pw", 1, 0.25))
+
+    def test_sentinels_without_a_url(self):
+        redis = self.load('[redis]\nsentinels = ["h:26379"]\nmaster = "m"\n' + MINIMAL).redis
+        self.assertEqual((redis.embedded, redis.db, redis.password, redis.wait_replicas),
+                         (False, 0, None, 0))
+
+    def test_bad_sentinel_settings(self):
+        for text, needle, key, fragment in (
+                ('sentinels = ["h"]\nmaster = "m"', "sentinels", "redis.sentinels[0]",
+                 "must be host:port (port 1-65535), not 'h'"),
+                ('sentinels = ["h:1", "h:99999"]\nmaster = "m"', "sentinels",
+                 "redis.sentinels[1]", "not 'h:99999'"),
+                ('sentinels = [":26379"]\nmaster = "m"', "sentinels", "redis.sentinels[0]",
+                 "must be host:port"),
+                ('sentinels = "h:1"\nmaster = "m"', "sentinels", "redis.sentinels",
+                 "must be an array of strings"),
+                ('sentinels = ["h:1"]', "sentinels", "redis.sentinels", "needs master"),
+                ('master = "m"', "master", "redis.master", "only means something with sentinels"),
+                ('sentinel_password = "x"', "sentinel_password", "redis.sentinel_password",
+                 "only means something with sentinels"),
+                ('url = "unix:///r.sock"\nsentinels = ["h:1"]\nmaster = "m"', "url", "redis.url",
+                 "must be a redis:// url"),
+                ('wait_replicas = -1', "wait_replicas", "redis.wait_replicas", "between 0 and 100"),
+                ('wait_replicas = true', "wait_replicas", "redis.wait_replicas",
+                 "must be an integer"),
+                ('wait_timeout = 5', "wait_timeout", "redis.wait_timeout", "between 0.001 and 4")):
+            self.assertError("[redis]\n%s\n" % text + MINIMAL, needle, key, fragment)
 
     def test_bad_redis_urls(self):
         for url, fragment in (("http://127.0.0.1", "must start with redis:// or unix://"),

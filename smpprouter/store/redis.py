@@ -89,13 +89,17 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
     def __init__(self, host, port, db=0, password=None, *, reactor=None, instance=None,
                  max_queue=100_000, retention=259_200, timeout=5.0, max_batch=1000,
                  reconnect_max_delay=0.5, username=None, unix_socket=None, retentions=None,
-                 max_outbound=1_000_000, clock=time.time, ledger_max=1_000_000):
+                 max_outbound=1_000_000, clock=time.time, ledger_max=1_000_000,
+                 sentinels=None, wait_replicas=0, wait_timeout=1.0):
+        """sentinels: a sentinel.Sentinels; then the data nodes are its master's
+        primary (host and port unused). wait_replicas > 0: see replication.py."""
         if reactor is None:
             from twisted.internet import reactor
         self.host, self.port, self.db = host, port, db
         self.unix_socket = unix_socket
         self._username = username
-        self.address = unix_socket or f"{host}:{port}"
+        self._sentinels = sentinels
+        self.address = sentinels.address if sentinels else unix_socket or f"{host}:{port}"
         self.instance = instance or _default_instance()
         self.max_queue = int(max_queue)
         self.retention_ms = int(retention * 1000)
@@ -126,10 +130,15 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         self.commands = 0
         #: failures, for the metrics: batches unanswered in time, commands that
         #: met a lost (or no) connection, commands Redis refused
-        self.errors = {"timeout": 0, "connection": 0, "refused": 0}
+        self.errors = {"timeout": 0, "connection": 0, "refused": 0, "unreplicated": 0}
         self._impaired = False   # a batch failed or timed out: see available
         self._conn = None        # available's memory of the connection
         self._probing = False
+        self.wait_replicas, self.wait_timeout_ms = wait_replicas, int(wait_timeout * 1000)
+        self._flight_class = _Flight
+        if wait_replicas:
+            from .replication import WaitingFlight
+            self._flight_class = WaitingFlight
 
     # -- lifecycle
 
@@ -175,13 +184,18 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         self._factory = None
 
     def _connect(self, factory_class, dbid):
-        factory = factory_class(self.address, dbid, 1, isLazy=True, charset=None,
-                                password=self._password, convertNumbers=False,
-                                username=self._username)
+        options = dict(isLazy=True, charset=None, password=self._password,
+                       convertNumbers=False, username=self._username)
+        if self._sentinels:
+            factory = self._sentinels.connect(factory_class, dbid, **options)
+        else:
+            factory = factory_class(self.address, dbid, 1, **options)
         factory.reconnect = True
         factory.initialDelay = 0.1
         factory.maxDelay = self._reconnect_max_delay
-        if self.unix_socket:
+        if self._sentinels:
+            endpoint = self._sentinels.endpoint(factory)
+        elif self.unix_socket:
             endpoint = UNIXClientEndpoint(self._reactor, self.unix_socket, timeout=self.timeout)
         else:
             endpoint = HostnameEndpoint(self._reactor, self.host, self.port,
@@ -221,6 +235,8 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         can't hold a close back for longer than timeout."""
         factories = [f for f in (self._factory, self._notifier.factory) if f is not None]
         ds = [self._notifier.stop()]
+        if self._sentinels:
+            ds.append(self._sentinels.stop())
         if self._factory is not None:
             ds.append(self._factory.disconnect())
 
@@ -552,7 +568,7 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         self._saves, self._gets, self._enqueues = {}, {}, {}
         self._acks, self._ids, self._commands = {}, [], []
         self.flushes += 1
-        flight = _Flight(self)
+        flight = self._flight_class(self)
         dues = self._dues
         if dues:
             self._dues = {}
@@ -676,6 +692,12 @@ class _Flight:
             # Redis restarted or SCRIPT FLUSH: EVAL loads the script again
             script = scripts.BY_SHA[args[1]]
             self.send([b"EVAL", script.source] + list(args[2:]), items, handler, ctx)
+        elif isinstance(e, txredisapi.ResponseError) and "READONLY" in str(e):
+            # a primary demoted under us (a script's error wraps it): reconnect,
+            # through the sentinels if there are any
+            self._fail_items(items, self._unavailable(e))
+            if self.conn.transport is not None:
+                self.conn.transport.loseConnection()
         elif isinstance(e, txredisapi.ResponseError):
             self.store.errors["refused"] += 1
             self._fail_items(items, CommandRefused(args[0], str(e)))

@@ -2,6 +2,8 @@
 
 import argparse
 import shutil
+import subprocess
+import sys
 import tempfile
 from types import SimpleNamespace
 
@@ -57,3 +59,38 @@ class ConfigTest(unittest.TestCase):
         except e2e.ConfigRefused as e:
             self.assertIn("store_and_forward", str(e))
             self.assertIn("unknown key", str(e))
+
+
+class OutputTest(unittest.TestCase):
+    """Waiting on a child's output: two lines in one write must both be seen."""
+
+    CHILD = ("import sys; sys.stdout.write('first\\nsecond\\npart'); sys.stdout.flush(); "
+             "sys.stdin.read(); sys.stdout.write('ial\\nlast\\n')")
+
+    def child(self):
+        proc = subprocess.Popen([sys.executable, "-c", self.CHILD], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.addCleanup(proc.wait, 30)
+        self.addCleanup(lambda: proc.stdin.closed or proc.stdin.close())
+        return proc
+
+    def test_a_line_that_came_with_the_one_before_is_found(self):
+        proc = self.child()
+        seen = []
+        e2e.wait_for_line(proc, ["first", "second"], 20, seen)   # the child is still up
+        self.assertEqual(seen, ["first\n", "second\n"])
+
+    def test_what_was_read_ahead_is_in_the_rest_of_the_output(self):
+        proc = self.child()
+        e2e.wait_for_line(proc, ["first"], 20, [])
+        # communicate() closes the child's stdin: it writes the rest and ends
+        self.assertEqual(e2e.rest_of_output(proc, 20), "second\npartial\nlast\n")
+
+    def test_a_child_that_ends_first_is_reported_with_what_it_said(self):
+        proc = subprocess.Popen([sys.executable, "-c", "print('bye')"], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        self.addCleanup(proc.wait, 30)
+        with self.assertRaises(RuntimeError) as caught:
+            e2e.wait_for_line(proc, ["never"], 20, [])
+        self.assertIn("exit status 0", str(caught.exception))
+        self.assertIn("bye", str(caught.exception))

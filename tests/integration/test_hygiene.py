@@ -8,11 +8,11 @@ routes with sending hours.
 """
 
 import os
-import subprocess
 import sys
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from twisted.internet import utils
 from twisted.trial.unittest import TestCase
 
 from smpprouter.smpp.receipt import parse_receipt
@@ -153,13 +153,14 @@ class ListTests(HygieneTestCase):
             path = os.path.join(self.h.dir, "dnd.csv")
             with open(path, "w") as f:
                 f.write("number,reason\n+1 555 123 4567,asked\n15559999999,asked\n")
-            self.assertEqual(self.cli("import", "dnd", path)[:2],
+            self.assertEqual((await self.cli("import", "dnd", path))[:2],
                              (0, "dnd (global): 2 of 2 added (the rest were there)\n"))
-            self.assertEqual(self.cli("count", "dnd")[:2], (0, "dnd (global): 2 numbers\n"))
+            self.assertEqual((await self.cli("count", "dnd"))[:2],
+                             (0, "dnd (global): 2 numbers\n"))
             await self.h.core.hygiene.refresh()
             self.assertEqual((await self.submit(client)).command_status,
                              Status.ESME_RINVDSTADR)
-            self.assertEqual(self.cli("remove", "dnd", "15551234567", "15559999999")[0], 0)
+            self.assertEqual((await self.cli("remove", "dnd", "15551234567", "15559999999"))[0], 0)
             self.assertEqual(self.redis.command("SMEMBERS", keys.LIST_INDEX.decode()), [])
             await self.h.core.hygiene.refresh()
             self.assertFalse(self.h.core.hygiene.active)
@@ -167,23 +168,28 @@ class ListTests(HygieneTestCase):
         return run(go())
 
     def test_the_cli_names_what_is_wrong(self):
-        code, _, err = self.cli("add", "dnd", "12x4")
-        self.assertEqual(code, 1)
-        self.assertIn("'12x4' is not a phone number", err)
-        code, _, err = self.cli("count", "optin", "--user", "esme9")
-        self.assertEqual(code, 1)
-        self.assertIn("no user 'esme9'", err)
-        path = os.path.join(self.h.dir, "bad.csv")
-        with open(path, "w") as f:
-            f.write("15551234567\nnot a number\n")
-        code, _, err = self.cli("import", "block", path)
-        self.assertEqual((code, "line 2" in err), (1, True))
-        self.assertEqual(self.redis.command("EXISTS", "lst:{block}"), 0)
+        async def go():
+            code, _, err = await self.cli("add", "dnd", "12x4")
+            self.assertEqual(code, 1)
+            self.assertIn("'12x4' is not a phone number", err)
+            code, _, err = await self.cli("count", "optin", "--user", "esme9")
+            self.assertEqual(code, 1)
+            self.assertIn("no user 'esme9'", err)
+            path = os.path.join(self.h.dir, "bad.csv")
+            with open(path, "w") as f:
+                f.write("15551234567\nnot a number\n")
+            code, _, err = await self.cli("import", "block", path)
+            self.assertEqual((code, "line 2" in err), (1, True))
+            self.assertEqual(self.redis.command("EXISTS", "lst:{block}"), 0)
+        return run(go())
 
-    def cli(self, *argv):
-        done = subprocess.run([SMPPROUTER, "lists", "--config", self.h.config_path]
-                              + list(argv), capture_output=True, text=True, timeout=60)
-        return done.returncode, done.stdout, done.stderr
+    async def cli(self, *argv):
+        """The operator's CLI, run without blocking the reactor the router in
+        this process runs on (a blocking call longer than the store's timeout
+        would fail the router's own Redis commands)."""
+        out, err, code = await utils.getProcessOutputAndValue(
+            SMPPROUTER, ["lists", "--config", self.h.config_path] + list(argv), env=os.environ)
+        return code, out.decode(), err.decode()
 
 
 class DuplicateTests(HygieneTestCase):
