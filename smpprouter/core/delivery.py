@@ -41,6 +41,7 @@ from collections import deque
 from twisted.internet import task
 from twisted.logger import Logger
 
+from ..protocol.base import Reply
 from ..smpp.errors import SMPPError
 from ..smpp.status import Status, status_name
 from .codec import CorruptEntry, decode_entry, rendering
@@ -217,12 +218,14 @@ class Deliveries:
             if session is None:
                 break
             entry = backlog.popleft()
+            # a plain callback pair: only this loop waits for the answer
+            reply = Reply(self._answered, self._unanswered, self._broken, (user, entry))
             try:
                 rendered = rendering(entry.payload)
                 if rendered is not None:
-                    d = session.deliver_rendered(rendered)
+                    session.deliver_rendered(rendered, reply)
                 else:
-                    d = session.deliver(decode_entry(entry.payload))
+                    session.deliver(decode_entry(entry.payload), reply)
             except (CorruptEntry, SMPPError):
                 # Only we write the queue; an entry no session can be sent would
                 # block the user's queue forever.
@@ -232,7 +235,6 @@ class Deliveries:
                 self.store.ack(user.name, entry.entry_id)
                 continue
             self.counters["sent"] += 1
-            d.addCallbacks(self._answered, self._unanswered, (user, entry), None, (user, entry))
         if user.more and len(backlog) < self.batch // 2 and not user.reading:
             self._read(user)
 
@@ -261,6 +263,12 @@ class Deliveries:
             self.counters["refused"] += 1
             self._retry(user, entry)
         self._pump(user)
+
+    def _broken(self, failure, user, entry):
+        # a bug in handling the answer: the entry stays pending in Redis, and is
+        # taken again when this consumer recovers or another reclaims it
+        self.log.failure("handling the answer to delivery {entry} of {user} failed", failure,
+                         entry=entry.entry_id, user=user.name)
 
     def _done(self, user, entry):
         """The entry leaves Redis: delivered, or refused for good."""

@@ -46,6 +46,12 @@ class Submission:
     tlvs: dict = _tlvs()           # other optional parameters by name (never message_payload)
     reference: str = ""            # the caller's own reference, echoed with its receipts
     datagram: bool = False         # came as data_sm: goes upstream as data_sm where it can
+    # The ESME's submit_sm as received, when an upstream speaking v3.4 would get
+    # these very bytes (smpp/adapt.py relay_form): sent with only the sequence
+    # number patched. init=False: dataclasses.replace() and every constructor
+    # leave it None, so a Submission changed on its way (a rewrite, a default
+    # TLV, an E.164 destination) is always encoded anew.
+    wire: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
 
 @dataclass(slots=True)

@@ -31,7 +31,7 @@ from twisted.logger import Logger
 from twisted.python import failure
 
 from ..ids import normalise
-from ..protocol.base import ResponseTimeoutError, SessionClosed
+from ..protocol.base import Reply, ResponseTimeoutError, SessionClosed
 from ..protocol.smsc import ConnectorBusy, ConnectorUnavailable, Unsendable, UpstreamNack
 from ..routing.interface import MTReject, MTRequest
 from ..smpp.errors import DecodeError, EncodeError
@@ -364,13 +364,15 @@ class MTPath:
                                      message_id)
                     return
                 s = parts[0]   # a data_sm that fits: as submit_sm
-        connector.submit(s).addCallbacks(
-            self._answered, self._not_answered,
-            (s, user, names, index, connector, answer, form, message_id), None,
-            (s, user, names, index, answer, form, message_id)).addErrback(_unexpected, answer)
+        connector.send(s, Reply(self._answered, self._not_answered, self._broken,
+                                (s, user, names, index, connector, answer, form, message_id)))
 
-    def _not_answered(self, failure, s, user, names, index, answer, form, message_id):
-        # (an exception of either step reaches _unexpected: answer is always called)
+    def _broken(self, failure, s, user, names, index, connector, answer, form, message_id):
+        _unexpected(failure, answer)
+
+    def _not_answered(self, failure, s, user, names, index, connector, answer, form,
+                      message_id):
+        # (an exception of either step reaches _broken: answer is always called)
         if failure.check(*ATTEMPT_FAILURES):
             self._send(s, user, names, index + 1, attempt_status(failure), answer, form,
                        message_id)
@@ -443,7 +445,8 @@ class MTPath:
                 self._answered(failure, s, user, names, index, connector, answer, form,
                                message_id)
             else:
-                self._not_answered(failure, s, user, names, index, answer, form, message_id)
+                self._not_answered(failure, s, user, names, index, connector, answer, form,
+                                   message_id)
             return
         upstream = self.upstreams[name]
         if message_id is None:

@@ -8,10 +8,11 @@ turns the session's timer events into actions. What a PDU *means* (a bind's
 credentials, a submit_sm's route) is the subclass's business: it implements
 ``request_received(pdu)`` and answers with ``send_response``.
 
-Requests we send carry a Deferred as their session context. It fires with the
-response PDU, whatever its command_status (a generic_nack included), and
-fails with ResponseTimeout or ConnectionLost, so nothing in flight waits
-forever.
+Requests we send carry a Deferred as their session context, or a Reply where
+the sender alone waits (a Deferred and its callback pairs cost several times
+as much, and the hot path sends two requests per message). Either gets the response PDU, whatever its command_status (a
+generic_nack included), or fails with ResponseTimeout or ConnectionLost, so
+nothing in flight waits forever.
 
 Why a connection ends is kept in `close_reason` (the first reason given to
 close(): "unbind received", "enquire_link unanswered", ...), so a face can
@@ -26,6 +27,7 @@ import struct
 from twisted.internet import error, protocol
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from ..smpp import codec
 from ..smpp import pdu as P
@@ -38,6 +40,39 @@ from ..smpp.status import Status
 from ..tcp import set_no_delay
 
 
+class Reply:
+    """A request's context without a Deferred: done(result, *args) or
+    failed(Failure, *args), once. What either raises goes to broken(Failure,
+    *args), never into the protocol that called it (as a Deferred would keep
+    it from the caller)."""
+    __slots__ = ("done", "failed", "broken", "args")
+
+    def __init__(self, done, failed, broken, args=()):
+        self.done = done
+        self.failed = failed
+        self.broken = broken
+        self.args = args
+
+    def callback(self, result):
+        try:
+            self.done(result, *self.args)
+        except Exception:
+            self._broke()
+
+    def errback(self, error=None):
+        try:
+            self.failed(error if isinstance(error, Failure) else Failure(error), *self.args)
+        except Exception:
+            self._broke()
+
+    def _broke(self):
+        reason = Failure()
+        try:
+            self.broken(reason, *self.args)
+        except Exception:
+            _log.failure("a request's answer could not be handled")
+
+
 class ResponseTimeoutError(Exception):
     """The peer did not answer a request within the response timer."""
 
@@ -46,6 +81,7 @@ class SessionClosed(error.ConnectionLost):
     """The connection ended with the request unanswered."""
 
 
+_log = Logger()
 _RESPONSE_CLASS = {cls.command_id & ~RESPONSE_BIT: cls for cls in P.ALL
                    if cls.command_id & RESPONSE_BIT and cls.command_id != CommandId.generic_nack}
 
@@ -76,6 +112,9 @@ class SMPPProtocol(protocol.Protocol):
         self.peer_host = None
         self.close_reason = None   # why we closed (the first reason given), else None
         self.reading_paused = False
+        # (pdu, buffer, start, end) of the request being dispatched: a face may
+        # relay its octets rather than encode it again (smpp/adapt.py relay_form)
+        self.frame = None
 
     def about(self):
         """The fields of every log line about this connection (the ESME face
@@ -125,6 +164,7 @@ class SMPPProtocol(protocol.Protocol):
                 except DecodeError as e:
                     self._undecodable(e)
                     continue
+                self.frame = (pdu, buf, start, end)
                 self._dispatch(pdu)
                 if session.state is State.CLOSED:
                     return
@@ -133,6 +173,8 @@ class SMPPProtocol(protocol.Protocol):
             self._send(P.GenericNack(e.status, e.sequence_number or 0))
             self.close("unframeable input")
             return
+        finally:
+            self.frame = None
         self._arm()
 
     def _dispatch(self, pdu):
@@ -214,6 +256,22 @@ class SMPPProtocol(protocol.Protocol):
         if self._idle_waiters:
             self._check_idle()
 
+    def send_id_response(self, command_id: int, status: int, sequence_number: int,
+                         message_id: str = ""):
+        """send_response for the responses made of a message_id alone (submit_sm_resp,
+        data_sm_resp, deliver_sm_resp), packed without a PDU object
+        (codec.encode_id_response: the octets codec.encode gives). message_id is
+        the router's or empty (ids.py), never a peer's."""
+        session = self.session
+        if session.state is State.CLOSED:
+            return
+        session.response_sent(sequence_number)
+        if self.transport is not None:
+            self.transport.write(codec.encode_id_response(command_id, status, sequence_number,
+                                                          message_id))
+        if self._idle_waiters:
+            self._check_idle()
+
     def can_send(self) -> bool:
         session = self.session
         return (session is not None and session.state is not State.CLOSED
@@ -239,15 +297,16 @@ class SMPPProtocol(protocol.Protocol):
             self._arm()
         return deferred
 
-    def send_encoded_request(self, data: bytes):
+    def send_encoded_request(self, data: bytes, deferred=None):
         """send_request for a request encoded earlier (a queued deliver_sm in its
-        v3.4 form): only the sequence number is patched in, nothing is decoded
-        or encoded again."""
+        v3.4 form, a relayed submit_sm): only the sequence number is patched in,
+        nothing is decoded or encoded again."""
         session = self.session
         cid = _HEADER.unpack_from(data, 4)[0]
         session.check_send(cid)
         seq = session.next_sequence()
-        deferred = Deferred()
+        if deferred is None:
+            deferred = Deferred()
         session.request_sent(cid, seq, self.clock.seconds(), deferred)
         self.transport.write(b"".join((data[:12], _HEADER.pack(seq), data[16:])))
         if self._timer is None:

@@ -63,7 +63,7 @@ from twisted.python import failure
 from ..ids import SHORT
 from ..smpp import adapt, codec
 from ..smpp import pdu as P
-from ..smpp.commands import INTERFACE_V34, CommandId
+from ..smpp.commands import INTERFACE_V34, RESPONSE_BIT, CommandId
 from ..smpp.errors import SMPPError
 from ..smpp.session import Mode, Role, State, bind_mode
 from ..smpp.status import Status, status_name
@@ -231,6 +231,10 @@ class ESMEServerProtocol(SMPPProtocol):
     def _answer(self, resp):
         self.working -= 1
         self.send_response(resp)
+        self._answered()
+
+    def _answered(self):
+        """A slot of the window is free: start what is held."""
         if not self.held and not self.reading_paused:
             return   # the common case: nothing waits for this slot
         if self._releasing:
@@ -286,15 +290,21 @@ class ESMEServerProtocol(SMPPProtocol):
     # -- submissions ----------------------------------------------------------
 
     def _submit(self, pdu):
+        frame = self.frame
+        # the octets as received, when they can go upstream as they are (a
+        # request held beyond the window is encoded anew: its frame is gone)
+        wire = adapt.relay_form(*frame) if frame is not None and frame[0] is pdu else None
         submission = adapt.submission(pdu, self.user, self.clock.seconds())
+        submission.wire = wire
         self.gateway.submit(self, submission, partial(self._submitted, pdu))
 
     def _submitted(self, pdu, outcome):
         try:
-            cls = P.SubmitSmResp if pdu.command_id == CommandId.submit_sm else P.DataSmResp
             status = outcome.status
-            self._answer(cls(status, pdu.sequence_number,
-                             outcome.message_id if status == Status.ESME_ROK else ""))
+            self.working -= 1
+            self.send_id_response(pdu.command_id | RESPONSE_BIT, status, pdu.sequence_number,
+                                  outcome.message_id if status == Status.ESME_ROK else "")
+            self._answered()
         except Exception:   # never into the core, which called us
             self.log.failure("{peer}: answering a submission failed", **self.about())
 
@@ -397,29 +407,31 @@ class ESMEServerProtocol(SMPPProtocol):
 
     # -- deliveries ---------------------------------------------------------
 
-    def deliver(self, entry):
+    def deliver(self, entry, reply=None):
         """Send a queued core.messages.Receipt or Inbound as a deliver_sm in the
-        session's version; Deferred(response PDU).
+        session's version; Deferred(response PDU), or `reply` (a Deferred or a
+        base.Reply) hears it.
 
         Raises SMPPError, nothing sent, when this session cannot carry the
         entry (a body beyond 254 octets to a v3.3 session). The caller checks
         can_send().
         """
-        return self.send_request(adapt.deliver_pdu(entry, self.session.interface_version))
+        return self.send_request(adapt.deliver_pdu(entry, self.session.interface_version),
+                                 reply)
 
-    def deliver_rendered(self, data: bytes):
+    def deliver_rendered(self, data: bytes, reply=None):
         """Send a deliver_sm already rendered for SMPP v3.4 (the delivery queue
         keeps entries in that form): a v3.4 session gets the bytes with only the
         sequence number patched in; a v3.3 one gets it rendered anew through
         smpp.adapt (no TLVs, a message_payload moved into short_message)."""
         session = self.session
         if session.interface_version >= INTERFACE_V34:
-            d = self.send_encoded_request(data)
+            d = self.send_encoded_request(data, reply)
             if self.reading_paused:
                 self._flow()   # its answer is behind what we have not read
             return d
         pdu, _ = codec.decode(data, checked=False)   # ours: stored as we encoded it
-        return self.deliver(adapt.upstream_delivery(pdu, ""))
+        return self.deliver(adapt.upstream_delivery(pdu, ""), reply)
 
     def connectionMade(self):
         super().connectionMade()

@@ -47,11 +47,12 @@ from functools import partial
 from twisted.application import internet, service
 from twisted.internet import defer, endpoints, error, protocol, ssl
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from ..metrics.histogram import Latency
 from ..smpp import adapt
 from ..smpp import pdu as P
-from ..smpp.commands import CommandId
+from ..smpp.commands import INTERFACE_V34, RESPONSE_BIT, CommandId
 from ..smpp.errors import EncodeError, SMPPError, StateError
 from ..smpp.session import Mode, Role, State, Timers
 from ..smpp.status import Status, status_name
@@ -164,8 +165,7 @@ class SMSCClientProtocol(SMPPProtocol):
             self.send_response(response_for(cid, seq, Status.ESME_RSYSERR))
 
     def _delivered(self, cid, seq, status):
-        cls = P.DeliverSmResp if cid == CommandId.deliver_sm else P.DataSmResp
-        self.send_response(cls(status, seq))
+        self.send_id_response(cid | RESPONSE_BIT, status, seq)
 
     def session_closed(self, reason):
         self.connector.bind_down(self)
@@ -233,6 +233,27 @@ def client_endpoint(reactor, config):
     options = client_tls_options(config.tls_hostname or config.host, trust,
                                  config.tls_min_version)
     return endpoints.wrapClientTLS(options, tcp)
+
+
+class _Pending:
+    """A submit_sm's context in its bind's session: the connector's accounting
+    first (round trip, the queue's next message), then the sender's reply. Only
+    the sender waits, so no Deferred (protocol/base.py)."""
+    __slots__ = ("connector", "reply", "sent")
+
+    def __init__(self, connector, reply, sent):
+        self.connector = connector
+        self.reply = reply
+        self.sent = sent
+
+    def callback(self, resp):
+        try:
+            self.connector._resp(resp, self.sent, self.reply)
+        except Exception:   # never into the protocol that called us
+            self.reply.errback(Failure())
+
+    def errback(self, reason):
+        self.connector._lost(reason, self.reply)
 
 
 class Connector(service.MultiService):
@@ -362,51 +383,66 @@ class Connector(service.MultiService):
         ConnectorBusy, ResponseTimeoutError, SessionClosed or DecodeError (see
         the module docstring).
         """
+        d = defer.Deferred()
+        self.send(submission, d)
+        return d
+
+    def send(self, submission, reply):
+        """submit() for a caller that waits with its own reply (a Deferred, or
+        a base.Reply: no Deferred on the path every message takes): its
+        callback((status, upstream message_id)) or its errback(one of submit's
+        failures), once, maybe before send returns."""
         try:
-            pdu = adapt.submit_pdu(submission, self.config.interface_version,
-                                   self.clock.seconds())
+            pdu = submission.wire   # the ESME's octets, when they need no change
+            if pdu is None or self.config.interface_version < INTERFACE_V34:
+                pdu = adapt.submit_pdu(submission, self.config.interface_version,
+                                       self.clock.seconds())
         except SMPPError as e:
-            return defer.fail(Unsendable(e.status, str(e)))
+            reply.errback(Unsendable(e.status, str(e)))
+            return
         except Exception:
-            return defer.fail()   # a bug, but the caller's Deferred still ends
+            reply.errback(Failure())   # a bug, but the caller still hears
+            return
         wait = self.config.response_timeout or 30
         if not self._tx:
             if not self.accepting:
-                return defer.fail(
-                    ConnectorUnavailable("connector %s has no bind up" % self.name))
+                reply.errback(ConnectorUnavailable("connector %s has no bind up" % self.name))
+                return
             wait = min(wait, self._hold)
         elif not self._queue:
             proto = self._pick()
             if proto is not None:
-                return self._send(proto, pdu)
+                self._send(proto, pdu, reply)
+                return
         if len(self._queue) >= self._queue_limit:
-            return defer.fail(ConnectorBusy("connector %s queue is full" % self.name))
-        d = defer.Deferred()
-        self._queue.append((pdu, d, self.clock.seconds() + wait))
+            reply.errback(ConnectorBusy("connector %s queue is full" % self.name))
+            return
+        self._queue.append((pdu, reply, self.clock.seconds() + wait))
         if self._tx:
             self._schedule(0)
         else:
             self.counters["held"] += 1
             self._schedule(wait)   # expiry (the first bind up pumps before it)
-        return d
 
-    def _send(self, proto, pdu):
-        """Send pdu on proto: Deferred((status, message_id)); a failure, never
-        an exception, when it cannot be sent."""
+    def _send(self, proto, pdu, reply):
+        """Send pdu on proto; reply hears its answer, or why it could not be sent."""
+        pending = _Pending(self, reply, self.clock.seconds())
         try:
-            d = proto.send_request(pdu)
+            if type(pdu) is bytes:   # relayed as received (Submission.wire)
+                proto.send_encoded_request(pdu, pending)
+            else:
+                proto.send_request(pdu, pending)
         except EncodeError as e:
-            return defer.fail(Unsendable(e.status, str(e)))
+            reply.errback(Unsendable(e.status, str(e)))
         except StateError as e:
             # Should not happen (a bind leaves the rotation when it unbinds):
             # take the bind out and fail this one message.
             self.log.warn("{connector}: bind to {peer} cannot send: {error}",
                           connector=self.name, peer=getattr(proto, "peer", "?"), error=e)
             self.bind_down(proto)
-            return defer.fail(ConnectorUnavailable("connector %s: %s" % (self.name, e)))
-        return d.addCallbacks(self._resp, self._lost, (self.clock.seconds(),))
+            reply.errback(ConnectorUnavailable("connector %s: %s" % (self.name, e)))
 
-    def _resp(self, resp, sent):
+    def _resp(self, resp, sent, reply):
         rtt = self.rtt
         if rtt is not None:
             rtt.observe(self.clock.seconds() - sent)
@@ -419,13 +455,14 @@ class Connector(service.MultiService):
         if self._queue:
             self._pump()
         if resp.command_id == CommandId.generic_nack:
-            raise UpstreamNack(resp.command_status)
-        return resp.command_status, resp.message_id
+            reply.errback(UpstreamNack(resp.command_status))
+        else:
+            reply.callback((resp.command_status, resp.message_id))
 
-    def _lost(self, failure):
+    def _lost(self, reason, reply):
         if self._queue:
             self._pump()
-        return failure
+        reply.errback(reason)
 
     def _pick(self):
         """A transmitting bind with room in its window and its rate, round-robin."""
@@ -474,7 +511,7 @@ class Connector(service.MultiService):
             if proto is None:
                 break
             queue.popleft()
-            self._send(proto, pdu).chainDeferred(d)
+            self._send(proto, pdu, d)
         queue = self._queue
         if queue and not self._tx:
             self._schedule(max(0.0, queue[0][2] - now))   # held: wake at the deadline

@@ -82,6 +82,24 @@ def submission(pdu, user: str, now: float, destination=None) -> Submission:
                       pdu.sm_default_msg_id, schedule, validity, tlvs)
 
 
+def relay_form(pdu, buf, start: int, end: int) -> bytes | None:
+    """The octets buf[start:end] of a submit_sm an ESME sent, when submit_pdu
+    of its submission would encode them again exactly (for an upstream speaking
+    v3.4, sequence number aside); else None.
+
+    That holds when no field goes through a conversion: a request's
+    command_status of 0, no optional parameters (a message_payload would move
+    to short_message, and a TLV's bytes are not kept as received), and no
+    schedule_delivery_time or validity_period (the router keeps the schedule
+    and passes a validity on as an absolute time). The C-strings decode and
+    encode within the same bounds, so every other field comes out as it went
+    in. Call it before submission(), which takes the PDU's TLV dict."""
+    if (pdu.command_id != CommandId.submit_sm or pdu.tlvs or pdu.command_status
+            or pdu.schedule_delivery_time or pdu.validity_period):
+        return None
+    return buf[start:end]
+
+
 def submit_pdu(s: Submission, version: int = INTERFACE_V34, now: float | None = None):
     """The request that carries s to an upstream speaking `version`.
 

@@ -24,6 +24,9 @@ from smpprouter.passwords import PasswordCache
 from smpprouter.protocol.esme import ESMEServerFactory
 from smpprouter.protocol.smsc import Connector, SMSCClientProtocol
 from smpprouter.service import load_routes
+from smpprouter.smpp import adapt, codec
+from smpprouter.smpp import pdu as P
+from smpprouter.smpp.commands import CommandId
 from smpprouter.smpp.receipt import MessageState, parse_receipt
 from smpprouter.smpp.session import Mode, Timers
 from smpprouter.smpp.status import Status
@@ -202,3 +205,59 @@ class SpoolTests(Rig):
         [receipt] = client.deliveries
         self.assertEqual(receipt.tlvs["receipted_message_id"], message_id)
         self.assertEqual(parse_receipt(receipt.short_message).id, message_id)
+
+
+class RelayedAsReceived(Rig):
+    """A submit_sm the upstream may take as it is goes out as the ESME's octets
+    (sequence number aside); any other is encoded anew (smpp/adapt.py relay_form)."""
+
+    def setUp(self):
+        super().setUp()
+        self.received = []
+        smsc = self.pumps[0].server
+        feed = smsc.dataReceived
+
+        def record(data):
+            self.received.append(data)
+            feed(data)
+        smsc.dataReceived = record
+        self.encoded = []   # the submissions encoded anew (not relayed)
+        submit_pdu = adapt.submit_pdu
+
+        def counting(s, *args):
+            self.encoded.append(s)
+            return submit_pdu(s, *args)
+        self.patch(adapt, "submit_pdu", counting)
+
+    def upstream_submits(self):
+        data = b"".join(self.received)
+        frames, pos = [], 0
+        while pos < len(data):
+            pdu, used = codec.decode(data, pos)
+            if pdu.command_id == CommandId.submit_sm:
+                frames.append(data[pos:pos + used])
+            pos += used
+        return frames
+
+    def test_the_esme_octets_reach_the_upstream(self):
+        client = self.esme()
+        sent = P.SubmitSm(**MESSAGE)
+        resp = client.submit(**MESSAGE)
+        self.settle()
+        self.assertEqual(self.successResultOf(resp).command_status, Status.ESME_ROK)
+        [upstream] = self.upstream_submits()
+        ours = codec.encode(sent)
+        self.assertEqual(upstream[:12] + upstream[16:], ours[:12] + ours[16:])
+        self.assertEqual(self.encoded, [])
+        self.assertEqual(len(client.deliveries), 1)
+
+    def test_a_short_message_payload_goes_in_short_message(self):
+        client = self.esme()
+        fields = dict(MESSAGE, short_message=b"", tlvs={"message_payload": b"hello"})
+        resp = client.submit(**fields)
+        self.settle()
+        self.assertEqual(self.successResultOf(resp).command_status, Status.ESME_ROK)
+        [upstream] = self.upstream_submits()
+        pdu, _ = codec.decode(upstream)
+        self.assertEqual((pdu.short_message, pdu.tlvs), (b"hello", {}))
+        self.assertEqual(len(self.encoded), 1)

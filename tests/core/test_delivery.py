@@ -61,14 +61,14 @@ class FakeSession:
     def can_send(self):
         return len(self.inflight) < self.window
 
-    def deliver(self, entry):
-        d = defer.Deferred()
+    def deliver(self, entry, reply=None):
+        d = defer.Deferred() if reply is None else reply
         self.inflight.append(d)
         self.sent.append(entry)
         return d
 
-    def deliver_rendered(self, data):
-        return self.deliver(("rendered", data))
+    def deliver_rendered(self, data, reply=None):
+        return self.deliver(("rendered", data), reply)
 
     def answer_all(self):
         while self.inflight:
@@ -99,6 +99,19 @@ class DeliveriesTests(SynchronousTestCase):
         self.drain(session)
         self.assertEqual(len(store.acked), 1000)
         self.assertEqual(len(set(store.acked)), 1000)
+
+    def test_a_bug_answering_is_logged_not_raised_into_the_session(self):
+        store = FakeStore(entries(0, 1))
+        deliveries = Deliveries(store, self.clock, "c")
+        session = FakeSession()
+        deliveries.attach(session)
+
+        def broken(*args):
+            raise RuntimeError("bug")
+        self.patch(deliveries, "_done", broken)
+        session.answer_all()   # the answer's PDU arrives; nothing escapes to the protocol
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        self.assertEqual(store.acked, [])   # still pending in Redis: taken again later
 
     def test_refused_delivery_is_retried_after_a_backoff(self):
         store = FakeStore(entries(0, 1))

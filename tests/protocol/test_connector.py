@@ -3,10 +3,13 @@
 from types import SimpleNamespace
 
 from twisted.internet import defer, task
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from smpprouter.core.messages import Submission
-from smpprouter.protocol.smsc import Connector, ConnectorBusy, ConnectorUnavailable
+from smpprouter.protocol.base import Reply
+from smpprouter.protocol.smsc import Connector, ConnectorBusy, ConnectorUnavailable, UpstreamNack
+from smpprouter.smpp.status import Status
 from smpprouter.smpp import pdu as P
 from smpprouter.smpp.session import Mode
 from smpprouter.throttle import TokenBucket
@@ -30,8 +33,8 @@ class FakeBind:
     def can_send(self):
         return len(self.sent) < self.window
 
-    def send_request(self, pdu):
-        d = defer.Deferred()
+    def send_request(self, pdu, context=None):
+        d = defer.Deferred() if context is None else context
         self.sent.append((pdu, d))
         return d
 
@@ -108,3 +111,53 @@ class ConnectorTests(SynchronousTestCase):
         self.assertNoResult(d)
         self.connector.bind_up(FakeBind(self.clock))
         self.assertIs(self.successResultOf(d), self.connector)
+
+
+class PlainReplyTests(SynchronousTestCase):
+    """Connector.send with a base.Reply: the core's hot path, without a Deferred."""
+
+    def setUp(self):
+        self.clock = task.Clock()
+        self.connector = Connector(config(), gateway=None, reactor=self.clock,
+                                   endpoint=object())
+        self.heard = []
+
+    def reply(self, done=None):
+        return Reply(done or (lambda r, tag: self.heard.append(("done", tag, r))),
+                     lambda f, tag: self.heard.append(("failed", tag, f.type)),
+                     lambda f, tag: self.heard.append(("broken", tag, f.type)), ("m",))
+
+    def test_the_answer_and_the_upstream_nack(self):
+        bind = FakeBind(self.clock)
+        self.connector.bind_up(bind)
+        self.connector.send(sub(0), self.reply())
+        self.connector.send(sub(1), self.reply())
+        bind.answer()
+        bind.answer(result=P.GenericNack(Status.ESME_RSYSERR, 2))
+        self.assertEqual(self.heard, [("done", "m", (0, "up1")),
+                                      ("failed", "m", UpstreamNack)])
+
+    def test_failures_before_sending_are_heard_at_once(self):
+        self.connector.send(sub(0), self.reply())
+        self.assertEqual(self.heard, [("failed", "m", ConnectorUnavailable)])
+
+    def test_a_queued_message_hears_its_deadline(self):
+        bind = FakeBind(self.clock, window=1)
+        self.connector.bind_up(bind)
+        self.connector.send(sub(0), self.reply())
+        self.connector.send(sub(1), self.reply())
+        self.clock.advance(31)
+        self.assertEqual(self.heard, [("failed", "m", ConnectorBusy)])
+
+    def test_what_the_handler_raises_goes_to_broken_not_to_the_bind(self):
+        bind = FakeBind(self.clock)
+        self.connector.bind_up(bind)
+        self.connector.send(sub(0), self.reply(done=lambda r, tag: 1 / 0))
+        bind.answer()   # would raise into the protocol's dataReceived otherwise
+        self.assertEqual(self.heard, [("broken", "m", ZeroDivisionError)])
+
+    def test_an_exception_errback_arrives_as_a_failure(self):
+        got = []
+        Reply(None, lambda f: got.append(f), None).errback(ValueError("x"))
+        self.assertIsInstance(got[0], Failure)
+        self.assertIs(got[0].type, ValueError)
