@@ -22,7 +22,7 @@ from twisted.internet.endpoints import _parseServer
 from smpprouter.passwords import is_hash
 from smpprouter.policy.numbers import country_code_problem
 from smpprouter.tomlfile import ConfigError, TomlFile
-from smpprouter.receiptmap import (DATE_LENGTHS, TEXT_KEYS, ReceiptProfile, load_receipt_map,
+from smpprouter.receiptmap import (DATE_LENGTHS, DLVRD, TEXT_KEYS, ReceiptProfile, load_receipt_map,
                                    load_reverse_map)
 from smpprouter.smpp.text import AIR_OCTETS, METHODS, MIN_AIR_OCTETS, UDH8
 
@@ -83,7 +83,8 @@ KEYS = {
                    "tls_subject", "billing", "low_balance", "sender_ids", "tlv_defaults",
                    "max_receivers", "bind_scope", "system_type", "expires", "doors",
                    "operations", "country_code", "duplicate_window", "traffic",
-                   "receipt_dates", "receipt_text", "receipt_codes", "mo_reassemble"),
+                   "receipt_dates", "receipt_text", "receipt_codes", "receipt_dlvrd",
+                   "mo_reassemble"),
 }
 PREPAID, POSTPAID = "prepaid", "postpaid"
 _BILLING = (POSTPAID, PREPAID)
@@ -1006,10 +1007,11 @@ def _receipt_profile(t: _Table, base: str) -> ReceiptProfile | None:
     dates = t.string("receipt_dates", "as-sent", choices=tuple(DATE_LENGTHS))
     text = t.string("receipt_text", "as-sent", choices=tuple(TEXT_KEYS))
     codes = t.string("receipt_codes", "")
-    if dates == "as-sent" and text == "as-sent" and not codes:
+    dlvrd = t.string("receipt_dlvrd", "as-sent", choices=tuple(DLVRD))
+    if dates == "as-sent" and text == "as-sent" and not codes and dlvrd == "as-sent":
         return None   # the common case: receipts pay nothing for profiles
     return ReceiptProfile(DATE_LENGTHS[dates], TEXT_KEYS[text], load_reverse_map(
-        _existing_file(t, "receipt_codes", base, codes)) if codes else None)
+        _existing_file(t, "receipt_codes", base, codes)) if codes else None, DLVRD[dlvrd])
 
 
 def _tlv_defaults(t: _Table) -> tuple:

@@ -121,6 +121,7 @@ def load_reverse_map(path: str) -> dict:
 
 DATE_LENGTHS = {"as-sent": 0, "minutes": 10, "seconds": 12}
 TEXT_KEYS = {"as-sent": b"", "text": b"text", "Text": b"Text"}
+DLVRD = {"as-sent": False, "omit": True}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,7 @@ class ReceiptProfile:
     date_length: int = 0      # 10: YYMMDDhhmm, 12: YYMMDDhhmmss, 0: as written
     text_key: bytes = b""     # b"text" or b"Text"; b"": as written
     codes: dict | None = None   # canonical err -> the user's; None: canonical
+    drop_dlvrd: bool = False    # True: no `dlvrd:` field (seed 000's format)
 
     @property
     def seconds(self) -> bool:
@@ -139,4 +141,4 @@ class ReceiptProfile:
         return self.date_length == 12
 
     def apply(self, text: bytes) -> bytes:
-        return restyle(text, self.date_length, self.text_key, self.codes)
+        return restyle(text, self.date_length, self.text_key, self.codes, self.drop_dlvrd)

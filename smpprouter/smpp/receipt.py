@@ -394,14 +394,16 @@ def _assemble(*values: str | None) -> bytes:
 MINUTES, SECONDS = 10, 12   # receipt date lengths: YYMMDDhhmm, YYMMDDhhmmss
 _DATE_GROUPS = ("submit_date", "done_date")
 _ERR_KEY = b"err"
+_DLVRD_KEY = b"dlvrd"
 
 
 def restyle(data: bytes, date_length: int = 0, text_key: bytes = b"",
-            codes: dict | None = None) -> bytes:
+            codes: dict | None = None, drop_dlvrd: bool = False) -> bytes:
     """`data` with its dates written with date_length digits (0: as they are; a
     date gaining seconds gets "00"), its text key spelled text_key (b"": as it
     is) and its err code replaced by codes[int(err)] (None, or a code codes
-    lacks: as it is). Every other byte is kept; a value that is not a date or a
+    lacks: as it is), and with drop_dlvrd its `dlvrd:` field left out (seed
+    000's receipts have none). Every other byte is kept; a value that is not a date or a
     number is left alone. Never raises on any text."""
     spans = []   # (first, last, new bytes)
     seen = set()   # each field's first occurrence only, as parse_receipt reads them
@@ -415,6 +417,10 @@ def restyle(data: bytes, date_length: int = 0, text_key: bytes = b"",
                 if text_key:
                     spans.append((m.start(_WORD), m.end(_WORD), text_key))
                 break
+            if key == _DLVRD_KEY and drop_dlvrd:
+                seen.add(_DLVRD_KEY)   # the field and the blanks after it, to the next key
+                spans.append((m.start(_WORD), _next_key(data, m.end()), b""))
+                continue
             if key != _ERR_KEY or codes is None or _ERR_KEY in seen:
                 continue
             seen.add(_ERR_KEY)

@@ -32,7 +32,8 @@ class ProfileTestCase(TestCase):
             users={"esme1": "",
                    "esme2": 'receipt_dates = "seconds"\nreceipt_text = "text"\n'
                             'receipt_codes = "%s"' % SEED002,
-                   "esme3": 'receipt_dates = "minutes"\nreceipt_text = "Text"'})
+                   "esme3": 'receipt_dates = "minutes"\nreceipt_text = "Text"\n'
+                            'receipt_dlvrd = "omit"'})
         self.addCleanup(lambda: run(self.h.stop()))
         return run(self.h.start())
 
@@ -53,6 +54,7 @@ class ReceiptProfileTests(ProfileTestCase):
             self.assertEqual((len(receipt.submit_date), len(receipt.done_date), receipt.err),
                              (10, 10, "011"))
             self.assertIn(b" Text:", text)
+            self.assertIn(b" dlvrd:", text)
         return run(go())
 
     def test_seconds_lower_case_text_and_seed002_codes(self):
@@ -74,6 +76,8 @@ class ReceiptProfileTests(ProfileTestCase):
             receipt = parse_receipt(text)
             self.assertEqual((len(receipt.submit_date), receipt.err), (10, "011"))
             self.assertIn(b" Text:", text)
+            self.assertEqual((receipt.sub, receipt.dlvrd), ("001", None))   # seed 000's fields
+            self.assertNotIn(b"dlvrd:", text)
             # an upstream writing seconds and text: (failures only asked for, so the
             # simulator sends none of its own)
             self.h.smsc.receipt_stat = "DELIVRD"

@@ -40,6 +40,13 @@ class RestyleTests(TestCase):
                          RECEIPT.replace(b"err:011 text", b"err:001 text"))
         self.assertEqual(restyle(RECEIPT, 0, b"", {12: b"401"}), RECEIPT)   # not named
 
+    def test_dlvrd_left_out_as_seed_000_writes_receipts(self):
+        self.assertEqual(restyle(RECEIPT, drop_dlvrd=True), RECEIPT.replace(b"dlvrd:000 ", b""))
+        # only the field: a "dlvrd:" inside the text is content
+        text = RECEIPT.replace(b"text:err:011", b"text:dlvrd:001")
+        self.assertEqual(restyle(text, drop_dlvrd=True), text.replace(b"dlvrd:000 ", b""))
+        self.assertIs(restyle(b"id:1 stat:DELIVRD", drop_dlvrd=True), b"id:1 stat:DELIVRD")
+
     def test_what_is_not_a_date_or_a_number_is_left_alone(self):
         odd = b"id:1 submit date:170100935 done date:soon err:x Text:\"hi\""   # seed 000's 9
         self.assertEqual(restyle(odd, 12, b"text", {0: b"000"}),
@@ -47,21 +54,24 @@ class RestyleTests(TestCase):
 
     @settings(max_examples=300, deadline=None)
     @given(st.binary(max_size=200), st.sampled_from((0, 10, 12)),
-           st.sampled_from((b"", b"text", b"Text")))
-    def test_any_bytes_never_raise(self, data, length, key):
-        restyle(data, length, key, {0: b"000"})
+           st.sampled_from((b"", b"text", b"Text")),
+           st.booleans())
+    def test_any_bytes_never_raise(self, data, length, key, drop):
+        restyle(data, length, key, {0: b"000"}, drop)
 
     @settings(max_examples=300, deadline=None)
     @given(ids, times, times, st.sampled_from(("DELIVRD", "UNDELIV", "EXPIRED")), codes, texts,
            st.booleans(), st.sampled_from((10, 12)), st.sampled_from((b"text", b"Text")),
-           st.dictionaries(codes, st.integers(0, 999).map(lambda c: b"%03d" % c)))
+           st.dictionaries(codes, st.integers(0, 999).map(lambda c: b"%03d" % c)),
+           st.booleans())
     def test_a_receipt_restyled_reads_back_as_the_profile_says(
-            self, id_, submitted, done, stat, err, text, seconds, length, key, table):
+            self, id_, submitted, done, stat, err, text, seconds, length, key, table, drop):
         before = build_receipt(id_, submitted, done, stat, err=err, text=text, seconds=seconds)
-        after = restyle(before, length, key, table)
+        after = restyle(before, length, key, table, drop)
         old, new = parse_receipt(before), parse_receipt(after)
-        self.assertEqual((new.id, new.sub, new.dlvrd, new.stat, new.text),
-                         (old.id, old.sub, old.dlvrd, old.stat, old.text))
+        self.assertEqual((new.id, new.sub, new.stat, new.text),
+                         (old.id, old.sub, old.stat, old.text))
+        self.assertEqual(new.dlvrd, None if drop else old.dlvrd)
         for was, now in ((old.submit_date, new.submit_date), (old.done_date, new.done_date)):
             self.assertEqual(len(now), length)
             self.assertEqual(now[:10], was[:10])   # to the minute, as it was
