@@ -2,7 +2,6 @@
 is one Redis key both scripts guard, so however the submissions interleave
 the user is never overdrawn and the ledger sums to what is left."""
 
-import atexit
 import os
 import sys
 
@@ -11,7 +10,7 @@ from twisted.trial.unittest import TestCase
 
 from smpprouter.smpp.status import Status
 
-from ..redis_server import RedisServer
+from ..redis_server import shared
 from ..store.support import wait_for
 from .harness import run
 from .processes import RouterProcesses
@@ -34,16 +33,11 @@ SMPPROUTER = os.path.join(os.path.dirname(sys.executable), "smpprouter")
 
 class TwoProcessesChargingTests(TestCase):
     timeout = 90
-    redis = None
 
     def setUp(self):
-        cls = type(self)
-        if cls.redis is None:
-            cls.redis = RedisServer()
-            atexit.register(cls.redis.cleanup)
-            cls.redis.start()
-        cls.redis.command("FLUSHALL")
-        self.h = RouterProcesses(cls.redis, workers=2, routes=ROUTES,
+        self.redis = shared()
+        self.redis.command("FLUSHALL")
+        self.h = RouterProcesses(self.redis, workers=2, routes=ROUTES,
                                  users={"esme2": 'billing = "prepaid"'})
         self.addCleanup(lambda: run(self.h.stop()))
         return run(self.h.start())
