@@ -55,7 +55,7 @@ from twisted.logger import Logger
 from . import scripts
 from .errors import CommandRefused, StoreError, StoreUnavailable
 from .notify import _SubscriberFactory
-from .redis import RedisStore, _DataFactory, _Flight, _cancel_timer
+from .redis import RedisStore, _DataFactory, _disconnected_within, _Flight
 
 log = Logger()
 
@@ -234,14 +234,7 @@ class ClusterStore(RedisStore):
         if self._notifier.factory is not None:
             factories.append(self._notifier.factory)
         ds = [self._notifier.stop()] + [f.disconnect() for f in self._nodes.values()]
-
-        def abort():
-            for factory in factories:
-                for conn in list(factory.pool):
-                    if conn.transport is not None:
-                        conn.transport.abortConnection()
-        timer = self._reactor.callLater(self.timeout, abort)
-        return defer.DeferredList(ds, consumeErrors=True).addBoth(_cancel_timer, timer)
+        return _disconnected_within(self._reactor, self.timeout, ds, factories)
 
     # -- routing
 

@@ -240,14 +240,7 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
             ds.append(self._sentinels.stop())
         if self._factory is not None:
             ds.append(self._factory.disconnect())
-
-        def abort():
-            for factory in factories:
-                for conn in list(factory.pool):
-                    if conn.transport is not None:
-                        conn.transport.abortConnection()
-        timer = self._reactor.callLater(self.timeout, abort)
-        return defer.DeferredList(ds, consumeErrors=True).addBoth(_cancel_timer, timer)
+        return _disconnected_within(self._reactor, self.timeout, ds, factories)
 
     @property
     def available(self) -> bool:
@@ -784,6 +777,18 @@ def _text(value):
 
 def _hash_pairs(reply):
     return dict(zip(reply[::2], reply[1::2]))
+
+
+def _disconnected_within(reactor, timeout, ds, factories):
+    """Fires when every one of ds has: a connection still open after timeout
+    (a Redis that hangs) is aborted, so that stopping is always bounded."""
+    def abort():
+        for factory in factories:
+            for conn in list(factory.pool):
+                if conn.transport is not None:
+                    conn.transport.abortConnection()
+    timer = reactor.callLater(timeout, abort)
+    return defer.DeferredList(ds, consumeErrors=True).addBoth(_cancel_timer, timer)
 
 
 def _cancel_timer(result, timer):
