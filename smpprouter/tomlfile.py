@@ -104,6 +104,24 @@ class TomlFile:
             key = key[:-1]
         return None
 
+    def tables_under(self, root: str, what: str) -> dict:
+        """The [root.NAME] tables of a file that holds nothing else (etc/'s
+        templates and links files), as {NAME: table}; what names the form in
+        errors, e.g. "[links.ID] tables"."""
+        for name, value in self.data.items():
+            if name != root:
+                error = self.error((name,), "unknown table or key %r: %s are %s"
+                                   % (name, root, what))
+                if error.line is None and type(value) is dict and value:
+                    # [a.b] defines "a" on no line: point at the first line inside it
+                    error = ConfigError(error.path, self.line_of(name, next(iter(value))),
+                                        error.key, error.message)
+                raise error
+        tables = self.data.get(root, {})
+        if type(tables) is not dict:
+            raise self.error((root,), "must be a table of %s" % what)
+        return tables
+
     def error(self, key: tuple, message: str) -> ConfigError:
         """A ConfigError for the key path (strings and list indexes)."""
         dotted = ""

@@ -19,7 +19,7 @@ import difflib
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ..tomlfile import ConfigError, TomlFile
+from ..tomlfile import TomlFile
 from .linktext import LINK_ID
 
 KEYS = ("url", "validity")
@@ -51,17 +51,7 @@ def url_problem(url) -> str | None:
 def load_links(path: str) -> dict:
     """{id: Link} of the file at path; raises ConfigError on the first problem."""
     tf = TomlFile(path)
-    for name, value in tf.data.items():
-        if name != "links":
-            error = tf.error((name,), "unknown table or key %r: links are [links.ID] tables"
-                             % name)
-            if error.line is None and type(value) is dict and value:
-                error = ConfigError(error.path, tf.line_of(name, next(iter(value))),
-                                    error.key, error.message)
-            raise error
-    tables = tf.data.get("links", {})
-    if type(tables) is not dict:
-        raise tf.error(("links",), "must be a table of [links.ID] tables")
+    tables = tf.tables_under("links", "[links.ID] tables")
     links = {}
     for name, table in tables.items():
         where = ("links", name)

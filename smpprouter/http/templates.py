@@ -18,7 +18,7 @@ rather than failing requests one by one:
 import difflib
 from dataclasses import dataclass
 
-from ..tomlfile import ConfigError, TomlFile
+from ..tomlfile import TomlFile
 from .restparse import sender_problem
 
 DLT = ("pe_id", "template_id", "tm_id")
@@ -35,13 +35,7 @@ class Template:
 def load_templates(path: str) -> dict:
     """{name: Template} of the file at path; raises ConfigError on the first problem."""
     tf = TomlFile(path)
-    for name, value in tf.data.items():
-        if name != "templates":
-            raise _error(tf, (name,), value, "unknown table or key %r: templates are "
-                         "[templates.NAME] tables" % name)
-    tables = tf.data.get("templates", {})
-    if type(tables) is not dict:
-        raise tf.error(("templates",), "must be a table of [templates.NAME] tables")
+    tables = tf.tables_under("templates", "[templates.NAME] tables")
     templates = {}
     for name, table in tables.items():
         where = ("templates", name)
@@ -77,13 +71,3 @@ def load_templates(path: str) -> dict:
                 tlvs.append((key, value))
         templates[name] = Template(text, senderid, tuple(tlvs))
     return templates
-
-
-def _error(tf, key, value, message):
-    """tf.error, pointing at the first line inside a table that has no line of
-    its own ([template.a] defines "template" on no line)."""
-    error = tf.error(key, message)
-    if error.line is None and type(value) is dict and value:
-        line = tf.line_of(*key, next(iter(value)))
-        error = ConfigError(error.path, line, error.key, error.message)
-    return error
