@@ -53,6 +53,7 @@ class TLSHardeningTests(TestCase):
                     'tls.certificate = "%s/server.pem"\ntls.private_key = "%s/server.key"\n')
         extra = (listener % ("smpps", self.files, self.files)
                  + listener % ("legacy", self.files, self.files) + 'tls.min_version = "1.1"\n'
+                 + listener % ("legacy10", self.files, self.files) + 'tls.min_version = "1.0"\n'
                  + listener % ("mtls", self.files, self.files)
                  + 'tls.ca = "%s"\n' % self.pki["ca.pem"])
         self.h = RouterHarness(users={"esme1": 'tls_subject = "esme1-client"', "esme2": ""},
@@ -91,6 +92,18 @@ class TLSHardeningTests(TestCase):
             self.assertTrue(await self.handshake_fails("smpps", old))
             client = await self.connect("legacy", _client_options(self.pki["ca.pem"],
                                                                  version="1.1"))
+            resp = await client.bind("transceiver", "esme2", "pw2")
+            self.assertEqual(resp.command_status, Status.ESME_ROK)
+        return run(go())
+
+    def test_tls_1_0_only_where_configured(self):
+        """Seed 002: "TLS1.0 or better", for the ESMEs that still need it."""
+        async def go():
+            oldest = _client_options(self.pki["ca.pem"], version="1.0")
+            self.assertTrue(await self.handshake_fails("smpps", oldest))
+            self.assertTrue(await self.handshake_fails("legacy", oldest))
+            client = await self.connect("legacy10", _client_options(self.pki["ca.pem"],
+                                                                   version="1.0"))
             resp = await client.bind("transceiver", "esme2", "pw2")
             self.assertEqual(resp.command_status, Status.ESME_ROK)
         return run(go())
