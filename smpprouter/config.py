@@ -51,7 +51,7 @@ KEYS = {
     "": ("router", "redis", "smpp", "security", "outbound", "http", "metrics", "log",
          "listeners", "connectors",
          "users"),
-    "router": ("name", "var_dir", "routing", "routes", "pid_file"),
+    "router": ("name", "var_dir", "routing", "routes", "pid_file", "content"),
     "redis": ("url", "max_queue", "dlr_retention", "claim_idle", "spool_max", "ledger_max",
               "sentinels", "master", "sentinel_password", "wait_replicas", "wait_timeout"),
     "smpp": ("window", "max_pdu_length", "session_init_timeout", "enquire_link_interval",
@@ -106,6 +106,7 @@ class RouterConfig:
     routing: str       # name of the IRouter plugin
     routes: str        # absolute path of the routing table file
     pid_file: str      # absolute
+    content: str | None = None   # absolute path of the content rules (policy/content.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -554,7 +555,9 @@ def _router(t: _Table, base: str) -> RouterConfig:
     routes = _resolve(base, t.string("routes", "routes.toml", min_len=1))
     pid_file = t.string("pid_file", "")
     pid_file = _resolve(base, pid_file) if pid_file else os.path.join(var_dir, "smpprouter.pid")
-    return RouterConfig(name, var_dir, routing, routes, pid_file)
+    content = t.string("content", "")
+    content = _existing_file(t, "content", base, content) if content else None
+    return RouterConfig(name, var_dir, routing, routes, pid_file, content)
 
 
 def _parse_redis_url(t: _Table, url: str, note: str) -> dict:

@@ -44,6 +44,7 @@ from .store.cluster import ClusterStore
 from .store.redis import RedisStore
 from .store.sentinel import store_options
 from .store.spool import Spool
+from .policy.content import load_content
 from .tomlfile import ConfigError
 
 def load_routes(config):
@@ -67,6 +68,9 @@ class RouterService(service.MultiService):
         self.routes = routes
         # the REST API's smart links: read here (before twistd daemonises) and on reload
         self.links = load_links(config.http.links) if config.http.links else None
+        # content rules (seed 002's 407): likewise read here and on reload
+        self.content = (load_content(config.router.content, config.users)
+                        if config.router.content else None)
         self.ports = {}
         self.factories = []
         self.limits = {}        # listener name -> ConnectionLimits
@@ -129,6 +133,8 @@ class RouterService(service.MultiService):
         deliveries.start()
         self.core = Core(config, self.routes, self.store, ids, deliveries, reactor,
                          PasswordCache(), instance=consumer)
+        if self.content is not None:
+            self.core.mt.use_content(self.content)
         if redis.spool_max:
             name = "spool-%d.bin" % (self.worker or 0)
             spool = Spool(os.path.join(config.router.var_dir, name), redis.spool_max, reactor)
@@ -202,6 +208,8 @@ class RouterService(service.MultiService):
                               name=name, path=tls.tls.certificate)
         if self.config.http.links:
             self._reload_links(self.config.http.links)
+        if self.config.router.content:
+            self._reload_content(self.config.router.content)
         try:
             routes = load_routes(self.config)
         except ConfigError as e:
@@ -212,6 +220,17 @@ class RouterService(service.MultiService):
             self.core.routes = routes
         self.log.info("routing table reloaded from {path}", path=self.config.router.routes)
         return True
+
+    def _reload_content(self, path):
+        try:
+            content = load_content(path, self.config.users)
+        except ConfigError as e:
+            self.log.error("content rules not reloaded, the old ones stay: {error}", error=e)
+            return
+        self.content = content
+        if self.core is not None:
+            self.core.mt.use_content(content)
+        self.log.info("content rules reloaded from {path}", path=path)
 
     def _reload_links(self, path):
         try:

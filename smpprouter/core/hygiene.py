@@ -57,6 +57,8 @@ OPTOUT = Refusal("optout", 456, Status.ESME_RINVDSTADR)
 NOT_OPTED_IN = Refusal("optin", 455, Status.ESME_RINVDSTADR)
 DUPLICATE = Refusal("duplicate", 460, Status.ESME_RSUBMITFAIL)
 OUTSIDE_HOURS = Refusal("hours", 457, Status.ESME_RSUBMITFAIL)   # policy/hours.py
+# core/content.py: the message itself is refused, finally (ESME_RX_T_APPN is retried)
+CONTENT = Refusal("content", 407, Status.ESME_RX_R_APPN)
 SEED_000_DUPLICATE = 18   # the same refusal in seed 000's table
 BLOCKING = (DND, BLOCK, OPTOUT)
 KINDS = tuple(r.kind for r in BLOCKING) + (NOT_OPTED_IN.kind,)

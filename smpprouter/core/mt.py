@@ -49,7 +49,8 @@ from ..metrics.histogram import Latency
 from . import multipart
 from .codec import CorruptEntry, Queued, decode_queued, encode_queued
 from .messages import Outcome, QueryAnswer
-from .hygiene import OUTSIDE_HOURS
+from .hygiene import CONTENT, OUTSIDE_HOURS
+from .content import ContentFilter
 from .receipts import WANTS_RECEIPT
 from .unasked import Unasked
 
@@ -119,6 +120,13 @@ class MTPath:
         self._e164 = {u.name: E164(u.country_code)
                       for u in config.users.values() if u.country_code}
         self.references = multipart.References()
+        self.content = {}              # user -> ContentFilter.check (core/content.py)
+        self._content = None
+
+    def use_content(self, rules):
+        """Swap in content rules (policy/content.py load_content), at start and reload."""
+        self._content = ContentFilter(rules, self.clock)
+        self.content = self._content.checks
 
     def _tally(self, user, connector, status):
         submits = self.submits
@@ -154,6 +162,11 @@ class MTPath:
                 status = part_status(s.body, s.data_coding)
                 if status:
                     self._reject(status, answer, s.user)
+                    return
+            if self.content:   # content rules (core/content.py): none, no cost
+                check = self.content.get(user.name)
+                if check is not None and check(s):
+                    self._refused(CONTENT, s, user, answer, queue, parts, form)
                     return
             if user.country_code:
                 destination = self._e164[user.name](s.destination, s.dest_ton)
