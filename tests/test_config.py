@@ -152,7 +152,8 @@ class ShippedFileShowsEveryKeyTests(SynchronousTestCase):
                      uncommented["listeners"]["smpp"]["tls"]["private_key"],
                      uncommented["listeners"]["smpp"]["tls"]["ca"],
                      uncommented["connectors"]["smsc"]["tls_ca"],
-                     uncommented["http"]["templates"], uncommented["http"]["links"]):
+                     uncommented["http"]["templates"], uncommented["http"]["links"],
+                     uncommented["router"]["content"]):
             open(os.path.join(directory, name), "w").close()
         receipt_map = uncommented["connectors"]["smsc"]["receipt_map"]
         os.makedirs(os.path.dirname(os.path.join(directory, receipt_map)))

@@ -71,6 +71,15 @@ class FileTests(unittest.TestCase):
         line, key, _, _, _ = self.error('[rule.spam]\nwords = ["x"]\n')
         self.assertEqual(key, "rule")
 
+    def test_the_shipped_file_and_its_example_load(self):
+        etc = os.path.join(os.path.dirname(__file__), "..", "etc", "content.toml")
+        self.assertEqual(dict(load_content(etc, USERS)), {})
+        with open(etc) as f:
+            text = re.sub(r"(?m)^# ((?:\[rules|words|patterns|users)\b.*)$", r"\1", f.read())
+        rules = load_content(write(self, text), USERS)
+        self.assertEqual(set(rules), {"esme1"})
+        self.assertTrue(rules["esme1"].search("WIN 100 $ now"))
+
     def test_no_rules_no_users(self):
         self.assertEqual(dict(load_content(write(self, "# none\n"), USERS)), {})
 
