@@ -1,6 +1,7 @@
 """Content rules (seed 002's 407): the file's errors, matching, and its cost."""
 
 import os
+import re
 import tempfile
 import time
 
@@ -13,7 +14,6 @@ from smpprouter.core.messages import Submission
 from smpprouter.policy.content import load_content, word_source
 from smpprouter.smpp.text import encode_text
 from smpprouter.tomlfile import ConfigError
-import re
 
 
 def write(test, text):
