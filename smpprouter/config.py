@@ -84,7 +84,7 @@ KEYS = {
                    "max_receivers", "bind_scope", "system_type", "expires", "doors",
                    "operations", "country_code", "duplicate_window", "traffic",
                    "receipt_dates", "receipt_text", "receipt_codes", "receipt_dlvrd",
-                   "mo_reassemble"),
+                   "mo_reassemble", "templates"),
 }
 PREPAID, POSTPAID = "prepaid", "postpaid"
 _BILLING = (POSTPAID, PREPAID)
@@ -335,6 +335,8 @@ class User:
     # True: a concatenated MO reaches its SMPP receivers as one deliver_sm, the whole
     # message in message_payload; False: as the parts the upstream sent
     mo_reassemble: bool = False
+    # the REST templates it may name (seed 002's 453 "not allotted"); None: all
+    templates: frozenset | None = None
 
     @property
     def prepaid(self) -> bool:
@@ -913,7 +915,34 @@ def _connector(name: str, t: _Table, base: str) -> Connector:
         mo_parts_timeout=t.number("mo_parts_timeout", 120.0, lo=1, hi=86400))
 
 
-def _user(name: str, t: _Table, smpp: SmppConfig, base: str) -> User:
+def _template_names(path):
+    """The names of [http] templates' file (None: no file); the file's own
+    mistakes are the REST face's to report (http/templates.py)."""
+    if not path:
+        return None
+    try:
+        return frozenset(TomlFile(path).data.get("templates", {}))
+    except ConfigError:
+        return frozenset()
+
+
+def _allotted(t: _Table, template_names):
+    """A user's `templates`: the names it may use, each one of [http] templates'."""
+    if "templates" not in t.data:
+        return None
+    names = t.strings("templates")
+    if template_names is None:
+        raise t.error("templates", "needs [http] templates (the file the names are from)")
+    for index, name in enumerate(names):
+        if name not in template_names:
+            close = difflib.get_close_matches(name, sorted(template_names), n=1)
+            raise t.tf.error(t.key + ("templates", index), "no template named %r in [http] "
+                             "templates%s" % (name, "; did you mean %r?" % close[0]
+                                              if close else ""))
+    return frozenset(names)
+
+
+def _user(name: str, t: _Table, smpp: SmppConfig, base: str, template_names=None) -> User:
     t.allow(*KEYS["users.NAME"])
     password = t.string("password")
     if not is_hash(password):
@@ -969,7 +998,8 @@ def _user(name: str, t: _Table, smpp: SmppConfig, base: str) -> User:
                 expires=_expires(t),
                 doors=_choices(t, "doors", DOORS),
                 operations=_choices(t, "operations", OPERATIONS),
-                mo_reassemble=t.boolean("mo_reassemble", False))
+                mo_reassemble=t.boolean("mo_reassemble", False),
+                templates=_allotted(t, template_names))
 
 
 def _max_receivers(t: _Table, max_binds: int) -> int:
@@ -1116,7 +1146,8 @@ def load_config(path: str, overrides: dict | None = None) -> Config:
                                                                 listener.endpoint))
     connectors = {name: _connector(name, t, base)
                   for name, t in connectors_t.named_tables("connector")}
-    users = {name: _user(name, t, smpp, base)
+    template_names = _template_names(http.templates)
+    users = {name: _user(name, t, smpp, base, template_names)
              for name, t in users_t.named_tables("user", max_len=15)}
     keys = {}
     for user in users.values():

@@ -794,6 +794,34 @@ class BillingTests(ConfigTestCase):
             self.assertIsNotNone(e.line, str(e))
 
 
+class AllottedTemplateTests(ConfigTestCase):
+    """A user's `templates`: the REST templates it may name (seed 002's 453)."""
+
+    def config(self, lines, http=True):
+        path = self.write(MINIMAL.replace('[users.esme1]\n', '[users.esme1]\n' + lines))
+        with open(os.path.join(os.path.dirname(path), "templates.toml"), "w") as f:
+            f.write('[templates.otp]\ntext = "code $(c)"\n[templates.promo]\ntext = "x"\n')
+        if http:
+            with open(path, "a") as f:
+                f.write('\n[http]\ntemplates = "templates.toml"\n')
+        return path
+
+    def test_names_known_and_the_default(self):
+        config = load_config(self.config('templates = ["otp"]\n'))
+        self.assertEqual(config.users["esme1"].templates, frozenset({"otp"}))
+        self.assertIsNone(load_config(self.config("")).users["esme1"].templates)
+
+    def test_an_unknown_name_and_no_templates_file(self):
+        e = self.assertRaises(ConfigError, load_config, self.config('templates = ["otpp"]\n'))
+        self.assertEqual(e.key, "users.esme1.templates[0]")
+        self.assertIn("did you mean 'otp'", e.message)
+        self.assertIsNotNone(e.line)
+        e = self.assertRaises(ConfigError, load_config,
+                              self.config('templates = ["otp"]\n', http=False))
+        self.assertEqual(e.key, "users.esme1.templates")
+        self.assertIn("[http] templates", e.message)
+
+
 class AccountPolicyTests(ConfigTestCase):
     """The account policy keys of issue 13 (policy/accounts.py, core/admission.py)."""
 

@@ -243,10 +243,11 @@ class Messaging(_JsonResource):
         links = self.door.links   # its table is swapped on reload: read it per request
         try:
             if links is None:
-                parsed = parse(body, self.templates, self.max_destinations, self.allow)
+                parsed = parse(body, self.templates, self.max_destinations, self.allow,
+                               allotted=user.templates)
             else:
                 parsed = parse(body, self.templates, self.max_destinations, self.allow,
-                               links.table, links.link_length)
+                               links.table, links.link_length, user.templates)
         except RequestError as e:
             return defer.succeed((400, error_body(400, e.message, e.field or None)))
         send = self.door.send_with_links if parsed.links else self.door.send

@@ -31,7 +31,8 @@ fields, and these decisions where the seed is silent):
 - $(name) placeholders in the text are filled from message.parameters and
   destination[].parameters (objects of strings or numbers; a destination's
   value wins). A placeholder with no value is sent as written.
-- message.template: the name of a template in [http] templates.
+- message.template: the name of a template in [http] templates; where the
+  user has `templates`, one of those (seed 002's 453 "not allotted").
 - channels.smartlinks: [{"linkid": 5, "validity": 30}, ...]: the seed's
   smart links. Each {{link_<id>}} of the text (the template's too) must have
   its entry here ("must be available", the seed says), and each entry's
@@ -98,16 +99,17 @@ class Parsed:
 
 
 def parse(body: bytes, templates=None, max_destinations: int = 1000,
-          webhook_allow=(), links=None, link_length: int = 0) -> Parsed:
+          webhook_allow=(), links=None, link_length: int = 0, allotted=None) -> Parsed:
     """The destinations of a request body; raises RequestError. links: the
     router's smart links ({id: linktable.Link}; None: it has none), and
-    link_length the length of a short link ([http] link_base + a token)."""
+    link_length the length of a short link ([http] link_base + a token).
+    allotted: the template names the user may use (its `templates`; None: all)."""
     try:
         value = json.loads(body)
     except (ValueError, RecursionError) as e:
         raise RequestError("", "the body is not valid JSON (%s)" % _short(e)) from None
     state = _State(templates or {}, max_destinations, webhook_allow, links or {},
-                   link_length)
+                   link_length, allotted)
     if type(value) is dict:
         _message(value, "", state)
     elif type(value) is list:
@@ -126,10 +128,11 @@ def parse(body: bytes, templates=None, max_destinations: int = 1000,
 
 class _State:
     __slots__ = ("templates", "limit", "allow", "links", "link_length", "items", "bad",
-                 "with_links")
+                 "with_links", "allotted")
 
-    def __init__(self, templates, limit, allow, links, link_length):
+    def __init__(self, templates, limit, allow, links, link_length, allotted=None):
         self.templates = templates
+        self.allotted = allotted
         self.limit = limit
         self.allow = allow
         self.links = links
@@ -330,6 +333,10 @@ def _message(obj, at, state):
         template = state.templates.get(name)
         if template is None:
             raise RequestError(at + "message.template", "no template named %r" % name)
+        if state.allotted is not None and name not in state.allotted:
+            # seed 002's 453 INV-TEMPLATE: known, but not this user's
+            raise RequestError(at + "message.template",
+                               "template %r is not allotted to this user" % name)
         if text:
             raise RequestError(at + "message.template",
                                "give channels.sms.text or message.template, not both")

@@ -232,6 +232,20 @@ class FieldTests(SynchronousTestCase):
         for value, field in cases:
             self.assertEqual(self.error(value, templates=TEMPLATES).field, field, value)
 
+    def test_a_template_not_allotted_to_the_user_is_refused_naming_the_field(self):
+        # seed 002's 453; an unknown name stays "no template named" (452)
+        message = {"template": "welcome", "parameters": {"name": "Ann"}}
+        value = simple(channels={"sms": {}}, message=message)
+        e = self.error(value, templates=TEMPLATES, allotted=frozenset({"1"}))
+        self.assertEqual((e.field, "not allotted" in e.message), ("message.template", True))
+        e = self.error(simple(channels={"sms": {}}, message={"template": "nope"}),
+                       templates=TEMPLATES, allotted=frozenset({"1"}))
+        self.assertIn("no template named", e.message)
+        [m] = parse(body(value), TEMPLATES, allotted=frozenset({"welcome"})).messages
+        self.assertEqual(m.text, "Hi Ann")
+        [m] = parse(body(value), TEMPLATES).messages   # no allotment: all templates
+        self.assertEqual(m.text, "Hi Ann")
+
     def test_a_loopback_notifyurl_is_allowed_where_the_operator_opens_it(self):
         import ipaddress
         allow = (ipaddress.ip_network("127.0.0.0/8"),)
