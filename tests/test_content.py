@@ -11,7 +11,7 @@ from twisted.trial import unittest
 
 from smpprouter.core.content import ContentFilter
 from smpprouter.core.messages import Submission
-from smpprouter.policy.content import load_content, word_source
+from smpprouter.policy.content import load_content, matched_rule, word_source
 from smpprouter.smpp.text import encode_text
 from smpprouter.tomlfile import ConfigError
 
@@ -48,6 +48,15 @@ class FileTests(unittest.TestCase):
         self.assertEqual((line, key), (3, "rules.spam.patterns"))
         self.assertIn("no regular expression", message)
         self.assertTrue(text.startswith(path + ":3: "))
+
+    def test_named_groups_and_back_references_are_refused(self):
+        for pattern in ("(?P<x>a)", "(a)\\\\1"):
+            line, key, message, _, _ = self.error('[rules.spam]\npatterns = ["%s"]\n' % pattern)
+            self.assertEqual((line, key), (2, "rules.spam.patterns"))
+            self.assertIn("no named groups", message)
+        rules = load_content(write(self, '[rules.a]\npatterns = ["(x)y"]\n'
+                                         '[rules.b]\npatterns = ["(z)"]\n'), USERS)
+        self.assertEqual(matched_rule(rules, rules["esme1"], "--z--"), "b")
 
     def test_an_unknown_key_is_named_with_a_suggestion(self):
         line, key, message, _, _ = self.error('[rules.spam]\nword = ["x"]\n')
@@ -124,7 +133,7 @@ class MatchTests(unittest.TestCase):
                                            max_size=3))
     def test_words_match_standing_alone_in_any_case_and_never_inside_a_word(
             self, before, after, words):
-        regex = re.compile(word_source(" ".join(words)), re.IGNORECASE)
+        regex = re.compile(r"(?<!\w)" + word_source(" ".join(words)), re.IGNORECASE)
         phrase = "  ".join(words)
         self.assertTrue(regex.search(before + " " + phrase.swapcase() + "\n" + after))
         self.assertIsNone(regex.search("q" + "".join(words) + "q"))
