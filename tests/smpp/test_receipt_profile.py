@@ -95,6 +95,7 @@ class ReverseMapTests(TestCase):
         table = load_reverse_map(os.path.join(ETC, "receipt-maps", "seed000.toml"))
         self.assertEqual(table[460], b"018")   # seed 000's 18 "Duplicate Message"
         self.assertEqual(table[408], b"013")
+        self.assertEqual(table[451], b"015")   # a blocked sender: "Invalid Originator"
         self.assertNotIn(11, table)            # the canonical codes stay as they are
 
     def test_a_profile_applies_all_three(self):
