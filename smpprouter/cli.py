@@ -251,8 +251,8 @@ def _credit(args) -> int:
 
 
 def _lists(args) -> int:
-    from .core.hygiene import KINDS
-    from .policy.numberlists import BadNumber, number, read_csv
+    from .core.hygiene import KINDS, SENDER
+    from .policy.numberlists import BadNumber, number, read_csv, sender
     from .store import keys
     try:
         config = load_config(args.config)
@@ -267,18 +267,19 @@ def _lists(args) -> int:
         return 1
     assert args.list in KINDS
     key = keys.number_list(args.list, args.user or "")
+    parse, what = (sender, "sender ids") if args.list == SENDER.kind else (number, "numbers")
     try:
         if args.action == "import":
             if len(args.items) != 1:
                 raise BadNumber("import takes one file: smpprouter lists import LIST FILE.csv")
             with open(args.items[0], newline="", encoding="utf-8-sig") as f:
-                numbers = read_csv(f)
+                numbers = read_csv(f, parse)
         else:
-            numbers = [number(n) for n in args.items]
+            numbers = [parse(n) for n in args.items]
             if args.action == "count" and numbers:
-                raise BadNumber("count takes no numbers")
+                raise BadNumber("count takes no %s" % what)
             if args.action != "count" and not numbers:
-                raise BadNumber("%s: give the numbers" % args.action)
+                raise BadNumber("%s: give the %s" % (args.action, what))
     except (BadNumber, OSError) as e:
         print("smpprouter lists: %s" % e, file=sys.stderr)
         return 1
@@ -296,7 +297,7 @@ def _lists(args) -> int:
         return 1
     name = args.list + (" of " + args.user if args.user else " (global)")
     if args.action == "count":
-        print("%s: %d numbers" % (name, n))
+        print("%s: %d %s" % (name, n, what))
     elif args.action == "remove":
         print("%s: %d of %d removed" % (name, n, len(numbers)))
     else:
@@ -417,14 +418,14 @@ def _parser() -> argparse.ArgumentParser:
     credit.set_defaults(run=_credit)
 
     lists = commands.add_parser(
-        "lists", help="the number lists messages are checked against: dnd (do not "
-                      "disturb), block, optout (refused), optin (required on routes with "
-                      "require_opt_in); global, or a user's with --user")
+        "lists", help="the lists messages are checked against: sender (blocked sender "
+                      "ids), dnd (do not disturb), block, optout (refused), optin (required "
+                      "on routes with require_opt_in); global, or a user's with --user")
     lists.add_argument("action", choices=("add", "remove", "import", "count"))
-    lists.add_argument("list", choices=("dnd", "block", "optout", "optin"))
+    lists.add_argument("list", choices=("sender", "dnd", "block", "optout", "optin"))
     lists.add_argument("items", nargs="*", metavar="NUMBER",
-                       help="the numbers (add, remove), or one CSV file whose first column "
-                            "holds them (import)")
+                       help="the numbers, or for sender the sender ids (add, remove), or "
+                            "one CSV file whose first column holds them (import)")
     lists.add_argument("--user", default=None, help="that user's list, not the global one")
     lists.add_argument("--config", default=DEFAULT_CONFIG,
                        help="the configuration file (default: %(default)s)")

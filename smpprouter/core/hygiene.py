@@ -3,6 +3,8 @@
 Lists (sets in Redis, store/lists.py; `smpprouter lists` edits them), each
 global and per user, checked in this order, the first that refuses wins:
 
+    sender  blocked sender ids (source_addr, policy/numberlists.sender_id)
+                                refused: 451 SNDR-BLOCK
     dnd     do not disturb          refused: 408 DNDNUMB
     block   blocklisted             refused: 450 BLACKLST
     optout  opted out               refused: 456 OPTOUT-REJ
@@ -14,7 +16,8 @@ within that many seconds refused: 460 DUPLICATE (seed 000's 18). The
 fingerprint goes once the message is refused for another reason (a throttled
 ESME sends it again, and that is no duplicate).
 
-What a refusal looks like: a synchronous user hears ESME_RINVDSTADR for a
+What a refusal looks like: a synchronous user hears ESME_RINVSRCADR for a
+blocked sender id (seed 000's and 002's status for a bad source), ESME_RINVDSTADR for a
 listed number (the destination may not be sent to: every ESME library takes
 it as final for that message, and a vendor code it does not know is often
 retried), ESME_RSUBMITFAIL for a duplicate (final, and not about the
@@ -37,6 +40,7 @@ from dataclasses import dataclass
 from twisted.internet import defer, task
 from twisted.logger import Logger
 
+from ..policy.numberlists import sender_id
 from ..routing.rules import normalise
 from ..smpp.status import Status
 from ..store import keys
@@ -51,6 +55,7 @@ class Refusal:
     status: int      # what a synchronous user hears
 
 
+SENDER = Refusal("sender", 451, Status.ESME_RINVSRCADR)
 DND = Refusal("dnd", 408, Status.ESME_RINVDSTADR)
 BLOCK = Refusal("block", 450, Status.ESME_RINVDSTADR)
 OPTOUT = Refusal("optout", 456, Status.ESME_RINVDSTADR)
@@ -60,8 +65,8 @@ OUTSIDE_HOURS = Refusal("hours", 457, Status.ESME_RSUBMITFAIL)   # policy/hours.
 # core/content.py: the message itself is refused, finally (ESME_RX_T_APPN is retried)
 CONTENT = Refusal("content", 407, Status.ESME_RX_R_APPN)
 SEED_000_DUPLICATE = 18   # the same refusal in seed 000's table
-BLOCKING = (DND, BLOCK, OPTOUT)
-KINDS = tuple(r.kind for r in BLOCKING) + (NOT_OPTED_IN.kind,)
+BLOCKING = (DND, BLOCK, OPTOUT)   # lists of destinations
+KINDS = (SENDER.kind,) + tuple(r.kind for r in BLOCKING) + (NOT_OPTED_IN.kind,)
 
 
 class Hygiene:
@@ -98,8 +103,9 @@ class Hygiene:
         # the last known lists stay in force
         self.log.warn("number lists not refreshed: {error}", error=failure.getErrorMessage())
 
-    def check(self, user, s, opt_in):
-        """Deferred((Refusal or None, the duplicate fingerprint's key or None))."""
+    def check(self, user, s, opt_in, source):
+        """Deferred((Refusal or None, the duplicate fingerprint's key or None)); source:
+        the source_addr as the ESME sent it (before a route's rewriting)."""
         destination = normalise(s.destination)
         present = self.present
         lists = self._lists.get(user.name)
@@ -107,6 +113,9 @@ class Hygiene:
             lists = self._lists[user.name] = _lists_of(user.name)
         asked = []
         store = self.store
+        for key in lists[2]:
+            if key in present:
+                asked.append((SENDER, store.in_list(key, sender_id(source))))
         for refusal, key in lists[0]:
             if key in present:
                 asked.append((refusal, store.in_list(key, destination)))
@@ -149,11 +158,13 @@ class Hygiene:
 
 
 def _lists_of(user):
-    """((refusal, list key) to look a number up in, in order), (opt-in list keys))."""
+    """((refusal, list key) to look a number up in, in order), (opt-in list keys),
+    (sender list keys))."""
     blocking = tuple((refusal, key) for refusal in BLOCKING
                      for key in (keys.number_list(refusal.kind),
                                  keys.number_list(refusal.kind, user)))
-    return blocking, (keys.number_list("optin"), keys.number_list("optin", user))
+    return (blocking, (keys.number_list("optin"), keys.number_list("optin", user)),
+            (keys.number_list(SENDER.kind), keys.number_list(SENDER.kind, user)))
 
 
 def fingerprint(destination, data_coding, body):

@@ -179,6 +179,7 @@ class MTPath:
             if type(decision) is MTReject:
                 self._reject(decision.status, answer, s.user, decision.bad_number)
                 return
+            source = s.source   # as the ESME sent it: what the sender list holds
             if decision.rewrite is not None:
                 s = decision.rewrite.apply(s)   # what goes upstream (and into the mapping)
             if decision.required_tlvs:
@@ -196,7 +197,7 @@ class MTPath:
                     return
                 s = held
             if decision.require_opt_in or user.duplicate_window or self.hygiene.active:
-                self.hygiene.check(user, s, decision.require_opt_in).addCallbacks(
+                self.hygiene.check(user, s, decision.require_opt_in, source).addCallbacks(
                     self._checked, self._unchecked,
                     (s, user, decision, answer, queue, parts, form), None, (s.user, answer))
                 return

@@ -23,6 +23,7 @@ from tests.redis_server import RedisServer
 from ..store.support import wait_for
 from . import harness
 from .harness import RouterHarness, run
+from .test_rest import RestTestCase, message
 from .test_store_forward import FAST
 
 ROK = Status.ESME_ROK
@@ -41,6 +42,8 @@ connectors = ["smsc"]
 require_opt_in = true
 """
 USERS = {"esme1": "", "esme2": "store_and_forward = true", "esme3": "duplicate_window = 60"}
+SEED000 = os.path.join(os.path.dirname(__file__), "..", "..", "etc", "receipt-maps",
+                       "seed000.toml")
 MESSAGE = dict(source_addr="MyBrand", source_addr_ton=5, destination_addr="15551234567",
                dest_addr_ton=1, dest_addr_npi=1, short_message=b"hello there",
                registered_delivery=1)
@@ -49,8 +52,10 @@ MESSAGE = dict(source_addr="MyBrand", source_addr_ton=5, destination_addr="15551
 class HygieneTestCase(TestCase):
     timeout = 60
 
+    users = USERS
+
     def setUp(self):
-        self.h = RouterHarness(routes=ROUTES, users=USERS, extra=FAST)
+        self.h = RouterHarness(routes=ROUTES, users=self.users, extra=FAST)
         self.redis = self.h.redis
         self.addCleanup(lambda: run(self.h.stop()))
         return run(self.h.start())
@@ -192,6 +197,77 @@ class ListTests(HygieneTestCase):
         return code, out.decode(), err.decode()
 
 
+class SenderListTests(HygieneTestCase):
+    """Seed 002's 451 SNDR-BLOCK: blocked sender ids, on the source as the ESME sent it."""
+
+    def test_a_blocked_sender_is_refused_in_any_case_and_never_sent(self):
+        async def go():
+            client = await self.h.bind("transceiver", "esme1")
+            self.assertEqual((await self.cli("add", "sender", "SpamCo", "+447700900001"))[:2],
+                             (0, "sender (global): 2 of 2 added (the rest were there)\n"))
+            await self.h.core.hygiene.refresh()
+            for source, ton in (("SPAMCO", 5), ("spamco", 5), ("447700900001", 1),
+                                ("00447700900001", 1)):
+                resp = await self.submit(client, source_addr=source, source_addr_ton=ton)
+                self.assertEqual(resp.command_status, Status.ESME_RINVSRCADR, source)
+            self.assertEqual((await self.submit(client)).command_status, ROK)   # MyBrand
+            self.assertEqual([p.source_addr for p in self.h.smsc.submits], ["MyBrand"])
+            self.assertEqual(self.h.core.counters["refused_sender"], 4)
+        return run(go())
+
+    def test_a_users_sender_list_applies_to_that_user_only(self):
+        async def go():
+            one = await self.h.bind("transceiver", "esme1")
+            three = await self.h.bind("transceiver", "esme3")
+            await self.listed("sender", ["mybrand"], "esme1")
+            self.assertEqual((await self.submit(one)).command_status, Status.ESME_RINVSRCADR)
+            self.assertEqual((await self.submit(three)).command_status, ROK)
+        return run(go())
+
+    def test_store_and_forward_gets_rejectd_with_451_before_the_number_lists(self):
+        async def go():
+            client = await self.h.bind("transceiver", "esme2")
+            await self.listed("sender", ["mybrand"], "esme2")
+            await self.listed("dnd", ["15551234567"])
+            self.assertEqual(await self.refused_receipt(client), ("REJECTD", "451"))
+            self.assertEqual(await self.refused_receipt(client, source_addr="Other"),
+                             ("REJECTD", "408"))
+            self.assertEqual(self.h.smsc.submits, [])
+        return run(go())
+
+    def test_the_cli_names_a_bad_sender_id(self):
+        async def go():
+            code, _, err = await self.cli("add", "sender", "A" * 21)
+            self.assertEqual(code, 1)
+            self.assertIn("is not a sender id", err)
+            code, _, err = await self.cli("remove", "sender")
+            self.assertEqual(code, 1)
+            self.assertIn("remove: give the sender ids", err)
+            path = os.path.join(self.h.dir, "senders.csv")
+            with open(path, "w") as f:
+                f.write("sender id,why\nSpamCo,complaints\nMYBRAND\n")
+            self.assertEqual((await self.cli("import", "sender", path, "--user", "esme1"))[:2],
+                             (0, "sender of esme1: 2 of 2 added (the rest were there)\n"))
+            self.assertEqual((await self.cli("count", "sender", "--user", "esme1"))[:2],
+                             (0, "sender of esme1: 2 sender ids\n"))
+            self.assertEqual(sorted(self.redis.command("SMEMBERS", "lst:{sender:esme1}")),
+                             ["mybrand", "spamco"])
+        return run(go())
+
+    cli = ListTests.cli
+
+
+class Seed000SenderTests(HygieneTestCase):
+    users = dict(USERS, esme2='store_and_forward = true\nreceipt_codes = "%s"' % SEED000)
+
+    def test_a_seed_000_user_hears_invalid_originator(self):
+        async def go():
+            client = await self.h.bind("transceiver", "esme2")
+            await self.listed("sender", ["mybrand"])
+            self.assertEqual(await self.refused_receipt(client), ("REJECTD", "015"))
+        return run(go())
+
+
 class DuplicateTests(HygieneTestCase):
 
     def test_the_same_message_again_within_the_window_is_refused(self):
@@ -252,6 +328,25 @@ class StoreForwardDuplicateTests(TestCase):
             self.assertEqual(receipts[second.message_id], ("REJECTD", "460"))
             self.assertNotEqual(receipts[first.message_id][0], "REJECTD")
             self.assertEqual(len(self.h.smsc.submits), 1)
+        return run(go())
+
+
+class RestSenderTests(RestTestCase):
+    """An HTTP user's blocked sender id: accepted with its id (1001), then the
+    router's REJECTD receipt with 451, as a store-and-forward user gets it."""
+
+    def test_a_blocked_senderid_gets_a_rejectd_receipt_with_451(self):
+        async def go():
+            receiver = await self.h.bind("receiver", "esme1")
+            await self.h.core.store.list_add(keys.number_list("sender"), ["mybrand"])
+            await self.h.core.hygiene.refresh()
+            answer = await self.send(message(["15551230001"]))   # senderid MYBRAND
+            self.assertEqual(answer.codes(), ["1001"])
+            transid = answer.json["response"][0]["transid"]
+            await wait_for(lambda: receiver.deliveries)
+            receipt = parse_receipt(receiver.deliveries[0].short_message)
+            self.assertEqual((receipt.id, receipt.stat, receipt.err), (transid, "REJECTD", "451"))
+            self.assertEqual(self.h.smsc.submits, [])
         return run(go())
 
 

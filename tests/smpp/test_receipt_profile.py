@@ -96,6 +96,7 @@ class ReverseMapTests(TestCase):
         self.assertEqual(table[460], b"018")   # seed 000's 18 "Duplicate Message"
         self.assertEqual(table[408], b"013")
         self.assertEqual(table[407], b"006")   # content: "Failed @ operator"
+        self.assertEqual(table[451], b"015")   # a blocked sender: "Invalid Originator"
         self.assertNotIn(11, table)            # the canonical codes stay as they are
 
     def test_a_profile_applies_all_three(self):
