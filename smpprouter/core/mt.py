@@ -13,15 +13,15 @@ Also what query_sm, cancel_sm and replace_sm ask of a message the router holds.
 Before either, a user's business rules, each only where it is configured, in
 this order: its sender ids (ESME_RINVSRCADR), a part it split itself (UDHI)
 that is no SMS (smpp/segment.py part_status: ESME_RINVESMCLASS,
-ESME_RINVMSGLEN), the content rules (core/content.py; 407), its
-destination to E.164 (country_code; ESME_RINVDSTADR), the route's actions
-(policy/rewrite.py: the message as rewritten is what goes upstream), the
-route's required TLVs with the user's defaults (ESME_RMISSINGTLV, nothing charged), the route's sending hours for
-promotional traffic (policy/hours.py: scheduled to the next opening, or
-refused), the number lists, opt-in routes and duplicates (core/hygiene.py),
-and for a prepaid user on a priced route the charge (core/credits.py;
-ESME_RINVBALANCE when short, and nothing is sent). Messages of other users
-take none of these steps.
+ESME_RINVMSGLEN), the content rules (core/content.py; 407), its destination to
+E.164 (country_code; ESME_RINVDSTADR), the route's actions (policy/rewrite.py:
+the message as rewritten is what goes upstream), the route's required TLVs
+with the user's defaults (ESME_RMISSINGTLV, nothing charged), the route's
+sending hours for promotional traffic (policy/hours.py: scheduled to the next
+opening, or refused), the number lists, opt-in routes and duplicates
+(core/hygiene.py), and for a prepaid user on a priced route the charge
+(core/credits.py; ESME_RINVBALANCE when short, and nothing is sent). Messages
+of other users take none of these steps.
 """
 
 from dataclasses import replace
