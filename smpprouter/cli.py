@@ -73,6 +73,7 @@ def _load(args):
     after printing the error."""
     from .http.linktable import load_links
     from .http.templates import load_templates
+    from .policy.content import load_content
     from .service import load_routes
     try:
         config = load_config(args.config)
@@ -81,6 +82,8 @@ def _load(args):
             load_templates(config.http.templates)
         if config.http.links:
             load_links(config.http.links)
+        if config.router.content:
+            load_content(config.router.content, config.users)
         return config
     except ConfigError as e:
         print(e, file=sys.stderr)

@@ -110,7 +110,6 @@ class CheckTests(CLITestCase):
         self.assertIn(os.path.join(os.path.dirname(path), "routes.toml"),
                       self.stderr.getvalue())
 
-
     def test_a_broken_templates_file_fails_the_check(self):
         self.patch(service, "load_routes", lambda config: None)
         path = self.write_config('[http]\ntemplates = "templates.toml"\n' + MINIMAL)
@@ -120,6 +119,15 @@ class CheckTests(CLITestCase):
         self.assertEqual(cli.main(["check", "--config", path]), 1)
         self.assertEqual(self.stderr.getvalue(), "%s:3: templates.a.txt: unknown key 'txt'; "
                          "did you mean 'text'?\n" % templates)
+
+    def test_a_broken_content_file_fails_the_check(self):
+        self.patch(service, "load_routes", lambda config: None)
+        path = self.write_config('[router]\ncontent = "content.toml"\n' + MINIMAL)
+        content = os.path.join(os.path.dirname(path), "content.toml")
+        with open(content, "w") as f:
+            f.write('[rules.spam]\nwords = ["free money"]\nusers = ["nobody"]\n')
+        self.assertEqual(cli.main(["check", "--config", path]), 1)
+        self.assertIn("%s:3: rules.spam.users" % content, self.stderr.getvalue())
 
 
 class ReloadTests(CLITestCase):
