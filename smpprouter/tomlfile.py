@@ -7,6 +7,7 @@ every validation error can say ``etc/smpprouter.toml:42: users.esme1.max_binds:
 must be a positive integer``.
 """
 
+import difflib
 import re
 import tomllib
 
@@ -121,6 +122,16 @@ class TomlFile:
         if type(tables) is not dict:
             raise self.error((root,), "must be a table of %s" % what)
         return tables
+
+    def only_keys(self, where: tuple, table: dict, known) -> None:
+        """Refuses a key of table (at where) that is not in known, suggesting
+        the closest one or else listing them."""
+        for key in table:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                raise self.error(where + (key,), "unknown key %r%s" % (
+                    key, "; did you mean %r?" % close[0] if close
+                    else " (known keys: %s)" % ", ".join(known)))
 
     def error(self, key: tuple, message: str) -> ConfigError:
         """A ConfigError for the key path (strings and list indexes)."""

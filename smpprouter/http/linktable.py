@@ -15,7 +15,6 @@ the router at start, and on a reload leaves the links in force as they were:
                        # validity of its own (default 30; 1-365)
 """
 
-import difflib
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -59,12 +58,7 @@ def load_links(path: str) -> dict:
             raise tf.error(where, "a link id is 1-32 letters, digits, _ or -, not %r" % name)
         if type(table) is not dict:
             raise tf.error(where, "must be a table with url (and optionally validity)")
-        for key in table:
-            if key not in KEYS:
-                close = difflib.get_close_matches(key, KEYS, n=1)
-                raise tf.error(where + (key,), "unknown key %r%s" % (
-                    key, "; did you mean %r?" % close[0] if close
-                    else " (known keys: %s)" % ", ".join(KEYS)))
+        tf.only_keys(where, table, KEYS)
         if "url" not in table:
             raise tf.error(where, "url is required")
         problem = url_problem(table["url"])

@@ -15,7 +15,6 @@ rather than failing requests one by one:
     tm_id = "..."             # without TLVs of its own
 """
 
-import difflib
 from dataclasses import dataclass
 
 from ..tomlfile import TomlFile
@@ -42,12 +41,7 @@ def load_templates(path: str) -> dict:
         if type(table) is not dict:
             raise tf.error(where, "must be a table with text (and optionally senderid and "
                            "the DLT ids)")
-        for key in table:
-            if key not in KEYS:
-                close = difflib.get_close_matches(key, KEYS, n=1)
-                raise tf.error(where + (key,), "unknown key %r%s" % (
-                    key, "; did you mean %r?" % close[0] if close
-                    else " (known keys: %s)" % ", ".join(KEYS)))
+        tf.only_keys(where, table, KEYS)
         text = table.get("text")
         if text is None:
             raise tf.error(where, "text is required")

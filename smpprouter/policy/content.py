@@ -13,7 +13,6 @@ match names the rule for the counts; a user no rule applies to has no entry
 and costs a dict lookup that finds nothing.
 """
 
-import difflib
 import re
 
 from ..tomlfile import TomlFile
@@ -34,12 +33,7 @@ def load_content(path: str, users=None) -> dict:
         where = ("rules", name)
         if type(table) is not dict:
             raise tf.error(where, "must be a table with words and/or patterns")
-        for key in table:
-            if key not in KEYS:
-                close = difflib.get_close_matches(key, KEYS, n=1)
-                raise tf.error(where + (key,), "unknown key %r%s" % (
-                    key, "; did you mean %r?" % close[0] if close
-                    else " (known keys: %s)" % ", ".join(KEYS)))
+        tf.only_keys(where, table, KEYS)
         words = [word_source(word) for word in _strings(tf, where, table, "words")]
         sources = []
         for pattern in _strings(tf, where, table, "patterns"):
