@@ -55,7 +55,7 @@ from twisted.logger import Logger
 from . import scripts
 from .errors import CommandRefused, StoreError, StoreUnavailable
 from .notify import _SubscriberFactory
-from .redis import RedisStore, _DataFactory, _disconnected_within, _Flight
+from .redis import RedisStore, _DataFactory, _disconnected_within, _Flight, _start_error
 
 log = Logger()
 
@@ -145,21 +145,12 @@ class ClusterStore(RedisStore):
             ready.append(self._ready(sub))
             yield defer.gatherResults(ready, consumeErrors=True)
             for address in self._primaries:
-                conn = _live(self._nodes[address])
-                info = yield conn.execute_command(b"INFO", b"server")
-                self._check_version(info)
-                yield defer.gatherResults(
-                    [conn.execute_command(b"SCRIPT", b"LOAD", s.source) for s in scripts.ALL],
-                    consumeErrors=True)
+                yield self._prepare(_live(self._nodes[address]))
         except Exception as e:
             yield self._disconnect()
             self._factory = None
             self._nodes = {}
-            if isinstance(e, defer.FirstError):
-                e = e.subFailure.value
-            if isinstance(e, StoreError):
-                raise e
-            raise StoreUnavailable(f"cannot use the Redis Cluster at {self.address}: {e}") from e
+            raise _start_error(e, f"the Redis Cluster at {self.address}")
         self._running = True
         log.info("store connected to the Redis Cluster at {address} ({n} primaries) as "
                  "{instance}", address=self.address, n=len(self._primaries),

@@ -154,20 +154,11 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         ready.append(self._ready(sub))
         try:
             yield defer.gatherResults(ready, consumeErrors=True)
-            conn = self._connection()
-            info = yield conn.execute_command(b"INFO", b"server")
-            self._check_version(info)
-            yield defer.gatherResults(
-                [conn.execute_command(b"SCRIPT", b"LOAD", s.source) for s in scripts.ALL],
-                consumeErrors=True)
+            yield self._prepare(self._connection())
         except Exception as e:
             yield self._disconnect()
             self._factory = None
-            if isinstance(e, defer.FirstError):
-                e = e.subFailure.value
-            if isinstance(e, StoreError):
-                raise e
-            raise StoreUnavailable(f"cannot use Redis at {self.address}: {e}") from e
+            raise _start_error(e, f"Redis at {self.address}")
         self._running = True
         log.info("store connected to Redis at {address} as {instance}",
                  address=self.address, instance=self.instance)
@@ -222,6 +213,16 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         timer = self._reactor.callLater(self.timeout, _reject, result, StoreUnavailable(
             f"no connection to Redis at {self.address} within {self.timeout}s"))
         return result.addBoth(_cancel_timer, timer)
+
+    @defer.inlineCallbacks
+    def _prepare(self, conn):
+        """Checks the server's version and loads every script (on each primary
+        of a cluster)."""
+        info = yield conn.execute_command(b"INFO", b"server")
+        self._check_version(info)
+        yield defer.gatherResults(
+            [conn.execute_command(b"SCRIPT", b"LOAD", s.source) for s in scripts.ALL],
+            consumeErrors=True)
 
     def _check_version(self, info):
         for line in info.splitlines():
@@ -789,6 +790,18 @@ def _disconnected_within(reactor, timeout, ds, factories):
                     conn.transport.abortConnection()
     timer = reactor.callLater(timeout, abort)
     return defer.DeferredList(ds, consumeErrors=True).addBoth(_cancel_timer, timer)
+
+
+def _start_error(e, where) -> StoreError:
+    """What start() raises for e: a store error as it is, anything else
+    (a refused connection, a timeout) as StoreUnavailable naming where."""
+    if isinstance(e, defer.FirstError):
+        e = e.subFailure.value
+    if isinstance(e, StoreError):
+        return e
+    error = StoreUnavailable(f"cannot use {where}: {e}")
+    error.__cause__ = e
+    return error
 
 
 def _cancel_timer(result, timer):
