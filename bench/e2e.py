@@ -169,14 +169,17 @@ def write_routes(directory, extra=""):
                 + extra)
 
 
-def write_config(directory, smpp_port, smsc_port, args, path="sync", metrics="on"):
+def write_config(directory, smpp_port, smsc_port, args, path="sync", metrics="on",
+                 router="", connector=""):
+    """The bench's router config; router and connector: extra lines for those
+    tables (the soak names its router and sets dlr_expiry)."""
     write_routes(directory, 'price = 35\n' if path == "prepaid" else "")
     config = os.path.join(directory, "smpprouter.toml")
     with open(config, "w") as f:
         f.write("""
 [router]
 var_dir = "var"
-[smpp]
+%(router)s[smpp]
 window = %(window)d
 [listeners.smpp]
 endpoint = "tcp:%(smpp)d:interface=127.0.0.1"
@@ -187,32 +190,24 @@ system_id = "router"
 password = "secret"
 binds = %(binds)d
 window = %(upstream_window)d
-[users.esme1]
-password = "%(hash)s"
-max_binds = 64
-""" % dict(window=args.window, smpp=smpp_port, smsc=smsc_port, binds=args.binds,
-           upstream_window=args.upstream_window, hash=hash_password("pw1")))
+%(connector)s""" % dict(window=args.window, smpp=smpp_port, smsc=smsc_port, binds=args.binds,
+                        upstream_window=args.upstream_window, router=router,
+                        connector=connector))
+        f.write(_user("esme1", "pw1"))
         if metrics == "off":
             f.write("[metrics]\nenabled = false\n")
         if path == "sf":
-            f.write("""[users.%(user)s]
-password = "%(hash)s"
-max_binds = 64
-store_and_forward = true
-""" % dict(user=SF_USER, hash=hash_password(SF_PASSWORD)))
+            f.write(_user(SF_USER, SF_PASSWORD, "store_and_forward = true\n"))
         if path == "prepaid":
-            f.write("""[users.%(user)s]
-password = "%(hash)s"
-max_binds = 64
-billing = "prepaid"
-""" % dict(user=PREPAID_USER, hash=hash_password(PREPAID_PASSWORD)))
+            f.write(_user(PREPAID_USER, PREPAID_PASSWORD, 'billing = "prepaid"\n'))
         if path == "hygiene":
-            f.write("""[users.%(user)s]
-password = "%(hash)s"
-max_binds = 64
-duplicate_window = 3600
-""" % dict(user=HYGIENE_USER, hash=hash_password(HYGIENE_PASSWORD)))
+            f.write(_user(HYGIENE_USER, HYGIENE_PASSWORD, "duplicate_window = 3600\n"))
     return config
+
+
+def _user(name, password, extra=""):
+    return '[users.%s]\npassword = "%s"\nmax_binds = 64\n%s' % (
+        name, hash_password(password), extra)
 
 
 def main(argv=None):

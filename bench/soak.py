@@ -36,40 +36,16 @@ import sys
 import tempfile
 import time
 
-from smpprouter.passwords import hash_password
 
-from .e2e import BIN, ROOT, free_port, write_routes
+from .e2e import BIN, ROOT, free_port
+from .e2e import write_config as e2e_config
 
 MiB = 2 ** 20
 
 
 def write_config(directory, smpp_port, smsc_port, args):
-    write_routes(directory)
-    config = os.path.join(directory, "smpprouter.toml")
-    with open(config, "w") as f:
-        f.write("""
-[router]
-name = "soak"
-var_dir = "var"
-[smpp]
-window = %(window)d
-[listeners.smpp]
-endpoint = "tcp:%(smpp)d:interface=127.0.0.1"
-[connectors.smsc]
-host = "127.0.0.1"
-port = %(smsc)d
-system_id = "router"
-password = "secret"
-binds = %(binds)d
-window = %(upstream_window)d
-dlr_expiry = %(dlr_expiry)d
-[users.esme1]
-password = "%(hash)s"
-max_binds = 64
-""" % dict(window=args.window, smpp=smpp_port, smsc=smsc_port, binds=args.binds,
-           upstream_window=args.upstream_window, dlr_expiry=args.dlr_expiry,
-           hash=hash_password("pw1")))
-    return config
+    return e2e_config(directory, smpp_port, smsc_port, args, router='name = "soak"\n',
+                      connector="dlr_expiry = %d\n" % args.dlr_expiry)
 
 
 def wait_in_file(path, needle, count, proc, timeout):
