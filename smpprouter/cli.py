@@ -68,6 +68,15 @@ def _service_key(args) -> int:
     return 0
 
 
+def _config(args):
+    """The config file, or None after printing its error (file, line, key)."""
+    try:
+        return load_config(args.config)
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return None
+
+
 def _load(args):
     """The config, with its routing table checked as the router would; or None
     after printing the error."""
@@ -199,10 +208,8 @@ def _with_store(config, work):
 
 
 def _credit(args) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as e:
-        print(e, file=sys.stderr)
+    config = _config(args)
+    if config is None:
         return 1
     user = config.users.get(args.user)
     if user is None:
@@ -257,10 +264,8 @@ def _lists(args) -> int:
     from .core.hygiene import KINDS, SENDER
     from .policy.numberlists import BadNumber, number, read_csv, sender
     from .store import keys
-    try:
-        config = load_config(args.config)
-    except ConfigError as e:
-        print(e, file=sys.stderr)
+    config = _config(args)
+    if config is None:
         return 1
     if args.user is not None and args.user not in config.users:
         from .routing.rules import suggest
@@ -354,10 +359,8 @@ def _explain(args) -> int:
 
 def _status(args) -> int:
     from . import status
-    try:
-        config = load_config(args.config)
-    except ConfigError as e:
-        print(e, file=sys.stderr)
+    config = _config(args)
+    if config is None:
         return 1
     try:
         raw = _with_store(config, lambda store: status.gather(store, config))
