@@ -418,11 +418,7 @@ class MTPath:
         key = normalise(upstream_id, upstream.resp_form)
         if not key:
             # Nothing to correlate a receipt with: the promise is no ESME_ROK then.
-            self.counters["failed"] += 1
-            self._tally(user.name, name, Status.ESME_RSYSERR)
-            self.log.error("{connector}: submit_sm_resp ESME_ROK without a message_id; the "
-                           "receipt could not be correlated, refused", connector=name)
-            answer(Outcome(Status.ESME_RSYSERR))
+            self._uncorrelated(user, name, answer)
             return
         mapping = Mapping(message_id, user.name, s.source, s.destination,
                           self.clock.seconds(), 1, s.registered_delivery)
@@ -487,15 +483,20 @@ class MTPath:
         saved = self._map_parts(accepted, s, user, upstream, message_id, total,
                                 s.registered_delivery)
         if saved is None:
-            self.counters["failed"] += 1
-            self._tally(user.name, name, Status.ESME_RSYSERR)
-            self.log.error("{connector}: submit_sm_resp ESME_ROK without a message_id; the "
-                           "receipt could not be correlated, refused", connector=name)
-            answer(Outcome(Status.ESME_RSYSERR))
+            self._uncorrelated(user, name, answer)
             return
         saved.addCallbacks(self._parts_mapped, self._not_mapped,
                            (message_id, user.name, name, answer, total), None,
                            (name, message_id, user.name, answer))
+
+    def _uncorrelated(self, user, name, answer):
+        """An upstream ESME_ROK without a message_id: nothing to correlate a
+        receipt with, so the ESME is not told ESME_ROK."""
+        self.counters["failed"] += 1
+        self._tally(user.name, name, Status.ESME_RSYSERR)
+        self.log.error("{connector}: submit_sm_resp ESME_ROK without a message_id; the "
+                       "receipt could not be correlated, refused", connector=name)
+        answer(Outcome(Status.ESME_RSYSERR))
 
     def _map_parts(self, accepted, s, user, upstream, message_id, total, registered_delivery):
         """Deferred once every accepted part's mapping is stored (None when a part
