@@ -44,6 +44,7 @@ from twisted.logger import Logger
 from ..protocol.base import Reply
 from ..smpp.errors import SMPPError
 from ..smpp.status import Status, status_name
+from ..store.then import Then, plain_forms
 from .codec import CorruptEntry, decode_entry, rendering
 
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
@@ -77,6 +78,7 @@ class Deliveries:
 
     def __init__(self, store, clock, consumer, batch=100, claim_idle=60.0):
         self.store = store
+        self.plain = plain_forms(store)   # the hot calls without a Deferred (store/then.py)
         self.clock = clock
         self.consumer = consumer
         self.batch = batch
@@ -274,7 +276,8 @@ class Deliveries:
         """The entry leaves Redis: delivered, or refused for good."""
         user.held.discard(entry.entry_id)
         user.attempts.pop(entry.entry_id, None)
-        self.store.ack(user.name, entry.entry_id).addErrback(self._ack_failed, user, entry)
+        self.plain.ack_then(Then(_acked, self._ack_failed, None, (user, entry)),
+                            user.name, entry.entry_id)
 
     def _unanswered(self, failure, user, entry):
         self.counters["unanswered"] += 1
@@ -301,3 +304,7 @@ class Deliveries:
         if self._users.get(user.name) is user:
             user.backlog.appendleft(entry)
             self._pump(user)
+
+
+def _acked(_, user, entry):
+    pass

@@ -283,18 +283,25 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         return d
 
     def save_mapping(self, connector, upstream_id, mapping, ttl, record=False):
-        """record: also create the message's record (state SENT) for query_sm,
-        in the same script (record_sent without a Deferred of its own)."""
+        d = defer.Deferred()
+        self.save_mapping_then(d, connector, upstream_id, mapping, ttl, record)
+        return d
+
+    def save_mapping_then(self, then, connector, upstream_id, mapping, ttl, record=False):
+        """save_mapping answering then (then.py). record: also create the
+        message's record (state SENT) for query_sm, in the same script
+        (record_sent without a Deferred of its own)."""
         if not self._running:
-            return self._not_running()
+            then.errback(self._stopped())
+            return
         ttl = int(ttl)
         if ttl <= 0:
-            return defer.fail(ValueError(f"mapping TTL must be >= 1 s, got {ttl}"))
-        d = defer.Deferred()
+            then.errback(ValueError(f"mapping TTL must be >= 1 s, got {ttl}"))
+            return
         items = self._saves.get(connector)
         if items is None:
             items = self._saves[connector] = []
-        items.append((keys.mapping(connector, upstream_id), ttl, encode_mapping(mapping), d))
+        items.append((keys.mapping(connector, upstream_id), ttl, encode_mapping(mapping), then))
         if self._timeouts and mapping.registered_delivery & 0x13 \
                 and connector in self._timeouts:
             # due:{c} gets it in the script that SETs it (timeouts.py)
@@ -310,47 +317,59 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
                           mapping.user.encode("utf-8", "surrogatepass"), ttl, None))
         if self._flush_call is None:
             self._flush_call = self._reactor.callLater(0, self._flush)
-        return d
 
     def get_mapping(self, connector, upstream_id, state=None):
-        """state (a final state's digit): also record it as the outcome of the
-        mapped message, if its record exists, in the same command (a receipt's
-        set_state without a command of its own)."""
-        if not self._running:
-            return self._not_running()
         d = defer.Deferred()
+        self.get_mapping_then(d, connector, upstream_id, state)
+        return d
+
+    def get_mapping_then(self, then, connector, upstream_id, state=None):
+        """get_mapping answering then (then.py). state (a final state's digit):
+        also record it as the outcome of the mapped message, if its record
+        exists, in the same command (a receipt's set_state without a command
+        of its own)."""
+        if not self._running:
+            then.errback(self._stopped())
+            return
         items = self._gets.get(connector)
         if items is None:
             items = self._gets[connector] = []
-        items.append((keys.mapping(connector, upstream_id), state, d))   # d last: _fail_items
+        items.append((keys.mapping(connector, upstream_id), state, then))   # last: _fail_items
         if self._flush_call is None:
             self._flush_call = self._reactor.callLater(0, self._flush)
-        return d
 
     def enqueue(self, user, payload):
         """Deferred(entry id); errbacks QueueFull if dlv:{user} holds max_queue entries."""
-        if not self._running:
-            return self._not_running()
         d = defer.Deferred()
+        self.enqueue_then(d, user, payload)
+        return d
+
+    def enqueue_then(self, then, user, payload):
+        if not self._running:
+            then.errback(self._stopped())
+            return
         items = self._enqueues.get(user)
         if items is None:
             items = self._enqueues[user] = []
-        items.append((payload, d))
+        items.append((payload, then))
         if self._flush_call is None:
             self._flush_call = self._reactor.callLater(0, self._flush)
-        return d
 
     def ack(self, user, entry_id):
-        if not self._running:
-            return self._not_running()
         d = defer.Deferred()
+        self.ack_then(d, user, entry_id)
+        return d
+
+    def ack_then(self, then, user, entry_id):
+        if not self._running:
+            then.errback(self._stopped())
+            return
         items = self._acks.get(user)
         if items is None:
             items = self._acks[user] = []
-        items.append((entry_id, d))
+        items.append((entry_id, then))
         if self._flush_call is None:
             self._flush_call = self._reactor.callLater(0, self._flush)
-        return d
 
     def claim(self, user, consumer=None, count=100):
         """New entries of dlv:{user} (XREADGROUP ... >), now pending for consumer."""
@@ -511,7 +530,11 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
     # -- queueing
 
     def _not_running(self):
-        return defer.fail(StoreUnavailable("the store is not started (or stopped)"))
+        return defer.fail(self._stopped())
+
+    @staticmethod
+    def _stopped():
+        return StoreUnavailable("the store is not started (or stopped)")
 
     def _schedule(self):
         if self._flush_call is None:

@@ -10,6 +10,7 @@ from smpprouter.store.embedded import free_port
 from smpprouter.store.errors import CorruptValue, QueueFull, StoreUnavailable
 from smpprouter.store.interface import Delivery, ICorrelationStore, Mapping
 from smpprouter.store.redis import RedisStore
+from smpprouter.store.then import Then
 
 from .support import StoreTestCase, wait_for
 
@@ -398,3 +399,49 @@ class UnixSocketAndACLTests(StoreTestCase):
                            unix_socket=self.socket)
         with self.assertRaises(StoreUnavailable):
             yield store.start()
+
+
+class PlainFormTests(StoreTestCase):
+    """The hot calls' Deferred-free forms (store/then.py) against Redis."""
+
+    @staticmethod
+    def then():
+        d = defer.Deferred()
+        return Then(lambda r: d.callback(r), lambda f: d.callback(f.value)), d
+
+    @defer.inlineCallbacks
+    def test_save_get_enqueue_ack_answer_their_then(self):
+        store = yield self.make_store(max_queue=1)
+        saved, d1 = self.then()
+        store.save_mapping_then(saved, "c", "u1", mapping(), 60, True)
+        got, d2 = self.then()
+        store.get_mapping_then(got, "c", "u1", "2")
+        queued, d3 = self.then()
+        store.enqueue_then(queued, "acme", b"p1")
+        full, d4 = self.then()
+        store.enqueue_then(full, "acme", b"p2")
+        self.assertFalse(saved.called or got.called or queued.called or full.called)
+        results = yield defer.gatherResults([d1, d2, d3, d4])
+        self.assertIsNone(results[0])
+        self.assertEqual(results[1], mapping())
+        self.assertEqual(self.server.command("HGET", "msg:{c}:r00000000", "s"), "2")
+        self.assertIsInstance(results[3], QueueFull)
+        entries = yield store.claim("acme")
+        self.assertEqual(entries, [Delivery(results[2], b"p1")])
+        acked, d5 = self.then()
+        store.ack_then(acked, "acme", results[2])
+        self.assertIsNone((yield d5))
+        self.assertEqual(self.server.command("XLEN", "dlv:{acme}"), 0)
+
+    @defer.inlineCallbacks
+    def test_a_stopped_store_answers_at_once(self):
+        store = yield self.make_store()
+        yield store.stop()
+        for call, args in ((store.save_mapping_then, ("c", "u", mapping(), 60)),
+                           (store.get_mapping_then, ("c", "u")),
+                           (store.enqueue_then, ("acme", b"p")),
+                           (store.ack_then, ("acme", "1-0"))):
+            then, d = self.then()
+            call(then, *args)
+            self.assertTrue(then.called)
+            self.assertIsInstance((yield d), StoreUnavailable)
