@@ -49,6 +49,7 @@ import txredisapi
 from twisted.internet import defer
 from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from . import keys, scripts, timeouts
@@ -668,13 +669,12 @@ class _Flight:
         self.outstanding += 1
         self.store.commands += 1
         try:
-            d = self.conn.execute_command(*args)
+            # no Deferred: the reply comes straight back (protocol.py send_command)
+            self.conn.send_command(args, self._answered, self._refused,
+                                   (args, items, handler, ctx))
         except Exception as e:  # txredisapi.ConnectionError: "Not connected"
             self.outstanding -= 1
             self._fail_items(items, self._unavailable(e))
-            return
-        d.addCallbacks(self._reply, self._error, (items, handler, ctx), None,
-                       (args, items, handler, ctx))
 
     def launch(self):
         if self.conn is None:
@@ -690,6 +690,12 @@ class _Flight:
             self.done = defer.Deferred()
             self.store._flights.add(self)
             self.timer = self.store._reactor.callLater(self.store.timeout, self._timed_out)
+
+    def _answered(self, reply, sent):
+        self._reply(reply, sent[1], sent[2], sent[3])
+
+    def _refused(self, error, sent):
+        self._error(Failure(error), *sent)
 
     def _reply(self, reply, items, handler, ctx):
         self.store._impaired = False
