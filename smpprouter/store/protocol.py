@@ -3,7 +3,8 @@
 Why: txredisapi builds each command argument by argument through a generic
 _encode_value (type checks, a bytearray, three extends): ~15 µs per key of a
 1,000-key EVALSHA, more than Redis spends running it. Our arguments are only
-bytes, str and int, so one %-format per argument does: ~0.5 µs. This overrides
+bytes, str and int, so one %-format per argument does: ~0.5 µs (hiredis's
+pack_command, where there is one, does it in C in half that). This overrides
 a private method of txredisapi 1.6 (the one execute_command calls); the test
 suite exercises it on every command.
 
@@ -29,7 +30,22 @@ import txredisapi
 from ..tcp import set_no_delay
 
 
+try:
+    from hiredis import pack_command as _pack   # hiredis >= 2.1: the same bytes, in C
+except ImportError:
+    _pack = None
+
+
 def encode_command(args) -> bytes:
+    if _pack is not None:
+        try:
+            return _pack(tuple(args))   # ~2x faster than the loop below
+        except TypeError:   # a type it does not take (bool, bytearray): the loop's way
+            pass
+    return _encode(args)
+
+
+def _encode(args) -> bytes:
     out = [b"*%d\r\n" % len(args)]
     append = out.append
     for a in args:
