@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from zope.interface import Attribute, Interface
 
 
-@dataclass(frozen=True, slots=True)
+# Mapping and Delivery are not frozen only because a frozen dataclass's __init__
+# costs several times as much (1.6 against 0.3 µs for a Mapping), and each
+# message and receipt makes them; nothing changes one after it is made.
+@dataclass(slots=True)
 class Mapping:
     """What the router must remember of an accepted message to relay its receipt."""
     message_id: str        # the router's id, as handed to the ESME
@@ -27,7 +30,7 @@ class Mapping:
                            # receipt comes when every part is final); 0: a message as sent
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Delivery:
     """One pending entry of a user's delivery queue."""
     entry_id: str   # the stream entry id
