@@ -79,6 +79,8 @@ class Deliveries:
     def __init__(self, store, clock, consumer, batch=100, claim_idle=60.0):
         self.store = store
         self.plain = plain_forms(store)   # the hot calls without a Deferred (store/then.py)
+        # a store that can hand this process new entries as they are queued
+        self._here = getattr(store, "deliver_here", None)
         self.clock = clock
         self.consumer = consumer
         self.batch = batch
@@ -98,6 +100,8 @@ class Deliveries:
             # itself when it is back and then calls _notified.
             self.store.subscribe(user.name, self._notified).addErrback(
                 self._subscribe_failed, user)
+            if self._here is not None:
+                self._here(user.name, _Taker(self, user.name))
             self._recover(user)
         user.sessions.append(session)
         self._pump(user)
@@ -112,6 +116,8 @@ class Deliveries:
         # The entries stay pending in Redis under our consumer name.
         del self._users[user.name]
         self.store.unsubscribe(user.name)
+        if self._here is not None:
+            self._here(user.name, None)
         for call in user.retries:
             if call.active():
                 call.cancel()
@@ -158,6 +164,8 @@ class Deliveries:
                 if call.active():
                     call.cancel()
             self.store.unsubscribe(user.name)
+            if self._here is not None:
+                self._here(user.name, None)
         self._users.clear()
 
     # -- reading the queue --------------------------------------------------
@@ -308,3 +316,31 @@ class Deliveries:
 
 def _acked(_, user, entry):
     pass
+
+
+class _Taker:
+    """What the store asks when it queues an entry for a user this process
+    delivers to (RedisStore.deliver_here): how many new entries to hand over in
+    the same script, and where they go. The entries are then pending for our
+    consumer, exactly as a claim would have left them."""
+    __slots__ = ("deliveries", "name", "consumer")
+
+    def __init__(self, deliveries, name):
+        self.deliveries = deliveries
+        self.name = name
+        self.consumer = deliveries.consumer
+
+    def room(self):
+        deliveries = self.deliveries
+        user = deliveries._users.get(self.name)
+        if user is None or not user.sessions:
+            return 0
+        return deliveries.batch - len(user.backlog)
+
+    def take(self, entries):
+        deliveries = self.deliveries
+        user = deliveries._users.get(self.name)
+        if user is not None:
+            deliveries._fill(entries, user)
+        # else the user left meanwhile: they wait in Redis, pending for us, and
+        # are read again (pending) when the user is back, or reclaimed

@@ -10,7 +10,9 @@ handful of commands written together on one connection:
                    for each key) -- measured faster than a pipeline of SETs
     get_mapping    one MGET per connector
     enqueue        one EVALSHA per user (ENQUEUE: bound check, XADD each,
-                   PEXPIRE retention, PUBLISH once)
+                   PEXPIRE retention, PUBLISH once; or, for a user this process
+                   delivers to (deliver_here), the read of its new entries
+                   instead of the notification)
     ack            one EVALSHA per user (ACK: XACK + XDEL of all the ids)
     allocate_id_block  one INCRBY for all callers of the turn
     claim, pending, reclaim   one command each (READ script / XAUTOCLAIM)
@@ -120,6 +122,7 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         self._saves = {}      # connector -> [(key, ttl, value, d)]
         self._gets = {}       # connector -> [(key, state or None, d)]
         self._enqueues = {}   # user -> [(payload, d)]
+        self._here = {}       # user -> who delivers its queue in this process (deliver_here)
         self._acks = {}       # user -> [(entry_id, d)]
         self._ids = []        # [(d,)]
         self._commands = []   # [(args, d)]
@@ -445,6 +448,18 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
     def unsubscribe(self, user):
         return self._notifier.unsubscribe(keys.channel(user))
 
+    def deliver_here(self, user, taker):
+        """taker: this process delivers user's queue now (None: no longer). Each
+        turn's enqueue for user then asks taker.room() how many entries it can
+        take at once; if any, the enqueue's own script reads them for
+        taker.consumer (as claim would: pending for it) and hands them to
+        taker.take([Delivery]) with no notification and no read of its own.
+        Other processes still hear of whatever is left unread."""
+        if taker is None:
+            self._here.pop(user, None)
+        else:
+            self._here[user] = taker
+
     # -- metrics (smpprouter/metrics): one flush per scrape or publish
 
     def exchange_metrics(self, field, snapshot):
@@ -607,11 +622,22 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
                     args += self._due_args(dues, connector)
                 flight.send(args, chunk, _saved)
         sha = scripts.ENQUEUE.sha
+        here = self._here
         for user, items in enqueues.items():
+            taker = here.get(user) if here else None
+            room = taker.room() if taker is not None else 0
             head = [b"EVALSHA", sha, 1, keys.queue(user), self.max_queue,
                     self._retention_ms.get(user, self.retention_ms), keys.channel(user)]
             for chunk in _chunks(items, size):
-                flight.send(head + [item[0] for item in chunk], chunk, self._enqueued, user)
+                if room > 0:   # the first chunk's script hands entries to this process
+                    args = head + [taker.consumer, room]
+                    ctx = (user, taker)
+                    room = 0
+                else:
+                    args = head + [b"", 0]
+                    ctx = (user, None)
+                args += [item[0] for item in chunk]
+                flight.send(args, chunk, self._enqueued, ctx)
         sha = scripts.ACK.sha
         for user, items in acks.items():
             head = [b"EVALSHA", sha, 1, keys.queue(user)]
@@ -639,13 +665,22 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
             flight.send(args, ((d,),), _replied)
         flight.launch()
 
-    def _enqueued(self, reply, items, user):
-        for (_, d), entry_id in zip(items, reply):
+    def _enqueued(self, reply, items, ctx):
+        user, taker = ctx
+        ids = reply if taker is None else reply[0]
+        for (_, d), entry_id in zip(items, ids):
             if entry_id is None:
                 _reject(d, QueueFull(f"the delivery queue of {user!r} already holds "
                                      f"{self.max_queue} entries"))
             else:
                 _resolve(d, entry_id.decode())
+        if taker is not None and reply[1]:
+            # after the enqueuers heard (the upstream is answered first, as when
+            # the entry was read after a notification)
+            try:
+                taker.take(self._deliveries(user, reply[1]))
+            except Exception:   # a bug there: still pending for it, never lost
+                log.failure("store: handing over new entries of {user} failed", user=user)
 
 
 class _Flight:

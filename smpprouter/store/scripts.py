@@ -83,12 +83,19 @@ end
 return out
 """)
 
-# KEYS: dlv:{u}   ARGV: max_queue, retention_ms, channel, payload1, payload2, ...
+# KEYS: dlv:{u}   ARGV: max_queue, retention_ms, channel, consumer, count,
+# payload1, payload2, ...
 # Returns one entry id per payload, or nil for a payload refused because the
 # stream already holds max_queue entries: an undelivered receipt is never
 # trimmed, so the bound refuses instead (XLEN counts delivered-but-unacked
 # entries too: ack deletes them). The group is made with id 0 with the stream,
 # so no entry can ever precede it.
+# consumer '' (nobody here to hand them to): the channel is PUBLISHed once.
+# Else (a process with a receiving session of the user, count its room): the
+# same script reads up to count new entries for that consumer (XREADGROUP >,
+# as the READ script would: they are pending for it) and returns {ids, those
+# entries}; the channel is PUBLISHed only if new entries are left unread (or
+# the read failed), so another reader hears of them.
 ENQUEUE = Script(b"""
 local k = KEYS[1]
 if redis.call('EXISTS', k) == 0 then
@@ -96,20 +103,34 @@ if redis.call('EXISTS', k) == 0 then
 end
 local room = tonumber(ARGV[1]) - redis.call('XLEN', k)
 local ids = {}
-local added = 0
-for i = 4, #ARGV do
+local added, last = 0, nil
+for i = 6, #ARGV do
   if added < room then
-    ids[i - 3] = redis.call('XADD', k, '*', 'p', ARGV[i])
+    last = redis.call('XADD', k, '*', 'p', ARGV[i])
+    ids[i - 5] = last
     added = added + 1
   else
-    ids[i - 3] = false
+    ids[i - 5] = false
   end
 end
+if ARGV[4] == '' then
+  if added > 0 then
+    redis.call('PEXPIRE', k, ARGV[2])
+    redis.call('PUBLISH', ARGV[3], added)
+  end
+  return ids
+end
+local taken = false
 if added > 0 then
   redis.call('PEXPIRE', k, ARGV[2])
-  redis.call('PUBLISH', ARGV[3], added)
+  local r = redis.pcall('XREADGROUP', 'GROUP', 'dlv', ARGV[4], 'COUNT', ARGV[5],
+                        'STREAMS', k, '>')
+  if type(r) == 'table' and not r.err and r[1] then taken = r[1][2] end
+  if not taken or #taken == 0 or taken[#taken][1] ~= last then
+    redis.call('PUBLISH', ARGV[3], added)
+  end
 end
-return ids
+return {ids, taken}
 """)
 
 # KEYS: dlv:{u}   ARGV: consumer, count, '>' (new entries) or '0' (own pending)
