@@ -145,8 +145,10 @@ class OutboundMixin:
         sha = scripts.SAVE_SENT.sha
         for connector, sent in sents.items():
             maps = saves.pop(connector, [])
+            whole = -1
             if len(maps) + len(sent) <= size:   # the usual case: one command, no sorting
                 chunks = ((maps, sent),)
+                whole = len(maps)
             else:
                 chunk_list = list(_chunks(maps + sent, size))
                 chunks = [([i for i in c if len(i) == 4], [i for i in c if len(i) == 5])
@@ -161,7 +163,7 @@ class OutboundMixin:
                 for _, _, user, ttl, _ in sent_:
                     args += (user, ttl)
                 if dues:
-                    args += self._due_args(dues, connector)
+                    args += self._due_args(dues, connector, whole)
                 flight.send(args, maps_ + sent_, _done)
         now = repr(self._clock()) if finishes or states else None   # final dates
         sha = scripts.FINISH_OUT.sha

@@ -612,6 +612,7 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         size = self.max_batch
         sha = scripts.SAVE_MAPPINGS.sha
         for connector, items in saves.items():
+            whole = len(items) if len(items) <= size else -1
             for chunk in _chunks(items, size):
                 args = [b"EVALSHA", sha, len(chunk)]
                 args += [item[0] for item in chunk]
@@ -619,7 +620,7 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
                     args.append(ttl)
                     args.append(value)
                 if dues:
-                    args += self._due_args(dues, connector)
+                    args += self._due_args(dues, connector, whole)
                 flight.send(args, chunk, _saved)
         sha = scripts.ENQUEUE.sha
         here = self._here

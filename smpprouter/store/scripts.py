@@ -23,12 +23,28 @@ class Script:
 # A connector with a receipt_timeout (store/timeouts.py): the mappings that wait
 # for a receipt are ZADDed to due:{c} (member the upstream id, score the unix ms
 # the router's own receipt is due) by the script that SETs them. ARGV ends with
-# the due key, then score, member pairs; nothing when there are none.
+# the due key, the score (one per turn), then either '*' and the length of the
+# map:{c}: prefix (every mapping of the script waits: each member is its key
+# less the prefix, so no argument per message) or the members; nothing when
+# there are none. One ZADD for them all.
 _DUE_LIB = b"""
-local function due(a)
+local function due(a, n)
   local k = ARGV[a]
   if not k then return end
-  for j = a + 1, #ARGV, 2 do redis.call('ZADD', k, ARGV[j], ARGV[j + 1]) end
+  local score, pairs = ARGV[a + 1], {}
+  if ARGV[a + 2] == '*' then
+    local cut = tonumber(ARGV[a + 3]) + 1
+    for i = 1, n do
+      pairs[#pairs + 1] = score
+      pairs[#pairs + 1] = string.sub(KEYS[i], cut)
+    end
+  else
+    for j = a + 2, #ARGV do
+      pairs[#pairs + 1] = score
+      pairs[#pairs + 1] = ARGV[j]
+    end
+  end
+  if #pairs > 0 then redis.call('ZADD', k, unpack(pairs)) end
 end
 """
 
@@ -37,7 +53,7 @@ SAVE_MAPPINGS = Script(_DUE_LIB + b"""
 for i = 1, #KEYS do
   redis.call('SET', KEYS[i], ARGV[2 * i], 'EX', ARGV[2 * i - 1])
 end
-due(2 * #KEYS + 1)
+due(2 * #KEYS + 1, #KEYS)
 return #KEYS
 """)
 
@@ -48,34 +64,52 @@ return #KEYS
 # reads the mapping, so query_sm costs the receipt path no command of its
 # own. The id is read off the JSON array's first string (router ids have no
 # escapes; one that has one is left alone). The record has no blob left by
-# then (SENT dropped it). Returns the mappings (nil where none), as MGET would.
+# then (SENT dropped it); a record always has its field s (SAVE_SENT,
+# ENQUEUE_OUT), so an HSET that adds both s and f found none.
+# Returns the mappings (nil where none), as MGET would.
 # A connector with a receipt_timeout adds the due key and the length of the map
 # prefix after the states: a final receipt takes its message out of due:{c}; one
 # whose router-made receipt is being written (a negative score: a sweep's lease)
 # reads as no mapping yet, so it waits and then finds the late marker.
+# Commands per batch, not per receipt, where Redis has a multi-key form (MGET,
+# ZMSCORE, ZREM); only the records' HSETs are one per receipt.
 GET_MAPPINGS = Script(b"""
-local out = {}
 local n = #KEYS
+local out = redis.call('MGET', unpack(KEYS))
 local dk, cut = ARGV[n + 3], tonumber(ARGV[n + 4] or 0) + 1
-for i = 1, n do
-  local v = redis.call('GET', KEYS[i])
-  local state = ARGV[i + 2]
-  if v and state ~= '' and dk then
-    local member = string.sub(KEYS[i], cut)
-    local score = redis.call('ZSCORE', dk, member)
-    if score and tonumber(score) < 0 then
-      v = false
-    elseif score then
-      redis.call('ZREM', dk, member)
+if dk then
+  local at, members = {}, {}
+  for i = 1, n do
+    if out[i] and ARGV[i + 2] ~= '' then
+      at[#at + 1] = i
+      members[#members + 1] = string.sub(KEYS[i], cut)
     end
   end
-  out[i] = v
+  if #members > 0 then
+    local scores = redis.call('ZMSCORE', dk, unpack(members))
+    local ended = {}
+    for j = 1, #members do
+      local score = scores[j]
+      if score and tonumber(score) < 0 then
+        out[at[j]] = false
+      elseif score then
+        ended[#ended + 1] = members[j]
+      end
+    end
+    if #ended > 0 then redis.call('ZREM', dk, unpack(ended)) end
+  end
+end
+for i = 1, n do
+  local v, state = out[i], ARGV[i + 2]
   if v and state ~= '' then
     local id = string.match(v, '^%["([^"\\\\]*)"')
     if id then
       local k = ARGV[2] .. id
-      if redis.call('EXISTS', k) == 1 then
-        redis.call('HSET', k, 's', state, 'f', ARGV[1])
+      -- every record has an s: 2 new fields mean there was none (gone, or
+      -- never made), and the hash HSET just made goes again. One command in
+      -- the common case instead of EXISTS + HSET.
+      if redis.call('HSET', k, 's', state, 'f', ARGV[1]) == 2 then
+        redis.call('DEL', k)
       end
     end
   end
@@ -467,7 +501,7 @@ for i = n + 1, #KEYS do
   redis.call('EXPIRE', KEYS[i], ARGV[a + 1])
   a = a + 2
 end
-due(a)
+due(a, n)
 return #KEYS
 """)
 
