@@ -11,6 +11,10 @@ another process) when the user is back.
 Per user, entries wait in a small in-memory backlog between the store and
 the sessions' windows; it is refilled in batches when it runs low, so a busy
 user costs a handful of Redis commands per batch, not per receipt.
+A store that can (RedisStore.deliver_here) also hands over what is queued for
+a user while it has sessions here, in the enqueue's own script, up to the
+backlog's room: a receipt that comes in through this process then costs no
+notification and no read of its own (_Taker).
 
 Entries are receipts and MOs as data (core.messages), stored in the form an
 SMPP v3.4 session takes as is (core/codec.py); a session of another version
