@@ -123,6 +123,7 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         self._gets = {}       # connector -> [(key, state or None, d)]
         self._enqueues = {}   # user -> [(payload, d)]
         self._here = {}       # user -> who delivers its queue in this process (deliver_here)
+        self._plain_users = {}   # user -> whether JSON leaves the name unescaped
         self._acks = {}       # user -> [(entry_id, d)]
         self._ids = []        # [(d,)]
         self._commands = []   # [(args, d)]
@@ -314,11 +315,23 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
                 dues = self._dues[connector] = []
             dues.append(upstream_id)
         if record:
-            sents = self._sents.get(connector)
-            if sents is None:
-                sents = self._sents[connector] = []
-            sents.append((b"sent", keys.message(connector, mapping.message_id),
-                          mapping.user.encode("utf-8", "surrogatepass"), ttl, None))
+            user = mapping.user
+            plain = self._plain_users.get(user)
+            if plain is None:
+                plain = self._plain_users[user] = _plain_json(user)
+            message_id = mapping.message_id
+            if plain and message_id.isascii() and message_id.isalnum():
+                # the script reads id and user off the mapping (scripts.SAVE_SENT)
+                own = self._own_records.get(connector)
+                if own is None:
+                    own = self._own_records[connector] = []
+                own.append(len(items) - 1)
+            else:
+                sents = self._sents.get(connector)
+                if sents is None:
+                    sents = self._sents[connector] = []
+                sents.append((b"sent", keys.message(connector, message_id),
+                              user.encode("utf-8", "surrogatepass"), ttl, None))
         if self._flush_call is None:
             self._flush_call = self._reactor.callLater(0, self._flush)
 
@@ -839,6 +852,12 @@ def _replied(reply, items):
 
 def _text(value):
     return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value
+
+
+def _plain_json(text):
+    """Whether JSON (codec.encode_mapping's escaper) writes text as it is:
+    printable ASCII without a quote or a backslash."""
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
 
 
 def _hash_pairs(reply):

@@ -487,9 +487,15 @@ return #KEYS
 """)
 
 # KEYS: n map:{c}:<upstream id>, then msg:{c}:<id> ...
-# ARGV: n, then ttl, value per mapping, then user, ttl per message, then the dues
+# ARGV: n, then ttl, value per mapping, then user, ttl per message, then the
+# records made from their mappings (below), then the dues
 # SAVE_MAPPINGS and record_sent of one connector in one command: a message sent
 # synchronously is remembered as SENT for query_sm, with its mapping.
+# The records of save_mapping(record=True) whose router id and user JSON
+# leaves unescaped (store/redis.py checks) are read off the mapping's own
+# array instead, with its ttl: the msg:{c}: prefix, then '*' (every mapping of
+# the script) or a count and the mappings' positions; '' for none. Three
+# arguments fewer per message.
 SAVE_SENT = Script(_DUE_LIB + b"""
 local n = tonumber(ARGV[1])
 for i = 1, n do
@@ -500,6 +506,27 @@ for i = n + 1, #KEYS do
   redis.call('HSET', KEYS[i], 'u', ARGV[a], 's', 'U')
   redis.call('EXPIRE', KEYS[i], ARGV[a + 1])
   a = a + 2
+end
+local prefix = ARGV[a]
+a = a + 1
+if prefix ~= '' then
+  local function record(i)
+    local id, user = string.match(ARGV[2 * i + 1], '^%["([^"\\\\]*)","([^"\\\\]*)"')
+    if id then
+      local k = prefix .. id
+      redis.call('HSET', k, 'u', user, 's', 'U')
+      redis.call('EXPIRE', k, ARGV[2 * i])
+    end
+  end
+  local which = ARGV[a]
+  a = a + 1
+  if which == '*' then
+    for i = 1, n do record(i) end
+  else
+    local count = tonumber(which)
+    for j = a, a + count - 1 do record(tonumber(ARGV[j])) end
+    a = a + count
+  end
 end
 due(a, n)
 return #KEYS
