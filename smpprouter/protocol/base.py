@@ -153,20 +153,22 @@ class SMPPProtocol(protocol.Protocol):
 
     def dataReceived(self, data):
         session = self.session
-        if session.state is State.CLOSED:
+        if session.state is _CLOSED:
             return
         session.pdu_received(self.clock.seconds())
         version = session.interface_version
+        decode_frame = codec.decode_frame
+        dispatch = self._dispatch
         try:
             for buf, start, end in self.framer.frames(data):
                 try:
-                    pdu = codec.decode_frame(buf, start, end, version)
+                    pdu = decode_frame(buf, start, end, version)
                 except DecodeError as e:
                     self._undecodable(e)
                     continue
                 self.frame = (pdu, buf, start, end)
-                self._dispatch(pdu)
-                if session.state is State.CLOSED:
+                dispatch(pdu)
+                if session.state is _CLOSED:
                     return
         except FramingError as e:
             self.log.warn("{peer}: {error}; closing", **self.about(), error=e)
@@ -183,8 +185,7 @@ class SMPPProtocol(protocol.Protocol):
         seq = pdu.sequence_number
         if cid & RESPONSE_BIT:
             try:
-                session.check_receive(cid, seq)
-                deferred = session.response_received(cid, seq)
+                deferred = session.response_arrived(cid, seq)
             except StateError as e:
                 self.log.info("{peer}: ignored {error}", **self.about(), error=e)
                 return
@@ -194,14 +195,19 @@ class SMPPProtocol(protocol.Protocol):
                 self._check_idle()
             return
         try:
-            session.check_receive(cid, seq)
+            if cid in _UNANSWERED:
+                session.check_receive(cid, seq)
+            else:
+                session.request_arrived(cid, seq)
         except StateError as e:
             self._send(response_for(cid, seq, e.status))
+            return
+        if cid in _WORK:   # the messages: neither enquire_link, unbind nor unanswered
+            self.request_received(pdu)
             return
         if cid in _UNANSWERED:
             self.request_received(pdu)
             return
-        session.request_received(seq, cid)
         if cid == CommandId.enquire_link:
             self.send_response(P.EnquireLinkResp(sequence_number=seq))
         elif cid == CommandId.unbind:
@@ -274,8 +280,9 @@ class SMPPProtocol(protocol.Protocol):
 
     def can_send(self) -> bool:
         session = self.session
-        return (session is not None and session.state is not State.CLOSED
-                and session.can_send())
+        # session.can_send() inline: asked before every request the router sends
+        return (session is not None and session.state is not _CLOSED
+                and session.in_window < session.window)
 
     def send_request(self, pdu, deferred=None):
         """Send a request; returns the Deferred that gets its response.
@@ -303,11 +310,9 @@ class SMPPProtocol(protocol.Protocol):
         nothing is decoded or encoded again."""
         session = self.session
         cid = _HEADER.unpack_from(data, 4)[0]
-        session.check_send(cid)
-        seq = session.next_sequence()
         if deferred is None:
             deferred = Deferred()
-        session.request_sent(cid, seq, self.clock.seconds(), deferred)
+        seq = session.start_request(cid, self.clock.seconds(), deferred)
         self.transport.write(b"".join((data[:12], _HEADER.pack(seq), data[16:])))
         if self._timer is None:
             self._arm()
@@ -390,4 +395,9 @@ class SMPPProtocol(protocol.Protocol):
 
 
 _UNANSWERED = frozenset((CommandId.outbind, CommandId.alert_notification))
+# requests handed to request_received as they are (a plain-int set: the codec
+# gives raw command ids)
+_WORK = frozenset(int(c) for c in CommandId if not c & RESPONSE_BIT) - _UNANSWERED - {
+    CommandId.enquire_link, CommandId.unbind}
+_CLOSED = State.CLOSED
 _HEADER = struct.Struct(">I")
