@@ -247,14 +247,21 @@ def _wire(pdu, frame):
     fields a router's deliver_sm leaves empty are empty, the esm_class is the
     message type alone, the body is in short_message); else None."""
     if (frame is None or frame[0] is not pdu or pdu.command_id != CommandId.deliver_sm
-            or pdu.service_type or pdu.protocol_id or pdu.priority_flag
-            or pdu.schedule_delivery_time or pdu.validity_period or pdu.registered_delivery
-            or pdu.replace_if_present_flag or pdu.sm_default_msg_id
-            or pdu.esm_class & 0xC3 or not pdu.short_message):
+            or not pdu.short_message):
         return None
     start = frame[2] + HEADER_SIZE
     # service_type's NUL, 2 + source + NUL, 2 + destination + NUL, 3, two NULs, 4
-    return frame[1][start:start + 16 + len(pdu.source_addr) + len(pdu.destination_addr)]
+    wire = frame[1][start:start + 16 + len(pdu.source_addr) + len(pdu.destination_addr)]
+    # read as octets (cheaper than the fields): service_type empty, then after the
+    # destination esm_class (its type bits alone), protocol_id and priority_flag 0,
+    # both times empty, registered_delivery and replace_if_present 0, data_coding
+    # any, sm_default_msg_id 0. Each position holds only once those before are empty.
+    if wire[0] or wire[-1] or wire[-8:-2] != _SIX_NULS or wire[-9] & 0xC3:
+        return None
+    return wire
+
+
+_SIX_NULS = bytes(6)
 
 
 def upstream_delivery(pdu, connector: str, frame=None):

@@ -97,3 +97,35 @@ class CheckFastPathTests(SynchronousTestCase):
         cid = CommandId.deliver_sm
         self.assertEqual(_checked(codec._check_deliver_sm, pdu, cid),
                          _checked(codec._check_message, pdu, cid))
+
+
+# TLV values as typed, and values no TLV takes (wrong types, out of range, too long)
+_odd_value = st.one_of(st.integers(-2, 300), st.booleans(), st.text(max_size=70),
+                       st.text("\x00ab\xe9", max_size=4), st.binary(max_size=4), st.none())
+
+
+@st.composite
+def tlv_dicts(draw):
+    from .strategies import tlvs
+    out = dict(draw(tlvs))
+    from smpprouter.smpp.tlv import SPECS
+    for name in draw(st.lists(st.sampled_from(sorted(SPECS)), max_size=3)):
+        out[name] = draw(_odd_value)
+    return out
+
+
+class TlvFastPathTests(SynchronousTestCase):
+    @settings(max_examples=600, deadline=None)
+    @given(tlv_dicts())
+    def test_same_as_the_general_encoder(self, tlvs):
+        from smpprouter.smpp.errors import EncodeError
+        from smpprouter.smpp.tlv import _encode_tlvs, encode_tlvs
+
+        def outcome(f):
+            try:
+                return f(tlvs)
+            except EncodeError as e:
+                return ("EncodeError", e.status, str(e))
+            except Exception as e:
+                return (type(e).__name__,)
+        self.assertEqual(outcome(encode_tlvs), outcome(_encode_tlvs))

@@ -18,24 +18,44 @@ from smpprouter.smpp.receipt import _rewrite_id, build_receipt, rewrite_id
 from .strategies import pdu_of
 
 
-def receipts(pdu):
+_EMPTY = dict(service_type="", protocol_id=0, priority_flag=0, schedule_delivery_time="",
+              validity_period="", registered_delivery=0, replace_if_present_flag=0,
+              sm_default_msg_id=0)
+
+
+_SET = {"service_type": st.sampled_from(("CMT", "x")),
+        "schedule_delivery_time": st.just("260101120000000R"),
+        "validity_period": st.just("260101120000000R")}
+
+
+@st.composite
+def receipts(draw, pdu):
     """deliver_sm receipts, most of them with the fields a router's receipt
-    leaves empty, so that both sides of adapt._wire's condition are covered."""
-    return st.builds(lambda p, plain, esm, text, rmi, state: replace(
-        p, command_status=0, esm_class=esm,
-        short_message=text if text is not None else p.short_message,
-        tlvs=dict(p.tlvs, **({"receipted_message_id": rmi} if rmi else {}),
-                  **({"message_state": state} if state else {})),
-        **(dict(service_type="", protocol_id=0, priority_flag=0, schedule_delivery_time="",
-                validity_period="", registered_delivery=0, replace_if_present_flag=0,
-                sm_default_msg_id=0) if plain else {})),
-        pdu, st.booleans(), st.sampled_from((0x04, 0x04, 0x20, 0x44, 0x05, 0x84)),
-        st.one_of(st.none(), st.just(b""), st.builds(
-            lambda i, s: build_receipt(i, "2601011200", "2601011201", s),
-            st.text("0123456789abcdef", min_size=1, max_size=20),
-            st.sampled_from(("DELIVRD", "UNDELIV", "EXPIRED")))),
-        st.one_of(st.none(), st.text("0123456789ABCDEF", min_size=1, max_size=20)),
-        st.sampled_from((0, 2, 5)))
+    leaves empty: all of them, all but one (set), or as drawn, so that both
+    sides of adapt._wire's condition are covered."""
+    p = draw(pdu)
+    mode = draw(st.integers(0, 3))
+    fields = dict(_EMPTY)
+    if mode == 1:
+        name = draw(st.sampled_from(sorted(_EMPTY)))
+        fields[name] = draw(_SET.get(name, st.integers(1, 255)))
+    elif mode == 2:
+        fields = {}
+    text = draw(st.one_of(st.none(), st.just(b""), st.builds(
+        lambda i, s: build_receipt(i, "2601011200", "2601011201", s),
+        st.text("0123456789abcdef", min_size=1, max_size=20),
+        st.sampled_from(("DELIVRD", "UNDELIV", "EXPIRED")))))
+    rmi = draw(st.one_of(st.none(), st.text("0123456789ABCDEF", min_size=1, max_size=20)))
+    state = draw(st.sampled_from((0, 2, 5)))
+    tlvs = dict(p.tlvs)
+    if rmi:
+        tlvs["receipted_message_id"] = rmi
+    if state:
+        tlvs["message_state"] = state
+    return replace(p, command_status=0,
+                   esm_class=draw(st.sampled_from((0x04, 0x04, 0x20, 0x44, 0x05, 0x84))),
+                   short_message=text if text is not None else p.short_message, tlvs=tlvs,
+                   **fields)
 
 
 def changed(receipt, new_id, text, profile_text):
@@ -89,6 +109,22 @@ class ReceiptOctetsTests(SynchronousTestCase):
         entry = adapt.upstream_delivery(pdu, "up", (pdu, data, 0, len(data)))
         self.assertEqual(entry.wire, data[16:16 + 16 + 4 + 4])
         self.assertEqual(adapt.deliver_octets(entry), data[:12] + b"\0\0\0\0" + data[16:])
+
+    def test_each_field_a_router_leaves_empty_keeps_the_octets_off(self):
+        base = P.DeliverSm(0, 9, source_addr="4479", destination_addr="ACME", esm_class=4,
+                           short_message=b"id:ab12 sub:001", data_coding=8)
+        for name, value in [("service_type", "CMT"), ("protocol_id", 1), ("priority_flag", 1),
+                            ("schedule_delivery_time", "260101120000000R"),
+                            ("validity_period", "260101120000000R"),
+                            ("registered_delivery", 1), ("replace_if_present_flag", 1),
+                            ("sm_default_msg_id", 1), ("esm_class", 0x44),
+                            ("esm_class", 0x84), ("esm_class", 0x05), ("short_message", b"")]:
+            pdu = replace(base, **{name: value})
+            data = codec.encode(pdu)
+            entry = adapt.upstream_delivery(pdu, "up", (pdu, data, 0, len(data)))
+            self.assertIsNone(getattr(entry, "wire", None), name)
+        data = codec.encode(base)
+        self.assertIsNotNone(adapt.upstream_delivery(base, "up", (base, data, 0, len(data))).wire)
 
     def test_no_octets_without_the_frame_or_with_other_fields(self):
         pdu = P.DeliverSm(0, 9, service_type="CMT", esm_class=4, short_message=b"id:1 x")
