@@ -239,18 +239,16 @@ class SMPPProtocol(protocol.Protocol):
             if self._idle_waiters:
                 self._check_idle()
             return
+        unanswered = cid in _UNANSWERED
         try:
-            if cid in _UNANSWERED:
-                session.check_receive(cid, seq)
+            if unanswered:
+                session.check_receive(cid, seq)   # never counted: nobody answers it
             else:
                 session.request_arrived(cid, seq)
         except StateError as e:
             self._send(response_for(cid, seq, e.status))
             return
-        if cid in _WORK:   # the messages: neither enquire_link, unbind nor unanswered
-            self.request_received(pdu)
-            return
-        if cid in _UNANSWERED:
+        if unanswered or cid in _FACES:
             self.request_received(pdu)
             return
         if cid == CommandId.enquire_link:
@@ -336,7 +334,7 @@ class SMPPProtocol(protocol.Protocol):
         (codec.encode_id_response: the octets codec.encode gives). message_id is
         the router's or empty (ids.py), never a peer's."""
         session = self.session
-        if session.state is State.CLOSED:
+        if session.state is _CLOSED:
             return
         session.response_sent(sequence_number)
         if self.transport is not None:
@@ -463,9 +461,9 @@ class SMPPProtocol(protocol.Protocol):
 
 
 _UNANSWERED = frozenset((CommandId.outbind, CommandId.alert_notification))
-# requests handed to request_received as they are (a plain-int set: the codec
-# gives raw command ids)
-_WORK = frozenset(int(c) for c in CommandId if not c & RESPONSE_BIT) - _UNANSWERED - {
+# requests the faces answer (binds, messages): all but enquire_link and unbind,
+# which the pump answers itself (plain ints: the codec gives raw command ids)
+_FACES = frozenset(int(c) for c in CommandId if not c & RESPONSE_BIT) - _UNANSWERED - {
     CommandId.enquire_link, CommandId.unbind}
 _CLOSED = State.CLOSED
 _HEADER = struct.Struct(">I")
