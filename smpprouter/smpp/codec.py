@@ -161,7 +161,7 @@ def _runs(layout):
         yield (U8, run)
 
 
-def _compile_decoder(cls, env, fast=True):
+def _compile_decoder(cls, env, fast=True, check=None):
     name = cls.__name__
     has_tlvs = "tlvs" in cls.__dataclass_fields__
     fields = [e[1] for e in cls.LAYOUT]
@@ -218,7 +218,14 @@ def _compile_decoder(cls, env, fast=True):
         args.append("tlvs")
     else:
         w("    if pos != end: raise _extra(%r, end - pos)" % name)
-    w("    return cls(%s)" % ", ".join(args))
+    if check is None:
+        w("    return cls(%s)" % ", ".join(args))
+    else:   # the field checks called here, not by decode_frame
+        env["_check"] = check
+        lines[0] = lines[0].replace("def decode_", "def decode_checked_")
+        w("    p = cls(%s)" % ", ".join(args))
+        w("    _check(p, %d)" % cls.command_id)
+        w("    return p")
     return "\n".join(lines)
 
 
@@ -457,6 +464,28 @@ _CHECKS = {
     CommandId.replace_sm: _check_replace,
 }
 
+
+def _build_checked():
+    """command_id -> the decoder decode_frame calls for a v3.4 peer: the plain
+    one, or for a request with field checks one that runs them itself."""
+    table = {}
+    base_env = _base_env()
+    for command_id, (cls, decoder) in _DECODERS.items():
+        check = _CHECKS.get(command_id)
+        if check is None:
+            table[command_id] = decoder
+            continue
+        env = dict(base_env, cls=cls)
+        source = _compile_decoder(cls, env, check=check)
+        exec(compile(source, "<smpp codec %s>" % cls.__name__, "exec"), env)
+        fn_name = source.split("(", 1)[0][4:]
+        SOURCES[fn_name] = source
+        table[command_id] = env[fn_name]
+    return table
+
+
+_CHECKED = _build_checked()
+
 # --- the public API --------------------------------------------------------
 
 
@@ -485,6 +514,21 @@ def decode_frame(buf, pos: int, end: int, version: int = INTERFACE_V34, checked:
     ranges, ...): for PDUs the router encoded itself and stored, which must
     come back as they were, whatever a peer sent in them."""
     _, command_id, status, sequence = HEADER.unpack_from(buf, pos)
+    if checked and version >= INTERFACE_V34:
+        # what a peer sends a v3.4 session: one lookup, one call (checks included)
+        decoder = _CHECKED.get(command_id)
+        if decoder is not None:
+            try:
+                return decoder(buf, pos + HEADER_SIZE, end, status, sequence)
+            except DecodeError as e:
+                e.command_id = command_id
+                e.sequence_number = sequence
+                raise
+    return _decode_frame(buf, pos, end, version, checked, command_id, status, sequence)
+
+
+def _decode_frame(buf, pos, end, version, checked, command_id, status, sequence):
+    """decode_frame's general path (and what tests hold its fast one to)."""
     entry = _DECODERS.get(command_id)
     try:
         if entry is None or (version < INTERFACE_V34 and command_id in V34_ONLY):

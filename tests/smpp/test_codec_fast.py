@@ -55,6 +55,20 @@ class DecoderFastPathTests(SynchronousTestCase):
         self.assertEqual(_decoded(fast, buf, 16, end, 0, 7),
                          _decoded(_REFERENCE[cid], buf, 16, end, 0, 7))
 
+    @settings(max_examples=600, deadline=None)
+    @given(mangled(), st.sampled_from((0x34, 0x50, 0x33)), st.booleans())
+    def test_decode_frame_is_its_general_path(self, case, version, checked):
+        _, buf, end = case
+        header = codec.HEADER.unpack_from(buf, 0)
+
+        def outcome(f, *args):
+            try:
+                return ("ok", f(buf, 0, end, version, checked, *args))
+            except DecodeError as e:
+                return ("error", e.status, str(e), e.command_id, e.sequence_number)
+        self.assertEqual(outcome(codec.decode_frame),
+                         outcome(codec._decode_frame, header[1], header[2], header[3]))
+
     @settings(max_examples=300, deadline=None)
     @given(any_pdu)
     def test_round_trip(self, pdu):
