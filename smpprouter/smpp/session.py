@@ -16,7 +16,7 @@ is tested by passing `now`, never by waiting. The Twisted protocol is a pump:
     per response sent    check_send(cid, seq); response_sent(seq)
     timers               call poll(now) at next_deadline(); act on each event.
 
-The hot path (every message crosses six PDUs) has one call for each pair or
+The hot path (a message and its receipt cross eight PDUs) has one call for each pair or
 triple above, same rules, same errors: request_arrived (check_receive +
 request_received), response_arrived (check_receive + response_received) and
 start_request (check_send + next_sequence + request_sent). Each takes the
