@@ -69,6 +69,9 @@ _HELD = ("S", "Q")
 # Statuses counted as themselves in MTPath.submits; any other an upstream
 # answers is counted as -1, so no upstream can grow the label set.
 _KNOWN_STATUS = frozenset(Status)
+# The member itself (an IntEnum) as a module constant: Status.ESME_ROK is a
+# metaclass attribute lookup, 0.14 us, on lines every message takes.
+_ROK = Status.ESME_ROK
 NO_CONNECTOR = ""   # submits answered before any connector took them
 
 
@@ -395,7 +398,7 @@ class MTPath:
 
     def _answered(self, resp, s, user, names, index, connector, answer, form, message_id):
         status, upstream_id = resp
-        if status != Status.ESME_ROK:
+        if status != _ROK:
             if status in RETRYABLE_STATUS:
                 self._send(s, user, names, index + 1, status, answer, form, message_id)
                 return
@@ -409,8 +412,8 @@ class MTPath:
         name = connector.name
         if not s.registered_delivery & WANTS_RECEIPT:
             self.counters["accepted"] += 1
-            self._tally(user.name, name, Status.ESME_ROK)
-            answer(Outcome(Status.ESME_ROK, message_id))
+            self._tally(user.name, name, _ROK)
+            answer(Outcome(_ROK, message_id))
             if self.unasked.armed:   # empty while upstreams send only receipts asked for
                 self._sent_unasked(connector.name, upstream_id, user, s, message_id)
             return
@@ -536,8 +539,11 @@ class MTPath:
 
     def _mapped(self, _, message_id, user, connector, answer):
         self.counters["accepted"] += 1
-        self._tally(user, connector, Status.ESME_ROK)
-        answer(Outcome(Status.ESME_ROK, message_id))
+        submits = self.submits
+        if submits is not None:   # _tally, inline: every message with a receipt ends here
+            key = (user, connector, _ROK)
+            submits[key] = submits.get(key, 0) + 1
+        answer(Outcome(_ROK, message_id))
 
     def _not_mapped(self, failure, connector, upstream_id, user, answer):
         # The upstream has the message, but its receipt could never be
