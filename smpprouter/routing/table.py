@@ -184,7 +184,12 @@ class RoutingTable:
             elif source[:2] == "00":
                 source = source[2:]
             service_type = request.service_type
-            rules, unindexed, index, lengths = self._plan(request.user, request.groups)
+            groups = request.groups
+            # the memo's hit without _plan's call (the common case: the user's config groups)
+            plan = self._memo.get((request.user, groups)) if type(groups) is frozenset else None
+            if plan is None:
+                plan = self._plan(request.user, groups)
+            rules, unindexed, index, lengths = plan
             if index is not None:
                 rules = _narrow(rules, unindexed, index, lengths, destination)
             for dprefix, sprefix, fullmatch, services, decisions, pricing, rewrite, name \
