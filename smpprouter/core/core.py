@@ -6,8 +6,6 @@ reason to change each. This module wires them to one set of counters and
 one view of the connectors.
 """
 
-from collections import Counter
-
 from twisted.internet import defer
 from zope.interface import implementer
 
@@ -28,6 +26,17 @@ from .unasked import Unasked
 from .upstreams import Upstream
 
 
+class Counts(dict):
+    """Core.counters: events by name; one never counted reads 0 (as in a
+    Counter). Not a collections.Counter: its __delitem__, written in Python,
+    sends every `counters[name] += 1` through a slot wrapper (160 against 87
+    ns), and the paths every message takes count three or more times."""
+    __slots__ = ()
+
+    def __missing__(self, name):
+        return 0
+
+
 @implementer(IESMEGateway, ISMSCGateway)
 class Core:
     def __init__(self, config, routes, store, ids, deliveries, clock, password_cache,
@@ -38,7 +47,7 @@ class Core:
         self.deliveries = deliveries
         self.instance = instance
         self.system_id = config.router.name
-        self.counters = Counter()
+        self.counters = Counts()
         metrics = config.metrics.enabled   # off: no counts kept only for the metrics
         self.connectors = {}    # name -> protocol.smsc.Connector
         self.upstreams = {}     # name -> Upstream
