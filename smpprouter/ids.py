@@ -63,7 +63,12 @@ class MessageIds:
         """The next id, written in form ("hex", "decimal" or SHORT)."""
         if form == SHORT:
             return format_short(self.short.next())
-        value = self.next()
+        counter = self._counter
+        if counter < self._watch:   # next(), inline: one id per message
+            self._counter = counter + 1
+            value = self._base | counter
+        else:
+            value = self._next_checked()
         return "%x" % value if form == "hex" else "%d" % value   # format_id, inline
 
     def next(self) -> int:

@@ -129,7 +129,7 @@ class Core:
         if no_submit and session.user in no_submit:   # empty for most routers: one test
             answer(Outcome(Status.ESME_RPROHIBITED))
             return
-        self.mt.submit(submission, answer, id_form=session.message_id_format)
+        self.mt.submit(submission, answer, False, 0, session.message_id_format)   # id_form
 
     def _prohibited(self, session, operation) -> bool:
         """Whether the user's `operations` leave this one out (policy/accounts.py)."""
@@ -155,7 +155,14 @@ class Core:
     # -- ISMSCGateway ---------------------------------------------------------
 
     def upstream_deliver(self, connector, delivery, answer):
-        self._deliver(connector.name, delivery, answer)
+        # _deliver, inline (a call less for every receipt and MO)
+        spooling = self.spooling
+        if spooling is not None and not self.store.available:
+            spooling.keep(connector.name, delivery, answer)
+        elif type(delivery) is Receipt:
+            self.receipts.deliver(connector.name, delivery, answer)
+        else:
+            self.mo.deliver(connector.name, delivery, answer)
 
     def _deliver(self, name, delivery, answer):
         """upstream_deliver by connector name (the spool replays through it too)."""

@@ -150,8 +150,8 @@ class MTPath:
         user's (a v3.3 session: SHORT)."""
         self.counters["submitted"] += 1
         latency = self.latency
-        if latency is not None:
-            answer = _timed(answer, latency, self.clock)
+        if latency is not None:   # the time from here to the answer
+            answer = latency.timing(answer, self.clock.seconds)
         try:
             user = self.config.users[s.user]
             form = id_form or user.message_id
@@ -668,16 +668,6 @@ class MTPath:
                                                 changes.get("validity")):
             return Status.ESME_RREPLACEFAIL
         return Status.ESME_ROK
-
-
-def _timed(answer, latency, clock):
-    """answer, observing the time from now until it is called in latency."""
-    start = clock.seconds()
-
-    def timed(outcome):
-        latency.observe(clock.seconds() - start)
-        answer(outcome)
-    return timed
 
 
 def _forgetting(answer, store, key):
