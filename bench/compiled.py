@@ -1,6 +1,6 @@
 """Does a compiled build pay? The hot modules compiled by Cython, A/B against pure Python.
 
-    python -m bench.compiled [--baseline COMMIT] [--keep DIR] [bench.ab options]
+    python -m bench.compiled [--baseline COMMIT] [--keep DIR [--build-only]] [bench.ab options]
     e.g. python -m bench.compiled --paths sync --rounds 3
 
 Copies the working tree (its tracked files, as they are on disk) into a
@@ -100,8 +100,12 @@ def main(argv=None):
                    help="the interpreted side (default HEAD)")
     p.add_argument("--keep", metavar="DIR", help="build the compiled copy in DIR (new or "
                    "empty) and leave it there, e.g. to profile it")
+    p.add_argument("--build-only", action="store_true", help="with --keep: build and check "
+                   "the copy, no A/B (run the tests on it: cd DIR && PYTHONPATH=DIR trial ...)")
     p.add_argument("--jobs", type=int, default=2, help="parallel compilations")
     args, rest = p.parse_known_args(argv)
+    if args.build_only and not args.keep:
+        p.error("--build-only needs --keep DIR")
     try:
         import Cython
     except ImportError:
@@ -116,6 +120,8 @@ def main(argv=None):
             return 1
         print("bench.compiled: %d modules compiled by Cython %s in %.0f s of CPU (%s)"
               % (len(MODULES), Cython.__version__, cpu, tree), flush=True)
+        if args.build_only:
+            return 0
         return ab.main(["--baseline", args.baseline, "--tree", tree, "--tree-label",
                         ab.tree_label() + "+cython"] + rest)
     finally:
