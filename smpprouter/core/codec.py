@@ -28,7 +28,7 @@ import struct
 from dataclasses import dataclass
 
 from ..smpp import codec as pdu_codec
-from ..smpp.adapt import deliver_pdu, upstream_delivery
+from ..smpp.adapt import deliver_octets, upstream_delivery
 from ..smpp.errors import DecodeError, SMPPError
 from ..smpp.tlv import decode_tlvs, encode_tlvs
 from .messages import Click, Inbound, Receipt, Submission
@@ -84,7 +84,7 @@ def encode_entry(entry) -> bytes:
     """A Receipt or an Inbound for a user's delivery queue: its v3.4 deliver_sm
     and the rest, or (when a deliver_sm cannot carry it) its JSON form."""
     try:
-        pdu = pdu_codec.encode(deliver_pdu(entry))
+        pdu = deliver_octets(entry)
     except (SMPPError, UnicodeEncodeError, ValueError, TypeError):
         return _json_entry(entry)
     if type(entry) is Receipt:

@@ -97,6 +97,12 @@ class Receipt:
     esm_class: int = 0x04          # 0x04 receipt, 0x20 intermediate notification
     tlvs: dict = _tlvs()
     reference: str = ""
+    # The upstream's deliver_sm octets from service_type to data_coding, when
+    # they are what smpp/adapt.py deliver_pdu would write for this receipt: the
+    # queued form reuses them (adapt.deliver_octets). The core changes a
+    # receipt's text, state and TLVs, never these fields; init=False: replace()
+    # and every constructor leave it None.
+    wire: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
 
 @dataclass(slots=True)

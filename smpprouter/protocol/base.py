@@ -26,6 +26,7 @@ import struct
 
 from twisted.internet import error, protocol
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorCore
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -73,6 +74,47 @@ class Reply:
             _log.failure("a request's answer could not be handled")
 
 
+class TurnWriter:
+    """A reactor's SMPP writes of one turn: each protocol's joined into one
+    transport.write when the turn ends (a message costs four writes, each
+    six Twisted calls). The flush is a callLater(0), which runs right after
+    the turn's events and before the next poll, where Twisted sends what is
+    written: no octet leaves later than it would have."""
+
+    def __init__(self, clock):
+        self.clock = clock
+        self._waiting = []   # protocols with output this turn
+        self._call = None
+
+    def add(self, proto):
+        self._waiting.append(proto)
+        if self._call is None:
+            self._call = self.clock.callLater(0, self.flush)
+
+    def flush(self):
+        self._call = None
+        waiting, self._waiting = self._waiting, []
+        for proto in waiting:
+            try:
+                proto.flush()
+            except Exception:
+                _log.failure("{peer}: writing failed", peer=getattr(proto, "peer", "?"))
+
+
+_WRITERS = {}
+
+
+def turn_writer(clock):
+    """The TurnWriter of a reactor; None for a clock without turns (a
+    task.Clock: tests on a StringTransport see each write at once)."""
+    if not IReactorCore.providedBy(clock):
+        return None
+    writer = _WRITERS.get(clock)
+    if writer is None:
+        writer = _WRITERS[clock] = TurnWriter(clock)
+    return writer
+
+
 class ResponseTimeoutError(Exception):
     """The peer did not answer a request within the response timer."""
 
@@ -115,6 +157,8 @@ class SMPPProtocol(protocol.Protocol):
         # (pdu, buffer, start, end) of the request being dispatched: a face may
         # relay its octets rather than encode it again (smpp/adapt.py relay_form)
         self.frame = None
+        self._turn = turn_writer(clock)
+        self._out = None   # this turn's octets, while the TurnWriter holds them
 
     def about(self):
         """The fields of every log line about this connection (the ESME face
@@ -133,6 +177,7 @@ class SMPPProtocol(protocol.Protocol):
         self._arm()
 
     def connectionLost(self, reason=protocol.connectionDone):
+        self._out = None
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
@@ -153,20 +198,22 @@ class SMPPProtocol(protocol.Protocol):
 
     def dataReceived(self, data):
         session = self.session
-        if session.state is State.CLOSED:
+        if session.state is _CLOSED:
             return
         session.pdu_received(self.clock.seconds())
         version = session.interface_version
+        decode_frame = codec.decode_frame
+        dispatch = self._dispatch
         try:
             for buf, start, end in self.framer.frames(data):
                 try:
-                    pdu = codec.decode_frame(buf, start, end, version)
+                    pdu = decode_frame(buf, start, end, version)
                 except DecodeError as e:
                     self._undecodable(e)
                     continue
                 self.frame = (pdu, buf, start, end)
-                self._dispatch(pdu)
-                if session.state is State.CLOSED:
+                dispatch(pdu)
+                if session.state is _CLOSED:
                     return
         except FramingError as e:
             self.log.warn("{peer}: {error}; closing", **self.about(), error=e)
@@ -183,8 +230,7 @@ class SMPPProtocol(protocol.Protocol):
         seq = pdu.sequence_number
         if cid & RESPONSE_BIT:
             try:
-                session.check_receive(cid, seq)
-                deferred = session.response_received(cid, seq)
+                deferred = session.response_arrived(cid, seq)
             except StateError as e:
                 self.log.info("{peer}: ignored {error}", **self.about(), error=e)
                 return
@@ -193,15 +239,18 @@ class SMPPProtocol(protocol.Protocol):
             if self._idle_waiters:
                 self._check_idle()
             return
+        unanswered = cid in _UNANSWERED
         try:
-            session.check_receive(cid, seq)
+            if unanswered:
+                session.check_receive(cid, seq)   # never counted: nobody answers it
+            else:
+                session.request_arrived(cid, seq)
         except StateError as e:
             self._send(response_for(cid, seq, e.status))
             return
-        if cid in _UNANSWERED:
+        if unanswered or cid in _FACES:
             self.request_received(pdu)
             return
-        session.request_received(seq, cid)
         if cid == CommandId.enquire_link:
             self.send_response(P.EnquireLinkResp(sequence_number=seq))
         elif cid == CommandId.unbind:
@@ -242,9 +291,31 @@ class SMPPProtocol(protocol.Protocol):
 
     # -- sending ------------------------------------------------------------
 
+    def _write(self, data):
+        """transport.write(data), or with a TurnWriter at the end of the turn."""
+        out = self._out
+        if out is not None:
+            out.append(data)
+            return
+        turn = self._turn
+        if turn is None:
+            self.transport.write(data)
+            return
+        self._out = [data]
+        turn.add(self)
+
+    def flush(self):
+        """Hand this turn's octets to the transport (the TurnWriter calls it)."""
+        out = self._out
+        if out is None:
+            return
+        self._out = None
+        if self.transport is not None:
+            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+
     def _send(self, pdu):
         if self.transport is not None:
-            self.transport.write(codec.encode(pdu, self.session.interface_version))
+            self._write(codec.encode(pdu, self.session.interface_version))
 
     def send_response(self, pdu):
         """Answer a request the peer sent (dropped if the session has since closed)."""
@@ -263,19 +334,20 @@ class SMPPProtocol(protocol.Protocol):
         (codec.encode_id_response: the octets codec.encode gives). message_id is
         the router's or empty (ids.py), never a peer's."""
         session = self.session
-        if session.state is State.CLOSED:
+        if session.state is _CLOSED:
             return
         session.response_sent(sequence_number)
         if self.transport is not None:
-            self.transport.write(codec.encode_id_response(command_id, status, sequence_number,
-                                                          message_id))
+            self._write(codec.encode_id_response(command_id, status, sequence_number,
+                                                 message_id))
         if self._idle_waiters:
             self._check_idle()
 
     def can_send(self) -> bool:
         session = self.session
-        return (session is not None and session.state is not State.CLOSED
-                and session.can_send())
+        # session.can_send() inline: asked before every request the router sends
+        return (session is not None and session.state is not _CLOSED
+                and session.in_window < session.window)
 
     def send_request(self, pdu, deferred=None):
         """Send a request; returns the Deferred that gets its response.
@@ -292,7 +364,7 @@ class SMPPProtocol(protocol.Protocol):
         if deferred is None and cid not in _UNANSWERED:
             deferred = Deferred()
         session.request_sent(cid, seq, self.clock.seconds(), deferred)
-        self.transport.write(data)
+        self._write(data)
         if self._timer is None:
             self._arm()
         return deferred
@@ -303,12 +375,10 @@ class SMPPProtocol(protocol.Protocol):
         nothing is decoded or encoded again."""
         session = self.session
         cid = _HEADER.unpack_from(data, 4)[0]
-        session.check_send(cid)
-        seq = session.next_sequence()
         if deferred is None:
             deferred = Deferred()
-        session.request_sent(cid, seq, self.clock.seconds(), deferred)
-        self.transport.write(b"".join((data[:12], _HEADER.pack(seq), data[16:])))
+        seq = session.start_request(cid, self.clock.seconds(), deferred)
+        self._write(b"".join((data[:12], _HEADER.pack(seq), data[16:])))
         if self._timer is None:
             self._arm()
         return deferred
@@ -335,6 +405,7 @@ class SMPPProtocol(protocol.Protocol):
         if self.close_reason is None:
             self.close_reason = reason
         if self.transport is not None:
+            self.flush()   # this turn's octets go before the connection ends
             self.transport.loseConnection()
 
     # -- timers -------------------------------------------------------------
@@ -390,4 +461,9 @@ class SMPPProtocol(protocol.Protocol):
 
 
 _UNANSWERED = frozenset((CommandId.outbind, CommandId.alert_notification))
+# requests the faces answer (binds, messages): all but enquire_link and unbind,
+# which the pump answers itself (plain ints: the codec gives raw command ids)
+_FACES = frozenset(int(c) for c in CommandId if not c & RESPONSE_BIT) - _UNANSWERED - {
+    CommandId.enquire_link, CommandId.unbind}
+_CLOSED = State.CLOSED
 _HEADER = struct.Struct(">I")

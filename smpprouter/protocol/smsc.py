@@ -154,7 +154,7 @@ class SMSCClientProtocol(SMPPProtocol):
             return
         seq = pdu.sequence_number
         try:
-            delivery = adapt.upstream_delivery(pdu, self.connector.name)
+            delivery = adapt.upstream_delivery(pdu, self.connector.name, self.frame)
             self.connector.gateway.upstream_deliver(self.connector, delivery,
                                                     partial(self._delivered, cid, seq))
         except SMPPError as e:

@@ -14,13 +14,14 @@ from datetime import datetime, timezone
 
 from ..core.messages import Inbound, Receipt, Submission
 from . import pdu as P
-from .codec import SHORT_MESSAGE_MAX
+from .codec import HEADER, HEADER_SIZE, SHORT_MESSAGE_MAX, encode
 from .commands import INTERFACE_V34, CommandId
 from .errors import SMPPError
 from .receipt import MessageState, parse_receipt, stat_to_state
 from .segment import with_concat
 from .status import Status
 from .text import GSM7, alphabet_of
+from .tlv import encode_tlvs
 from .times import format_absolute, parse_schedule, parse_validity
 
 # esm_class message types that are receipts (delivery receipt, intermediate notification).
@@ -222,12 +223,54 @@ def deliver_pdu(entry, version: int = INTERFACE_V34):
                        pid, 0, "", "", 0, 0, dc, 0, body, tlvs)
 
 
-def upstream_delivery(pdu, connector: str):
+def deliver_octets(entry) -> bytes:
+    """encode(deliver_pdu(entry)), for a user's delivery queue. A receipt that
+    kept its upstream's octets (Receipt.wire, upstream_delivery) reuses them:
+    only its text and TLVs, which the core may have changed, are encoded."""
+    if type(entry) is Receipt:
+        wire = entry.wire
+        text = entry.text
+        if wire is not None and len(text) <= SHORT_MESSAGE_MAX:
+            tlvs = entry.tlvs
+            body = b"".join((wire, _LENGTH_OCTET[len(text)], text,
+                             encode_tlvs(tlvs) if tlvs else b""))
+            return HEADER.pack(HEADER_SIZE + len(body), CommandId.deliver_sm, 0, 0) + body
+    return encode(deliver_pdu(entry))
+
+
+_LENGTH_OCTET = [bytes((n,)) for n in range(256)]
+
+
+def _wire(pdu, frame):
+    """The octets of a receipt's deliver_sm from service_type to data_coding
+    when deliver_pdu of its Receipt would encode them again exactly (the
+    fields a router's deliver_sm leaves empty are empty, the esm_class is the
+    message type alone, the body is in short_message); else None."""
+    if (frame is None or frame[0] is not pdu or pdu.command_id != CommandId.deliver_sm
+            or not pdu.short_message):
+        return None
+    start = frame[2] + HEADER_SIZE
+    # service_type's NUL, 2 + source + NUL, 2 + destination + NUL, 3, two NULs, 4
+    wire = frame[1][start:start + 16 + len(pdu.source_addr) + len(pdu.destination_addr)]
+    # read as octets (cheaper than the fields): service_type empty, then after the
+    # destination esm_class (its type bits alone), protocol_id and priority_flag 0,
+    # both times empty, registered_delivery and replace_if_present 0, data_coding
+    # any, sm_default_msg_id 0. Each position holds only once those before are empty.
+    if wire[0] or wire[-1] or wire[-8:-2] != _SIX_NULS or wire[-9] & 0xC3:
+        return None
+    return wire
+
+
+_SIX_NULS = bytes(6)
+
+
+def upstream_delivery(pdu, connector: str, frame=None):
     """A deliver_sm or data_sm from an upstream as a Receipt (its message_id
     still the upstream's, "" when it names none) or an Inbound.
 
     The receipt's state is the message_state TLV where the upstream sent one,
-    else what its text's stat stands for.
+    else what its text's stat stands for. `frame` (the protocol's (pdu, buffer,
+    start, end) of the PDU as received) lets a receipt keep its octets (Receipt.wire).
     """
     tlvs = pdu.tlvs
     body = getattr(pdu, "short_message", b"")
@@ -248,14 +291,18 @@ def upstream_delivery(pdu, connector: str):
                     upstream_id = parsed.id
                 if state is None:
                     state = stat_to_state(parsed.stat, parsed.err)
-        return Receipt(upstream_id or "", int(state or MessageState.UNKNOWN), body,
-                       pdu.source_addr, pdu.destination_addr, pdu.source_addr_ton,
-                       pdu.source_addr_npi, pdu.dest_addr_ton, pdu.dest_addr_npi,
-                       pdu.data_coding, esm & 0x3C, tlvs)
+        receipt = Receipt(upstream_id or "", int(state or MessageState.UNKNOWN), body,
+                          pdu.source_addr, pdu.destination_addr, pdu.source_addr_ton,
+                          pdu.source_addr_npi, pdu.dest_addr_ton, pdu.dest_addr_npi,
+                          pdu.data_coding, esm & 0x3C, tlvs)
+        if frame is not None:
+            receipt.wire = _wire(pdu, frame)
+        return receipt
     return Inbound(connector, pdu.source_addr, pdu.destination_addr, body, pdu.data_coding,
                    esm, pdu.source_addr_ton, pdu.source_addr_npi, pdu.dest_addr_ton,
                    pdu.dest_addr_npi, pdu.service_type, getattr(pdu, "protocol_id", 0), tlvs)
 
 
-__all__ = ["submission", "submit_pdu", "deliver_pdu", "upstream_delivery", "replace",
+__all__ = ["submission", "submit_pdu", "deliver_pdu", "deliver_octets", "upstream_delivery",
+           "replace",
            "RECEIPT_TYPES"]

@@ -161,7 +161,7 @@ def _runs(layout):
         yield (U8, run)
 
 
-def _compile_decoder(cls, env):
+def _compile_decoder(cls, env, fast=True, check=None):
     name = cls.__name__
     has_tlvs = "tlvs" in cls.__dataclass_fields__
     fields = [e[1] for e in cls.LAYOUT]
@@ -184,12 +184,21 @@ def _compile_decoder(cls, env):
         elif kind == CSTR:
             _, field, size, status = item
             env["_st_" + field] = status
-            w("    stop = pos + %d" % size)
-            w("    nul = buf.find(0, pos, stop if stop < end else end)")
-            w("    if nul == -1: raise _cstr_error(buf, pos, end, %d, _st_%s, %r)"
+            # an empty field (the usual service_type, schedule, validity) costs
+            # one index instead of a find, a slice and a decode
+            pad = "    "
+            if fast:
+                w("    if pos < end and not buf[pos]:")
+                w("        f_%s = ''" % field)
+                w("        pos += 1")
+                w("    else:")
+                pad = "        "
+            w(pad + "stop = pos + %d" % size)
+            w(pad + "nul = buf.find(0, pos, stop if stop < end else end)")
+            w(pad + "if nul == -1: raise _cstr_error(buf, pos, end, %d, _st_%s, %r)"
               % (size, field, field))
-            w("    f_%s = buf[pos:nul].decode('latin-1')" % field)
-            w("    pos = nul + 1")
+            w(pad + "f_%s = buf[pos:nul].decode('latin-1')" % field)
+            w(pad + "pos = nul + 1")
         elif kind == SM:
             field = item[1]
             w("    if pos >= end: raise _short(%r, 'sm_length')" % name)
@@ -209,7 +218,14 @@ def _compile_decoder(cls, env):
         args.append("tlvs")
     else:
         w("    if pos != end: raise _extra(%r, end - pos)" % name)
-    w("    return cls(%s)" % ", ".join(args))
+    if check is None:
+        w("    return cls(%s)" % ", ".join(args))
+    else:   # the field checks called here, not by decode_frame
+        env["_check"] = check
+        lines[0] = lines[0].replace("def decode_", "def decode_checked_")
+        w("    p = cls(%s)" % ", ".join(args))
+        w("    _check(p, %d)" % cls.command_id)
+        w("    return p")
     return "\n".join(lines)
 
 
@@ -265,8 +281,8 @@ _DECODERS = {}
 _ENCODERS = {}
 
 
-def _build():
-    base_env = {
+def _base_env():
+    env = {
         "_short": _short, "_cstr_error": _cstr_error, "_extra": _extra,
         "_decode_dests": _decode_dests, "_encode_dests": _encode_dests,
         "_decode_unsuccess": _decode_unsuccess, "_encode_unsuccess": _encode_unsuccess,
@@ -274,7 +290,21 @@ def _build():
         "DecodeError": DecodeError, "EncodeError": EncodeError,
         "_RINVMSGLEN": Status.ESME_RINVMSGLEN, "_B": _single_byte,
     }
-    base_env.update({"_S%d" % n: s for n, s in _STRUCTS.items()})
+    env.update({"_S%d" % n: s for n, s in _STRUCTS.items()})
+    return env
+
+
+def reference_decoder(cls):
+    """cls's decoder compiled without its fast paths: what the tests hold the
+    real one to."""
+    env = dict(_base_env(), cls=cls)
+    source = _compile_decoder(cls, env, fast=False)
+    exec(compile(source, "<smpp reference codec %s>" % cls.__name__, "exec"), env)
+    return env["decode_" + cls.__name__]
+
+
+def _build():
+    base_env = _base_env()
     for cls in _pdu.ALL:
         for compile_, table in ((_compile_decoder, _DECODERS), (_compile_encoder, _ENCODERS)):
             env = dict(base_env, cls=cls)
@@ -356,6 +386,52 @@ def _check_times(p):
         raise DecodeError(Status.ESME_RINVEXPIRY, "validity_period %r" % p.validity_period)
 
 
+def _check_submit_sm(p, cid):
+    """_check_message for submit_sm, its calls inline (one per message): the
+    same checks in the same order."""
+    esm = p.esm_class
+    if (esm & 0x3C) not in _ESME_TYPES:
+        raise DecodeError(Status.ESME_RINVESMCLASS, "esm_class 0x%02X" % esm)
+    rd = p.registered_delivery
+    if (rd & 3) == 3 or rd & 0xE0:
+        raise DecodeError(Status.ESME_RINVREGDLVFLG, "registered_delivery 0x%02X" % rd)
+    if (p.source_addr_ton > _TON_MAX or p.source_addr_npi not in _NPI_VALID
+            or p.dest_addr_ton > _TON_MAX or p.dest_addr_npi not in _NPI_VALID):
+        _check_common(p)   # raises the first one's error
+    if p.priority_flag > 3:
+        raise DecodeError(Status.ESME_RINVPRTFLG, "priority_flag %d" % p.priority_flag)
+    if p.replace_if_present_flag > 1:
+        raise DecodeError(Status.ESME_RINVREPFLAG,
+                          "replace_if_present_flag %d" % p.replace_if_present_flag)
+    if p.schedule_delivery_time or p.validity_period:
+        _check_times(p)
+    dc = p.data_coding
+    if not (dc <= 10 or dc in (13, 14) or 0x10 <= dc <= 0x7F or dc >= 0xC0):
+        raise DecodeError(Status.ESME_RINVDCS, "data_coding 0x%02X" % dc)
+    if len(p.short_message) > SHORT_MESSAGE_MAX:
+        raise DecodeError(Status.ESME_RINVMSGLEN,
+                          "sm_length %d (at most %d)" % (len(p.short_message), SHORT_MESSAGE_MAX))
+
+
+def _check_deliver_sm(p, cid):
+    """_check_message for deliver_sm, its calls inline (one per receipt)."""
+    esm = p.esm_class
+    if (esm & 0x3C) not in _SMSC_TYPES:
+        raise DecodeError(Status.ESME_RINVESMCLASS, "esm_class 0x%02X" % esm)
+    rd = p.registered_delivery
+    if (rd & 3) == 3 or rd & 0xE0:
+        raise DecodeError(Status.ESME_RINVREGDLVFLG, "registered_delivery 0x%02X" % rd)
+    if (p.source_addr_ton > _TON_MAX or p.source_addr_npi not in _NPI_VALID
+            or p.dest_addr_ton > _TON_MAX or p.dest_addr_npi not in _NPI_VALID):
+        _check_common(p)   # raises the first one's error
+    dc = p.data_coding
+    if not (dc <= 10 or dc in (13, 14) or 0x10 <= dc <= 0x7F or dc >= 0xC0):
+        raise DecodeError(Status.ESME_RINVDCS, "data_coding 0x%02X" % dc)
+    if len(p.short_message) > SHORT_MESSAGE_MAX:
+        raise DecodeError(Status.ESME_RINVMSGLEN,
+                          "sm_length %d (at most %d)" % (len(p.short_message), SHORT_MESSAGE_MAX))
+
+
 def _check_data_sm(p, cid):
     esm = p.esm_class
     if (esm & 0x3C) not in _ESM_TYPES[cid]:
@@ -381,12 +457,34 @@ def _check_multi(p, cid):
 
 
 _CHECKS = {
-    CommandId.submit_sm: _check_message,
-    CommandId.deliver_sm: _check_message,
+    CommandId.submit_sm: _check_submit_sm,
+    CommandId.deliver_sm: _check_deliver_sm,
     CommandId.submit_multi: _check_multi,
     CommandId.data_sm: _check_data_sm,
     CommandId.replace_sm: _check_replace,
 }
+
+
+def _build_checked():
+    """command_id -> the decoder decode_frame calls for a v3.4 peer: the plain
+    one, or for a request with field checks one that runs them itself."""
+    table = {}
+    base_env = _base_env()
+    for command_id, (cls, decoder) in _DECODERS.items():
+        check = _CHECKS.get(command_id)
+        if check is None:
+            table[command_id] = decoder
+            continue
+        env = dict(base_env, cls=cls)
+        source = _compile_decoder(cls, env, check=check)
+        exec(compile(source, "<smpp codec %s>" % cls.__name__, "exec"), env)
+        fn_name = source.split("(", 1)[0][4:]
+        SOURCES[fn_name] = source
+        table[command_id] = env[fn_name]
+    return table
+
+
+_CHECKED = _build_checked()
 
 # --- the public API --------------------------------------------------------
 
@@ -416,6 +514,21 @@ def decode_frame(buf, pos: int, end: int, version: int = INTERFACE_V34, checked:
     ranges, ...): for PDUs the router encoded itself and stored, which must
     come back as they were, whatever a peer sent in them."""
     _, command_id, status, sequence = HEADER.unpack_from(buf, pos)
+    if checked and version >= INTERFACE_V34:
+        # what a peer sends a v3.4 session: one lookup, one call (checks included)
+        decoder = _CHECKED.get(command_id)
+        if decoder is not None:
+            try:
+                return decoder(buf, pos + HEADER_SIZE, end, status, sequence)
+            except DecodeError as e:
+                e.command_id = command_id
+                e.sequence_number = sequence
+                raise
+    return _decode_frame(buf, pos, end, version, checked, command_id, status, sequence)
+
+
+def _decode_frame(buf, pos, end, version, checked, command_id, status, sequence):
+    """decode_frame's general path (and what tests hold its fast one to)."""
     entry = _DECODERS.get(command_id)
     try:
         if entry is None or (version < INTERFACE_V34 and command_id in V34_ONLY):

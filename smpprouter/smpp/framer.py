@@ -8,7 +8,11 @@ out of the chunk they arrived in; only a partial frame at the end of a chunk
 is copied aside, and it is joined once, when enough bytes have arrived.
 """
 
-from .codec import DEFAULT_MAX_LENGTH, frame_length
+import struct
+
+from .codec import DEFAULT_MAX_LENGTH, HEADER_SIZE, frame_length
+
+_LENGTH = struct.Struct(">I")
 
 
 class Framer:
@@ -33,12 +37,17 @@ class Framer:
         pos = 0
         size = len(data)
         max_length = self.max_length
-        while pos < size:
-            length = frame_length(data, pos, max_length)
-            if not length:
+        unpack_from = _LENGTH.unpack_from
+        # frame_length inline (a call per frame saved); it still raises the errors
+        while size - pos >= 4:
+            length = unpack_from(data, pos)[0]
+            if length < HEADER_SIZE or length > max_length:
+                frame_length(data, pos, max_length)   # raises FramingError
+            end = pos + length
+            if end > size:
                 break
-            yield data, pos, pos + length
-            pos += length
+            yield data, pos, end
+            pos = end
         if pos < size:
             self._pending += memoryview(data)[pos:]
             # The loop above already vetted a length it could read.

@@ -16,6 +16,12 @@ is tested by passing `now`, never by waiting. The Twisted protocol is a pump:
     per response sent    check_send(cid, seq); response_sent(seq)
     timers               call poll(now) at next_deadline(); act on each event.
 
+The hot path (a message and its receipt cross eight PDUs) has one call for each pair or
+triple above, same rules, same errors: request_arrived (check_receive +
+request_received), response_arrived (check_receive + response_received) and
+start_request (check_send + next_sequence + request_sent). Each takes the
+common case inline and hands anything else to the separate calls.
+
 A StateError from check_receive on a request carries the status to answer it
 with; that answer goes out at once and needs neither check_send nor
 response_sent (the request was never counted). A response is never
@@ -453,6 +459,42 @@ class Session:
         self._forget(request_id, sequence_number)
         return request[2]
 
+    def start_request(self, command_id: int, now: float, context: Any = None) -> int:
+        """check_send(command_id), next_sequence(), request_sent(...): the
+        sequence number of the request now counted, or the StateError (or
+        ValueError) one of them raises."""
+        if _REQUEST_KIND.get(command_id) != _WINDOWED or command_id not in self._may_send:
+            self.check_send(command_id)
+            seq = self.next_sequence()
+            self.request_sent(command_id, seq, now, context)
+            return seq
+        outstanding = self._outstanding
+        seq = self._last_sequence
+        while True:
+            seq = 1 if seq >= MAX_SEQUENCE else seq + 1
+            if seq not in outstanding:
+                break
+        self._last_sequence = seq
+        if self.in_window >= self.window:
+            raise StateError(Status.ESME_RTHROTTLED,
+                             "window full (%d outstanding)" % self.in_window,
+                             command_id=command_id, sequence_number=seq)
+        self.in_window += 1
+        outstanding[seq] = (command_id, now + self._response, context)
+        return seq
+
+    def response_arrived(self, command_id: int, sequence_number: int) -> Any:
+        """check_receive then response_received, for a response: the context of
+        the request it answers, or the StateError either raises."""
+        request = self._outstanding.get(sequence_number)
+        if request is None or (command_id != request[0] | RESPONSE_BIT
+                               and command_id != C.generic_nack):
+            self.check_receive(command_id, sequence_number)
+            return self.response_received(command_id, sequence_number)
+        del self._outstanding[sequence_number]
+        self._forget(request[0], sequence_number)
+        return request[2]
+
     def _forget(self, command_id: int, sequence_number: int) -> None:
         if command_id not in _EXEMPT_IDS:
             self.in_window -= 1
@@ -476,6 +518,16 @@ class Session:
                 and self._peer_bind_seq is None):
             self._peer_bind_seq = sequence_number
             self._refresh()
+
+    def request_arrived(self, command_id: int, sequence_number: int) -> None:
+        """check_receive then request_received, for a request the peer sent."""
+        if command_id not in self._may_receive or command_id in _BINDS:
+            self.check_receive(command_id, sequence_number)
+            self.request_received(sequence_number, command_id)
+            return
+        peer_open = self._peer_open
+        peer_open[sequence_number] = peer_open.get(sequence_number, 0) + 1
+        self.peer_outstanding += 1
 
     def response_sent(self, sequence_number: int) -> bool:
         """Count an answer sent; False if no request of the peer had that number

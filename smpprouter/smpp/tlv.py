@@ -189,27 +189,75 @@ def decode_tlvs(buf: bytes, pos: int, end: int, tlvs: dict) -> None:
         pos = stop
 
 
+def _fast_encoder(tag, kind, limit):
+    """(value) -> the TLV's octets, header included, for the values a receipt
+    usually carries; None for anything else (the general path then encodes it,
+    or raises its error)."""
+    pack = _TLV_HEADER.pack
+    if kind == U8:
+        head = pack(tag, 1)
+
+        def encode(value):
+            if type(value) is int and 0 <= value <= 0xFF:
+                return head + _OCTET[value]
+            return None
+    elif kind == CSTR:
+        def encode(value):
+            if type(value) is str and len(value) < limit and value.isascii() \
+                    and "\0" not in value:
+                return pack(tag, len(value) + 1) + value.encode("ascii") + b"\0"
+            return None
+    else:
+        return None
+    return encode
+
+
+_OCTET = [bytes((n,)) for n in range(256)]
+_FAST = {name: encoder for name, (tag, kind, limit) in SPECS.items()
+         if (encoder := _fast_encoder(tag, kind, limit)) is not None}
+
+
 def encode_tlvs(tlvs: dict) -> bytes:
     """Encode a TLV dict in its order; raise EncodeError naming the bad TLV."""
     out = []
     append = out.append
-    pack = _TLV_HEADER.pack
+    fast = _FAST
     for key, value in tlvs.items():
-        if type(key) is int:
-            if not 0 <= key <= 0xFFFF:
-                raise EncodeError(Status.ESME_RINVTLVSTREAM, "TLV tag %r out of range" % key)
-            raw = bytes(value)
-        else:
-            spec = SPECS.get(key)
-            if spec is None:
-                raise EncodeError(Status.ESME_RINVTLVSTREAM, "unknown TLV name %r" % key)
-            raw = _encode_value(key, spec[1], spec[2], value)
-            key = spec[0]
-        if len(raw) > 0xFFFF:
-            raise EncodeError(Status.ESME_RINVTLVLEN, "TLV 0x%04X longer than 65535" % key)
-        append(pack(key, len(raw)))
-        append(raw)
+        encoder = fast.get(key)
+        if encoder is not None:   # one call per U8 or C-string TLV (a receipt's)
+            raw = encoder(value)
+            if raw is not None:
+                append(raw)
+                continue
+        _encode_one(key, value, append)
     return b"".join(out)
+
+
+def _encode_tlvs(tlvs: dict) -> bytes:
+    """encode_tlvs without its fast encoders: what the tests hold it to."""
+    out = []
+    for key, value in tlvs.items():
+        _encode_one(key, value, out.append)
+    return b"".join(out)
+
+
+def _encode_one(key, value, append):
+    """One TLV's header and value through append; EncodeError naming it."""
+    pack = _TLV_HEADER.pack
+    if type(key) is int:
+        if not 0 <= key <= 0xFFFF:
+            raise EncodeError(Status.ESME_RINVTLVSTREAM, "TLV tag %r out of range" % key)
+        raw = bytes(value)
+    else:
+        spec = SPECS.get(key)
+        if spec is None:
+            raise EncodeError(Status.ESME_RINVTLVSTREAM, "unknown TLV name %r" % key)
+        raw = _encode_value(key, spec[1], spec[2], value)
+        key = spec[0]
+    if len(raw) > 0xFFFF:
+        raise EncodeError(Status.ESME_RINVTLVLEN, "TLV 0x%04X longer than 65535" % key)
+    append(pack(key, len(raw)))
+    append(raw)
 
 
 def _encode_value(name, kind, limit, value) -> bytes:

@@ -79,6 +79,7 @@ class ClusterProcessTests(ProcessTestCase):
             self.assertEqual(twice, [], "receipts delivered more than once")
             self.assertEqual(tx.deliveries, [])
             self.assertEqual(self.h.smsc.message_count, len(resps))
+            await self.acked(len(resps))
             self.assertEqual(self.smsc_acks(), {"ESME_ROK": len(resps)})
             # the routers met the slots half moved (ASK, then ASKING on the target)
             self.assertGreater(self.cluster.command_calls().get("asking", 0), 0)

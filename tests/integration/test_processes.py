@@ -107,6 +107,15 @@ class ProcessTestCase(TestCase):
     def smsc_acks(self):
         return {status_name(k): v for k, v in self.h.smsc.deliver_resp_statuses.items()}
 
+    async def acked(self, count, timeout=20):
+        """Until the SMSC has count answers to its receipts: the ESME may hold
+        a receipt before the router's deliver_sm_resp has reached the SMSC."""
+        def state():
+            """the SMSC's receipts answered"""
+            return "SMSC acks %s, %d expected" % (self.smsc_acks(), count)
+        await self.until(lambda: sum(self.h.smsc.deliver_resp_statuses.values()) >= count,
+                         timeout, state)
+
 
 class CrossProcessReceiptTests(ProcessTestCase):
     def test_receipts_of_submits_on_a_arrive_on_b(self):
@@ -134,6 +143,7 @@ class CrossProcessReceiptTests(ProcessTestCase):
             # The SMSC end: 200 messages, 200 receipts, each acknowledged once.
             self.assertEqual(self.h.smsc.message_count, 200)
             self.assertEqual(self.h.smsc.receipts_generated, 200)
+            await self.acked(200)
             self.assertEqual(self.smsc_acks(), {"ESME_ROK": 200})
         return run(go())
 
@@ -160,6 +170,7 @@ class CrossProcessReceiptTests(ProcessTestCase):
             # The router answers the SMSC once the entry is queued: a moment after XLEN.
             await self.until(lambda: self.h.smsc.deliver_resp_statuses[ROK] == 50, 10, acked,
                              "50 receipts acknowledged to the SMSC")
+            await self.acked(50)
             self.assertEqual(self.smsc_acks(), {"ESME_ROK": 50})
             rx = await self.h.bind(B, "receiver")
 
@@ -203,6 +214,7 @@ class CrossProcessReceiptTests(ProcessTestCase):
                 self.assertEqual(answers[rid], [Status.ESME_RX_T_APPN, ROK], rid)
             self.assertEqual(len(rx.deliveries), 40)
             self.assertEqual(self.h.xlen(), 0)
+            await self.acked(20)
             self.assertEqual(self.smsc_acks(), {"ESME_ROK": 20})
         return run(go())
 
@@ -383,6 +395,7 @@ class ReceiptFirstTests(ProcessTestCase):
                              state)
             await rx.enquire_link()
             self.assertEqual(sorted(receipt_id(d) for d in rx.deliveries), sorted(ids))
+            await self.acked(100)
             self.assertEqual(self.smsc_acks(), {"ESME_ROK": 100})
             # Each upstream bind (one per process) took the receipts of the other's submits.
             per_bind = sorted(s.resp_statuses[ROK] for s in self.h.smsc.sessions)
@@ -540,6 +553,7 @@ class RedisOutageReceiptTests(ProcessTestCase):
                 return "SMSC acks %s, ESME got %d" % (self.smsc_acks(), len(receiver.received))
             await self.until(lambda: sum(self.h.smsc.deliver_resp_statuses.values()) >= 100,
                              20, acked)
+            await self.acked(100)
             self.assertEqual(self.smsc_acks(), {"ESME_ROK": 100})   # none refused
             self.assertEqual(self.h.smsc.deliver_sm_sent, 100)      # none sent twice
             self.redis.start()

@@ -1,0 +1,145 @@
+"""The codec's fast paths against the plain code they replace, on random PDUs
+and random octets: the decoders' empty C-string shortcut (codec.reference_decoder
+is the decoder without it) and the inline field checks of submit_sm and
+deliver_sm (codec._check_message is the general one)."""
+
+from hypothesis import given, settings, strategies as st
+from twisted.trial.unittest import SynchronousTestCase
+
+from smpprouter.smpp import codec
+from smpprouter.smpp import pdu as P
+from smpprouter.smpp.commands import CommandId
+from smpprouter.smpp.errors import DecodeError
+
+from .strategies import any_pdu, pdu_of
+
+_REFERENCE = {cls.command_id: codec.reference_decoder(cls) for cls in P.ALL}
+
+
+def _decoded(decoder, buf, pos, end, status, seq):
+    try:
+        return ("ok", decoder(buf, pos, end, status, seq))
+    except DecodeError as e:
+        return ("error", e.status, str(e))
+
+
+def _checked(check, pdu, cid):
+    try:
+        check(pdu, cid)
+        return None
+    except DecodeError as e:
+        return e.status, str(e)
+
+
+# octets of a body: a real PDU's, cut, with octets replaced or zeroed (empty
+# C-strings where there were none, NULs where the field ends too early)
+@st.composite
+def mangled(draw):
+    pdu = draw(any_pdu)
+    raw = bytearray(codec.encode(pdu))
+    for _ in range(draw(st.integers(0, 4))):
+        if len(raw) > 16:
+            at = draw(st.integers(16, len(raw) - 1))
+            raw[at] = draw(st.sampled_from((0, 0, 1, 0x41, 0xFF)))
+    cut = draw(st.integers(16, len(raw)))
+    tail = draw(st.binary(max_size=4))   # octets of the next frame in the buffer
+    return pdu.command_id, bytes(raw[:cut]) + tail, cut
+
+
+class DecoderFastPathTests(SynchronousTestCase):
+    @settings(max_examples=600, deadline=None)
+    @given(mangled())
+    def test_same_as_the_reference_decoder(self, case):
+        cid, buf, end = case
+        fast = codec._DECODERS[cid][1]
+        self.assertEqual(_decoded(fast, buf, 16, end, 0, 7),
+                         _decoded(_REFERENCE[cid], buf, 16, end, 0, 7))
+
+    @settings(max_examples=600, deadline=None)
+    @given(mangled(), st.sampled_from((0x34, 0x50, 0x33)), st.booleans())
+    def test_decode_frame_is_its_general_path(self, case, version, checked):
+        _, buf, end = case
+        header = codec.HEADER.unpack_from(buf, 0)
+
+        def outcome(f, *args):
+            try:
+                return ("ok", f(buf, 0, end, version, checked, *args))
+            except DecodeError as e:
+                return ("error", e.status, str(e), e.command_id, e.sequence_number)
+        self.assertEqual(outcome(codec.decode_frame),
+                         outcome(codec._decode_frame, header[1], header[2], header[3]))
+
+    @settings(max_examples=300, deadline=None)
+    @given(any_pdu)
+    def test_round_trip(self, pdu):
+        raw = codec.encode(pdu)
+        self.assertEqual(codec.decode(raw, checked=False), (pdu, len(raw)))
+
+
+# the fields the checks look at, any value, valid or not
+_u8 = st.integers(0, 255)
+
+
+@st.composite
+def message(draw, cls):
+    pdu = draw(pdu_of(cls))
+    for field in ("esm_class", "registered_delivery", "source_addr_ton", "source_addr_npi",
+                  "dest_addr_ton", "dest_addr_npi", "priority_flag",
+                  "replace_if_present_flag", "data_coding"):
+        if draw(st.booleans()):
+            setattr(pdu, field, draw(_u8))
+    for field in ("schedule_delivery_time", "validity_period"):
+        if draw(st.integers(0, 3)) == 0:
+            setattr(pdu, field, draw(st.sampled_from(("", "x", "0000000000000000R",
+                                                       "26010112000000+"))))
+    if draw(st.integers(0, 5)) == 0:
+        pdu.short_message = b"x" * draw(st.integers(250, 260))
+    return pdu
+
+
+class CheckFastPathTests(SynchronousTestCase):
+    @settings(max_examples=600, deadline=None)
+    @given(message(P.SubmitSm))
+    def test_submit_sm(self, pdu):
+        cid = CommandId.submit_sm
+        self.assertEqual(_checked(codec._check_submit_sm, pdu, cid),
+                         _checked(codec._check_message, pdu, cid))
+
+    @settings(max_examples=600, deadline=None)
+    @given(message(P.DeliverSm))
+    def test_deliver_sm(self, pdu):
+        cid = CommandId.deliver_sm
+        self.assertEqual(_checked(codec._check_deliver_sm, pdu, cid),
+                         _checked(codec._check_message, pdu, cid))
+
+
+# TLV values as typed, and values no TLV takes (wrong types, out of range, too long)
+_odd_value = st.one_of(st.integers(-2, 300), st.booleans(), st.text(max_size=70),
+                       st.text("\x00ab\xe9", max_size=4), st.binary(max_size=4), st.none())
+
+
+@st.composite
+def tlv_dicts(draw):
+    from .strategies import tlvs
+    out = dict(draw(tlvs))
+    from smpprouter.smpp.tlv import SPECS
+    for name in draw(st.lists(st.sampled_from(sorted(SPECS)), max_size=3)):
+        out[name] = draw(_odd_value)
+    return out
+
+
+class TlvFastPathTests(SynchronousTestCase):
+    @settings(max_examples=600, deadline=None)
+    @given(tlv_dicts())
+    def test_same_as_the_general_encoder(self, tlvs):
+        from smpprouter.smpp.errors import EncodeError
+        from smpprouter.smpp.tlv import _encode_tlvs, encode_tlvs
+
+        def outcome(f):
+            try:
+                return f(tlvs)
+            except EncodeError as e:
+                return ("EncodeError", e.status, str(e))
+            except Exception as e:
+                return (type(e).__name__,)
+        self.assertEqual(outcome(encode_tlvs), outcome(_encode_tlvs))
