@@ -51,6 +51,7 @@ class MessageIds:
         self._refill = refill  # callable() -> Deferred(int), or None
         self._low_water = self._limit // 8 if low_water is None else low_water
         self._refilling = False
+        self._rewatch()
         self.short = None
         if bits == COUNTER_BITS:
             # The SHORT form's ids: blocks of their own from the same counter
@@ -62,27 +63,59 @@ class MessageIds:
         """The next id, written in form ("hex", "decimal" or SHORT)."""
         if form == SHORT:
             return format_short(self.short.next())
-        return format_id(self.next(), form)
+        counter = self._counter
+        if counter < self._watch:   # next(), inline: one id per message
+            self._counter = counter + 1
+            value = self._base | counter
+        else:
+            value = self._next_checked()
+        return "%x" % value if form == "hex" else "%d" % value   # format_id, inline
 
     def next(self) -> int:
+        counter = self._counter
+        if counter < self._watch:   # one test per id until the block's low water
+            self._counter = counter + 1
+            return self._base | counter
+        return self._next_checked()
+
+    def _next_checked(self) -> int:
+        """next() at the block's low water or end (or with no block)."""
         if self._counter >= self._limit:
             self._blocks.pop(0)
             self._counter = 0
-            if not self._blocks:
-                raise IdBlockExhausted("message id block exhausted")
+        if not self._blocks:
+            self._rewatch()
+            raise IdBlockExhausted("message id block exhausted")
         value = (self._blocks[0] << self._bits) | self._counter
         self._counter += 1
         if (self._refill is not None and not self._refilling and len(self._blocks) == 1
                 and self._limit - self._counter <= self._low_water):
             self._refilling = True
             self._refill().addCallback(self._add_block).addBoth(self._refilled)
+        self._rewatch()
         return value
+
+    def _rewatch(self):
+        """Where next() must look again: the counter value from which the next
+        id needs a refill asked for (one block, none asked yet), else the
+        block's end; 0 (always) without a block."""
+        blocks = self._blocks
+        if not blocks:
+            self._base, self._watch = 0, 0
+            return
+        self._base = blocks[0] << self._bits
+        if self._refill is not None and not self._refilling and len(blocks) == 1:
+            self._watch = max(0, self._limit - self._low_water - 1)
+        else:
+            self._watch = self._limit
 
     def _add_block(self, block):
         self._blocks.append(block)
+        self._rewatch()
 
     def _refilled(self, result):
         self._refilling = False
+        self._rewatch()
         return None
 
 

@@ -90,7 +90,12 @@ def encode_entry(entry) -> bytes:
     if type(entry) is Receipt:
         state = entry.state
         if type(state) is int:
-            return pdu + ('["r",%s,%d,%s]' % (_quote(entry.message_id), state,
+            message_id = entry.message_id
+            if not entry.reference and message_id.isascii() and message_id.isalnum():
+                # an SMPP user's receipt, the router's own id: nothing to escape
+                # (a third of the quoting version's cost)
+                return b'%b["r","%b",%d,""]' % (pdu, message_id.encode(), state)
+            return pdu + ('["r",%s,%d,%s]' % (_quote(message_id), state,
                                               _quote(entry.reference))).encode()
         tail = [RECEIPT, entry.message_id, state, entry.reference]
     else:

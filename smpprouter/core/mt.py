@@ -69,6 +69,9 @@ _HELD = ("S", "Q")
 # Statuses counted as themselves in MTPath.submits; any other an upstream
 # answers is counted as -1, so no upstream can grow the label set.
 _KNOWN_STATUS = frozenset(Status)
+# The member itself (an IntEnum) as a module constant: Status.ESME_ROK is a
+# metaclass attribute lookup, 0.14 us, on lines every message takes.
+_ROK = Status.ESME_ROK
 NO_CONNECTOR = ""   # submits answered before any connector took them
 
 
@@ -147,8 +150,8 @@ class MTPath:
         user's (a v3.3 session: SHORT)."""
         self.counters["submitted"] += 1
         latency = self.latency
-        if latency is not None:
-            answer = _timed(answer, latency, self.clock)
+        if latency is not None:   # the time from here to the answer
+            answer = latency.timing(answer, self.clock.seconds)
         try:
             user = self.config.users[s.user]
             form = id_form or user.message_id
@@ -395,7 +398,7 @@ class MTPath:
 
     def _answered(self, resp, s, user, names, index, connector, answer, form, message_id):
         status, upstream_id = resp
-        if status != Status.ESME_ROK:
+        if status != _ROK:
             if status in RETRYABLE_STATUS:
                 self._send(s, user, names, index + 1, status, answer, form, message_id)
                 return
@@ -409,8 +412,8 @@ class MTPath:
         name = connector.name
         if not s.registered_delivery & WANTS_RECEIPT:
             self.counters["accepted"] += 1
-            self._tally(user.name, name, Status.ESME_ROK)
-            answer(Outcome(Status.ESME_ROK, message_id))
+            self._tally(user.name, name, _ROK)
+            answer(Outcome(_ROK, message_id))
             if self.unasked.armed:   # empty while upstreams send only receipts asked for
                 self._sent_unasked(connector.name, upstream_id, user, s, message_id)
             return
@@ -536,8 +539,11 @@ class MTPath:
 
     def _mapped(self, _, message_id, user, connector, answer):
         self.counters["accepted"] += 1
-        self._tally(user, connector, Status.ESME_ROK)
-        answer(Outcome(Status.ESME_ROK, message_id))
+        submits = self.submits
+        if submits is not None:   # _tally, inline: every message with a receipt ends here
+            key = (user, connector, _ROK)
+            submits[key] = submits.get(key, 0) + 1
+        answer(Outcome(_ROK, message_id))
 
     def _not_mapped(self, failure, connector, upstream_id, user, answer):
         # The upstream has the message, but its receipt could never be
@@ -662,16 +668,6 @@ class MTPath:
                                                 changes.get("validity")):
             return Status.ESME_RREPLACEFAIL
         return Status.ESME_ROK
-
-
-def _timed(answer, latency, clock):
-    """answer, observing the time from now until it is called in latency."""
-    start = clock.seconds()
-
-    def timed(outcome):
-        latency.observe(clock.seconds() - start)
-        answer(outcome)
-    return timed
 
 
 def _forgetting(answer, store, key):

@@ -53,6 +53,10 @@ TIMED_OUT = 0x80
 # message_state values counted as themselves in Receipts.states; anything else
 # an upstream sends is counted as 0, so no upstream can grow the label set.
 _STATES = frozenset(MessageState)
+# is_final as data, for the receipt path: a set test, and the digit the lookup
+# records, without a call and a str() per receipt.
+_FINALS = frozenset(s for s in MessageState if is_final(s))
+_FINAL_DIGITS = {int(s): str(int(s)) for s in _FINALS}
 
 
 def wants_receipt(registered_delivery: int, final_state: int) -> bool:
@@ -115,7 +119,7 @@ class Receipts:
             _map_status(upstream.receipt_map, receipt)
         key = normalise(receipt.message_id, upstream.receipt_form)
         # A final outcome is recorded for query_sm by the lookup itself.
-        final = str(receipt.state) if is_final(receipt.state) else None
+        final = _FINAL_DIGITS.get(receipt.state)
         # Each step ends in answer(status): plain callbacks, no Deferred of
         # our own, on the path every receipt takes.
         self.store.get_mapping(connector, key, final).addCallbacks(
@@ -141,23 +145,25 @@ class Receipts:
             self._part(mapping, connector, receipt, answer)
             return
         message_id = mapping.message_id
-        if receipt.state == UNDELIVERED and self.credits is not None \
+        state = receipt.state
+        final = state in _FINALS
+        if state == UNDELIVERED and self.credits is not None \
                 and mapping.user in self.credits.prepaid:
             # refunded if its route says refund_undelivered (its charge's marker
             # says so); once, however often the receipt comes
             self.credits.refund_undelivered(mapping.user, message_id)
-        if mapping.home and is_final(receipt.state):
+        if final and mapping.home:
             # Sent by failover: its record is in its home connector's slot,
             # which the lookup did not touch.
-            self.store.set_state(mapping.home, message_id, str(receipt.state)).addErrback(
+            self.store.set_state(mapping.home, message_id, str(state)).addErrback(
                 self._state_not_kept, mapping.home, message_id)
         delay = self.delay
-        if delay is not None and is_final(receipt.state):
+        if final and delay is not None:
             delay.observe(self.clock.seconds() - mapping.submitted_at)
         asked = mapping.registered_delivery
-        if asked != 1 or receipt.esm_class & 0x20 or receipt.state == ENROUTE:
+        if asked != 1 or receipt.esm_class & 0x20 or state == ENROUTE:
             # not the common case (a final receipt, any outcome asked for)
-            if not relays(asked, receipt.state, receipt.esm_class):
+            if not relays(asked, state, receipt.esm_class):
                 late = asked & TIMED_OUT   # the router's own receipt was given
                 self.counters["receipts_late" if late else "receipts_unwanted"] += 1
                 answer(Status.ESME_ROK)

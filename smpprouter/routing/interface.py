@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from zope.interface import Attribute, Interface
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen (treated as immutable all the same): one is made per message, and a
+# frozen dataclass's __init__ costs three times as much (core/messages.py).
+@dataclass(slots=True)
 class MTRequest:
     """A mobile-terminated message asking for a route."""
     user: str

@@ -32,6 +32,7 @@ from smpprouter.tomlfile import ConfigError
 
 NO_ROUTE = "(no route)"   # MTReject.rule when no [[mt]] rule matched
 _MEMO_LIMIT = 4096        # (user, groups) pairs remembered; more only if groups churn
+_INTERNATIONAL = ("+", "00")   # what rules.normalise strips from a number
 INDEX_FROM = 12           # index destination prefixes of candidate lists this long (measured)
 
 
@@ -173,18 +174,21 @@ class RoutingTable:
     def route_mt(self, request):
         """MTRoute or MTReject for this message; the first matching rule wins. Never raises."""
         try:
+            # rules.normalise's two prefixes; one startswith for the common number
+            # that has neither (two slices cost a third more)
             destination = request.destination_addr
-            if destination[:1] == "+":
-                destination = destination[1:]
-            elif destination[:2] == "00":
-                destination = destination[2:]
+            if destination.startswith(_INTERNATIONAL):
+                destination = destination[1:] if destination[0] == "+" else destination[2:]
             raw_source = source = request.source_addr
-            if source[:1] == "+":
-                source = source[1:]
-            elif source[:2] == "00":
-                source = source[2:]
+            if source.startswith(_INTERNATIONAL):
+                source = source[1:] if source[0] == "+" else source[2:]
             service_type = request.service_type
-            rules, unindexed, index, lengths = self._plan(request.user, request.groups)
+            groups = request.groups
+            # the memo's hit without _plan's call (the common case: the user's config groups)
+            plan = self._memo.get((request.user, groups)) if type(groups) is frozenset else None
+            if plan is None:
+                plan = self._plan(request.user, groups)
+            rules, unindexed, index, lengths = plan
             if index is not None:
                 rules = _narrow(rules, unindexed, index, lengths, destination)
             for dprefix, sprefix, fullmatch, services, decisions, pricing, rewrite, name \

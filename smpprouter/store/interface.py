@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from zope.interface import Attribute, Interface
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen (treated as immutable all the same): one is made per message sent
+# and one per receipt decoded, and a frozen dataclass's __init__ costs three
+# times as much (core/messages.py).
+@dataclass(slots=True)
 class Mapping:
     """What the router must remember of an accepted message to relay its receipt."""
     message_id: str        # the router's id, as handed to the ESME
