@@ -45,10 +45,10 @@ from collections import deque
 from twisted.internet import task
 from twisted.logger import Logger
 
-from ..protocol.base import Reply
 from ..smpp.errors import SMPPError
 from ..smpp.status import Status, status_name
-from ..store.then import Then, plain_forms
+from ..store.then import plain_forms
+from ..then import Then
 from .codec import CorruptEntry, decode_entry, rendering
 
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
@@ -233,7 +233,7 @@ class Deliveries:
                 break
             entry = backlog.popleft()
             # a plain callback pair: only this loop waits for the answer
-            reply = Reply(self._answered, self._unanswered, self._broken, (user, entry))
+            reply = Then(self._answered, self._unanswered, self._broken, (user, entry))
             try:
                 rendered = rendering(entry.payload)
                 if rendered is not None:

@@ -17,7 +17,8 @@ from twisted.logger import Logger
 
 from ..smpp.status import Status
 from ..store.errors import QueueFull, StoreUnavailable
-from ..store.then import Then, plain_forms
+from ..store.then import plain_forms
+from ..then import Then
 from .codec import encode_entry
 from .messages import Receipt
 

@@ -31,7 +31,7 @@ from twisted.logger import Logger
 from twisted.python import failure
 
 from ..ids import normalise
-from ..protocol.base import Reply, ResponseTimeoutError, SessionClosed
+from ..protocol.base import ResponseTimeoutError, SessionClosed
 from ..protocol.smsc import ConnectorBusy, ConnectorUnavailable, Unsendable, UpstreamNack
 from ..routing.interface import MTReject, MTRequest
 from ..smpp.errors import DecodeError, EncodeError
@@ -45,7 +45,8 @@ from ..smpp.status import Status
 from ..smpp.text import count_parts
 from ..store.errors import QueueFull, StoreUnavailable
 from ..store.interface import Mapping
-from ..store.then import Then, plain_forms
+from ..store.then import plain_forms
+from ..then import Then
 from ..metrics.histogram import Latency
 from . import multipart
 from .codec import CorruptEntry, Queued, decode_queued, encode_queued
@@ -383,7 +384,7 @@ class MTPath:
                                      message_id)
                     return
                 s = parts[0]   # a data_sm that fits: as submit_sm
-        connector.send(s, Reply(self._answered, self._not_answered, self._broken,
+        connector.send(s, Then(self._answered, self._not_answered, self._broken,
                                 (s, user, names, index, connector, answer, form, message_id)))
 
     def _broken(self, failure, s, user, names, index, connector, answer, form, message_id):

@@ -30,7 +30,8 @@ from ..smpp.receipt import (MessageState, build_receipt, is_final, parse_receipt
 from ..smpp.status import Status
 from ..smpp.times import format_receipt_date
 from ..store.errors import StoreUnavailable
-from ..store.then import Then, plain_forms
+from ..store.then import plain_forms
+from ..then import Then
 from .codec import encode_entry
 from .credits import UNDELIVERED
 from . import multipart

@@ -8,7 +8,7 @@ turns the session's timer events into actions. What a PDU *means* (a bind's
 credentials, a submit_sm's route) is the subclass's business: it implements
 ``request_received(pdu)`` and answers with ``send_response``.
 
-Requests we send carry a Deferred as their session context, or a Reply where
+Requests we send carry a Deferred as their session context, or a Then (smpprouter/then.py) where
 the sender alone waits (a Deferred and its callback pairs cost several times
 as much, and the hot path sends two requests per message). Either gets the response PDU, whatever its command_status (a
 generic_nack included), or fails with ResponseTimeout or ConnectionLost, so
@@ -28,7 +28,6 @@ from twisted.internet import error, protocol
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorCore
 from twisted.logger import Logger
-from twisted.python.failure import Failure
 
 from ..smpp import codec
 from ..smpp import pdu as P
@@ -39,39 +38,6 @@ from ..smpp.session import (InactivityTimeout, ResponseTimeout, SendEnquireLink,
                             SessionInitTimeout, State, Timers)
 from ..smpp.status import Status
 from ..tcp import set_no_delay
-
-
-class Reply:
-    """A request's context without a Deferred: done(result, *args) or
-    failed(Failure, *args), once. What either raises goes to broken(Failure,
-    *args), never into the protocol that called it (as a Deferred would keep
-    it from the caller)."""
-    __slots__ = ("done", "failed", "broken", "args")
-
-    def __init__(self, done, failed, broken, args=()):
-        self.done = done
-        self.failed = failed
-        self.broken = broken
-        self.args = args
-
-    def callback(self, result):
-        try:
-            self.done(result, *self.args)
-        except Exception:
-            self._broke()
-
-    def errback(self, error=None):
-        try:
-            self.failed(error if isinstance(error, Failure) else Failure(error), *self.args)
-        except Exception:
-            self._broke()
-
-    def _broke(self):
-        reason = Failure()
-        try:
-            self.broken(reason, *self.args)
-        except Exception:
-            _log.failure("a request's answer could not be handled")
 
 
 class TurnWriter:

@@ -410,7 +410,7 @@ class ESMEServerProtocol(SMPPProtocol):
     def deliver(self, entry, reply=None):
         """Send a queued core.messages.Receipt or Inbound as a deliver_sm in the
         session's version; Deferred(response PDU), or `reply` (a Deferred or a
-        base.Reply) hears it.
+        Then) hears it.
 
         Raises SMPPError, nothing sent, when this session cannot carry the
         entry (a body beyond 254 octets to a v3.3 session). The caller checks

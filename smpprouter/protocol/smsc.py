@@ -389,7 +389,7 @@ class Connector(service.MultiService):
 
     def send(self, submission, reply):
         """submit() for a caller that waits with its own reply (a Deferred, or
-        a base.Reply: no Deferred on the path every message takes): its
+        a Then: no Deferred on the path every message takes): its
         callback((status, upstream message_id)) or its errback(one of submit's
         failures), once, maybe before send returns."""
         try:

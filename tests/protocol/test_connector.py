@@ -7,7 +7,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from smpprouter.core.messages import Submission
-from smpprouter.protocol.base import Reply
+from smpprouter.then import Then
 from smpprouter.protocol.smsc import Connector, ConnectorBusy, ConnectorUnavailable, UpstreamNack
 from smpprouter.smpp.status import Status
 from smpprouter.smpp import pdu as P
@@ -114,7 +114,7 @@ class ConnectorTests(SynchronousTestCase):
 
 
 class PlainReplyTests(SynchronousTestCase):
-    """Connector.send with a base.Reply: the core's hot path, without a Deferred."""
+    """Connector.send with a Then: the core's hot path, without a Deferred."""
 
     def setUp(self):
         self.clock = task.Clock()
@@ -123,7 +123,7 @@ class PlainReplyTests(SynchronousTestCase):
         self.heard = []
 
     def reply(self, done=None):
-        return Reply(done or (lambda r, tag: self.heard.append(("done", tag, r))),
+        return Then(done or (lambda r, tag: self.heard.append(("done", tag, r))),
                      lambda f, tag: self.heard.append(("failed", tag, f.type)),
                      lambda f, tag: self.heard.append(("broken", tag, f.type)), ("m",))
 
@@ -158,6 +158,6 @@ class PlainReplyTests(SynchronousTestCase):
 
     def test_an_exception_errback_arrives_as_a_failure(self):
         got = []
-        Reply(None, lambda f: got.append(f), None).errback(ValueError("x"))
+        Then(None, lambda f: got.append(f), None).errback(ValueError("x"))
         self.assertIsInstance(got[0], Failure)
         self.assertIs(got[0].type, ValueError)
