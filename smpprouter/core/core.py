@@ -155,14 +155,7 @@ class Core:
     # -- ISMSCGateway ---------------------------------------------------------
 
     def upstream_deliver(self, connector, delivery, answer):
-        # _deliver, inline (a call less for every receipt and MO)
-        spooling = self.spooling
-        if spooling is not None and not self.store.available:
-            spooling.keep(connector.name, delivery, answer)
-        elif type(delivery) is Receipt:
-            self.receipts.deliver(connector.name, delivery, answer)
-        else:
-            self.mo.deliver(connector.name, delivery, answer)
+        self._deliver(connector.name, delivery, answer)
 
     def _deliver(self, name, delivery, answer):
         """upstream_deliver by connector name (the spool replays through it too)."""
