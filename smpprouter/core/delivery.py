@@ -41,7 +41,7 @@ from collections import deque
 from twisted.internet import task
 from twisted.logger import Logger
 
-from ..protocol.base import Reply
+from ..protocol.base import IdReply
 from ..smpp.errors import SMPPError
 from ..smpp.status import Status, status_name
 from .codec import CorruptEntry, decode_entry, rendering
@@ -219,7 +219,7 @@ class Deliveries:
                 break
             entry = backlog.popleft()
             # a plain callback pair: only this loop waits for the answer
-            reply = Reply(self._answered, self._unanswered, self._broken, (user, entry))
+            reply = IdReply(self._answered, self._unanswered, self._broken, (user, entry))
             try:
                 rendered = rendering(entry.payload)
                 if rendered is not None:
@@ -248,8 +248,7 @@ class Deliveries:
                 return session
         return None
 
-    def _answered(self, resp, user, entry):
-        status = resp.command_status
+    def _answered(self, status, message_id, user, entry):
         if status == Status.ESME_ROK:
             self.counters["acked"] += 1
             self._done(user, entry)
