@@ -54,6 +54,16 @@ else
 		$(AB_PIN) $(AB_ARGS)
 endif
 
+# Whether a compiled build pays (bench.compiled): a copy of the tree with the hot modules
+# compiled by Cython against the same code interpreted (BASELINE, default HEAD),
+# alternately as make bench does; e.g. make bench-compiled ROUNDS=3 AB_ARGS="--paths sync".
+# A measurement, not a build: it gave 0.95-1.00x CPU per message, too little (DESIGN.md).
+.PHONY: bench-compiled
+bench-compiled: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,compiled]' --config-settings editable_mode=compat
+	$(BIN)/python -m bench.compiled $(if $(BASELINE),--baseline $(BASELINE)) \
+		$(if $(ROUNDS),--rounds $(ROUNDS)) --workers $(AB_WORKERS) $(AB_PIN) $(AB_ARGS)
+
 # Where the router's CPU goes under the sync load (py-spy if installed, else cProfile).
 .PHONY: profile
 profile: $(STAMP)

@@ -1,6 +1,7 @@
 """A/B: a baseline commit against the working tree, alternately, on the same load.
 
     python -m bench.ab [--baseline COMMIT] [--rounds 3] [--paths sync,sf,http]
+                       [--tree DIR [--tree-label TEXT]]
                        [--workers 1 [2]] [--count 20000] [--http-duration 5]
                        [--pin-router CPUS --pin-redis CPUS --pin-smsc CPUS --pin-load CPUS]
 
@@ -309,6 +310,10 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--baseline", metavar="COMMIT", help="a commit to compare with; without "
                    "it, the working tree alone")
+    p.add_argument("--tree", metavar="DIR", default=ROOT, help="the code of the tree side "
+                   "(default this working tree; bench.compiled passes its compiled copy)")
+    p.add_argument("--tree-label", metavar="TEXT", help="its name in the table (default "
+                   "the working tree's commit)")
     p.add_argument("--rounds", type=int, default=None, help="default 3 with a baseline, else 1")
     p.add_argument("--paths", default=",".join(PATHS), help="comma-separated: sync,sf,http")
     p.add_argument("--workers", type=int, nargs="+", default=[1])
@@ -343,7 +348,7 @@ def main(argv=None):
         f.write(SITECUSTOMIZE)
     baseline_tree = None
     try:
-        sides = [Side("tree", tree_label(), ROOT, whoami)]
+        sides = [Side("tree", args.tree_label or tree_label(), args.tree, whoami)]
         if args.baseline:
             commit = git("rev-parse", "--verify", args.baseline + "^{commit}")
             baseline_tree = os.path.join(scratch, "baseline")
