@@ -11,6 +11,10 @@ another process) when the user is back.
 Per user, entries wait in a small in-memory backlog between the store and
 the sessions' windows; it is refilled in batches when it runs low, so a busy
 user costs a handful of Redis commands per batch, not per receipt.
+A store that can (RedisStore.deliver_here) also hands over what is queued for
+a user while it has sessions here, in the enqueue's own script, up to the
+backlog's room: a receipt that comes in through this process then costs no
+notification and no read of its own (_Taker).
 
 Entries are receipts and MOs as data (core.messages), stored in the form an
 SMPP v3.4 session takes as is (core/codec.py); a session of another version
@@ -44,6 +48,7 @@ from twisted.logger import Logger
 from ..protocol.base import IdReply
 from ..smpp.errors import SMPPError
 from ..smpp.status import Status, status_name
+from ..store.then import Then, plain_forms
 from .codec import CorruptEntry, decode_entry, rendering
 
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
@@ -77,6 +82,9 @@ class Deliveries:
 
     def __init__(self, store, clock, consumer, batch=100, claim_idle=60.0):
         self.store = store
+        self.plain = plain_forms(store)   # the hot calls without a Deferred (store/then.py)
+        # a store that can hand this process new entries as they are queued
+        self._here = getattr(store, "deliver_here", None)
         self.clock = clock
         self.consumer = consumer
         self.batch = batch
@@ -96,6 +104,8 @@ class Deliveries:
             # itself when it is back and then calls _notified.
             self.store.subscribe(user.name, self._notified).addErrback(
                 self._subscribe_failed, user)
+            if self._here is not None:
+                self._here(user.name, _Taker(self, user.name))
             self._recover(user)
         user.sessions.append(session)
         self._pump(user)
@@ -110,6 +120,8 @@ class Deliveries:
         # The entries stay pending in Redis under our consumer name.
         del self._users[user.name]
         self.store.unsubscribe(user.name)
+        if self._here is not None:
+            self._here(user.name, None)
         for call in user.retries:
             if call.active():
                 call.cancel()
@@ -156,6 +168,8 @@ class Deliveries:
                 if call.active():
                     call.cancel()
             self.store.unsubscribe(user.name)
+            if self._here is not None:
+                self._here(user.name, None)
         self._users.clear()
 
     # -- reading the queue --------------------------------------------------
@@ -273,7 +287,8 @@ class Deliveries:
         """The entry leaves Redis: delivered, or refused for good."""
         user.held.discard(entry.entry_id)
         user.attempts.pop(entry.entry_id, None)
-        self.store.ack(user.name, entry.entry_id).addErrback(self._ack_failed, user, entry)
+        self.plain.ack_then(Then(_acked, self._ack_failed, None, (user, entry)),
+                            user.name, entry.entry_id)
 
     def _unanswered(self, failure, user, entry):
         self.counters["unanswered"] += 1
@@ -300,3 +315,35 @@ class Deliveries:
         if self._users.get(user.name) is user:
             user.backlog.appendleft(entry)
             self._pump(user)
+
+
+def _acked(_, user, entry):
+    pass
+
+
+class _Taker:
+    """What the store asks when it queues an entry for a user this process
+    delivers to (RedisStore.deliver_here): how many new entries to hand over in
+    the same script, and where they go. The entries are then pending for our
+    consumer, exactly as a claim would have left them."""
+    __slots__ = ("deliveries", "name", "consumer")
+
+    def __init__(self, deliveries, name):
+        self.deliveries = deliveries
+        self.name = name
+        self.consumer = deliveries.consumer
+
+    def room(self):
+        deliveries = self.deliveries
+        user = deliveries._users.get(self.name)
+        if user is None or not user.sessions:
+            return 0
+        return deliveries.batch - len(user.backlog)
+
+    def take(self, entries):
+        deliveries = self.deliveries
+        user = deliveries._users.get(self.name)
+        if user is not None:
+            deliveries._fill(entries, user)
+        # else the user left meanwhile: they wait in Redis, pending for us, and
+        # are read again (pending) when the user is back, or reclaimed

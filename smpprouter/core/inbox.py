@@ -17,6 +17,7 @@ from twisted.logger import Logger
 
 from ..smpp.status import Status
 from ..store.errors import QueueFull, StoreUnavailable
+from ..store.then import Then, plain_forms
 from .codec import encode_entry
 from .messages import Receipt
 
@@ -50,6 +51,7 @@ class Inbox:
 
     def __init__(self, store, counters, users=None):
         self.store = store
+        self.plain = plain_forms(store)   # the hot calls without a Deferred (store/then.py)
         self.counters = counters
         self.users = users if users is not None else {}   # name -> config.User
         self.spooling = None   # while Redis is away, entries go to local disk (Core.use_spool)
@@ -74,8 +76,9 @@ class Inbox:
         if self.profiles and type(entry) is Receipt:   # one test when nobody has one
             self.restyled(user, entry)
         queue = queue_for(self.users, user, entry)
-        self.store.enqueue(queue, encode_entry(entry)).addCallbacks(
-            _queued, self._not_queued, (answer,), None, (connector, what, queue, entry, answer))
+        self.plain.enqueue_then(Then(_queued, self._not_queued, None,
+                                     (connector, what, queue, entry, answer)),
+                                queue, encode_entry(entry))
 
     def put_all(self, queue, payloads, connector, what, done, args):
         """done(status for the upstream, *args) once every encoded entry is in
@@ -115,5 +118,5 @@ class Inbox:
         return Status.ESME_RX_T_APPN
 
 
-def _queued(_, answer):
+def _queued(_, connector, what, queue, entry, answer):
     answer(Status.ESME_ROK)

@@ -45,6 +45,7 @@ from ..smpp.status import Status
 from ..smpp.text import count_parts
 from ..store.errors import QueueFull, StoreUnavailable
 from ..store.interface import Mapping
+from ..store.then import Then, plain_forms
 from ..metrics.histogram import Latency
 from . import multipart
 from .codec import CorruptEntry, Queued, decode_queued, encode_queued
@@ -104,6 +105,7 @@ class MTPath:
         self.config = config
         self.routes = routes
         self.store = store
+        self.plain = plain_forms(store)   # the hot calls without a Deferred (store/then.py)
         self.ids = ids
         self.admission = admission
         self.clock = clock
@@ -426,9 +428,10 @@ class MTPath:
         mapping = Mapping(message_id, user.name, s.source, s.destination,
                           self.clock.seconds(), 1, s.registered_delivery)
         # record: msg:{c}:<id> in state SENT beside the mapping, for query_sm
-        self.store.save_mapping(name, key, mapping, upstream.dlr_expiry, record=True) \
-            .addCallbacks(self._mapped, self._not_mapped, (message_id, user.name, name, answer),
-                          None, (name, upstream_id, user.name, answer))
+        self.plain.save_mapping_then(
+            Then(self._mapped, self._unmapped, _unexpected_then,
+                 (message_id, user.name, name, answer, upstream_id)),
+            name, key, mapping, upstream.dlr_expiry, True)
 
     # -- a message the router splits (core/multipart.py) ------------------------
 
@@ -537,13 +540,16 @@ class MTPath:
         # not logged per message.
         self.counters["unasked_markers_lost"] += 1
 
-    def _mapped(self, _, message_id, user, connector, answer):
+    def _mapped(self, _, message_id, user, connector, answer, upstream_id):
         self.counters["accepted"] += 1
         submits = self.submits
         if submits is not None:   # _tally, inline: every message with a receipt ends here
             key = (user, connector, _ROK)
             submits[key] = submits.get(key, 0) + 1
         answer(Outcome(_ROK, message_id))
+
+    def _unmapped(self, failure, message_id, user, connector, answer, upstream_id):
+        self._not_mapped(failure, connector, upstream_id, user, answer)
 
     def _not_mapped(self, failure, connector, upstream_id, user, answer):
         # The upstream has the message, but its receipt could never be
@@ -684,3 +690,7 @@ def _unexpected(failure, answer):
     """A bug in a step of the MT path: the caller still gets its one answer."""
     MTPath.log.failure("a submission failed", failure)
     answer(Outcome(Status.ESME_RSYSERR))
+
+
+def _unexpected_then(failure, message_id, user, connector, answer, upstream_id):
+    _unexpected(failure, answer)

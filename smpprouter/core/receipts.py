@@ -30,6 +30,7 @@ from ..smpp.receipt import (MessageState, build_receipt, is_final, parse_receipt
 from ..smpp.status import Status
 from ..smpp.times import format_receipt_date
 from ..store.errors import StoreUnavailable
+from ..store.then import Then, plain_forms
 from .codec import encode_entry
 from .credits import UNDELIVERED
 from . import multipart
@@ -86,6 +87,7 @@ class Receipts:
 
     def __init__(self, store, inbox, clock, upstreams, counters, metrics=True, credits=None):
         self.store = store
+        self.plain = plain_forms(store)   # the hot calls without a Deferred (store/then.py)
         self.credits = credits       # an UNDELIV receipt may refund a prepaid user
         self.inbox = inbox
         self.clock = clock
@@ -120,11 +122,11 @@ class Receipts:
         key = normalise(receipt.message_id, upstream.receipt_form)
         # A final outcome is recorded for query_sm by the lookup itself.
         final = _FINAL_DIGITS.get(receipt.state)
-        # Each step ends in answer(status): plain callbacks, no Deferred of
-        # our own, on the path every receipt takes.
-        self.store.get_mapping(connector, key, final).addCallbacks(
-            self._found, self._store_down, (upstream, receipt, key, final, answer), None,
-            (connector, receipt, answer)).addErrback(self._unexpected, connector, answer)
+        # Each step ends in answer(status): plain callbacks, no Deferred, on
+        # the path every receipt takes.
+        self.plain.get_mapping_then(
+            Then(self._found, self._not_found, self._found_broken,
+                 (upstream, receipt, key, final, answer)), connector, key, final)
 
     def _found(self, mapping, upstream, receipt, key, final, answer):
         if mapping is None:
@@ -296,6 +298,12 @@ class Receipts:
         finally:
             if counted:
                 self._parked[name] -= 1
+
+    def _not_found(self, failure, upstream, receipt, key, final, answer):
+        self._store_down(failure, upstream.name, receipt, answer)
+
+    def _found_broken(self, failure, upstream, receipt, key, final, answer):
+        self._unexpected(failure, upstream.name, answer)
 
     def _unexpected(self, failure, connector, answer):
         # A bug in a step: the upstream keeps the receipt and sends it again.

@@ -11,8 +11,8 @@ from zope.interface import Attribute, Interface
 
 
 # Not frozen (treated as immutable all the same): one is made per message sent
-# and one per receipt decoded, and a frozen dataclass's __init__ costs three
-# times as much (core/messages.py).
+# and one per receipt decoded (a Delivery per entry read), and a frozen
+# dataclass's __init__ costs three times as much (core/messages.py).
 @dataclass(slots=True)
 class Mapping:
     """What the router must remember of an accepted message to relay its receipt."""
@@ -30,7 +30,7 @@ class Mapping:
                            # receipt comes when every part is final); 0: a message as sent
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Delivery:
     """One pending entry of a user's delivery queue."""
     entry_id: str   # the stream entry id

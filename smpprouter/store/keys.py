@@ -14,13 +14,24 @@ IDS = b"ids:{router}"   # INCRBY counter behind allocate_id_block
 METRICS = b"metrics:{router}"   # hash: a worker's consumer name -> its metrics snapshot
 
 
+_MAPPING_PREFIXES = {}
+
+
 def mapping_prefix(connector: str) -> bytes:
     """map:{connector}: — the upstream id is appended to it."""
-    return b"map:{" + connector.encode("utf-8", "surrogatepass") + b"}:"
+    prefix = _MAPPING_PREFIXES.get(connector)
+    if prefix is None:   # connectors come from the config: a handful of entries
+        prefix = _MAPPING_PREFIXES[connector] = \
+            b"map:{" + connector.encode("utf-8", "surrogatepass") + b"}:"
+    return prefix
 
 
 def mapping(connector: str, upstream_id: str) -> bytes:
-    return mapping_prefix(connector) + upstream_id.encode("utf-8", "surrogatepass")
+    """Made twice per message (its save, its receipt's lookup): the prefix is kept."""
+    prefix = _MAPPING_PREFIXES.get(connector)
+    if prefix is None:
+        prefix = mapping_prefix(connector)
+    return prefix + upstream_id.encode("utf-8", "surrogatepass")
 
 
 def queue(user: str) -> bytes:

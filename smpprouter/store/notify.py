@@ -43,7 +43,7 @@ class _SubscriberProtocol(FastProtocol):
                 return
             if kind == b"unsubscribe":
                 return
-        self.replyQueue.put(reply)
+        super().replyReceived(reply)
 
 
 class _SubscriberFactory(txredisapi.RedisFactory):

@@ -66,6 +66,9 @@ class OutboundMixin:
         self._finishes = {}   # connector -> [(flag, entry id, id, state, code, upstream, d)]
         self._states = {}     # connector -> [(key, state, code, d)]
         self._sents = {}      # connector -> [(b"sent", key, user, ttl, d)]
+        # connector -> positions in its save_mapping batch of the records that
+        # SAVE_SENT makes from the mappings themselves (redis.py save_mapping)
+        self._own_records = {}
 
     # -- batched: one script per connector per turn
 
@@ -131,6 +134,9 @@ class OutboundMixin:
         dues: timeouts.py)."""
         outs, finishes, states, sents = self._outs, self._finishes, self._states, self._sents
         self._outs, self._finishes, self._states, self._sents = {}, {}, {}, {}
+        owns = self._own_records
+        if owns:
+            self._own_records = {}
         size = self.max_batch
         sha = scripts.ENQUEUE_OUT.sha
         for connector, items in outs.items():
@@ -143,15 +149,18 @@ class OutboundMixin:
                     args.extend(item[:-1])
                 flight.send(args, chunk, self._enqueued_outbound, connector)
         sha = scripts.SAVE_SENT.sha
-        for connector, sent in sents.items():
+        for connector in (sents.keys() | owns.keys()) if owns else sents:
+            sent = sents.get(connector, [])
+            own = owns.get(connector) if owns else None
             maps = saves.pop(connector, [])
+            whole = -1
             if len(maps) + len(sent) <= size:   # the usual case: one command, no sorting
-                chunks = ((maps, sent),)
-            else:
-                chunk_list = list(_chunks(maps + sent, size))
-                chunks = [([i for i in c if len(i) == 4], [i for i in c if len(i) == 5])
-                          for c in chunk_list]
-            for maps_, sent_ in chunks:
+                chunks = ((maps, sent, 0),)
+                whole = len(maps)
+            else:   # maps first, in order: a chunk's maps start at its position
+                chunks = [([i for i in c if len(i) == 4], [i for i in c if len(i) == 5], k * size)
+                          for k, c in enumerate(_chunks(maps + sent, size))]
+            for maps_, sent_, start in chunks:
                 args = [b"EVALSHA", sha, len(maps_) + len(sent_)]
                 args += [item[0] for item in maps_]
                 args += [item[1] for item in sent_]
@@ -160,8 +169,9 @@ class OutboundMixin:
                     args += (ttl, value)
                 for _, _, user, ttl, _ in sent_:
                     args += (user, ttl)
+                args += _own_args(own, connector, start, len(maps_), whole)
                 if dues:
-                    args += self._due_args(dues, connector)
+                    args += self._due_args(dues, connector, whole)
                 flight.send(args, maps_ + sent_, _done)
         now = repr(self._clock()) if finishes or states else None   # final dates
         sha = scripts.FINISH_OUT.sha
@@ -339,6 +349,18 @@ def _all(ds):
 
 def _first_error(ds):
     return _all(ds).addCallback(lambda _: None)
+
+
+def _own_args(own, connector, start, count, whole):
+    """SAVE_SENT's arguments for the records it makes from the mappings at
+    positions own (of the connector's turn) among the count from start."""
+    if not own:
+        return (b"",)
+    prefix = keys.message(connector, "")
+    if len(own) == whole:   # every mapping of the turn, all in this one script
+        return (prefix, b"*")
+    local = [i - start + 1 for i in own if start <= i < start + count]
+    return (prefix, len(local), *local)
 
 
 def _done(reply, items):

@@ -10,7 +10,9 @@ handful of commands written together on one connection:
                    for each key) -- measured faster than a pipeline of SETs
     get_mapping    one MGET per connector
     enqueue        one EVALSHA per user (ENQUEUE: bound check, XADD each,
-                   PEXPIRE retention, PUBLISH once)
+                   PEXPIRE retention, PUBLISH once; or, for a user this process
+                   delivers to (deliver_here), the read of its new entries
+                   instead of the notification)
     ack            one EVALSHA per user (ACK: XACK + XDEL of all the ids)
     allocate_id_block  one INCRBY for all callers of the turn
     claim, pending, reclaim   one command each (READ script / XAUTOCLAIM)
@@ -49,6 +51,7 @@ import txredisapi
 from twisted.internet import defer
 from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from . import keys, scripts, timeouts
@@ -119,6 +122,8 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         self._saves = {}      # connector -> [(key, ttl, value, d)]
         self._gets = {}       # connector -> [(key, state or None, d)]
         self._enqueues = {}   # user -> [(payload, d)]
+        self._here = {}       # user -> who delivers its queue in this process (deliver_here)
+        self._plain_users = {}   # user -> whether JSON leaves the name unescaped
         self._acks = {}       # user -> [(entry_id, d)]
         self._ids = []        # [(d,)]
         self._commands = []   # [(args, d)]
@@ -283,18 +288,25 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         return d
 
     def save_mapping(self, connector, upstream_id, mapping, ttl, record=False):
-        """record: also create the message's record (state SENT) for query_sm,
-        in the same script (record_sent without a Deferred of its own)."""
+        d = defer.Deferred()
+        self.save_mapping_then(d, connector, upstream_id, mapping, ttl, record)
+        return d
+
+    def save_mapping_then(self, then, connector, upstream_id, mapping, ttl, record=False):
+        """save_mapping answering then (then.py). record: also create the
+        message's record (state SENT) for query_sm, in the same script
+        (record_sent without a Deferred of its own)."""
         if not self._running:
-            return self._not_running()
+            then.errback(self._stopped())
+            return
         ttl = int(ttl)
         if ttl <= 0:
-            return defer.fail(ValueError(f"mapping TTL must be >= 1 s, got {ttl}"))
-        d = defer.Deferred()
+            then.errback(ValueError(f"mapping TTL must be >= 1 s, got {ttl}"))
+            return
         items = self._saves.get(connector)
         if items is None:
             items = self._saves[connector] = []
-        items.append((keys.mapping(connector, upstream_id), ttl, encode_mapping(mapping), d))
+        items.append((keys.mapping(connector, upstream_id), ttl, encode_mapping(mapping), then))
         if self._timeouts and mapping.registered_delivery & 0x13 \
                 and connector in self._timeouts:
             # due:{c} gets it in the script that SETs it (timeouts.py)
@@ -303,54 +315,78 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
                 dues = self._dues[connector] = []
             dues.append(upstream_id)
         if record:
-            sents = self._sents.get(connector)
-            if sents is None:
-                sents = self._sents[connector] = []
-            sents.append((b"sent", keys.message(connector, mapping.message_id),
-                          mapping.user.encode("utf-8", "surrogatepass"), ttl, None))
+            user = mapping.user
+            plain = self._plain_users.get(user)
+            if plain is None:
+                plain = self._plain_users[user] = _plain_json(user)
+            message_id = mapping.message_id
+            if plain and message_id.isascii() and message_id.isalnum():
+                # the script reads id and user off the mapping (scripts.SAVE_SENT)
+                own = self._own_records.get(connector)
+                if own is None:
+                    own = self._own_records[connector] = []
+                own.append(len(items) - 1)
+            else:
+                sents = self._sents.get(connector)
+                if sents is None:
+                    sents = self._sents[connector] = []
+                sents.append((b"sent", keys.message(connector, message_id),
+                              user.encode("utf-8", "surrogatepass"), ttl, None))
         if self._flush_call is None:
             self._flush_call = self._reactor.callLater(0, self._flush)
-        return d
 
     def get_mapping(self, connector, upstream_id, state=None):
-        """state (a final state's digit): also record it as the outcome of the
-        mapped message, if its record exists, in the same command (a receipt's
-        set_state without a command of its own)."""
-        if not self._running:
-            return self._not_running()
         d = defer.Deferred()
+        self.get_mapping_then(d, connector, upstream_id, state)
+        return d
+
+    def get_mapping_then(self, then, connector, upstream_id, state=None):
+        """get_mapping answering then (then.py). state (a final state's digit):
+        also record it as the outcome of the mapped message, if its record
+        exists, in the same command (a receipt's set_state without a command
+        of its own)."""
+        if not self._running:
+            then.errback(self._stopped())
+            return
         items = self._gets.get(connector)
         if items is None:
             items = self._gets[connector] = []
-        items.append((keys.mapping(connector, upstream_id), state, d))   # d last: _fail_items
+        items.append((keys.mapping(connector, upstream_id), state, then))   # last: _fail_items
         if self._flush_call is None:
             self._flush_call = self._reactor.callLater(0, self._flush)
-        return d
 
     def enqueue(self, user, payload):
         """Deferred(entry id); errbacks QueueFull if dlv:{user} holds max_queue entries."""
-        if not self._running:
-            return self._not_running()
         d = defer.Deferred()
+        self.enqueue_then(d, user, payload)
+        return d
+
+    def enqueue_then(self, then, user, payload):
+        if not self._running:
+            then.errback(self._stopped())
+            return
         items = self._enqueues.get(user)
         if items is None:
             items = self._enqueues[user] = []
-        items.append((payload, d))
+        items.append((payload, then))
         if self._flush_call is None:
             self._flush_call = self._reactor.callLater(0, self._flush)
-        return d
 
     def ack(self, user, entry_id):
-        if not self._running:
-            return self._not_running()
         d = defer.Deferred()
+        self.ack_then(d, user, entry_id)
+        return d
+
+    def ack_then(self, then, user, entry_id):
+        if not self._running:
+            then.errback(self._stopped())
+            return
         items = self._acks.get(user)
         if items is None:
             items = self._acks[user] = []
-        items.append((entry_id, d))
+        items.append((entry_id, then))
         if self._flush_call is None:
             self._flush_call = self._reactor.callLater(0, self._flush)
-        return d
 
     def claim(self, user, consumer=None, count=100):
         """New entries of dlv:{user} (XREADGROUP ... >), now pending for consumer."""
@@ -424,6 +460,18 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
 
     def unsubscribe(self, user):
         return self._notifier.unsubscribe(keys.channel(user))
+
+    def deliver_here(self, user, taker):
+        """taker: this process delivers user's queue now (None: no longer). Each
+        turn's enqueue for user then asks taker.room() how many entries it can
+        take at once; if any, the enqueue's own script reads them for
+        taker.consumer (as claim would: pending for it) and hands them to
+        taker.take([Delivery]) with no notification and no read of its own.
+        Other processes still hear of whatever is left unread."""
+        if taker is None:
+            self._here.pop(user, None)
+        else:
+            self._here[user] = taker
 
     # -- metrics (smpprouter/metrics): one flush per scrape or publish
 
@@ -511,7 +559,11 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
     # -- queueing
 
     def _not_running(self):
-        return defer.fail(StoreUnavailable("the store is not started (or stopped)"))
+        return defer.fail(self._stopped())
+
+    @staticmethod
+    def _stopped():
+        return StoreUnavailable("the store is not started (or stopped)")
 
     def _schedule(self):
         if self._flush_call is None:
@@ -573,6 +625,7 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         size = self.max_batch
         sha = scripts.SAVE_MAPPINGS.sha
         for connector, items in saves.items():
+            whole = len(items) if len(items) <= size else -1
             for chunk in _chunks(items, size):
                 args = [b"EVALSHA", sha, len(chunk)]
                 args += [item[0] for item in chunk]
@@ -580,14 +633,25 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
                     args.append(ttl)
                     args.append(value)
                 if dues:
-                    args += self._due_args(dues, connector)
+                    args += self._due_args(dues, connector, whole)
                 flight.send(args, chunk, _saved)
         sha = scripts.ENQUEUE.sha
+        here = self._here
         for user, items in enqueues.items():
+            taker = here.get(user) if here else None
+            room = taker.room() if taker is not None else 0
             head = [b"EVALSHA", sha, 1, keys.queue(user), self.max_queue,
                     self._retention_ms.get(user, self.retention_ms), keys.channel(user)]
             for chunk in _chunks(items, size):
-                flight.send(head + [item[0] for item in chunk], chunk, self._enqueued, user)
+                if room > 0:   # the first chunk's script hands entries to this process
+                    args = head + [taker.consumer, room]
+                    ctx = (user, taker)
+                    room = 0
+                else:
+                    args = head + [b"", 0]
+                    ctx = (user, None)
+                args += [item[0] for item in chunk]
+                flight.send(args, chunk, self._enqueued, ctx)
         sha = scripts.ACK.sha
         for user, items in acks.items():
             head = [b"EVALSHA", sha, 1, keys.queue(user)]
@@ -615,13 +679,22 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
             flight.send(args, ((d,),), _replied)
         flight.launch()
 
-    def _enqueued(self, reply, items, user):
-        for (_, d), entry_id in zip(items, reply):
+    def _enqueued(self, reply, items, ctx):
+        user, taker = ctx
+        ids = reply if taker is None else reply[0]
+        for (_, d), entry_id in zip(items, ids):
             if entry_id is None:
                 _reject(d, QueueFull(f"the delivery queue of {user!r} already holds "
                                      f"{self.max_queue} entries"))
             else:
                 _resolve(d, entry_id.decode())
+        if taker is not None and reply[1]:
+            # after the enqueuers heard (the upstream is answered first, as when
+            # the entry was read after a notification)
+            try:
+                taker.take(self._deliveries(user, reply[1]))
+            except Exception:   # a bug there: still pending for it, never lost
+                log.failure("store: handing over new entries of {user} failed", user=user)
 
 
 class _Flight:
@@ -645,13 +718,12 @@ class _Flight:
         self.outstanding += 1
         self.store.commands += 1
         try:
-            d = self.conn.execute_command(*args)
+            # no Deferred: the reply comes straight back (protocol.py send_command)
+            self.conn.send_command(args, self._answered, self._refused,
+                                   (args, items, handler, ctx))
         except Exception as e:  # txredisapi.ConnectionError: "Not connected"
             self.outstanding -= 1
             self._fail_items(items, self._unavailable(e))
-            return
-        d.addCallbacks(self._reply, self._error, (items, handler, ctx), None,
-                       (args, items, handler, ctx))
 
     def launch(self):
         if self.conn is None:
@@ -667,6 +739,12 @@ class _Flight:
             self.done = defer.Deferred()
             self.store._flights.add(self)
             self.timer = self.store._reactor.callLater(self.store.timeout, self._timed_out)
+
+    def _answered(self, reply, sent):
+        self._reply(reply, sent[1], sent[2], sent[3])
+
+    def _refused(self, error, sent):
+        self._error(Failure(error), *sent)
 
     def _reply(self, reply, items, handler, ctx):
         self.store._impaired = False
@@ -774,6 +852,12 @@ def _replied(reply, items):
 
 def _text(value):
     return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value
+
+
+def _plain_json(text):
+    """Whether JSON (codec.encode_mapping's escaper) writes text as it is:
+    printable ASCII without a quote or a backslash."""
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
 
 
 def _hash_pairs(reply):

@@ -23,12 +23,28 @@ class Script:
 # A connector with a receipt_timeout (store/timeouts.py): the mappings that wait
 # for a receipt are ZADDed to due:{c} (member the upstream id, score the unix ms
 # the router's own receipt is due) by the script that SETs them. ARGV ends with
-# the due key, then score, member pairs; nothing when there are none.
+# the due key, the score (one per turn), then either '*' and the length of the
+# map:{c}: prefix (every mapping of the script waits: each member is its key
+# less the prefix, so no argument per message) or the members; nothing when
+# there are none. One ZADD for them all.
 _DUE_LIB = b"""
-local function due(a)
+local function due(a, n)
   local k = ARGV[a]
   if not k then return end
-  for j = a + 1, #ARGV, 2 do redis.call('ZADD', k, ARGV[j], ARGV[j + 1]) end
+  local score, pairs = ARGV[a + 1], {}
+  if ARGV[a + 2] == '*' then
+    local cut = tonumber(ARGV[a + 3]) + 1
+    for i = 1, n do
+      pairs[#pairs + 1] = score
+      pairs[#pairs + 1] = string.sub(KEYS[i], cut)
+    end
+  else
+    for j = a + 2, #ARGV do
+      pairs[#pairs + 1] = score
+      pairs[#pairs + 1] = ARGV[j]
+    end
+  end
+  if #pairs > 0 then redis.call('ZADD', k, unpack(pairs)) end
 end
 """
 
@@ -37,7 +53,7 @@ SAVE_MAPPINGS = Script(_DUE_LIB + b"""
 for i = 1, #KEYS do
   redis.call('SET', KEYS[i], ARGV[2 * i], 'EX', ARGV[2 * i - 1])
 end
-due(2 * #KEYS + 1)
+due(2 * #KEYS + 1, #KEYS)
 return #KEYS
 """)
 
@@ -48,34 +64,52 @@ return #KEYS
 # reads the mapping, so query_sm costs the receipt path no command of its
 # own. The id is read off the JSON array's first string (router ids have no
 # escapes; one that has one is left alone). The record has no blob left by
-# then (SENT dropped it). Returns the mappings (nil where none), as MGET would.
+# then (SENT dropped it); a record always has its field s (SAVE_SENT,
+# ENQUEUE_OUT), so an HSET that adds both s and f found none.
+# Returns the mappings (nil where none), as MGET would.
 # A connector with a receipt_timeout adds the due key and the length of the map
 # prefix after the states: a final receipt takes its message out of due:{c}; one
 # whose router-made receipt is being written (a negative score: a sweep's lease)
 # reads as no mapping yet, so it waits and then finds the late marker.
+# Commands per batch, not per receipt, where Redis has a multi-key form (MGET,
+# ZMSCORE, ZREM); only the records' HSETs are one per receipt.
 GET_MAPPINGS = Script(b"""
-local out = {}
 local n = #KEYS
+local out = redis.call('MGET', unpack(KEYS))
 local dk, cut = ARGV[n + 3], tonumber(ARGV[n + 4] or 0) + 1
-for i = 1, n do
-  local v = redis.call('GET', KEYS[i])
-  local state = ARGV[i + 2]
-  if v and state ~= '' and dk then
-    local member = string.sub(KEYS[i], cut)
-    local score = redis.call('ZSCORE', dk, member)
-    if score and tonumber(score) < 0 then
-      v = false
-    elseif score then
-      redis.call('ZREM', dk, member)
+if dk then
+  local at, members = {}, {}
+  for i = 1, n do
+    if out[i] and ARGV[i + 2] ~= '' then
+      at[#at + 1] = i
+      members[#members + 1] = string.sub(KEYS[i], cut)
     end
   end
-  out[i] = v
+  if #members > 0 then
+    local scores = redis.call('ZMSCORE', dk, unpack(members))
+    local ended = {}
+    for j = 1, #members do
+      local score = scores[j]
+      if score and tonumber(score) < 0 then
+        out[at[j]] = false
+      elseif score then
+        ended[#ended + 1] = members[j]
+      end
+    end
+    if #ended > 0 then redis.call('ZREM', dk, unpack(ended)) end
+  end
+end
+for i = 1, n do
+  local v, state = out[i], ARGV[i + 2]
   if v and state ~= '' then
     local id = string.match(v, '^%["([^"\\\\]*)"')
     if id then
       local k = ARGV[2] .. id
-      if redis.call('EXISTS', k) == 1 then
-        redis.call('HSET', k, 's', state, 'f', ARGV[1])
+      -- every record has an s: 2 new fields mean there was none (gone, or
+      -- never made), and the hash HSET just made goes again. One command in
+      -- the common case instead of EXISTS + HSET.
+      if redis.call('HSET', k, 's', state, 'f', ARGV[1]) == 2 then
+        redis.call('DEL', k)
       end
     end
   end
@@ -83,12 +117,19 @@ end
 return out
 """)
 
-# KEYS: dlv:{u}   ARGV: max_queue, retention_ms, channel, payload1, payload2, ...
+# KEYS: dlv:{u}   ARGV: max_queue, retention_ms, channel, consumer, count,
+# payload1, payload2, ...
 # Returns one entry id per payload, or nil for a payload refused because the
 # stream already holds max_queue entries: an undelivered receipt is never
 # trimmed, so the bound refuses instead (XLEN counts delivered-but-unacked
 # entries too: ack deletes them). The group is made with id 0 with the stream,
 # so no entry can ever precede it.
+# consumer '' (nobody here to hand them to): the channel is PUBLISHed once.
+# Else (a process with a receiving session of the user, count its room): the
+# same script reads up to count new entries for that consumer (XREADGROUP >,
+# as the READ script would: they are pending for it) and returns {ids, those
+# entries}; the channel is PUBLISHed only if new entries are left unread (or
+# the read failed), so another reader hears of them.
 ENQUEUE = Script(b"""
 local k = KEYS[1]
 if redis.call('EXISTS', k) == 0 then
@@ -96,20 +137,34 @@ if redis.call('EXISTS', k) == 0 then
 end
 local room = tonumber(ARGV[1]) - redis.call('XLEN', k)
 local ids = {}
-local added = 0
-for i = 4, #ARGV do
+local added, last = 0, nil
+for i = 6, #ARGV do
   if added < room then
-    ids[i - 3] = redis.call('XADD', k, '*', 'p', ARGV[i])
+    last = redis.call('XADD', k, '*', 'p', ARGV[i])
+    ids[i - 5] = last
     added = added + 1
   else
-    ids[i - 3] = false
+    ids[i - 5] = false
   end
 end
+if ARGV[4] == '' then
+  if added > 0 then
+    redis.call('PEXPIRE', k, ARGV[2])
+    redis.call('PUBLISH', ARGV[3], added)
+  end
+  return ids
+end
+local taken = false
 if added > 0 then
   redis.call('PEXPIRE', k, ARGV[2])
-  redis.call('PUBLISH', ARGV[3], added)
+  local r = redis.pcall('XREADGROUP', 'GROUP', 'dlv', ARGV[4], 'COUNT', ARGV[5],
+                        'STREAMS', k, '>')
+  if type(r) == 'table' and not r.err and r[1] then taken = r[1][2] end
+  if not taken or #taken == 0 or taken[#taken][1] ~= last then
+    redis.call('PUBLISH', ARGV[3], added)
+  end
 end
-return ids
+return {ids, taken}
 """)
 
 # KEYS: dlv:{u}   ARGV: consumer, count, '>' (new entries) or '0' (own pending)
@@ -432,9 +487,15 @@ return #KEYS
 """)
 
 # KEYS: n map:{c}:<upstream id>, then msg:{c}:<id> ...
-# ARGV: n, then ttl, value per mapping, then user, ttl per message, then the dues
+# ARGV: n, then ttl, value per mapping, then user, ttl per message, then the
+# records made from their mappings (below), then the dues
 # SAVE_MAPPINGS and record_sent of one connector in one command: a message sent
 # synchronously is remembered as SENT for query_sm, with its mapping.
+# The records of save_mapping(record=True) whose router id and user JSON
+# leaves unescaped (store/redis.py checks) are read off the mapping's own
+# array instead, with its ttl: the msg:{c}: prefix, then '*' (every mapping of
+# the script) or a count and the mappings' positions; '' for none. Three
+# arguments fewer per message.
 SAVE_SENT = Script(_DUE_LIB + b"""
 local n = tonumber(ARGV[1])
 for i = 1, n do
@@ -446,7 +507,28 @@ for i = n + 1, #KEYS do
   redis.call('EXPIRE', KEYS[i], ARGV[a + 1])
   a = a + 2
 end
-due(a)
+local prefix = ARGV[a]
+a = a + 1
+if prefix ~= '' then
+  local function record(i)
+    local id, user = string.match(ARGV[2 * i + 1], '^%["([^"\\\\]*)","([^"\\\\]*)"')
+    if id then
+      local k = prefix .. id
+      redis.call('HSET', k, 'u', user, 's', 'U')
+      redis.call('EXPIRE', k, ARGV[2 * i])
+    end
+  end
+  local which = ARGV[a]
+  a = a + 1
+  if which == '*' then
+    for i = 1, n do record(i) end
+  else
+    local count = tonumber(which)
+    for j = a, a + count - 1 do record(tonumber(ARGV[j])) end
+    a = a + count
+  end
+end
+due(a, n)
 return #KEYS
 """)
 

@@ -114,14 +114,18 @@ class TimeoutsMixin:
             args += (_b(member), marker)
         return self._command(*args)
 
-    def _due_args(self, dues, connector):
+    def _due_args(self, dues, connector, keys):
         """The dues of connector for the ARGV of its first save script, or ():
-        one clock reading for the turn's messages."""
+        one clock reading for the turn's messages. keys: how many mappings the
+        script SETs, when they are all the connector saves this turn (-1 if
+        not): if each of them waits, the script takes their members from their
+        keys (scripts._DUE_LIB)."""
         pending = dues.pop(connector, None)
         if not pending:
             return ()
         score = int((self._clock() + self._timeouts.get(connector, 0)) * 1000)
-        args = [key(connector)]
-        for member in pending:
-            args += (score, member.encode("utf-8", "surrogatepass"))
+        if len(pending) == keys:
+            return (key(connector), score, b"*", len(mapping_prefix(connector)))
+        args = [key(connector), score]
+        args += [member.encode("utf-8", "surrogatepass") for member in pending]
         return args

@@ -210,3 +210,56 @@ class DeliveriesTests(SynchronousTestCase):
         self.assertEqual(sorted(store.acked), ["0-0", "1-0"])
         self.assertEqual(len(session.sent), 1)
         self.flushLoggedErrors()
+
+
+class HandingStore(FakeStore):
+    """A FakeStore that, like RedisStore, can hand new entries to this process."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.here = {}
+
+    def deliver_here(self, user, taker):
+        if taker is None:
+            self.here.pop(user, None)
+        else:
+            self.here[user] = taker
+
+
+class HandOverTests(SynchronousTestCase):
+    def setUp(self):
+        self.clock = task.Clock()
+        self.store = HandingStore()
+        self.deliveries = Deliveries(self.store, self.clock, "c", batch=10)
+
+    def test_a_user_with_a_session_here_takes_what_fits_its_backlog(self):
+        session = FakeSession(window=3)
+        self.deliveries.attach(session)
+        taker = self.store.here["u"]
+        self.assertEqual(taker.consumer, "c")
+        self.assertEqual(taker.room(), 10)
+        taker.take(entries(0, 5))
+        self.assertEqual(len(session.sent), 3)       # the window; 2 wait in the backlog
+        self.assertEqual(taker.room(), 8)
+        taker.take(entries(3, 4))                    # 3 and 4 held already: not twice
+        session.answer_all()
+        session.answer_all()
+        session.answer_all()
+        self.assertEqual(sorted(self.store.acked), sorted("%d-0" % i for i in range(7)))
+
+    def test_the_user_leaving_ends_the_hand_over(self):
+        session = FakeSession()
+        self.deliveries.attach(session)
+        taker = self.store.here["u"]
+        self.deliveries.detach(session)
+        self.assertNotIn("u", self.store.here)
+        self.assertEqual(taker.room(), 0)
+        taker.take(entries(0, 1))   # answered late: left pending, nothing sent
+        self.assertEqual(session.sent, [])
+
+    def test_stop_ends_every_hand_over(self):
+        self.deliveries.attach(FakeSession("a"))
+        self.deliveries.attach(FakeSession("b"))
+        self.assertEqual(sorted(self.store.here), ["a", "b"])
+        self.deliveries.stop()
+        self.assertEqual(self.store.here, {})

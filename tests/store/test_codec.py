@@ -1,5 +1,7 @@
 """The Mapping encoding and the command encoder, against their references."""
 
+import json
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
@@ -8,6 +10,7 @@ import txredisapi
 from smpprouter.store.codec import decode_mapping, encode_mapping
 from smpprouter.store.errors import CorruptValue
 from smpprouter.store.interface import Mapping
+from smpprouter.store import protocol
 from smpprouter.store.protocol import encode_command
 
 any_text = st.text(st.characters(), max_size=40)   # NUL, surrogates, astral planes
@@ -33,6 +36,20 @@ class MappingCodecTests(SynchronousTestCase):
         self.assertEqual(decode_mapping(b'["r","u","s","d",1.5]'),
                          Mapping("r", "u", "s", "d", 1.5))
 
+    @settings(max_examples=300, deadline=None)
+    @given(st.one_of(mappings.map(encode_mapping), st.binary(max_size=60),
+                     st.lists(st.one_of(any_text, st.integers(), st.floats(allow_nan=False)),
+                              max_size=11).map(lambda v: json.dumps(v).encode()),
+                     mappings.map(lambda m: b" " + encode_mapping(m) + b"\n")))
+    def test_decodes_as_json_loads_does(self, raw):
+        """Whatever the value, the answer json.loads gives: a Mapping or CorruptValue."""
+        try:
+            expected = Mapping(*json.loads(raw))
+        except (ValueError, TypeError):
+            self.assertRaises(CorruptValue, decode_mapping, raw)
+        else:
+            self.assertEqual(decode_mapping(raw), expected)
+
     def test_garbage_is_a_clear_error(self):
         for raw in (b"", b"{", b"42", b'["too","few"]', b"\xff"):
             self.assertRaises(CorruptValue, decode_mapping, raw)
@@ -44,3 +61,9 @@ class CommandEncoderTests(SynchronousTestCase):
     def test_same_bytes_as_txredisapi(self, args):
         reference = txredisapi.BaseRedisProtocol(charset=None)
         self.assertEqual(encode_command(args), reference._build_command(*args))
+
+    @given(st.lists(st.one_of(st.binary(max_size=30), st.integers(), st.text(max_size=20),
+                              st.floats(allow_nan=False), st.booleans()),
+                    min_size=1, max_size=10))
+    def test_hiredis_and_the_fallback_loop_agree(self, args):
+        self.assertEqual(encode_command(args), protocol._encode(args))

@@ -677,6 +677,36 @@ class HotPathRecordTests(OutboundTestCase):
         self.assertEqual((record.state, record.final_date, record.user), ("2", T0 + 5, "acme"))
 
     @defer.inlineCallbacks
+    def test_records_made_from_the_mapping_or_from_their_own_arguments(self):
+        """A plain id and user: the script reads them off the mapping; any other
+        (an odd user, an id with a dash): passed as they are. Both alike after."""
+        store = yield self.make_store()
+        cases = [("r1", "acme"), ("r-2", "acme"), ("r3", ODD), ("r4", 'a"b'), ("r5", "b\\c"),
+                 ("r6", "tab\tuser"), ("r7", "acme")]
+        saves = [store.save_mapping("c", "up%d" % i, Mapping(mid, user, "s", "d", T0), 600,
+                                    record=True) for i, (mid, user) in enumerate(cases)]
+        saves.append(store.save_mapping("c", "bare", Mapping("r8", "acme", "s", "d", T0), 600))
+        yield defer.gatherResults(saves)
+        for mid, user in cases:
+            record = yield store.get_message(["c"], mid)
+            self.assertEqual((record.user, record.state), (user, "U"), mid)
+            self.assertTrue(590 <= self.server.command("TTL", "msg:{c}:" + mid) <= 600)
+        self.assertEqual(self.server.command("EXISTS", "msg:{c}:r8"), 0)
+
+    @defer.inlineCallbacks
+    def test_records_made_from_the_mappings_across_chunks(self):
+        store = yield self.make_store(max_batch=3)
+        ids = ["r%d" % i for i in range(8)]
+        saves = [store.save_mapping("c", "up%d" % i, Mapping(mid, "acme", "s", "d", T0), 600,
+                                    record=(i != 4)) for i, mid in enumerate(ids)]
+        saves.append(store.record_sent("c", "x1", "acme", 600))
+        yield defer.gatherResults(saves)
+        for i, mid in enumerate(ids + ["x1"]):
+            self.assertEqual(self.server.command("EXISTS", "msg:{c}:" + mid), int(i != 4), mid)
+        got = yield defer.gatherResults([store.get_mapping("c", "up%d" % i) for i in range(8)])
+        self.assertEqual([m.message_id for m in got], ids)
+
+    @defer.inlineCallbacks
     def test_an_outcome_creates_no_record_where_there_was_none(self):
         store = yield self.make_store()
         yield store.save_mapping("c", "up0", Mapping("r0", "acme", "s", "d", T0), 60)

@@ -10,6 +10,7 @@ from smpprouter.store.embedded import free_port
 from smpprouter.store.errors import CorruptValue, QueueFull, StoreUnavailable
 from smpprouter.store.interface import Delivery, ICorrelationStore, Mapping
 from smpprouter.store.redis import RedisStore
+from smpprouter.store.then import Then
 
 from .support import StoreTestCase, wait_for
 
@@ -398,3 +399,176 @@ class UnixSocketAndACLTests(StoreTestCase):
                            unix_socket=self.socket)
         with self.assertRaises(StoreUnavailable):
             yield store.start()
+
+
+class PlainFormTests(StoreTestCase):
+    """The hot calls' Deferred-free forms (store/then.py) against Redis."""
+
+    @staticmethod
+    def then():
+        d = defer.Deferred()
+        return Then(lambda r: d.callback(r), lambda f: d.callback(f.value)), d
+
+    @defer.inlineCallbacks
+    def test_save_get_enqueue_ack_answer_their_then(self):
+        store = yield self.make_store(max_queue=1)
+        saved, d1 = self.then()
+        store.save_mapping_then(saved, "c", "u1", mapping(), 60, True)
+        got, d2 = self.then()
+        store.get_mapping_then(got, "c", "u1", "2")
+        queued, d3 = self.then()
+        store.enqueue_then(queued, "acme", b"p1")
+        full, d4 = self.then()
+        store.enqueue_then(full, "acme", b"p2")
+        self.assertFalse(saved.called or got.called or queued.called or full.called)
+        results = yield defer.gatherResults([d1, d2, d3, d4])
+        self.assertIsNone(results[0])
+        self.assertEqual(results[1], mapping())
+        self.assertEqual(self.server.command("HGET", "msg:{c}:r00000000", "s"), "2")
+        self.assertIsInstance(results[3], QueueFull)
+        entries = yield store.claim("acme")
+        self.assertEqual(entries, [Delivery(results[2], b"p1")])
+        acked, d5 = self.then()
+        store.ack_then(acked, "acme", results[2])
+        self.assertIsNone((yield d5))
+        self.assertEqual(self.server.command("XLEN", "dlv:{acme}"), 0)
+
+    @defer.inlineCallbacks
+    def test_a_stopped_store_answers_at_once(self):
+        store = yield self.make_store()
+        yield store.stop()
+        for call, args in ((store.save_mapping_then, ("c", "u", mapping(), 60)),
+                           (store.get_mapping_then, ("c", "u")),
+                           (store.enqueue_then, ("acme", b"p")),
+                           (store.ack_then, ("acme", "1-0"))):
+            then, d = self.then()
+            call(then, *args)
+            self.assertTrue(then.called)
+            self.assertIsInstance((yield d), StoreUnavailable)
+
+
+class _Taker:
+    """What Deliveries gives deliver_here: room, consumer, take."""
+
+    def __init__(self, room, consumer="p1"):
+        self.space = room
+        self.consumer = consumer
+        self.taken = []
+        self.arrived = defer.Deferred()   # fires at the first take
+
+    def room(self):
+        return self.space
+
+    def take(self, entries):
+        self.taken.append(entries)
+        if not self.arrived.called:
+            self.arrived.callback(None)
+
+
+class HandOverTests(StoreTestCase):
+    """An enqueue for a user this process delivers to hands the new entries over
+    in its own script (deliver_here): no notification, no read of its own."""
+
+    @defer.inlineCallbacks
+    def subscribed(self, store, *users):
+        calls = []
+        for user in users:
+            yield store.subscribe(user, calls.append)
+        yield wait_for(lambda: sorted(calls) == sorted(users))   # once each when subscribed
+        del calls[:]
+        return calls
+
+    def pending(self, consumer):
+        reply = self.server.command("XPENDING", "dlv:{acme}", "dlv", "-", "+", 100, consumer)
+        return [entry[0] for entry in reply]
+
+    @defer.inlineCallbacks
+    def test_the_entries_are_handed_over_pending_for_the_consumer_and_not_announced(self):
+        store = yield self.make_store()
+        other = yield self.make_store()   # another process, subscribed too
+        calls = yield self.subscribed(other, "acme", "marker")
+        taker = _Taker(10)
+        store.deliver_here("acme", taker)
+        ids = yield defer.gatherResults([store.enqueue("acme", b"r1"),
+                                         store.enqueue("acme", b"r2")])
+        yield taker.arrived   # just after the enqueuers hear: the upstream is answered first
+        self.assertEqual(taker.taken, [[Delivery(ids[0], b"r1"), Delivery(ids[1], b"r2")]])
+        self.assertEqual(self.pending("p1"), ids)
+        # pub/sub keeps order on one connection: acme's would have come first
+        yield store.enqueue("marker", b"x")
+        yield wait_for(lambda: calls == ["marker"])
+        self.assertEqual((yield other.claim("acme", "p2")), [])
+        self.assertEqual((yield store.pending("acme", "p1")),
+                         [Delivery(ids[0], b"r1"), Delivery(ids[1], b"r2")])
+
+    @defer.inlineCallbacks
+    def test_what_does_not_fit_the_room_is_left_unread_and_announced(self):
+        store = yield self.make_store()
+        calls = yield self.subscribed(store, "acme")
+        taker = _Taker(2)
+        store.deliver_here("acme", taker)
+        ids = yield defer.gatherResults([store.enqueue("acme", b"r%d" % i) for i in range(3)])
+        yield taker.arrived
+        self.assertEqual(taker.taken, [[Delivery(ids[0], b"r0"), Delivery(ids[1], b"r1")]])
+        yield wait_for(lambda: calls == ["acme"])
+        self.assertEqual((yield store.claim("acme", "p2")), [Delivery(ids[2], b"r2")])
+
+    @defer.inlineCallbacks
+    def test_older_unread_entries_come_first(self):
+        store = yield self.make_store()
+        first = yield store.enqueue("acme", b"old")   # nobody here to take it yet
+        taker = _Taker(10)
+        store.deliver_here("acme", taker)
+        second = yield store.enqueue("acme", b"new")
+        yield taker.arrived
+        self.assertEqual(taker.taken, [[Delivery(first, b"old"), Delivery(second, b"new")]])
+
+    @defer.inlineCallbacks
+    def test_no_room_or_no_taker_queues_as_before(self):
+        store = yield self.make_store()
+        calls = yield self.subscribed(store, "acme")
+        taker = _Taker(0)
+        store.deliver_here("acme", taker)
+        yield store.enqueue("acme", b"r1")
+        yield wait_for(lambda: calls == ["acme"])
+        store.deliver_here("acme", None)
+        taker.space = 10
+        yield store.enqueue("acme", b"r2")
+        yield wait_for(lambda: calls == ["acme", "acme"])
+        self.assertEqual(taker.taken, [])
+        self.assertEqual([d.payload for d in (yield store.claim("acme", "p1"))], [b"r1", b"r2"])
+
+    @defer.inlineCallbacks
+    def test_a_refused_entry_is_not_handed_over(self):
+        store = yield self.make_store(max_queue=1)
+        taker = _Taker(10)
+        store.deliver_here("acme", taker)
+        results = yield settle([store.enqueue("acme", b"r1"), store.enqueue("acme", b"r2")])
+        yield taker.arrived
+        self.assertIsInstance(results[1], QueueFull)
+        self.assertEqual(taker.taken, [[Delivery(results[0], b"r1")]])
+
+    @defer.inlineCallbacks
+    def test_a_stream_without_its_group_still_takes_the_entry(self):
+        store = yield self.make_store()
+        calls = yield self.subscribed(store, "acme")
+        self.server.command("XADD", "dlv:{acme}", "*", "p", "by hand")
+        taker = _Taker(10)
+        store.deliver_here("acme", taker)
+        entry_id = yield store.enqueue("acme", b"r1")
+        self.assertEqual(taker.taken, [])
+        yield wait_for(lambda: calls == ["acme"])
+        self.assertEqual([d.entry_id for d in (yield store.claim("acme", "p1"))][-1], entry_id)
+
+    @defer.inlineCallbacks
+    def test_the_enqueuers_hear_before_the_entries_are_handed_over(self):
+        store = yield self.make_store()
+        order = []
+        taker = _Taker(10)
+        taker.take = lambda entries: order.append(("taken", len(entries)))
+        store.deliver_here("acme", taker)
+        ds = [store.enqueue("acme", b"r%d" % i).addCallback(lambda _: order.append("heard"))
+              for i in range(2)]
+        yield defer.gatherResults(ds)
+        yield store._command(b"PING")   # a later reply: the hand-over is done by then
+        self.assertEqual(order, ["heard", "heard", ("taken", 2)])

@@ -38,6 +38,32 @@ class TimeoutTests(StoreTestCase):
         self.assertEqual(self.server.command("EXISTS", "due:{other}"), 0)
 
     @defer.inlineCallbacks
+    def test_a_turn_whose_mappings_all_wait_names_them_by_their_keys(self):
+        odd = ["u{1}", "é \ud800 ", "u:3"]   # members cut off their keys, byte for byte
+        yield defer.gatherResults(
+            [self.store.save_mapping("smsc", odd[0], mapping("r1"), 1000, record=True),
+             self.store.save_mapping("smsc", odd[1], mapping("r2"), 1000, record=True)])
+        yield self.store.save_mapping("smsc", odd[2], mapping("r3"), 1000)
+        members = yield self.store._command(b"ZRANGE", b"due:{smsc}", 0, -1)   # raw bytes
+        self.assertEqual(sorted(members),
+                         sorted(m.encode("utf-8", "surrogatepass") for m in odd))
+
+    @defer.inlineCallbacks
+    def test_one_batch_of_final_receipts_ends_the_waits_a_lease_keeps_its_own(self):
+        yield defer.gatherResults([self.store.save_mapping("smsc", "u%d" % i,
+                                                           mapping("r%d" % i), 1000)
+                                   for i in range(4)])
+        self.server.command("ZADD", "due:{smsc}", -(T0 + 500) * 1000, "u2")   # a sweep's
+        found = yield defer.gatherResults([
+            self.store.get_mapping("smsc", "u0", "2"), self.store.get_mapping("smsc", "u1"),
+            self.store.get_mapping("smsc", "u2", "2"), self.store.get_mapping("smsc", "u0", "2"),
+            self.store.get_mapping("smsc", "nope", "2")])
+        self.assertEqual([m and m.message_id for m in found], ["r0", "r1", None, "r0", None])
+        self.assertEqual(self.due()[::2], ["u2", "u1", "u3"])
+        # saved without a record: the final state leaves none behind
+        self.assertEqual(self.server.command("EXISTS", "msg:{smsc}:r0"), 0)
+
+    @defer.inlineCallbacks
     def test_a_final_receipt_ends_the_wait_an_intermediate_does_not(self):
         yield self.store.save_mapping("smsc", "u1", mapping("r1"), 1000)
         yield self.store.get_mapping("smsc", "u1")           # intermediate: MGET
