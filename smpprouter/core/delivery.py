@@ -48,7 +48,7 @@ from twisted.logger import Logger
 from ..smpp.errors import SMPPError
 from ..smpp.status import Status, status_name
 from ..store.then import plain_forms
-from ..then import Then
+from ..then import IdThen, Then
 from .codec import CorruptEntry, decode_entry, rendering
 
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
@@ -233,7 +233,7 @@ class Deliveries:
                 break
             entry = backlog.popleft()
             # a plain callback pair: only this loop waits for the answer
-            reply = Then(self._answered, self._unanswered, self._broken, (user, entry))
+            reply = IdThen(self._answered, self._unanswered, self._broken, (user, entry))
             try:
                 rendered = rendering(entry.payload)
                 if rendered is not None:
@@ -262,8 +262,7 @@ class Deliveries:
                 return session
         return None
 
-    def _answered(self, resp, user, entry):
-        status = resp.command_status
+    def _answered(self, status, message_id, user, entry):
         if status == Status.ESME_ROK:
             self.counters["acked"] += 1
             self._done(user, entry)

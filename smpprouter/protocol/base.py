@@ -168,12 +168,22 @@ class SMPPProtocol(protocol.Protocol):
             return
         session.pdu_received(self.clock.seconds())
         version = session.interface_version
-        decode_frame = codec.decode_frame
+        unpack = _FULL_HEADER.unpack_from
+        decode_read = codec.decode_read
         dispatch = self._dispatch
         try:
             for buf, start, end in self.framer.frames(data):
+                _, cid, status, seq = unpack(buf, start)
+                if cid in _ID_RESPONSES:
+                    message_id = _message_id_of(buf, start, end, status)
+                    if message_id is not None:
+                        self.frame = None
+                        self._id_response(cid, status, seq, message_id)
+                        if session.state is _CLOSED:
+                            return
+                        continue
                 try:
-                    pdu = decode_frame(buf, start, end, version)
+                    pdu = decode_read(buf, start, end, version, cid, status, seq)
                 except DecodeError as e:
                     self._undecodable(e)
                     continue
@@ -227,6 +237,25 @@ class SMPPProtocol(protocol.Protocol):
             self.close("unbind received")
         else:
             self.request_received(pdu)
+
+    def _id_response(self, cid, status, seq, message_id):
+        """_dispatch of a submit_sm_resp or deliver_sm_resp read without its
+        PDU (codec.message_id_of): a context with id_answered(status,
+        message_id) gets the two as they are; any other gets the PDU that
+        decode_frame would have made."""
+        try:
+            context = self.session.response_arrived(cid, seq)
+        except StateError as e:
+            self.log.info("{peer}: ignored {error}", **self.about(), error=e)
+            return
+        if context is not None:
+            answered = getattr(context, "id_answered", None)
+            if answered is not None:
+                answered(status, message_id)
+            else:
+                context.callback(_ID_RESPONSES[cid](status, seq, message_id, {}))
+        if self._idle_waiters:
+            self._check_idle()
 
     def _undecodable(self, e: DecodeError):
         cid, seq = e.command_id, e.sequence_number
@@ -433,3 +462,6 @@ _FACES = frozenset(int(c) for c in CommandId if not c & RESPONSE_BIT) - _UNANSWE
     CommandId.enquire_link, CommandId.unbind}
 _CLOSED = State.CLOSED
 _HEADER = struct.Struct(">I")
+_FULL_HEADER = codec.HEADER
+_ID_RESPONSES = codec.ID_RESPONSES
+_message_id_of = codec.message_id_of

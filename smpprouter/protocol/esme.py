@@ -71,6 +71,8 @@ from ..smpp.times import format_absolute, parse_schedule, parse_validity
 from ..tls import peer_name
 from .base import SMPPProtocol, response_for
 
+_ROK = int(Status.ESME_ROK)   # per submission: an IntEnum member is a 0.1 us lookup on 3.11
+
 _BIND_RESP = {
     CommandId.bind_transmitter: P.BindTransmitterResp,
     CommandId.bind_receiver: P.BindReceiverResp,
@@ -303,7 +305,7 @@ class ESMEServerProtocol(SMPPProtocol):
             status = outcome.status
             self.working -= 1
             self.send_id_response(pdu.command_id | RESPONSE_BIT, status, pdu.sequence_number,
-                                  outcome.message_id if status == Status.ESME_ROK else "")
+                                  outcome.message_id if status == _ROK else "")
             self._answered()
         except Exception:   # never into the core, which called us
             self.log.failure("{peer}: answering a submission failed", **self.about())

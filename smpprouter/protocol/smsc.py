@@ -252,6 +252,13 @@ class _Pending:
         except Exception:   # never into the protocol that called us
             self.reply.errback(Failure())
 
+    def id_answered(self, status, message_id):
+        """callback of a submit_sm_resp read without its PDU (base._id_response)."""
+        try:
+            self.connector._id_resp(status, message_id, self.sent, self.reply)
+        except Exception:   # never into the protocol that called us
+            self.reply.errback(Failure())
+
     def errback(self, reason):
         self.connector._lost(reason, self.reply)
 
@@ -443,21 +450,26 @@ class Connector(service.MultiService):
             reply.errback(ConnectorUnavailable("connector %s: %s" % (self.name, e)))
 
     def _resp(self, resp, sent, reply):
+        """A submit_sm's answer decoded in full (see _id_resp)."""
+        self._id_resp(resp.command_status,
+                      None if resp.command_id == CommandId.generic_nack else resp.message_id,
+                      sent, reply)
+
+    def _id_resp(self, status, message_id, sent, reply):
+        """A submit_sm's answer: its status and message_id (None: a generic_nack)."""
         rtt = self.rtt
         if rtt is not None:
             rtt.observe(self.clock.seconds() - sent)
-            status = resp.command_status
-            if status not in _KNOWN_STATUS:
-                status = -1   # no upstream can grow the label set
+            label = status if status in _KNOWN_STATUS else -1   # no upstream can grow the label set
             responses = self.responses
-            responses[status] = responses.get(status, 0) + 1
+            responses[label] = responses.get(label, 0) + 1
         # A slot is free: the next queued message goes out in this same turn.
         if self._queue:
             self._pump()
-        if resp.command_id == CommandId.generic_nack:
-            reply.errback(UpstreamNack(resp.command_status))
+        if message_id is None:
+            reply.errback(UpstreamNack(status))
         else:
-            reply.callback((resp.command_status, resp.message_id))
+            reply.callback((status, message_id))
 
     def _lost(self, reason, reply):
         if self._queue:

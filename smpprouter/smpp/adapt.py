@@ -24,6 +24,11 @@ from .text import GSM7, alphabet_of
 from .tlv import encode_tlvs
 from .times import format_absolute, parse_schedule, parse_validity
 
+# plain ints for the per-message tests: an IntEnum member is a 0.1 us lookup on 3.11
+_SUBMIT_SM = int(CommandId.submit_sm)
+_DATA_SM = int(CommandId.data_sm)
+_DELIVER_SM = int(CommandId.deliver_sm)
+
 # esm_class message types that are receipts (delivery receipt, intermediate notification).
 RECEIPT_TYPES = frozenset((0x04, 0x20))
 UDHI = 0x40
@@ -64,7 +69,7 @@ def submission(pdu, user: str, now: float, destination=None) -> Submission:
         body = tlvs.pop("message_payload")
     elif destination is not None:
         tlvs = dict(tlvs)
-    if pdu.command_id == CommandId.data_sm:
+    if pdu.command_id == _DATA_SM:
         return Submission(user, pdu.source_addr, pdu.destination_addr, body, pdu.data_coding,
                           pdu.esm_class, pdu.source_addr_ton, pdu.source_addr_npi,
                           pdu.dest_addr_ton, pdu.dest_addr_npi, pdu.service_type,
@@ -95,7 +100,7 @@ def relay_form(pdu, buf, start: int, end: int) -> bytes | None:
     and passes a validity on as an absolute time). The C-strings decode and
     encode within the same bounds, so every other field comes out as it went
     in. Call it before submission(), which takes the PDU's TLV dict."""
-    if (pdu.command_id != CommandId.submit_sm or pdu.tlvs or pdu.command_status
+    if (pdu.command_id != _SUBMIT_SM or pdu.tlvs or pdu.command_status
             or pdu.schedule_delivery_time or pdu.validity_period):
         return None
     return buf[start:end]
@@ -234,7 +239,7 @@ def deliver_octets(entry) -> bytes:
             tlvs = entry.tlvs
             body = b"".join((wire, _LENGTH_OCTET[len(text)], text,
                              encode_tlvs(tlvs) if tlvs else b""))
-            return HEADER.pack(HEADER_SIZE + len(body), CommandId.deliver_sm, 0, 0) + body
+            return HEADER.pack(HEADER_SIZE + len(body), _DELIVER_SM, 0, 0) + body
     return encode(deliver_pdu(entry))
 
 
@@ -246,7 +251,7 @@ def _wire(pdu, frame):
     when deliver_pdu of its Receipt would encode them again exactly (the
     fields a router's deliver_sm leaves empty are empty, the esm_class is the
     message type alone, the body is in short_message); else None."""
-    if (frame is None or frame[0] is not pdu or pdu.command_id != CommandId.deliver_sm
+    if (frame is None or frame[0] is not pdu or pdu.command_id != _DELIVER_SM
             or not pdu.short_message):
         return None
     start = frame[2] + HEADER_SIZE

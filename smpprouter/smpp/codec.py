@@ -514,7 +514,16 @@ def decode_frame(buf, pos: int, end: int, version: int = INTERFACE_V34, checked:
     ranges, ...): for PDUs the router encoded itself and stored, which must
     come back as they were, whatever a peer sent in them."""
     _, command_id, status, sequence = HEADER.unpack_from(buf, pos)
-    if checked and version >= INTERFACE_V34:
+    if checked:
+        return decode_read(buf, pos, end, version, command_id, status, sequence)
+    return _decode_frame(buf, pos, end, version, False, command_id, status, sequence)
+
+
+def decode_read(buf, pos: int, end: int, version: int, command_id: int, status: int,
+                sequence: int):
+    """decode_frame (checked) of a PDU whose header the caller has read: the
+    protocol reads it first to see whether message_id_of will do."""
+    if version >= INTERFACE_V34:
         # what a peer sends a v3.4 session: one lookup, one call (checks included)
         decoder = _CHECKED.get(command_id)
         if decoder is not None:
@@ -524,7 +533,29 @@ def decode_frame(buf, pos: int, end: int, version: int = INTERFACE_V34, checked:
                 e.command_id = command_id
                 e.sequence_number = sequence
                 raise
-    return _decode_frame(buf, pos, end, version, checked, command_id, status, sequence)
+    return _decode_frame(buf, pos, end, version, True, command_id, status, sequence)
+
+
+# the responses message_id_of reads: the hot path gets two per message (the
+# upstream's submit_sm_resp, the ESME's deliver_sm_resp) and needs only
+# their status and message_id
+ID_RESPONSES = {CommandId.submit_sm_resp: _pdu.SubmitSmResp,
+                CommandId.deliver_sm_resp: _pdu.DeliverSmResp}
+
+
+def message_id_of(buf, pos: int, end: int, status: int):
+    """The message_id of the ID_RESPONSES PDU in buf[pos:end] (its header read
+    by the caller), in the form nearly all take: an error's bare header, or
+    a message_id whose NUL ends the PDU. None for any other form (TLVs, or
+    what decode_frame refuses): decode_frame reads that one, with the same
+    result where both can (property-tested). No PDU object is made."""
+    body = pos + HEADER_SIZE
+    if body == end:
+        return "" if status else None
+    nul = buf.find(0, body, end)
+    if nul == end - 1 and nul - body < 65:   # message_id is a C-string of 65 octets
+        return buf[body:nul].decode("latin-1")
+    return None
 
 
 def _decode_frame(buf, pos, end, version, checked, command_id, status, sequence):

@@ -143,3 +143,51 @@ class TlvFastPathTests(SynchronousTestCase):
             except Exception as e:
                 return (type(e).__name__,)
         self.assertEqual(outcome(encode_tlvs), outcome(_encode_tlvs))
+
+
+@st.composite
+def id_response(draw):
+    """A submit_sm_resp or deliver_sm_resp's octets, mangled as above, with
+    the status of its header (an error's may have a message_id, or not)."""
+    cls = draw(st.sampled_from(sorted(codec.ID_RESPONSES.values(), key=lambda c: c.command_id)))
+    pdu = draw(pdu_of(cls))
+    pdu.command_status = draw(st.sampled_from((0, 0, 0x45, pdu.command_status)))
+    if pdu.command_status and draw(st.booleans()):
+        pdu.message_id = ""   # the bare header
+    raw = bytearray(codec.encode(pdu))
+    for _ in range(draw(st.integers(0, 3))):
+        if len(raw) > 16:
+            raw[draw(st.integers(16, len(raw) - 1))] = draw(st.sampled_from((0, 0x41, 0xFF)))
+    cut = draw(st.integers(min(16 + draw(st.integers(0, 2)), len(raw)), len(raw)))
+    return bytes(raw[:cut]) + draw(st.binary(max_size=4)), cut
+
+
+class MessageIdOfTests(SynchronousTestCase):
+    """codec.message_id_of, which the protocol reads the two responses of every
+    message with, against decode_frame."""
+
+    @settings(max_examples=800, deadline=None)
+    @given(id_response(), st.sampled_from((0x34, 0x33)))
+    def test_what_it_reads_is_what_decode_frame_decodes(self, case, version):
+        buf, end = case
+        _, cid, status, seq = codec.HEADER.unpack_from(buf, 0)
+        message_id = codec.message_id_of(buf, 0, end, status)
+        if message_id is not None:
+            self.assertEqual(codec.decode_frame(buf, 0, end, version),
+                             codec.ID_RESPONSES[cid](status, seq, message_id, {}))
+
+    @given(st.sampled_from(sorted(codec.ID_RESPONSES.values(), key=lambda c: c.command_id)),
+           st.text(st.characters(min_codepoint=1, max_codepoint=255), max_size=64),
+           st.integers(0, 0xFFFFFFFF))
+    def test_the_usual_forms_are_read(self, cls, message_id, status):
+        for pdu in (cls(status, 9, message_id), cls(status or 8, 9)):
+            raw = codec.encode(pdu)
+            self.assertEqual(codec.message_id_of(raw + b"\0\0", 0, len(raw), pdu.command_status),
+                             pdu.message_id)
+
+    def test_other_forms_are_left_to_decode_frame(self):
+        with_tlv = codec.encode(P.SubmitSmResp(0, 1, "ab", {0x1403: b"x"}))
+        for buf in (with_tlv, codec.encode(P.SubmitSmResp(0, 1, ""))[:16],
+                    codec.encode(P.SubmitSmResp(0, 1, "a" * 64))[:-1] + b"b\0",
+                    codec.encode(P.DeliverSmResp(0, 1, "ab"))[:-1]):
+            self.assertIsNone(codec.message_id_of(buf, 0, len(buf), 0), buf)

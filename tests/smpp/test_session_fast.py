@@ -88,3 +88,48 @@ class FastPathTests(SynchronousTestCase):
         self.assertEqual(cm.exception.status, 0x58)   # ESME_RTHROTTLED
         self.assertEqual(s.response_arrived(C.submit_sm_resp, 1), "a")
         self.assertEqual(s.start_request(C.submit_sm, 0.0, "c"), 3)
+
+
+def _reference_deadline(s):
+    """next_deadline as it was written before its min() and max() were spelt
+    out (the pump asks it once per chunk read)."""
+    best = float("inf")
+    if s._outstanding:
+        best = s._outstanding[next(iter(s._outstanding))][1]
+    if s.state is CLOSED:
+        return None if best == float("inf") else best
+    if s._init_deadline is not None and s._init_deadline < best:
+        best = s._init_deadline
+    timers = s.timers
+    if timers.inactivity is not None and s._idle_reported != s._last_rx:
+        best = min(best, s._last_rx + timers.inactivity)
+    if timers.enquire_link is not None and s.state in (TX, RX, TRX):
+        best = min(best, max(s._last_rx, s._enquire_at) + timers.enquire_link)
+    return None if best == float("inf") else best
+
+
+_timer = st.one_of(st.none(), st.sampled_from((0.5, 1.0, 3.0, 30.0)))
+
+
+class NextDeadlineTests(SynchronousTestCase):
+    @settings(max_examples=400, deadline=None)
+    @given(st.sampled_from((Role.SMSC, Role.ESME)),
+           st.sampled_from((OPEN, TX, RX, TRX, UNBINDING, CLOSED)),
+           _timer, _timer, _timer, _timer,
+           st.lists(st.tuples(st.sampled_from(("send", "rx", "poll")),
+                              st.floats(0, 50, allow_nan=False)), max_size=12))
+    def test_same_as_the_reference(self, role, state, init, enquire, idle, response, ops):
+        timers = Timers(session_init=init, enquire_link=enquire, inactivity=idle,
+                        response=response)
+        s = session_in(role, state, timers=timers)
+        for kind, now in ops:
+            if kind == "send":
+                try:
+                    s.start_request(C.enquire_link, now)
+                except Exception:
+                    pass   # refused in this state: nothing sent
+            elif kind == "rx":
+                s.pdu_received(now)
+            else:
+                s.poll(now)
+            self.assertEqual(s.next_deadline(), _reference_deadline(s), (kind, now))
