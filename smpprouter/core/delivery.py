@@ -58,6 +58,8 @@ PERMANENT = frozenset((
     Status.ESME_RINVCMDLEN, Status.ESME_RINVESMCLASS, Status.ESME_RINVTLVSTREAM,
     Status.ESME_RINVTLVLEN, Status.ESME_RINVTLVVAL, Status.ESME_RINVDCS,
 ))
+# an enum member read from the class costs ~120 ns (3.11's descriptor); once here
+_ROK = Status.ESME_ROK
 
 
 class _User:
@@ -263,7 +265,7 @@ class Deliveries:
         return None
 
     def _answered(self, status, message_id, user, entry):
-        if status == Status.ESME_ROK:
+        if status == _ROK:
             self.counters["acked"] += 1
             self._done(user, entry)
         elif status in PERMANENT:

@@ -22,6 +22,9 @@ from ..then import Then
 from .codec import encode_entry
 from .messages import Receipt
 
+# an enum member read from the class costs ~120 ns (3.11's descriptor); once here
+_ROK = Status.ESME_ROK
+
 WEBHOOK_PREFIX = "hook:"
 # The HTTP face's references are JSON objects; this key names a message's own
 # webhook URL (http/meta.py writes it only when there is one).
@@ -93,7 +96,7 @@ class Inbox:
 
     @staticmethod
     def _all_queued(_, done, args):
-        done(Status.ESME_ROK, *args)
+        done(_ROK, *args)
 
     def _not_all_queued(self, failure, connector, what, queue, done, args):
         if failure.check(defer.FirstError):
@@ -120,4 +123,4 @@ class Inbox:
 
 
 def _queued(_, connector, what, queue, entry, answer):
-    answer(Status.ESME_ROK)
+    answer(_ROK)
