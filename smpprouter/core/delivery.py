@@ -230,8 +230,16 @@ class Deliveries:
         backlog = user.backlog
         sessions = user.sessions
         while backlog and sessions:
-            session = self._session_with_room(user)
-            if session is None:
+            # the round-robin pick inline (a call less per entry): the first
+            # session from user.next on that receives and has room in its window
+            count = len(sessions)
+            start = user.next
+            for i in range(count):
+                session = sessions[(start + i) % count]
+                if session.receiving and session.can_send():
+                    user.next = (start + i + 1) % count
+                    break
+            else:
                 break
             entry = backlog.popleft()
             # a plain callback pair: only this loop waits for the answer
@@ -253,16 +261,6 @@ class Deliveries:
             self.counters["sent"] += 1
         if user.more and len(backlog) < self.batch // 2 and not user.reading:
             self._read(user)
-
-    def _session_with_room(self, user):
-        sessions = user.sessions
-        count = len(sessions)
-        for i in range(count):
-            session = sessions[(user.next + i) % count]
-            if session.receiving and session.can_send():
-                user.next = (user.next + i + 1) % count
-                return session
-        return None
 
     def _answered(self, status, message_id, user, entry):
         if status == _ROK:
