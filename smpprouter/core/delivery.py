@@ -275,7 +275,8 @@ class Deliveries:
         else:
             self.counters["refused"] += 1
             self._retry(user, entry)
-        self._pump(user)
+        if user.backlog or user.more:   # else _pump has nothing to do (a call less)
+            self._pump(user)
 
     def _broken(self, failure, user, entry):
         # a bug in handling the answer: the entry stays pending in Redis, and is
