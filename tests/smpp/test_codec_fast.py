@@ -179,6 +179,27 @@ class TlvFastPathTests(SynchronousTestCase):
                 return (type(e).__name__,)
         self.assertEqual(outcome(encode_tlvs), outcome(_encode_tlvs))
 
+    @settings(max_examples=600, deadline=None)
+    @given(st.lists(st.sampled_from(("receipted_message_id", "message_state")), min_size=2,
+                    max_size=2, unique=True),
+           st.one_of(st.text("ab\x00\xe9", max_size=4), st.integers(62, 67).map("a".__mul__),
+                     _odd_value),
+           st.one_of(st.integers(-2, 300), _odd_value))
+    def test_a_receipts_pair(self, order, rmid, state):
+        """encode_tlvs' one join for receipted_message_id + message_state."""
+        from smpprouter.smpp.errors import EncodeError
+        from smpprouter.smpp.tlv import _encode_tlvs, encode_tlvs
+        tlvs = {key: (rmid if key == "receipted_message_id" else state) for key in order}
+
+        def outcome(f):
+            try:
+                return f(tlvs)
+            except EncodeError as e:
+                return ("EncodeError", e.status, str(e))
+            except Exception as e:
+                return (type(e).__name__,)
+        self.assertEqual(outcome(encode_tlvs), outcome(_encode_tlvs))
+
 
 @st.composite
 def id_response(draw):
