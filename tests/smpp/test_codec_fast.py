@@ -202,6 +202,40 @@ class TlvFastPathTests(SynchronousTestCase):
 
 
 @st.composite
+def receipt_tlv_stream(draw):
+    """A receipt's receipted_message_id + message_state octets (ids around the
+    64-character limit, with or without their NUL), mangled, cut, with
+    octets of the next frame after its end."""
+    from smpprouter.smpp.tlv import SPECS, _TLV_HEADER
+    text = draw(st.one_of(st.text("a1", max_size=4), st.integers(62, 67).map("a".__mul__)))
+    value = text.encode() + draw(st.sampled_from((b"\0", b"\0", b"", b"\0\0")))
+    raw = bytearray(_TLV_HEADER.pack(SPECS["receipted_message_id"][0], len(value)) + value
+                    + _TLV_HEADER.pack(SPECS["message_state"][0], 1)
+                    + bytes((draw(st.integers(0, 255)),)))
+    for _ in range(draw(st.integers(0, 2))):
+        raw[draw(st.integers(0, len(raw) - 1))] = draw(st.sampled_from((0, 1, 0x1E, 0x41)))
+    end = draw(st.one_of(st.just(len(raw)), st.integers(0, len(raw))))
+    return bytes(raw) + draw(st.binary(max_size=4)), end
+
+
+class TlvDecodeFastPathTests(SynchronousTestCase):
+    @settings(max_examples=800, deadline=None)
+    @given(receipt_tlv_stream())
+    def test_same_as_the_general_loop(self, case):
+        from smpprouter.smpp.tlv import _decode_tlvs, decode_tlvs
+        buf, end = case
+
+        def outcome(f):
+            tlvs = {}
+            try:
+                f(buf, 0, end, tlvs)
+            except DecodeError as e:
+                return ("error", e.status, str(e))
+            return tlvs
+        self.assertEqual(outcome(decode_tlvs), outcome(_decode_tlvs))
+
+
+@st.composite
 def id_response(draw):
     """A submit_sm_resp or deliver_sm_resp's octets, mangled as above, with
     the status of its header (an error's may have a message_id, or not)."""
