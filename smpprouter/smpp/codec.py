@@ -506,6 +506,10 @@ def _build_checked():
 
 
 _CHECKED = _build_checked()
+# command_id -> the checked decoder of a v3.4 peer's PDU, (buf, body start,
+# end, status, sequence) -> PDU: decode_read's first lookup, for the pump to
+# make itself; its DecodeError lacks command_id and sequence_number (decode_read sets them)
+CHECKED = _CHECKED
 
 # --- the public API --------------------------------------------------------
 
