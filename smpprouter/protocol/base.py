@@ -170,6 +170,8 @@ class SMPPProtocol(protocol.Protocol):
         version = session.interface_version
         unpack = _FULL_HEADER.unpack_from
         decode_read = codec.decode_read
+        # decode_read's v3.4 lookup made here (a call per PDU saved)
+        checked = _CHECKED if version >= _V34 else _NO_DECODERS
         dispatch = self._dispatch
         try:
             for buf, start, end in self.framer.frames(data):
@@ -182,9 +184,16 @@ class SMPPProtocol(protocol.Protocol):
                         if session.state is _CLOSED:
                             return
                         continue
+                decoder = checked.get(cid)
                 try:
-                    pdu = decode_read(buf, start, end, version, cid, status, seq)
+                    if decoder is not None:
+                        pdu = decoder(buf, start + _HEADER_SIZE, end, status, seq)
+                    else:
+                        pdu = decode_read(buf, start, end, version, cid, status, seq)
                 except DecodeError as e:
+                    if decoder is not None:   # what decode_read adds to its errors
+                        e.command_id = cid
+                        e.sequence_number = seq
                     self._undecodable(e)
                     continue
                 self.frame = (pdu, buf, start, end)
@@ -463,5 +472,9 @@ _FACES = frozenset(int(c) for c in CommandId if not c & RESPONSE_BIT) - _UNANSWE
 _CLOSED = State.CLOSED
 _HEADER = struct.Struct(">I")
 _FULL_HEADER = codec.HEADER
+_HEADER_SIZE = codec.HEADER_SIZE
+_CHECKED = codec.CHECKED
+_NO_DECODERS = {}
+_V34 = codec.INTERFACE_V34
 _ID_RESPONSES = codec.ID_RESPONSES
 _message_id_of = codec.message_id_of

@@ -161,7 +161,7 @@ def _runs(layout):
         yield (U8, run)
 
 
-def _compile_decoder(cls, env, fast=True, check=None):
+def _compile_decoder(cls, env, fast=True, check=None, guard=None):
     name = cls.__name__
     has_tlvs = "tlvs" in cls.__dataclass_fields__
     fields = [e[1] for e in cls.LAYOUT]
@@ -224,7 +224,11 @@ def _compile_decoder(cls, env, fast=True, check=None):
         env["_check"] = check
         lines[0] = lines[0].replace("def decode_", "def decode_checked_")
         w("    p = cls(%s)" % ", ".join(args))
-        w("    _check(p, %d)" % cls.command_id)
+        if guard is None:
+            w("    _check(p, %d)" % cls.command_id)
+        else:   # the usual fields pass on the locals; any other case asks _check
+            w("    if not (%s):" % guard)
+            w("        _check(p, %d)" % cls.command_id)
         w("    return p")
     return "\n".join(lines)
 
@@ -465,6 +469,22 @@ _CHECKS = {
 }
 
 
+# the common case of _CHECKS' submit_sm and deliver_sm as one expression on the
+# decoder's locals (~0.3 us a PDU saved): true only where every check passes
+# (the time and data_coding shapes narrowed to the usual ones); false hands the
+# PDU to the full check, which raises the precise error or passes it
+_COMMON_FIELDS = ("not f_registered_delivery & 0xE0 and f_registered_delivery & 3 != 3"
+                  " and f_source_addr_ton <= %d >= f_dest_addr_ton"
+                  " and f_source_addr_npi in _NPI_VALID and f_dest_addr_npi in _NPI_VALID"
+                  " and f_data_coding <= 10 and len(f_short_message) <= %d" % (_TON_MAX, SHORT_MESSAGE_MAX))
+_GUARDS = {
+    CommandId.submit_sm: "f_esm_class & 0x3C in _ESME_TYPES and " + _COMMON_FIELDS
+    + " and f_priority_flag <= 3 and f_replace_if_present_flag <= 1"
+      " and not f_schedule_delivery_time and not f_validity_period",
+    CommandId.deliver_sm: "f_esm_class & 0x3C in _SMSC_TYPES and " + _COMMON_FIELDS,
+}
+
+
 def _build_checked():
     """command_id -> the decoder decode_frame calls for a v3.4 peer: the plain
     one, or for a request with field checks one that runs them itself."""
@@ -475,8 +495,9 @@ def _build_checked():
         if check is None:
             table[command_id] = decoder
             continue
-        env = dict(base_env, cls=cls)
-        source = _compile_decoder(cls, env, check=check)
+        env = dict(base_env, cls=cls, _NPI_VALID=_NPI_VALID, _ESME_TYPES=_ESME_TYPES,
+                   _SMSC_TYPES=_SMSC_TYPES)
+        source = _compile_decoder(cls, env, check=check, guard=_GUARDS.get(command_id))
         exec(compile(source, "<smpp codec %s>" % cls.__name__, "exec"), env)
         fn_name = source.split("(", 1)[0][4:]
         SOURCES[fn_name] = source
@@ -485,6 +506,10 @@ def _build_checked():
 
 
 _CHECKED = _build_checked()
+# command_id -> the checked decoder of a v3.4 peer's PDU, (buf, body start,
+# end, status, sequence) -> PDU: decode_read's first lookup, for the pump to
+# make itself; its DecodeError lacks command_id and sequence_number (decode_read sets them)
+CHECKED = _CHECKED
 
 # --- the public API --------------------------------------------------------
 

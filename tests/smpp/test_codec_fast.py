@@ -3,7 +3,7 @@ and random octets: the decoders' empty C-string shortcut (codec.reference_decode
 is the decoder without it) and the inline field checks of submit_sm and
 deliver_sm (codec._check_message is the general one)."""
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from smpprouter.smpp import codec
@@ -113,6 +113,41 @@ class CheckFastPathTests(SynchronousTestCase):
                          _checked(codec._check_message, pdu, cid))
 
 
+def _encodable(pdu):
+    try:
+        return codec.encode(pdu)
+    except Exception:   # a field message() set past what the wire can carry
+        return None
+
+
+class CheckedDecoderGuardTests(SynchronousTestCase):
+    """decode_checked_X skips its _check where the guard on its locals says
+    every check passes: it must answer as the plain decoder plus the general
+    check does, on field values valid or not."""
+
+    def _same(self, pdu):
+        raw = _encodable(pdu)
+        assume(raw is not None)
+        cid = pdu.command_id
+
+        def general(buf, pos, end, status, seq):
+            p = codec._DECODERS[cid][1](buf, pos, end, status, seq)
+            codec._check_message(p, cid)
+            return p
+        self.assertEqual(_decoded(codec._CHECKED[cid], raw, 16, len(raw), 0, 7),
+                         _decoded(general, raw, 16, len(raw), 0, 7))
+
+    @settings(max_examples=600, deadline=None)
+    @given(message(P.SubmitSm))
+    def test_submit_sm(self, pdu):
+        self._same(pdu)
+
+    @settings(max_examples=600, deadline=None)
+    @given(message(P.DeliverSm))
+    def test_deliver_sm(self, pdu):
+        self._same(pdu)
+
+
 # TLV values as typed, and values no TLV takes (wrong types, out of range, too long)
 _odd_value = st.one_of(st.integers(-2, 300), st.booleans(), st.text(max_size=70),
                        st.text("\x00ab\xe9", max_size=4), st.binary(max_size=4), st.none())
@@ -143,6 +178,61 @@ class TlvFastPathTests(SynchronousTestCase):
             except Exception as e:
                 return (type(e).__name__,)
         self.assertEqual(outcome(encode_tlvs), outcome(_encode_tlvs))
+
+    @settings(max_examples=600, deadline=None)
+    @given(st.lists(st.sampled_from(("receipted_message_id", "message_state")), min_size=2,
+                    max_size=2, unique=True),
+           st.one_of(st.text("ab\x00\xe9", max_size=4), st.integers(62, 67).map("a".__mul__),
+                     _odd_value),
+           st.one_of(st.integers(-2, 300), _odd_value))
+    def test_a_receipts_pair(self, order, rmid, state):
+        """encode_tlvs' one join for receipted_message_id + message_state."""
+        from smpprouter.smpp.errors import EncodeError
+        from smpprouter.smpp.tlv import _encode_tlvs, encode_tlvs
+        tlvs = {key: (rmid if key == "receipted_message_id" else state) for key in order}
+
+        def outcome(f):
+            try:
+                return f(tlvs)
+            except EncodeError as e:
+                return ("EncodeError", e.status, str(e))
+            except Exception as e:
+                return (type(e).__name__,)
+        self.assertEqual(outcome(encode_tlvs), outcome(_encode_tlvs))
+
+
+@st.composite
+def receipt_tlv_stream(draw):
+    """A receipt's receipted_message_id + message_state octets (ids around the
+    64-character limit, with or without their NUL), mangled, cut, with
+    octets of the next frame after its end."""
+    from smpprouter.smpp.tlv import SPECS, _TLV_HEADER
+    text = draw(st.one_of(st.text("a1", max_size=4), st.integers(62, 67).map("a".__mul__)))
+    value = text.encode() + draw(st.sampled_from((b"\0", b"\0", b"", b"\0\0")))
+    raw = bytearray(_TLV_HEADER.pack(SPECS["receipted_message_id"][0], len(value)) + value
+                    + _TLV_HEADER.pack(SPECS["message_state"][0], 1)
+                    + bytes((draw(st.integers(0, 255)),)))
+    for _ in range(draw(st.integers(0, 2))):
+        raw[draw(st.integers(0, len(raw) - 1))] = draw(st.sampled_from((0, 1, 0x1E, 0x41)))
+    end = draw(st.one_of(st.just(len(raw)), st.integers(0, len(raw))))
+    return bytes(raw) + draw(st.binary(max_size=4)), end
+
+
+class TlvDecodeFastPathTests(SynchronousTestCase):
+    @settings(max_examples=800, deadline=None)
+    @given(receipt_tlv_stream())
+    def test_same_as_the_general_loop(self, case):
+        from smpprouter.smpp.tlv import _decode_tlvs, decode_tlvs
+        buf, end = case
+
+        def outcome(f):
+            tlvs = {}
+            try:
+                f(buf, 0, end, tlvs)
+            except DecodeError as e:
+                return ("error", e.status, str(e))
+            return tlvs
+        self.assertEqual(outcome(decode_tlvs), outcome(_decode_tlvs))
 
 
 @st.composite
