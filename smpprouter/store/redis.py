@@ -606,6 +606,21 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
             self.ack(user, entry_id.decode()).addErrback(lambda _: None)
         return out
 
+    def _handed(self, user, entries, items):
+        """The entries an ENQUEUE handed over: one it added comes as (id, the
+        1-based position of its payload in items), the payload not echoed."""
+        out = []
+        for entry in entries:
+            at = entry[1]
+            if type(at) is int:
+                payload = items[at - 1][0]
+                if type(payload) is not bytes:   # as Redis would have stored it
+                    payload = str(payload).encode()
+                out.append(Delivery(entry[0].decode(), payload))
+            else:
+                out.extend(self._deliveries(user, (entry,)))
+        return out
+
     # -- flushing
 
     def _flush(self):
@@ -692,7 +707,7 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
             # after the enqueuers heard (the upstream is answered first, as when
             # the entry was read after a notification)
             try:
-                taker.take(self._deliveries(user, reply[1]))
+                taker.take(self._handed(user, reply[1], items))
             except Exception:   # a bug there: still pending for it, never lost
                 log.failure("store: handing over new entries of {user} failed", user=user)
 

@@ -129,19 +129,22 @@ return out
 # same script reads up to count new entries for that consumer (XREADGROUP >,
 # as the READ script would: they are pending for it) and returns {ids, those
 # entries}; the channel is PUBLISHed only if new entries are left unread (or
-# the read failed), so another reader hears of them.
+# the read failed), so another reader hears of them. An entry read that this
+# script added comes back as {id, its payload's position} (the caller holds the
+# payload: no echo of it); any other as XREADGROUP gave it.
 ENQUEUE = Script(b"""
 local k = KEYS[1]
 if redis.call('EXISTS', k) == 0 then
   redis.call('XGROUP', 'CREATE', k, 'dlv', '0', 'MKSTREAM')
 end
 local room = tonumber(ARGV[1]) - redis.call('XLEN', k)
-local ids = {}
+local ids, mine = {}, {}
 local added, last = 0, nil
 for i = 6, #ARGV do
   if added < room then
     last = redis.call('XADD', k, '*', 'p', ARGV[i])
     ids[i - 5] = last
+    mine[last] = i - 5
     added = added + 1
   else
     ids[i - 5] = false
@@ -162,6 +165,12 @@ if added > 0 then
   if type(r) == 'table' and not r.err and r[1] then taken = r[1][2] end
   if not taken or #taken == 0 or taken[#taken][1] ~= last then
     redis.call('PUBLISH', ARGV[3], added)
+  end
+  if taken then
+    for j = 1, #taken do
+      local at = mine[taken[j][1]]
+      if at then taken[j] = {taken[j][1], at} end
+    end
   end
 end
 return {ids, taken}

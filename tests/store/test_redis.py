@@ -1,5 +1,6 @@
 """RedisStore against a real redis-server: the key contract, batching, queues."""
 
+import random
 import time
 
 from twisted.internet import defer
@@ -559,6 +560,27 @@ class HandOverTests(StoreTestCase):
         self.assertEqual(taker.taken, [])
         yield wait_for(lambda: calls == ["acme"])
         self.assertEqual([d.entry_id for d in (yield store.claim("acme", "p1"))][-1], entry_id)
+
+    @defer.inlineCallbacks
+    def test_what_is_handed_over_is_what_a_read_of_the_pending_entries_gives(self):
+        # the script returns only a position for a payload it added (no echo):
+        # random mixes of older unread entries, room, chunks and payloads
+        # (binary, empty, a str) against the READ script's answer
+        rnd = random.Random(11)
+        store = yield self.make_store(max_batch=3)
+        for case in range(30):
+            user = "u%d" % case
+            for i in range(rnd.randrange(4)):   # nobody here to take these yet
+                yield store.enqueue(user, b"old%d" % i)
+            taker = _Taker(rnd.randrange(1, 9))
+            store.deliver_here(user, taker)
+            payloads = [rnd.choice([b"", b"\r\n$3\r\n", "\u00e9t\u00e9",
+                                    bytes(rnd.randrange(256) for _ in range(rnd.randrange(40)))])
+                        for _ in range(rnd.randrange(1, 8))]
+            yield defer.gatherResults([store.enqueue(user, p) for p in payloads])
+            yield taker.arrived
+            self.assertEqual(taker.taken, [(yield store.pending(user, "p1"))], case)
+            store.deliver_here(user, None)
 
     @defer.inlineCallbacks
     def test_the_enqueuers_hear_before_the_entries_are_handed_over(self):
