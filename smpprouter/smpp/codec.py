@@ -390,52 +390,6 @@ def _check_times(p):
         raise DecodeError(Status.ESME_RINVEXPIRY, "validity_period %r" % p.validity_period)
 
 
-def _check_submit_sm(p, cid):
-    """_check_message for submit_sm, its calls inline (one per message): the
-    same checks in the same order."""
-    esm = p.esm_class
-    if (esm & 0x3C) not in _ESME_TYPES:
-        raise DecodeError(Status.ESME_RINVESMCLASS, "esm_class 0x%02X" % esm)
-    rd = p.registered_delivery
-    if (rd & 3) == 3 or rd & 0xE0:
-        raise DecodeError(Status.ESME_RINVREGDLVFLG, "registered_delivery 0x%02X" % rd)
-    if (p.source_addr_ton > _TON_MAX or p.source_addr_npi not in _NPI_VALID
-            or p.dest_addr_ton > _TON_MAX or p.dest_addr_npi not in _NPI_VALID):
-        _check_common(p)   # raises the first one's error
-    if p.priority_flag > 3:
-        raise DecodeError(Status.ESME_RINVPRTFLG, "priority_flag %d" % p.priority_flag)
-    if p.replace_if_present_flag > 1:
-        raise DecodeError(Status.ESME_RINVREPFLAG,
-                          "replace_if_present_flag %d" % p.replace_if_present_flag)
-    if p.schedule_delivery_time or p.validity_period:
-        _check_times(p)
-    dc = p.data_coding
-    if not (dc <= 10 or dc in (13, 14) or 0x10 <= dc <= 0x7F or dc >= 0xC0):
-        raise DecodeError(Status.ESME_RINVDCS, "data_coding 0x%02X" % dc)
-    if len(p.short_message) > SHORT_MESSAGE_MAX:
-        raise DecodeError(Status.ESME_RINVMSGLEN,
-                          "sm_length %d (at most %d)" % (len(p.short_message), SHORT_MESSAGE_MAX))
-
-
-def _check_deliver_sm(p, cid):
-    """_check_message for deliver_sm, its calls inline (one per receipt)."""
-    esm = p.esm_class
-    if (esm & 0x3C) not in _SMSC_TYPES:
-        raise DecodeError(Status.ESME_RINVESMCLASS, "esm_class 0x%02X" % esm)
-    rd = p.registered_delivery
-    if (rd & 3) == 3 or rd & 0xE0:
-        raise DecodeError(Status.ESME_RINVREGDLVFLG, "registered_delivery 0x%02X" % rd)
-    if (p.source_addr_ton > _TON_MAX or p.source_addr_npi not in _NPI_VALID
-            or p.dest_addr_ton > _TON_MAX or p.dest_addr_npi not in _NPI_VALID):
-        _check_common(p)   # raises the first one's error
-    dc = p.data_coding
-    if not (dc <= 10 or dc in (13, 14) or 0x10 <= dc <= 0x7F or dc >= 0xC0):
-        raise DecodeError(Status.ESME_RINVDCS, "data_coding 0x%02X" % dc)
-    if len(p.short_message) > SHORT_MESSAGE_MAX:
-        raise DecodeError(Status.ESME_RINVMSGLEN,
-                          "sm_length %d (at most %d)" % (len(p.short_message), SHORT_MESSAGE_MAX))
-
-
 def _check_data_sm(p, cid):
     esm = p.esm_class
     if (esm & 0x3C) not in _ESM_TYPES[cid]:
@@ -461,8 +415,9 @@ def _check_multi(p, cid):
 
 
 _CHECKS = {
-    CommandId.submit_sm: _check_submit_sm,
-    CommandId.deliver_sm: _check_deliver_sm,
+    # the guards below take the common case; what they do not pass is checked in full
+    CommandId.submit_sm: _check_message,
+    CommandId.deliver_sm: _check_message,
     CommandId.submit_multi: _check_multi,
     CommandId.data_sm: _check_data_sm,
     CommandId.replace_sm: _check_replace,
