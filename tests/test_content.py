@@ -2,7 +2,6 @@
 
 import os
 import re
-import tempfile
 import time
 
 from hypothesis import given, strategies as st
@@ -15,13 +14,7 @@ from smpprouter.policy.content import load_content, matched_rule, word_source
 from smpprouter.smpp.text import encode_text
 from smpprouter.tomlfile import ConfigError
 
-
-def write(test, text):
-    fd, path = tempfile.mkstemp(suffix=".toml")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    test.addCleanup(os.unlink, path)
-    return path
+from .files import write_temp
 
 
 USERS = {"esme1": None, "esme2": None}
@@ -29,12 +22,12 @@ USERS = {"esme1": None, "esme2": None}
 
 class FileTests(unittest.TestCase):
     def error(self, text):
-        path = write(self, text)
+        path = write_temp(self, text)
         e = self.assertRaises(ConfigError, load_content, path, USERS)
         return e.line, e.key, e.message, path, str(e)
 
     def test_a_good_file_gives_one_regex_per_user(self):
-        rules = load_content(write(self, '[rules.spam]\nwords = ["free money"]\n'
+        rules = load_content(write_temp(self, '[rules.spam]\nwords = ["free money"]\n'
                                          '[rules.loans]\npatterns = ["loan\\\\s*\\\\d+"]\n'
                                          'users = ["esme2"]\n'), USERS)
         self.assertEqual(set(rules), {"esme1", "esme2"})
@@ -54,7 +47,7 @@ class FileTests(unittest.TestCase):
             line, key, message, _, _ = self.error('[rules.spam]\npatterns = ["%s"]\n' % pattern)
             self.assertEqual((line, key), (2, "rules.spam.patterns"))
             self.assertIn("no named groups", message)
-        rules = load_content(write(self, '[rules.a]\npatterns = ["(x)y"]\n'
+        rules = load_content(write_temp(self, '[rules.a]\npatterns = ["(x)y"]\n'
                                          '[rules.b]\npatterns = ["(z)"]\n'), USERS)
         self.assertEqual(matched_rule(rules, rules["esme1"], "--z--"), "b")
 
@@ -85,18 +78,18 @@ class FileTests(unittest.TestCase):
         self.assertEqual(dict(load_content(etc, USERS)), {})
         with open(etc) as f:
             text = re.sub(r"(?m)^# ((?:\[rules|words|patterns|users)\b.*)$", r"\1", f.read())
-        rules = load_content(write(self, text), USERS)
+        rules = load_content(write_temp(self, text), USERS)
         self.assertEqual(set(rules), {"esme1"})
         self.assertTrue(rules["esme1"].search("WIN 100 $ now"))
 
     def test_no_rules_no_users(self):
-        self.assertEqual(dict(load_content(write(self, "# none\n"), USERS)), {})
+        self.assertEqual(dict(load_content(write_temp(self, "# none\n"), USERS)), {})
 
 
 class MatchTests(unittest.TestCase):
     def filter(self, text='[rules.spam]\nwords = ["free money"]\n'):
         self.clock = task.Clock()
-        return ContentFilter(load_content(write(self, text), USERS), self.clock)
+        return ContentFilter(load_content(write_temp(self, text), USERS), self.clock)
 
     def test_a_gsm_message_matching_is_refused_and_counted(self):
         f = self.filter()

@@ -1,31 +1,25 @@
 """linktable.py: the smart links file, its errors naming file:line:key."""
 
 import os
-import tempfile
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from smpprouter.http.linktable import Link, load_links
 from smpprouter.tomlfile import ConfigError
 
+from ..files import write_temp
+
 SHIPPED = os.path.join(os.path.dirname(__file__), "..", "..", "etc", "links.toml")
 
 
 class LinkTableTests(SynchronousTestCase):
-    def write(self, text):
-        fd, path = tempfile.mkstemp(suffix=".toml")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        self.addCleanup(os.unlink, path)
-        return path
-
     def test_the_shipped_file(self):
         links = load_links(SHIPPED)
         self.assertEqual(links["5"], Link("https://shop.example.com/gift", 30))
         self.assertEqual(links["spring-sale"].validity, 30)   # the default
 
     def test_an_empty_file_has_no_links(self):
-        self.assertEqual(load_links(self.write("")), {})
+        self.assertEqual(load_links(write_temp(self, "")), {})
 
     def test_errors_name_the_file_the_line_and_the_key(self):
         cases = [
@@ -46,7 +40,7 @@ class LinkTableTests(SynchronousTestCase):
             ('[links]\na = "x"\n', 2, "links.a", "must be a table"),
         ]
         for text, line, key, message in cases:
-            path = self.write(text)
+            path = write_temp(self, text)
             with self.assertRaises(ConfigError) as caught:
                 load_links(path)
             e = caught.exception

@@ -1,26 +1,20 @@
 """templates.py: the REST API's templates file, its errors naming file:line:key."""
 
 import os
-import tempfile
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from smpprouter.http.templates import Template, load_templates
 from smpprouter.tomlfile import ConfigError
 
+from ..files import write_temp
+
 SHIPPED = os.path.join(os.path.dirname(__file__), "..", "..", "etc", "templates.toml")
 
 
 class TemplateTests(SynchronousTestCase):
-    def write(self, text):
-        fd, path = tempfile.mkstemp(suffix=".toml")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        self.addCleanup(os.unlink, path)
-        return path
-
     def error(self, text):
-        path = self.write(text)
+        path = write_temp(self, text)
         with self.assertRaises(ConfigError) as caught:
             load_templates(path)
         return path, caught.exception
@@ -34,7 +28,7 @@ class TemplateTests(SynchronousTestCase):
                                                      ("template_id", "1207161700000000002")))
 
     def test_an_empty_file_has_no_templates(self):
-        self.assertEqual(load_templates(self.write("")), {})
+        self.assertEqual(load_templates(write_temp(self, "")), {})
 
     def test_errors_name_the_file_the_line_and_the_key(self):
         cases = [

@@ -139,6 +139,16 @@ class RouterHarness:
         await self.core.connectors["smsc"].when_up(binds)
         return self
 
+    async def second_router(self, test):
+        """Another router on this config and Redis (worker 1: a consumer name
+        of its own), its connector up; stopped when test ends."""
+        second = make_service(self.config_path, worker=1)
+        second.startService()
+        await second.started
+        test.addCleanup(second.stopService)
+        await second.core.connectors["smsc"].when_up(1)
+        return second
+
     async def bind(self, mode="transceiver", user="esme1", password=None, **kwargs):
         client = await connect("127.0.0.1", self.port, mode, user,
                                PASSWORDS[user] if password is None else password, **kwargs)

@@ -11,7 +11,6 @@ from twisted.trial.unittest import TestCase
 from bench.esme import connect
 from bench.sink import WebhookSink
 from smpprouter.core.concat import SAR_TLVS
-from smpprouter.service import make_service
 from smpprouter.smpp.segment import split
 from smpprouter.smpp.status import Status
 from smpprouter.smpp.text import DC_DEFAULT, DC_UCS2, alphabet_of, encode_text
@@ -186,11 +185,7 @@ class TwoRoutersTests(MOPartsTestCase):
 
     def test_parts_arriving_at_two_routers_are_one_message(self):
         async def go():
-            second = make_service(self.h.config_path, worker=1)
-            second.startService()
-            await second.started
-            self.addCleanup(second.stopService)
-            await second.core.connectors["smsc"].when_up(1)
+            second = await self.h.second_router(self)
             esme2 = await self.h.bind("receiver", "esme2")
             parts = parts_of(LONG * 3)
             self.assertEqual(len(parts), 4)
@@ -210,11 +205,7 @@ class TwoRoutersTests(MOPartsTestCase):
         async def go():
             parts = parts_of(LONG)
             self.assertEqual(await self.send(parts, [1]), ALL_OK)   # stored by the first
-            second = make_service(self.h.config_path, worker=1)
-            second.startService()
-            await second.started
-            self.addCleanup(second.stopService)
-            await second.core.connectors["smsc"].when_up(1)
+            second = await self.h.second_router(self)
             await self.h.service.stopService()   # the first router is gone
             esme2 = await connect("127.0.0.1", second.ports["smpp"].getHost().port,
                                   "receiver", "esme2", PASSWORDS["esme2"])

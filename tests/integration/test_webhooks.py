@@ -9,7 +9,6 @@ from twisted.trial.unittest import TestCase
 
 from bench.sink import WebhookSink
 from smpprouter.http import signing
-from smpprouter.service import make_service
 from smpprouter.smpp.status import Status
 
 from ..http.helpers import TableResolver
@@ -152,11 +151,7 @@ class OutageTests(WebhookTestCase):
 class TwoRoutersTests(WebhookTestCase):
     def test_two_routers_on_one_redis_deliver_each_webhook_once(self):
         async def go():
-            second = make_service(self.h.config_path, worker=1)
-            second.startService()
-            await second.started
-            self.addCleanup(second.stopService)
-            await second.core.connectors["smsc"].when_up(1)
+            second = await self.h.second_router(self)
             ids = await self.submit(30)
             await self.sink.wait(lambda s: len(s.requests) >= 30)
             # let a duplicate arrive before counting: both are idle once Redis is empty

@@ -34,16 +34,22 @@ def linked(replica):
     return replica.info("replication").get("master_link_status") == "up"
 
 
+def following(replica):
+    """Fires once replica runs, unpaused, linked to its primary again (a test
+    before may have stopped or paused it)."""
+    if not replica.running:
+        replica.start()
+    replica.resume()
+    return wait_for(lambda: linked(replica), 10)
+
+
 class WaitTests(unittest.TestCase):
     timeout = 30
 
     def setUp(self):
         self.primary, self.replica = pair()
-        if not self.replica.running:
-            self.replica.start()
-        self.replica.resume()
         self.primary.command("FLUSHALL")
-        return wait_for(lambda: linked(self.replica), 10)
+        return following(self.replica)
 
     @defer.inlineCallbacks
     def make_store(self, **kwargs):
@@ -105,10 +111,7 @@ class ReadOnlyTests(unittest.TestCase):
 
     def setUp(self):
         self.primary, self.replica = pair()
-        if not self.replica.running:
-            self.replica.start()
-        self.replica.resume()
-        return wait_for(lambda: linked(self.replica), 10)
+        return following(self.replica)
 
     @defer.inlineCallbacks
     def test_readonly_is_unavailable_and_reconnects(self):
