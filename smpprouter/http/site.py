@@ -117,6 +117,15 @@ class DeadlineChannel(http.HTTPChannel):
             self.transport.write(_raw_response(status, reason, message))
             self.transport.loseConnection()
 
+    def timeoutConnection(self):
+        # twisted.web's idle timer (also request_timeout, reset by the same
+        # octets that started the deadline) can fire a moment before it: a
+        # request under way still gets its 408, not a silent close
+        if self._deadline is not None:
+            self._too_slow()
+            return
+        super().timeoutConnection()
+
     def connectionLost(self, reason):
         self._cancel_deadline()
         super().connectionLost(reason)

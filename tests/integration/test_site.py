@@ -2,10 +2,16 @@
 router's HTTP listener and raw TCP clients on loopback."""
 
 import time
+from types import SimpleNamespace
 
 from twisted.internet import defer, protocol, reactor
+from twisted.internet.address import IPv4Address
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
-from twisted.trial.unittest import TestCase
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+from smpprouter.http.site import Root, Site
 
 from .harness import RouterHarness, run
 
@@ -86,3 +92,21 @@ class SiteTests(TestCase):
             self.assertNotIn(b"Twisted", head)
             self.assertEqual(body, b'{"error":{"code":404,"message":"no such resource: /admin"}}')
         return run(go())
+
+
+class IdleTimerTests(SynchronousTestCase):
+    """twisted.web's idle timer and the request deadline are both
+    request_timeout long, started by the same octets; whichever fires first,
+    a request under way is answered 408."""
+
+    def test_the_idle_timer_during_a_request_answers_408(self):
+        clock = Clock()
+        site = Site(Root(), SimpleNamespace(request_timeout=0.5, max_body=65536),
+                    reactor=clock)
+        channel = site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))
+        transport = StringTransport()
+        channel.makeConnection(transport)
+        channel.dataReceived(b"GET /websmpp/websms?user=esme1 HTTP/1.1\r\nHost: x\r\n")
+        channel.timeoutConnection()   # as the idle timer calls it
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 408 "), transport.value())
+        self.assertTrue(transport.disconnecting)
