@@ -37,6 +37,7 @@ from ..smpp.framer import Framer
 from ..smpp.session import (InactivityTimeout, ResponseTimeout, SendEnquireLink, Session,
                             SessionInitTimeout, State, Timers)
 from ..smpp.status import Status
+from ..sending import write as _send_now
 from ..tcp import set_no_delay
 
 
@@ -44,8 +45,9 @@ class TurnWriter:
     """A reactor's SMPP writes of one turn: each protocol's joined into one
     transport.write when the turn ends (a message costs four writes, each
     six Twisted calls). The flush is a callLater(0), which runs right after
-    the turn's events and before the next poll, where Twisted sends what is
-    written: no octet leaves later than it would have."""
+    the turn's events and before the next poll, where Twisted would send what
+    is written; on a plain TCP connection with nothing buffered it is sent
+    there and then (sending.py): no octet leaves later than it would have."""
 
     def __init__(self, clock):
         self.clock = clock
@@ -315,7 +317,8 @@ class SMPPProtocol(protocol.Protocol):
             return
         self._out = None
         if self.transport is not None:
-            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+            # sent now where the socket takes it, not at the next poll (sending.py)
+            _send_now(self.transport, out[0] if len(out) == 1 else b"".join(out))
 
     def _send(self, pdu):
         if self.transport is not None:
