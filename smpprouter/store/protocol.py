@@ -16,9 +16,9 @@ and lists: nothing to convert.
 
 Answers: txredisapi answers a command through a DeferredQueue, a Deferred of
 the queue and one of the command (fire_result), several µs per reply. The
-store's batches (redis.py _Flight) write theirs with send_command instead: the
-reply goes straight to the batch's handler, in the order the commands were
-written. Every command on the connection has its place in one FIFO, so
+store's batches (redis.py _Flight) queue theirs with queue_command instead and
+write the batch with one flush(): the reply goes straight to the batch's
+handler, in the order the commands were written. Every command on the connection has its place in one FIFO, so
 txredisapi's own execute_command (start-up, AUTH, SELECT, the cluster and
 sentinel commands) still works beside it: its place says "txredisapi's queue".
 """
@@ -27,6 +27,7 @@ from collections import deque
 
 import txredisapi
 
+from ..sending import write as _send_now
 from ..tcp import set_no_delay
 
 
@@ -62,21 +63,37 @@ class FastProtocol(txredisapi.RedisProtocol):
         # per command written and not answered: (done, failed, ctx) of a
         # send_command, None for txredisapi's reply queue
         self._answers = deque()
+        self._unsent = []   # queued commands' octets, until flush()
 
     def connectionMade(self):
         set_no_delay(self.transport)
         return super().connectionMade()
 
-    def send_command(self, args, done, failed, ctx):
-        """Write args now; done(reply, ctx) when Redis answers, or failed(exception,
-        ctx) for an error reply (txredisapi.ResponseError) or a lost connection
-        (txredisapi.ConnectionError). Raises ConnectionError when not connected."""
+    def queue_command(self, args, done, failed, ctx):
+        """Queue args to be written at the next flush(); done(reply, ctx) when
+        Redis answers, or failed(exception, ctx) for an error reply
+        (txredisapi.ResponseError) or a lost connection (txredisapi.ConnectionError).
+        Raises ConnectionError when not connected."""
         if not self.connected:
             raise txredisapi.ConnectionError("Not connected")
-        self.transport.write(encode_command(args))
+        self._unsent.append(encode_command(args))
         self._answers.append((done, failed, ctx))
 
+    def flush(self):
+        """Write what is queued: a batch's commands in one send (sending.py:
+        now, where the socket takes it, not at the next poll)."""
+        unsent = self._unsent
+        if unsent:
+            self._unsent = []
+            _send_now(self.transport, unsent[0] if len(unsent) == 1 else b"".join(unsent))
+
+    def send_command(self, args, done, failed, ctx):
+        """queue_command, written now."""
+        self.queue_command(args, done, failed, ctx)
+        self.flush()
+
     def execute_command(self, *args, **kwargs):
+        self.flush()   # its place in the FIFO is after what is queued
         d = super().execute_command(*args, **kwargs)
         self._answers.append(None)
         return d
@@ -93,6 +110,7 @@ class FastProtocol(txredisapi.RedisProtocol):
 
     def connectionLost(self, why):
         answers, self._answers = self._answers, deque()
+        self._unsent = []
         super().connectionLost(why)   # txredisapi's waiters get its ConnectionError
         error = txredisapi.ConnectionError("Lost connection")
         for waiting in answers:

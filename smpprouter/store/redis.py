@@ -733,9 +733,9 @@ class _Flight:
         self.outstanding += 1
         self.store.commands += 1
         try:
-            # no Deferred: the reply comes straight back (protocol.py send_command)
-            self.conn.send_command(args, self._answered, self._refused,
-                                   (args, items, handler, ctx))
+            # no Deferred: the reply comes straight back; written by launch's flush
+            self.conn.queue_command(args, self._answered, self._refused,
+                                    (args, items, handler, ctx))
         except Exception as e:  # txredisapi.ConnectionError: "Not connected"
             self.outstanding -= 1
             self._fail_items(items, self._unavailable(e))
@@ -750,6 +750,7 @@ class _Flight:
             for items in self.batches:
                 self._fail_items(items, error)
             return
+        self.conn.flush()   # the batch's commands in one send
         if self.outstanding:
             self.done = defer.Deferred()
             self.store._flights.add(self)
@@ -780,6 +781,7 @@ class _Flight:
             # Redis restarted or SCRIPT FLUSH: EVAL loads the script again
             script = scripts.BY_SHA[args[1]]
             self.send([b"EVAL", script.source] + list(args[2:]), items, handler, ctx)
+            self.conn.flush()
         elif isinstance(e, txredisapi.ResponseError) and "READONLY" in str(e):
             # a primary demoted under us (a script's error wraps it): reconnect,
             # through the sentinels if there are any

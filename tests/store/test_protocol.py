@@ -10,7 +10,7 @@ from twisted.trial import unittest
 from smpprouter.store.protocol import FastProtocol, encode_command
 
 
-class SendCommandTests(unittest.TestCase):
+class _Connected(unittest.TestCase):
     def setUp(self):
         self.proto = FastProtocol(charset=None, convertNumbers=False)
         self.transport = StringTransport()
@@ -23,6 +23,8 @@ class SendCommandTests(unittest.TestCase):
     def failed(self, error, ctx):
         self.seen.append(("failed", error, ctx))
 
+
+class SendCommandTests(_Connected):
     def test_writes_the_command_and_hands_its_reply_over(self):
         self.proto.send_command([b"GET", "k"], self.done, self.failed, 1)
         self.assertEqual(self.transport.value(), encode_command([b"GET", "k"]))
@@ -69,3 +71,49 @@ class SendCommandTests(unittest.TestCase):
         with self.assertRaises(txredisapi.ConnectionError):
             self.proto.send_command([b"GET", b"a"], self.done, self.failed, 1)
         self.assertEqual(self.transport.value(), b"")
+
+
+class QueueCommandTests(_Connected):
+    """A batch's commands queued, then written by one flush (redis.py _Flight)."""
+
+    def setUp(self):
+        super().setUp()
+        writes = self.writes = []
+        real = self.transport.write
+        self.transport.write = lambda data: (writes.append(data), real(data))
+
+    def test_nothing_is_written_before_the_flush_then_all_in_one_write(self):
+        self.proto.queue_command([b"GET", b"a"], self.done, self.failed, 1)
+        self.proto.queue_command([b"MGET", b"b", b"c"], self.done, self.failed, 2)
+        self.assertEqual(self.writes, [])
+        self.proto.flush()
+        self.assertEqual(self.writes, [encode_command([b"GET", b"a"])
+                                       + encode_command([b"MGET", b"b", b"c"])])
+        self.proto.flush()   # nothing more queued: nothing written
+        self.assertEqual(len(self.writes), 1)
+        self.proto.dataReceived(b"$1\r\nA\r\n*2\r\n$1\r\nB\r\n$-1\r\n")
+        self.assertEqual(self.seen, [("done", b"A", 1), ("done", [b"B", None], 2)])
+
+    def test_txredisapis_command_goes_after_what_is_queued(self):
+        self.proto.queue_command([b"GET", b"a"], self.done, self.failed, "first")
+        d = self.proto.execute_command(b"GET", b"b")
+        got = []
+        d.addCallback(got.append)
+        self.assertEqual(self.transport.value(), encode_command([b"GET", b"a"])
+                         + encode_command([b"GET", b"b"]))
+        self.proto.dataReceived(b"$1\r\nA\r\n$1\r\nB\r\n")
+        self.assertEqual((self.seen, got), ([("done", b"A", "first")], [b"B"]))
+
+    def test_a_lost_connection_fails_what_was_queued_and_drops_its_octets(self):
+        self.proto.queue_command([b"GET", b"a"], self.done, self.failed, 1)
+        self.proto.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual([(kind, ctx) for kind, _, ctx in self.seen], [("failed", 1)])
+        self.proto.flush()
+        self.assertEqual(self.writes, [])
+
+    def test_not_connected_raises_and_queues_nothing(self):
+        self.proto.connectionLost(Failure(ConnectionDone()))
+        with self.assertRaises(txredisapi.ConnectionError):
+            self.proto.queue_command([b"GET", b"a"], self.done, self.failed, 1)
+        self.proto.flush()
+        self.assertEqual(self.writes, [])
