@@ -17,10 +17,12 @@ and lists: nothing to convert.
 Answers: txredisapi answers a command through a DeferredQueue, a Deferred of
 the queue and one of the command (fire_result), several µs per reply. The
 store's batches (redis.py _Flight) queue theirs with queue_command instead and
-write the batch with one flush(): the reply goes straight to the batch's
-handler, in the order the commands were written. Every command on the connection has its place in one FIFO, so
-txredisapi's own execute_command (start-up, AUTH, SELECT, the cluster and
-sentinel commands) still works beside it: its place says "txredisapi's queue".
+write the batch with one flush() (sent at once where the socket takes it:
+smpprouter/sending.py): the reply goes straight to the batch's handler, in
+the order the commands were written. Every command on the connection has its
+place in one FIFO, so txredisapi's own execute_command (start-up, AUTH,
+SELECT, the cluster and sentinel commands) still works beside it: its place
+says "txredisapi's queue", and it flushes what is queued first.
 """
 
 from collections import deque
