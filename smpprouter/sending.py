@@ -8,10 +8,10 @@ writes once per session per reactor turn (protocol/base.py TurnWriter) and
 once per Redis batch, almost always to a socket that takes it all at once:
 sending right away saves the two syscalls and the event per write.
 
-Only where that is exactly what Twisted would do next: a plain TCP
-connection (not TLS, not a test transport) that holds nothing unsent, is not
-closing, half-closed or aborted, and has no producer (a pull producer is
-resumed by doWrite). What the socket does not take now (EAGAIN, a partial
+Only where that is exactly what Twisted would do next: a plain TCP (or Unix
+stream) connection (not TLS, not a test transport) that holds nothing
+unsent, is not closing, half-closed or aborted, and has no producer (a pull
+producer is resumed by doWrite). What the socket does not take now (EAGAIN, a partial
 send) or an error goes to transport.write as before, so ordering,
 back-pressure and the loss of the connection stay Twisted's.
 """

@@ -1,14 +1,17 @@
-"""smpprouter/sending.py on real TCP over loopback: what goes straight to the
-socket, what is left to Twisted's buffer, and that the peer sees one ordered
-stream either way (a partial send, a socket that takes nothing, a closed
-peer, a producer, TLS)."""
+"""smpprouter/sending.py on real TCP over loopback (and one Unix stream
+socket, where EAGAIN must last): what goes straight to the socket, what is
+left to Twisted's buffer, and that the peer sees one ordered stream either
+way (a partial send, a socket that takes nothing, a closed peer, a producer,
+TLS)."""
 
+import os
 import socket
 import struct
 import tempfile
 
 from twisted.internet import defer, endpoints, protocol, reactor, ssl
 from twisted.internet.interfaces import IPushProducer
+from twisted.internet.tcp import Connection
 from twisted.internet.testing import StringTransport
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.trial.unittest import TestCase
@@ -55,7 +58,7 @@ class _Peer(protocol.Protocol):
 class _Loopback(TestCase):
     timeout = 20
 
-    def listen(self, factory_protocol, wrap=None):
+    def listen(self, factory_protocol, wrap=None, unix=False):
         server = []
 
         def make():
@@ -65,16 +68,23 @@ class _Loopback(TestCase):
         factory = protocol.Factory.forProtocol(make)
         if wrap is not None:
             factory = wrap(factory)
+        if unix:
+            path = os.path.join(tempfile.mkdtemp(prefix="smpprouter-sending-"), "s")
+            port = reactor.listenUNIX(path, factory)
+            self.addCleanup(port.stopListening)
+            return path, server
         port = reactor.listenTCP(0, factory, interface="127.0.0.1")
         self.addCleanup(port.stopListening)
         return port.getHost().port, server
 
-    async def pair(self):
-        """(router-side protocol, peer protocol) over a real TCP connection."""
-        port, server = self.listen(_Peer)
+    async def pair(self, unix=False):
+        """(router-side protocol, peer protocol) over a real TCP connection
+        (or a Unix stream socket: the same tcp.Connection code)."""
+        where, server = self.listen(_Peer, unix=unix)
         client = _Peer()
         await endpoints.connectProtocol(
-            endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", port), client)
+            endpoints.UNIXClientEndpoint(reactor, where) if unix
+            else endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", where), client)
         await client.made
         while not server:   # accepted in the same turn or the next
             await _turn()
@@ -169,9 +179,12 @@ class OrderingTests(_Loopback):
 
     def test_a_socket_that_takes_nothing_leaves_it_all_to_twisted(self):
         async def go():
-            server, client = await self.pair()
+            # A Unix stream socket: its send buffer frees only when the peer
+            # reads, so EAGAIN lasts (on TCP a late ACK may free it first).
+            server, client = await self.pair(unix=True)
             client.transport.pauseProducing()
             t = server.transport
+            self.assertIsInstance(t, Connection)
             t.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
             filled = _fill(t.socket)
             self.assertTrue(sends_now(t))   # Twisted's buffer is empty: it tries
