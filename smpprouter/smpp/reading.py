@@ -22,7 +22,7 @@ from ..core.messages import Receipt, Submission
 from .codec import _NPI_VALID, _TON_MAX, CHECKED, SHORT_MESSAGE_MAX
 from .commands import CommandId
 from .receipt import parse_receipt, stat_to_state
-from .tlv import SPECS, decode_tlvs
+from .tlv import SPECS
 
 _SUBMIT_SM = int(CommandId.submit_sm)
 _DELIVER_SM = int(CommandId.deliver_sm)
