@@ -94,13 +94,26 @@ _ANY = {"service_type": st.sampled_from(("", "CMT")), "source_addr_ton": _u8,
                                  {"message_state": 2}))}
 
 
-def _texts(pdu):
-    """The octets of pdu (no TLVs) with short_messages of 0 to 255 octets: 255
-    is one beyond what the encoder writes, and what the checks refuse."""
+def _texts(pdu, tlvs=b""):
+    """The octets of pdu (no TLVs) with short_messages of 0 to 255 octets (255
+    is one beyond what the encoder writes, and what the checks refuse), then
+    the octets `tlvs`."""
     text = pdu.short_message + b"x" * 255
     for n in range(256):
-        body = codec.encode(replace(pdu, short_message=b""))[16:-1] + bytes((n,)) + text[:n]
+        body = (codec.encode(replace(pdu, short_message=b""))[16:-1] + bytes((n,)) + text[:n]
+                + tlvs)
         yield codec.HEADER.pack(16 + len(body), pdu.command_id, 0, 3) + body
+
+
+def _addresses(pdu):
+    """The octets of pdu with a source_addr, then a destination_addr, of 18 to
+    23 octets before its NUL (20 is the most a C-string of 21 holds)."""
+    raw = codec.encode(replace(pdu, source_addr="", destination_addr=""))
+    at = raw.index(b"\0", 16) + 3   # service_type's NUL, then TON and NPI
+    for n in range(18, 24):
+        for cut in (at, at + 3):      # the source's NUL, or the destination's
+            body = raw[16:cut] + b"7" * n + raw[cut:]
+            yield codec.HEADER.pack(16 + len(body), pdu.command_id, 0, 3) + body
 
 
 _OCTET_FIELDS = ("source_addr_ton", "source_addr_npi", "dest_addr_ton", "dest_addr_npi",
@@ -165,6 +178,10 @@ class SubmitSmReaderTests(SynchronousTestCase):
         for raw in _texts(pdu):
             self._same(raw, raw, 0)
 
+    def test_addresses_of_any_length(self):
+        for raw in _addresses(P.SubmitSm(0, 3, short_message=b"hi")):
+            self._same(raw, raw, 0)
+
     def test_the_usual_submit_sm_is_read_with_its_octets(self):
         pdu = P.SubmitSm(0, 3, source_addr="ACME", dest_addr_ton=1, dest_addr_npi=1,
                          destination_addr="447700900123", registered_delivery=1,
@@ -217,7 +234,15 @@ class ReceiptReaderTests(SynchronousTestCase):
                     self._same(raw, raw, 0)
 
     def test_a_text_of_any_length(self):
-        for raw in _texts(codec.decode(self._receipt(tlvs={}))[0]):
+        pdu = codec.decode(self._receipt(tlvs={}))[0]
+        pair = codec.encode(replace(pdu, tlvs={"receipted_message_id": "AB12",
+                                               "message_state": 2}))
+        for tlvs in (b"", pair[-18:]):
+            for raw in _texts(pdu, tlvs):
+                self._same(raw, raw, 0)
+
+    def test_addresses_of_any_length(self):
+        for raw in _addresses(codec.decode(self._receipt(tlvs={}))[0]):
             self._same(raw, raw, 0)
 
     def _receipt(self, **fields):
