@@ -325,7 +325,7 @@ class _InFlight:
     context: id_answered with the deliver_sm_resp's status, read from the
     frame; callback with a response decoded in full; errback: none came), then,
     once delivered, its ack (the store's Then). One object with the entry's
-    state in slots for both: a Then or an IdThen and its argument tuple per
+    state in slots for both: a Then (an IdThen for the answer) and its argument tuple per
     wait cost ~0.1-0.2 us more per receipt. What a step raises goes to
     Deliveries._broken (the entry stays pending in Redis)."""
     __slots__ = ("deliveries", "user", "entry", "acking", "called")
