@@ -151,9 +151,9 @@ class MTPath:
         its id (ids.py), when the caller's session needs another form than the
         user's (a v3.3 session: SHORT)."""
         self.counters["submitted"] += 1
-        latency = self.latency
-        if latency is not None:   # the time from here to the answer
-            answer = latency.timing(answer, self.clock.seconds)
+        # the message's one answer, observing the submit latency (_Attempt): the
+        # synchronous path sends it as it is, every other path calls it
+        answer = _Attempt(self, answer, None if self.latency is None else self.clock.seconds())
         try:
             user = self.config.users[s.user]
             form = id_form or user.message_id
@@ -383,22 +383,28 @@ class MTPath:
                                      message_id)
                     return
                 s = parts[0]   # a data_sm that fits: as submit_sm
-        connector.send(s, _Attempt(self, s, user, names, index, connector, answer, form,
-                                   message_id))
+        if type(answer) is _Attempt:   # submit's own: the attempt takes its fields (no copy)
+            a = answer
+        else:   # wrapped on the way (a charge, a duplicate's fingerprint): timed inside
+            a = _Attempt(self, answer, None)
+        a.s, a.user, a.names, a.index, a.connector = s, user, names, index, connector
+        a.form, a.message_id = form, message_id
+        connector.send(s, a)
 
     def _not_answered(self, failure, a):
         # (an exception of either step reaches _unexpected: answer is always called)
         if failure.check(*ATTEMPT_FAILURES):
-            self._send(a.s, a.user, a.names, a.index + 1, attempt_status(failure), a.answer,
-                       a.form, a.message_id)
+            self._send(a.s, a.user, a.names, a.index + 1, attempt_status(failure), a, a.form,
+                       a.message_id)
         else:
-            _unexpected(failure, a.answer)
+            _unexpected(failure, a)
 
     def _answered(self, resp, a):
         """The upstream's (status, message_id) for the attempt a."""
         status, upstream_id = resp
-        s, user, connector, answer, form = a.s, a.user, a.connector, a.answer, a.form
+        s, user, connector, form = a.s, a.user, a.connector, a.form
         message_id = a.message_id
+        answer = a   # the message's answer (timed)
         if status != _ROK:
             if status in RETRYABLE_STATUS:
                 self._send(s, user, a.names, a.index + 1, status, answer, form, message_id)
@@ -456,7 +462,9 @@ class MTPath:
             elif failure is None:
                 failure = value   # (status, id), or a Failure
         if failure is not None and not accepted:
-            attempt = _Attempt(self, s, user, names, index, connector, answer, form, message_id)
+            attempt = _Attempt(self, answer, None)
+            attempt.s, attempt.user, attempt.names, attempt.index = s, user, names, index
+            attempt.connector, attempt.form, attempt.message_id = connector, form, message_id
             if type(failure) is tuple:
                 self._answered(failure, attempt)
             else:
@@ -544,7 +552,7 @@ class MTPath:
         if submits is not None:   # _tally, inline: every message with a receipt ends here
             key = (a.user.name, a.connector.name, _ROK)
             submits[key] = submits.get(key, 0) + 1
-        a.answer(Outcome(_ROK, a.message_id))
+        a.finish(Outcome(_ROK, a.message_id))
 
     def _not_mapped(self, failure, connector, upstream_id, user, answer):
         # The upstream has the message, but its receipt could never be
@@ -688,28 +696,36 @@ def _unexpected(failure, answer):
 
 
 class _Attempt:
-    """A synchronous message sent on one connector, and the two waits of its
-    attempt: the upstream's answer (it is Connector.send's reply), then, once
-    accepted with a receipt asked for, its mapping's save (the store's Then).
-    One object holding the message's state in slots for both: on the path
-    every message takes, a Then and its argument tuple per wait cost ~0.2 us
-    more each (timeit). What a step raises answers the ESME ESME_RSYSERR, as
-    a Then's broken would."""
-    __slots__ = ("mt", "s", "user", "names", "index", "connector", "answer", "form",
+    """A message's answer, and on the synchronous path the state of its
+    attempt on a connector with its two waits: the upstream's answer (it is
+    Connector.send's reply), then, once accepted with a receipt asked for, its
+    mapping's save (the store's Then).
+
+    Called with an Outcome (finish), it observes the submit latency (from
+    submit, once: start is None where it wraps an answer that does) and answers.
+    submit makes one per message; _send fills in the attempt's fields. One
+    slotted object for the answer and both waits: a timing closure (five cells)
+    and a Then with its argument tuple per wait cost ~1 us more per message.
+    What a step raises answers the ESME ESME_RSYSERR, as a Then's broken would."""
+    __slots__ = ("mt", "answer", "start", "s", "user", "names", "index", "connector", "form",
                  "message_id", "upstream_id", "called")
 
-    def __init__(self, mt, s, user, names, index, connector, answer, form, message_id):
+    def __init__(self, mt, answer, start):
         self.mt = mt
-        self.s = s
-        self.user = user
-        self.names = names
-        self.index = index
-        self.connector = connector
-        self.answer = answer
-        self.form = form
-        self.message_id = message_id
+        self.answer = answer   # the caller's
+        self.start = start     # the clock at submit; None: not observed here
+        self.message_id = None
         self.upstream_id = None   # set when the upstream accepted it: the mapping's wait
         self.called = False       # the store's batches read it (the mapping's wait only)
+
+    def finish(self, outcome):
+        start = self.start
+        if start is not None:
+            mt = self.mt
+            mt.latency.observe(mt.clock.seconds() - start)
+        self.answer(outcome)
+
+    __call__ = finish   # the answer every path other than the synchronous one calls
 
     def callback(self, result):
         try:
@@ -719,7 +735,7 @@ class _Attempt:
                 self.called = True
                 self.mt._mapped(self)
         except Exception:
-            _unexpected(failure.Failure(), self.answer)
+            _unexpected(failure.Failure(), self)
 
     def errback(self, error=None):
         reason = error if isinstance(error, failure.Failure) else failure.Failure(error)
@@ -729,6 +745,6 @@ class _Attempt:
             else:
                 self.called = True
                 self.mt._not_mapped(reason, self.connector.name, self.upstream_id,
-                                    self.user.name, self.answer)
+                                    self.user.name, self)
         except Exception:
-            _unexpected(failure.Failure(), self.answer)
+            _unexpected(failure.Failure(), self)
