@@ -330,7 +330,7 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
                 sents = self._sents.get(connector)
                 if sents is None:
                     sents = self._sents[connector] = []
-                sents.append((b"sent", keys.message(connector, message_id),
+                sents.append((b"sent", *keys.record(connector, message_id),
                               user.encode("utf-8", "surrogatepass"), ttl, None))
         if self._flush_call is None:
             self._flush_call = self._reactor.callLater(0, self._flush)
@@ -680,7 +680,7 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
                         now = repr(self._clock())
                     args = [b"EVALSHA", scripts.GET_MAPPINGS.sha, len(chunk)]
                     args += [item[0] for item in chunk]
-                    args += (now, keys.message(connector, ""))
+                    args += (now, keys.message(connector, ""), keys.record_prefix(connector))
                     args += [item[1] or "" for item in chunk]
                     if connector in self._timeouts:   # final receipts end their wait
                         prefix = keys.mapping_prefix(connector)
