@@ -70,9 +70,6 @@ class OutboundMixin:
         self._finishes = {}   # connector -> [(flag, entry id, id, state, code, upstream, d)]
         self._states = {}     # connector -> [(key, state, code, d)]
         self._sents = {}      # connector -> [(b"sent", block key, field, user, ttl, d)]
-        # connector -> positions in its save_mapping batch of the records that
-        # SAVE_SENT makes from the mappings themselves (redis.py save_mapping)
-        self._own_records = {}
 
     # -- batched: one script per connector per turn
 
@@ -133,15 +130,11 @@ class OutboundMixin:
         self._schedule()
         return d
 
-    def _flush_outbound(self, flight, saves, dues):
-        """Send this turn's outbound batches; takes the save_mapping batches of
-        the connectors that also have record_sent calls out of saves (and their
-        dues: timeouts.py)."""
-        outs, finishes, states, sents = self._outs, self._finishes, self._states, self._sents
-        self._outs, self._finishes, self._states, self._sents = {}, {}, {}, {}
-        owns = self._own_records
-        if owns:
-            self._own_records = {}
+    def _flush_outbound(self, flight):
+        """Send this turn's outbound batches (record_sent's go with the
+        save_mapping calls of their connector: redis.py _flush_saves)."""
+        outs, finishes, states = self._outs, self._finishes, self._states
+        self._outs, self._finishes, self._states = {}, {}, {}
         size = self.max_batch
         sha = scripts.ENQUEUE_OUT.sha
         for connector, items in outs.items():
@@ -153,33 +146,6 @@ class OutboundMixin:
                 for item in chunk:
                     args.extend(item[:-1])
                 flight.send(args, chunk, self._enqueued_outbound, connector)
-        sha = scripts.SAVE_SENT.sha
-        if sents or owns:
-            hour = int(self._clock()) // RECORD_SLACK
-        for connector in (sents.keys() | owns.keys()) if owns else sents:
-            sent = sents.get(connector, [])
-            own = owns.get(connector) if owns else None
-            maps = saves.pop(connector, [])
-            whole = -1
-            if len(maps) + len(sent) <= size:   # the usual case: one command, no sorting
-                chunks = ((maps, sent, 0),)
-                whole = len(maps)
-            else:   # maps first, in order: a chunk's maps start at its position
-                chunks = [([i for i in c if len(i) == 4], [i for i in c if len(i) == 6], k * size)
-                          for k, c in enumerate(_chunks(maps + sent, size))]
-            for maps_, sent_, start in chunks:
-                args = [b"EVALSHA", sha, len(maps_) + len(sent_)]
-                args += [item[0] for item in maps_]
-                args += [item[1] for item in sent_]
-                args += (len(maps_), hour, RECORD_SLACK)
-                for _, ttl, value, _ in maps_:
-                    args += (ttl, value)
-                for _, _, field, user, ttl, _ in sent_:
-                    args += (field, user, ttl)
-                args += _own_args(own, connector, start, len(maps_), whole)
-                if dues:
-                    args += self._due_args(dues, connector, whole)
-                flight.send(args, maps_ + sent_, _done)
         now = repr(self._clock()) if finishes or states else None   # final dates
         sha = scripts.FINISH_OUT.sha
         for connector, items in finishes.items():
@@ -372,18 +338,6 @@ def _all(ds):
 
 def _first_error(ds):
     return _all(ds).addCallback(lambda _: None)
-
-
-def _own_args(own, connector, start, count, whole):
-    """SAVE_SENT's arguments for the records it makes from the mappings at
-    positions own (of the connector's turn) among the count from start."""
-    if not own:
-        return (b"",)
-    prefix = keys.record_prefix(connector)
-    if len(own) == whole:   # every mapping of the turn, all in this one script
-        return (prefix, b"*")
-    local = [i - start + 1 for i in own if start <= i < start + count]
-    return (prefix, len(local), *local)
 
 
 def _done(reply, items):

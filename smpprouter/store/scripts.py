@@ -59,12 +59,26 @@ local function due(a, n)
 end
 """
 
-# KEYS: map:{c}:<id> ...   ARGV: ttl1, value1, ttl2, value2, ..., then the dues
-SAVE_MAPPINGS = Script(_DUE_LIB + b"""
-for i = 1, #KEYS do
-  redis.call('SET', KEYS[i], ARGV[2 * i], 'EX', ARGV[2 * i - 1])
+# The mappings of a save script, from ARGV[b] on: their one ttl, then a value
+# per key (a batch's ttls are all its connector's dlr_expiry: one argument per
+# message fewer); or '' then a ttl and a value per key. set_mappings SETs them
+# and returns where ARGV goes on, and each value's stride (1 or 2).
+_MAPPINGS_LIB = b"""
+local function set_mappings(b, n)
+  local ttl = ARGV[b]
+  if ttl ~= '' then
+    for i = 1, n do redis.call('SET', KEYS[i], ARGV[b + i], 'EX', ttl) end
+    return b + n + 1, 1
+  end
+  for i = 1, n do redis.call('SET', KEYS[i], ARGV[b + 2 * i], 'EX', ARGV[b + 2 * i - 1]) end
+  return b + 2 * n + 1, 2
 end
-due(2 * #KEYS + 1, #KEYS)
+"""
+
+# KEYS: map:{c}:<id> ...   ARGV: the mappings (_MAPPINGS_LIB), then the dues
+SAVE_MAPPINGS = Script(_DUE_LIB + _MAPPINGS_LIB + b"""
+local a = set_mappings(1, #KEYS)
+due(a, #KEYS)
 return #KEYS
 """)
 
@@ -546,9 +560,9 @@ return #KEYS / 2
 """)
 
 # KEYS: n map:{c}:<upstream id>, then rec:{c}:<block> per record given
-# ARGV: n, the hour (unix s / slack), slack (s), then ttl, value per mapping,
-# then field, user, ttl per record given, then the records made from their
-# mappings (below), then the dues
+# ARGV: n, the hour (unix s / slack), slack (s), then the mappings
+# (_MAPPINGS_LIB), then field, user, ttl per record given, then the records
+# made from their mappings (below), then the dues
 # SAVE_MAPPINGS and record_sent of one connector in one command: a message sent
 # synchronously is remembered as SENT for query_sm, with its mapping, as its
 # field of a block of records (keys.py record): one HSET per block of the
@@ -561,11 +575,9 @@ return #KEYS / 2
 # array instead, with its ttl: the rec:{c}: prefix, then '*' (every mapping of
 # the script) or a count and the mappings' positions; '' for none. Three
 # arguments fewer per message.
-SAVE_SENT = Script(_DUE_LIB + _RECORD_LIB + b"""
+SAVE_SENT = Script(_DUE_LIB + _MAPPINGS_LIB + _RECORD_LIB + b"""
 local n = tonumber(ARGV[1])
-for i = 1, n do
-  redis.call('SET', KEYS[i], ARGV[2 * i + 3], 'EX', ARGV[2 * i + 2])
-end
+local a, w = set_mappings(4, n)
 -- the records, a block at a time (the ids of a batch mostly run in order)
 local hour, k, sets, m, ttl = '~' .. ARGV[2], nil, {}, 0, 0
 local function write()
@@ -584,7 +596,6 @@ local function add(block, field, user, t)
   m = m + 2
   if t > ttl then ttl = t end
 end
-local a = 2 * n + 4
 for i = n + 1, #KEYS do
   add(KEYS[i], ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]))
   a = a + 3
@@ -593,10 +604,11 @@ local prefix = ARGV[a]
 a = a + 1
 if prefix ~= '' then
   local function record(i)
-    local v = ARGV[2 * i + 3]
+    local v = ARGV[4 + w * i]
     local id, user = string.match(v, '^%["([^"\\\\]*)","([^"\\\\]*)"')
     if id then
-      add(prefix .. block(id), string.sub(id, -2), user, tonumber(ARGV[2 * i + 2]))
+      add(prefix .. block(id), string.sub(id, -2), user,
+          tonumber(w == 1 and ARGV[4] or ARGV[3 + 2 * i]))
     end
   end
   local which = ARGV[a]
