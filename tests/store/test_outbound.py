@@ -800,6 +800,24 @@ class HotPathRecordTests(OutboundTestCase):
         self.assertTrue(590 <= self.server.command("TTL", "msg:{c}:old1") <= 600)
 
     @defer.inlineCallbacks
+    def test_outcomes_of_a_batch_one_state_or_several_across_chunks(self):
+        for max_batch in (1000, 3):
+            store = yield self.make_store(max_batch=max_batch)
+            ids = [f"q{max_batch}-{i}" for i in range(7)]
+            yield defer.gatherResults([
+                store.save_mapping("c", "up-" + mid, Mapping(mid, "acme", "s", "d", T0), 600,
+                                   record=True) for mid in ids])
+            for states in (["2", None, "5", "2", "2", None, "8"], ["5"] * 7):
+                got = yield defer.gatherResults([store.get_mapping("c", "up-" + mid, state)
+                                                 for mid, state in zip(ids, states)])
+                self.assertEqual([m.message_id for m in got], ids)
+                records = yield defer.gatherResults([store.get_message(["c"], mid)
+                                                     for mid in ids])
+                self.assertEqual([r.state for r in records],
+                                 [state or "U" for state in states], max_batch)
+                ids = ids[::-1]   # the same records again, in another order
+
+    @defer.inlineCallbacks
     def test_an_outcome_creates_no_record_where_there_was_none(self):
         store = yield self.make_store()
         yield store.save_mapping("c", "up0", Mapping("r0", "acme", "s", "d", T0), 60)
