@@ -314,11 +314,14 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         elif ttl != batch.ttl:   # one ttl for the whole batch until one differs
             batch.ttls = [batch.ttl] * len(batch.keys) + [ttl]
         batch.keys.append(batch.prefix + upstream_id.encode("utf-8", "surrogatepass"))
-        batch.values.append(encode_mapping(mapping))
+        batch.values.append(encode_mapping(mapping, record))
         batch.thens.append(then)
         if batch.watch and mapping.registered_delivery & 0x13:
             # due:{c} gets it in the script that SETs it (timeouts.py)
-            batch.dues.append(upstream_id)
+            dues = batch.dues
+            if dues is None:
+                dues = batch.dues = []
+            dues.append(upstream_id)
         if record:
             user = mapping.user
             plain = self._plain_users.get(user)
@@ -327,7 +330,10 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
             message_id = mapping.message_id
             if plain and message_id.isascii() and message_id.isalnum():
                 # the script reads id and user off the mapping (scripts.SAVE_SENT)
-                batch.own.append(len(batch.keys))
+                own = batch.own
+                if own is None:
+                    own = batch.own = []
+                own.append(len(batch.keys))
             else:
                 sents = self._sents.get(connector)
                 if sents is None:
@@ -953,8 +959,9 @@ class _Saves:
         self.ttl = ttl          # every call's ttl, while ttls is None
         self.ttls = None        # each call's, once one differs
         self.watch = watch      # the connector has a receipt_timeout (timeouts.py)
-        self.dues = []          # upstream ids saved with a receipt asked for, if watch
-        self.own = []           # 1-based positions of the records SAVE_SENT makes from them
+        # (lists made when needed: a turn of few messages pays for each object)
+        self.dues = None        # upstream ids saved with a receipt asked for, if watch
+        self.own = None         # 1-based positions of the records SAVE_SENT makes from them
 
     def mapping_args(self, start, end):
         """The scripts' ARGV for the mappings start..end: one ttl then the

@@ -90,8 +90,10 @@ return #KEYS
 # receipt path no command of its own. The id is read off the JSON array's
 # first string (router ids have no escapes; one that has one is left alone).
 # A synchronous message's record is its field of rec:{c}:<block> (keys.py
-# record): one HMGET and one HSET per block of the batch. One not there is a
-# queued message's msg:{c}:<id> (or one an earlier layout wrote): there no
+# record), and its mapping says so (a space after its id: store/codec.py):
+# one HMGET and one HSET per block of the batch. Any other is a queued
+# message's msg:{c}:<id> (or one an earlier layout wrote; a mapping saved
+# without its record looks in the block after all): there no
 # blob is left by then (SENT dropped it); a record always has its field s
 # (SAVE_SENT, ENQUEUE_OUT), so an HSET that adds both s and f found none.
 # Returns the mappings (nil where none), as MGET would.
@@ -154,8 +156,9 @@ end
 for i = 1, n do
   local v, state = out[i], ARGV[i + 3]
   if v and state ~= '' then
-    local id = string.match(v, '^%["([^"\\\\]*)"')
-    if id then
+    -- a space after the id: the record is in its block (store/codec.py)
+    local id, marked = string.match(v, '^%["([^"\\\\]*)",(.)')
+    if marked == ' ' then
       local block = ARGV[3] .. block(id)
       if block ~= k then
         if m > 0 then record() end
@@ -163,6 +166,17 @@ for i = 1, n do
       end
       m = m + 1
       fields[m], ids[m], states[m] = string.sub(id, -2), id, state
+    elseif id then   -- a queued message's record, one an earlier layout wrote, or none
+      local h = ARGV[2] .. id
+      if redis.call('HSET', h, 's', state, 'f', ARGV[1]) == 2 then
+        redis.call('DEL', h)
+        -- a mapping saved without its record (a split message's later part,
+        -- record_sent's) may still have one in a block
+        local bk, f = ARGV[3] .. block(id), string.sub(id, -2)
+        local old = redis.call('HGET', bk, f)
+        local rest = old and string.match(old, '^[^,]*,[^,]*,(.*)$')
+        if rest then redis.call('HSET', bk, f, state .. ',' .. ARGV[1] .. ',' .. rest) end
+      end
     end
   end
 end
@@ -605,7 +619,7 @@ a = a + 1
 if prefix ~= '' then
   local function record(i)
     local v = ARGV[4 + w * i]
-    local id, user = string.match(v, '^%["([^"\\\\]*)","([^"\\\\]*)"')
+    local id, user = string.match(v, '^%["([^"\\\\]*)", "([^"\\\\]*)"')
     if id then
       add(prefix .. block(id), string.sub(id, -2), user,
           tonumber(w == 1 and ARGV[4] or ARGV[3 + 2 * i]))

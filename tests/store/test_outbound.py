@@ -5,6 +5,7 @@ from twisted.internet import defer
 from zope.interface.verify import verifyObject
 
 from smpprouter.store import keys
+from smpprouter.store.codec import encode_mapping
 from smpprouter.store.errors import QueueFull, StoreUnavailable
 from smpprouter.store.interface import (ICorrelationStore, IOutboundStore, Mapping,
                                         MessageRecord, Outbound)
@@ -816,6 +817,54 @@ class HotPathRecordTests(OutboundTestCase):
                 self.assertEqual([r.state for r in records],
                                  [state or "U" for state in states], max_batch)
                 ids = ids[::-1]   # the same records again, in another order
+
+    @defer.inlineCallbacks
+    def test_a_queued_messages_receipt_does_not_look_in_a_block(self):
+        store = yield self.make_store()
+        yield self.queue(store, 3)
+        taken = yield store.take_outbound("c", "me", 10)
+        yield defer.gatherResults([store.finish_outbound("c", e, "U", upstream_id=f"up{i}")
+                                   for i, e in enumerate(taken)]
+                                  + [store.save_mapping("c", f"up{i}", Mapping(
+                                      f"m{i}", "acme", "s", "d", T0), 60) for i in range(3)])
+        before = self.server.command_calls()
+        yield defer.gatherResults([store.get_mapping("c", f"up{i}", "2") for i in range(3)])
+        after = self.server.command_calls()
+        self.assertEqual(after.get("hmget", 0) - before.get("hmget", 0), 0)
+        self.assertEqual(after.get("hget", 0) - before.get("hget", 0), 0)
+        records = yield defer.gatherResults([store.get_message(["c"], f"m{i}")
+                                             for i in range(3)])
+        self.assertEqual([r.state for r in records], ["2"] * 3)
+
+    @defer.inlineCallbacks
+    def test_a_part_saved_without_the_record_still_records_its_state(self):
+        """A split message's later parts are mapped without the record (the
+        first part's has it): their receipts' states reach it as before."""
+        store = yield self.make_store()
+        yield defer.gatherResults([
+            store.save_mapping("c", f"up{seq}", Mapping("r7", "acme", "s", "d", T0, 2, 1, "",
+                                                        "", seq), 60, record=(seq == 1))
+            for seq in (1, 2)])
+        self.now = T0 + 5
+        yield store.get_mapping("c", "up2", "5")
+        self.assertEqual(self.record("r7"), "5,%r,,acme" % (T0 + 5))
+        self.assertEqual(self.server.command("EXISTS", "msg:{c}:r7"), 0)
+
+    @defer.inlineCallbacks
+    def test_a_late_receipt_after_the_routers_own_still_records_its_outcome(self):
+        store = yield self.make_store()
+        store.watch_receipts("c", 10)
+        m = Mapping("r8", "acme", "s", "d", T0, 1, 1)
+        yield store.save_mapping("c", "up8", m, 600, record=True)
+        [(member, taken)] = yield store.take_overdue("c", T0 + 11, 60, 10)
+        self.assertEqual(taken, m)
+        yield store.set_state("c", "r8", "7", 99)
+        yield store.finish_overdue("c", [(member, encode_mapping(
+            Mapping("r8", "acme", "s", "d", T0, 1, 0x80)))])
+        self.now = T0 + 20
+        late = yield store.get_mapping("c", "up8", "5")
+        self.assertEqual(late.registered_delivery, 0x80)
+        self.assertEqual(self.record("r8"), "5,%r,99,acme" % (T0 + 20))
 
     @defer.inlineCallbacks
     def test_an_outcome_creates_no_record_where_there_was_none(self):
