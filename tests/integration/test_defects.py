@@ -22,6 +22,8 @@ class DataSmFromUpstreamTests(RouterTestCase):
             resp, dlr = await self.round_trip(client)
             self.assertEqual(dlr.command_id, CommandId.deliver_sm)
             await self.h.smsc.wait_submits(1)
+            # the receipt may reach the ESME before the SMSC reads its answer
+            await wait_for(lambda: self.h.smsc.deliver_resp_statuses)
             self.assertEqual(self.h.smsc.deliver_resp_statuses, {Status.ESME_ROK: 1})
             answers = [pdu.command_id for session in self.h.smsc.sessions
                        for pdu in session.received if pdu.command_id & 0x80000000]
