@@ -129,8 +129,10 @@ if dk then
     if #ended > 0 then redis.call('ZREM', dk, unpack(ended)) end
   end
 end
--- the records, a block at a time (the ids of a batch mostly run in order)
-local k, fields, ids, states, m = nil, {}, {}, {}, 0
+-- the records, a block at a time (the ids of a batch mostly run in order);
+-- the tables only once a record is in a block (a queued message's receipt
+-- is in a small batch: no garbage for Lua to collect)
+local k, fields, ids, states, m = nil, nil, nil, nil, 0
 local function record()
   local old = redis.call('HMGET', k, unpack(fields, 1, m))
   local sets, s = {}, 0
@@ -159,6 +161,7 @@ for i = 1, n do
     -- a space after the id: the record is in its block (store/codec.py)
     local id, marked = string.match(v, '^%["([^"\\\\]*)",(.)')
     if marked == ' ' then
+      if not fields then fields, ids, states = {}, {}, {} end
       local block = ARGV[3] .. block(id)
       if block ~= k then
         if m > 0 then record() end
