@@ -83,10 +83,6 @@ _MIN_PDU = 16
 def encode_entry(entry) -> bytes:
     """A Receipt or an Inbound for a user's delivery queue: its v3.4 deliver_sm
     and the rest, or (when a deliver_sm cannot carry it) its JSON form."""
-    try:
-        pdu = deliver_octets(entry)
-    except (SMPPError, UnicodeEncodeError, ValueError, TypeError):
-        return _json_entry(entry)
     if type(entry) is Receipt:
         state = entry.state
         if type(state) is int:
@@ -94,13 +90,18 @@ def encode_entry(entry) -> bytes:
             if not entry.reference and message_id.isascii() and message_id.isalnum():
                 # an SMPP user's receipt, the router's own id: nothing to escape
                 # (a third of the quoting version's cost)
-                return b'%b["r","%b",%d,""]' % (pdu, message_id.encode(), state)
-            return pdu + ('["r",%s,%d,%s]' % (_quote(message_id), state,
-                                              _quote(entry.reference))).encode()
-        tail = [RECEIPT, entry.message_id, state, entry.reference]
+                tail = b'["r","%b",%d,""]' % (message_id.encode(), state)
+            else:
+                tail = ('["r",%s,%d,%s]' % (_quote(message_id), state,
+                                            _quote(entry.reference))).encode()
+        else:
+            tail = _dumps([RECEIPT, entry.message_id, state, entry.reference]).encode()
     else:
-        tail = [INBOUND, entry.connector]
-    return pdu + _dumps(tail).encode()
+        tail = _dumps([INBOUND, entry.connector]).encode()
+    try:
+        return deliver_octets(entry, tail)   # the deliver_sm and its tail in one join
+    except (SMPPError, UnicodeEncodeError, ValueError, TypeError):
+        return _json_entry(entry)
 
 
 def encode_click(click: Click) -> bytes:

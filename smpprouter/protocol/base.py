@@ -105,6 +105,9 @@ def response_for(command_id: int, sequence_number: int, status: int):
 class SMPPProtocol(protocol.Protocol):
     log = Logger()
     role = None  # Role.SMSC or Role.ESME, set by the face
+    # command_id -> the decoder of a v3.4 peer's request (codec.CHECKED); a face
+    # may read its hot request straight into the core's value (smpp/reading.py)
+    readers = codec.CHECKED
 
     def __init__(self, clock, timers: Timers, window: int = 10,
                  max_pdu_length: int = codec.DEFAULT_MAX_LENGTH):
@@ -171,7 +174,7 @@ class SMPPProtocol(protocol.Protocol):
         unpack = _FULL_HEADER.unpack_from
         decode_read = codec.decode_read
         # decode_read's v3.4 lookup made here (a call per PDU saved)
-        checked = _CHECKED if version >= _V34 else _NO_DECODERS
+        checked = self.readers if version >= _V34 else _NO_DECODERS
         dispatch = self._dispatch
         try:
             for buf, start, end in self.framer.frames(data):
@@ -473,7 +476,6 @@ _CLOSED = State.CLOSED
 _HEADER = struct.Struct(">I")
 _FULL_HEADER = codec.HEADER
 _HEADER_SIZE = codec.HEADER_SIZE
-_CHECKED = codec.CHECKED
 _NO_DECODERS = {}
 _V34 = codec.INTERFACE_V34
 _ID_RESPONSES = codec.ID_RESPONSES

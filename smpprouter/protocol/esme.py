@@ -65,6 +65,7 @@ from ..smpp import adapt, codec
 from ..smpp import pdu as P
 from ..smpp.commands import INTERFACE_V34, RESPONSE_BIT, CommandId
 from ..smpp.errors import SMPPError
+from ..smpp.reading import ESME_READERS, SubmitSmRead
 from ..smpp.session import Mode, Role, State, bind_mode
 from ..smpp.status import Status, status_name
 from ..smpp.times import format_absolute, parse_schedule, parse_validity
@@ -91,6 +92,7 @@ def _datetime(now):
 class ESMEServerProtocol(SMPPProtocol):
     log = Logger()
     role = Role.SMSC
+    readers = ESME_READERS   # a submit_sm in its usual form read as its Submission
     MAX_HELD = 1000   # held requests beyond the window, whatever the client's window
 
     def __init__(self, gateway, clock, timers, window, max_pdu_length):
@@ -292,12 +294,16 @@ class ESMEServerProtocol(SMPPProtocol):
     # -- submissions ----------------------------------------------------------
 
     def _submit(self, pdu):
-        frame = self.frame
-        # the octets as received, when they can go upstream as they are (a
-        # request held beyond the window is encoded anew: its frame is gone)
-        wire = adapt.relay_form(*frame) if frame is not None and frame[0] is pdu else None
-        submission = adapt.submission(pdu, self.user, self.clock.seconds())
-        submission.wire = wire
+        if type(pdu) is SubmitSmRead:   # read as its Submission, relay octets included
+            submission = pdu.value
+            submission.user = self.user
+        else:
+            frame = self.frame
+            # the octets as received, when they can go upstream as they are (a
+            # request held beyond the window is encoded anew: its frame is gone)
+            wire = adapt.relay_form(*frame) if frame is not None and frame[0] is pdu else None
+            submission = adapt.submission(pdu, self.user, self.clock.seconds())
+            submission.wire = wire
         self.gateway.submit(self, submission, partial(self._submitted, pdu))
 
     def _submitted(self, pdu, outcome):

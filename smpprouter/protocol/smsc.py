@@ -54,6 +54,7 @@ from ..smpp import adapt
 from ..smpp import pdu as P
 from ..smpp.commands import INTERFACE_V34, RESPONSE_BIT, CommandId
 from ..smpp.errors import EncodeError, SMPPError, StateError
+from ..smpp.reading import UPSTREAM_READERS, ReceiptRead
 from ..smpp.session import Mode, Role, State, Timers
 from ..smpp.status import Status, status_name
 from ..throttle import TokenBucket
@@ -94,6 +95,7 @@ class UpstreamNack(Exception):
 class SMSCClientProtocol(SMPPProtocol):
     log = Logger()
     role = Role.ESME
+    readers = UPSTREAM_READERS   # a receipt in its usual form read as its Receipt
 
     def __init__(self, connector, mode, clock, timers, window):
         super().__init__(clock, timers, window)
@@ -154,7 +156,8 @@ class SMSCClientProtocol(SMPPProtocol):
             return
         seq = pdu.sequence_number
         try:
-            delivery = adapt.upstream_delivery(pdu, self.connector.name, self.frame)
+            delivery = (pdu.value if type(pdu) is ReceiptRead   # read as its Receipt
+                        else adapt.upstream_delivery(pdu, self.connector.name, self.frame))
             self.connector.gateway.upstream_deliver(self.connector, delivery,
                                                     partial(self._delivered, cid, seq))
         except SMPPError as e:

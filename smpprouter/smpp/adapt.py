@@ -21,7 +21,7 @@ from .receipt import MessageState, parse_receipt, stat_to_state
 from .segment import with_concat
 from .status import Status
 from .text import GSM7, alphabet_of
-from .tlv import encode_tlvs
+from .tlv import RMID_HEADS, RMID_LIMIT, STATE_TLVS, encode_tlvs
 from .times import format_absolute, parse_schedule, parse_validity
 
 # plain ints for the per-message tests: an IntEnum member is a 0.1 us lookup on 3.11
@@ -228,8 +228,9 @@ def deliver_pdu(entry, version: int = INTERFACE_V34):
                        pid, 0, "", "", 0, 0, dc, 0, body, tlvs)
 
 
-def deliver_octets(entry) -> bytes:
-    """encode(deliver_pdu(entry)), for a user's delivery queue. A receipt that
+def deliver_octets(entry, tail: bytes = b"") -> bytes:
+    """encode(deliver_pdu(entry)) + tail, for a user's delivery queue (the tail
+    is the queue's, core/codec.py: one join instead of a copy). A receipt that
     kept its upstream's octets (Receipt.wire, upstream_delivery) reuses them:
     only its text and TLVs, which the core may have changed, are encoded."""
     if type(entry) is Receipt:
@@ -237,10 +238,27 @@ def deliver_octets(entry) -> bytes:
         text = entry.text
         if wire is not None and len(text) <= SHORT_MESSAGE_MAX:
             tlvs = entry.tlvs
-            body = b"".join((wire, _LENGTH_OCTET[len(text)], text,
-                             encode_tlvs(tlvs) if tlvs else b""))
-            return HEADER.pack(HEADER_SIZE + len(body), _DELIVER_SM, 0, 0) + body
-    return encode(deliver_pdu(entry))
+            n = len(text)
+            if len(tlvs) == 2:
+                rmid = tlvs.get("receipted_message_id")
+                state = tlvs.get("message_state")
+                # encode_tlvs' receipt pair, inline: the one join holds its octets
+                if (type(rmid) is str and type(state) is int and 0 <= state <= 0xFF
+                        and len(rmid) < RMID_LIMIT and rmid.isascii() and "\0" not in rmid
+                        and next(iter(tlvs)) == "receipted_message_id"):
+                    return b"".join((
+                        HEADER.pack(_PAIR_REST + len(wire) + n + len(rmid), _DELIVER_SM, 0, 0),
+                        wire, _LENGTH_OCTET[n], text, RMID_HEADS[len(rmid)], rmid.encode(),
+                        _NUL_STATE[state], tail))
+            octets = encode_tlvs(tlvs) if tlvs else b""
+            return b"".join((HEADER.pack(_WIRE_REST + len(wire) + n + len(octets), _DELIVER_SM,
+                                         0, 0), wire, _LENGTH_OCTET[n], text, octets, tail))
+    return encode(deliver_pdu(entry)) + tail
+
+
+_WIRE_REST = HEADER_SIZE + 1   # the header and sm_length, beside the wire, text and TLVs
+_PAIR_REST = _WIRE_REST + 4 + 1 + 5   # and the pair's: the id's head and NUL, message_state
+_NUL_STATE = [b"\0" + octets for octets in STATE_TLVS]
 
 
 _LENGTH_OCTET = [bytes((n,)) for n in range(256)]

@@ -22,6 +22,7 @@ from .status import Status
 from .tlv import decode_tlvs, encode_tlvs
 
 HEADER = struct.Struct(">IIII")
+_EMPTY_ID_RESPONSE = struct.Struct(">IIIIx")   # a header and an empty C-string
 _LENGTH = struct.Struct(">I")
 HEADER_SIZE = 16
 # A data_sm may carry a message_payload of up to 64 KiB; anything larger is
@@ -594,8 +595,12 @@ def encode_id_response(command_id: int, status: int, sequence_number: int,
     of the cost, and two are sent per message. An error with no id is the
     header alone, as encode() writes it. message_id must fit (64 octets of
     Latin-1, no NUL): the router's own ids do."""
-    if status and not message_id:
-        return HEADER.pack(HEADER_SIZE, command_id, status, sequence_number)
+    if not message_id:
+        if status:
+            return HEADER.pack(HEADER_SIZE, command_id, status, sequence_number)
+        # the router's deliver_sm_resp to an upstream's receipt: its empty
+        # message_id is the struct's pad octet (one call instead of three)
+        return _EMPTY_ID_RESPONSE.pack(HEADER_SIZE + 1, command_id, 0, sequence_number)
     data = message_id.encode("latin-1")
     return b"".join((HEADER.pack(HEADER_SIZE + 1 + len(data), command_id, status,
                                  sequence_number), data, b"\0"))

@@ -242,6 +242,8 @@ _FAST = {name: encoder for name, (tag, kind, limit) in SPECS.items()
 _RMID_TAG, _, _RMID_LIMIT = SPECS["receipted_message_id"]
 _RMID_HEADS = [_TLV_HEADER.pack(_RMID_TAG, n + 1) for n in range(_RMID_LIMIT)]
 _STATE_OCTETS = [_TLV_HEADER.pack(SPECS["message_state"][0], 1) + _OCTET[n] for n in range(256)]
+# the same, for a caller that joins the pair into its own octets (adapt.deliver_octets)
+RMID_LIMIT, RMID_HEADS, STATE_TLVS = _RMID_LIMIT, _RMID_HEADS, _STATE_OCTETS
 
 
 def encode_tlvs(tlvs: dict) -> bytes:

@@ -100,6 +100,30 @@ class ReceiptOctetsTests(SynchronousTestCase):
             return
         self.assertEqual(adapt.deliver_octets(entry), want)
 
+    @settings(max_examples=600, deadline=None)
+    @given(st.lists(st.sampled_from(("receipted_message_id", "message_state")), min_size=2,
+                    max_size=2, unique=True),
+           st.one_of(st.text("ab\x00\xe9", max_size=4), st.integers(62, 67).map("a".__mul__),
+                     st.integers(-2, 300), st.none(), st.binary(max_size=3)),
+           st.one_of(st.integers(-2, 300), st.text(max_size=2), st.none(), st.booleans()),
+           st.binary(max_size=8))
+    def test_the_pair_joined_in_and_the_tail(self, order, rmid, state, tail):
+        """deliver_octets' own join of a receipt's TLV pair (encode_tlvs' shortcut
+        inline), and the queue's tail after the PDU, on any values in them."""
+        pdu = P.DeliverSm(0, 9, source_addr="4479", destination_addr="ACME", esm_class=4,
+                          short_message=b"id:ab12 sub:001")
+        data = codec.encode(pdu)
+        entry = adapt.upstream_delivery(pdu, "up", (pdu, data, 0, len(data)))
+        entry.tlvs = {key: (rmid if key == "receipted_message_id" else state) for key in order}
+        self.assertIsNotNone(entry.wire)
+        try:
+            want = codec.encode(adapt.deliver_pdu(replace(entry))) + tail
+        except Exception:   # the fast path must fail too (as encode_tlvs does, unwrapped)
+            with self.assertRaises(Exception):
+                adapt.deliver_octets(entry, tail)
+            return
+        self.assertEqual(adapt.deliver_octets(entry, tail), want)
+
     def test_a_plain_receipt_keeps_its_octets(self):
         pdu = P.DeliverSm(0, 9, source_addr="4479", destination_addr="ACME", esm_class=4,
                           short_message=build_receipt("ab12", "2601011200", "2601011201",
@@ -145,6 +169,10 @@ _texts = st.one_of(
                                b"id:ab ", b"id:ab  ", b"id:ab c", b"id:ab sub:", b"x id:")),
               st.binary(max_size=30)),
     st.binary(max_size=40),
+    # a value of any octets (quotes, blanks, NULs, non-ASCII) before a usual next key
+    st.builds(lambda value, rest: b"id:" + value + rest,
+              st.binary(min_size=1, max_size=6).filter(lambda v: b" " not in v),
+              st.sampled_from((b" sub:001 dlvrd:001", b" stat:DELIVRD", b" text:x", b" x"))),
 )
 
 
