@@ -53,20 +53,3 @@ class Then:
                 reason = Failure()
         _log.failure("a store call's answer could not be handled", reason)
 
-
-class IdThen(Then):
-    """A Then for a request answered by a status and a message id (an SMPP
-    submit_sm_resp or deliver_sm_resp): done(status, message_id, *args). The
-    protocol reads the two straight from the frame and calls id_answered; a
-    response it decodes in full (TLVs, a generic_nack) comes to callback."""
-    __slots__ = ()
-
-    def callback(self, result):
-        self.id_answered(result.command_status, getattr(result, "message_id", ""))
-
-    def id_answered(self, status, message_id):
-        self.called = True
-        try:
-            self.done(status, message_id, *self.args)
-        except Exception:
-            self._broke()

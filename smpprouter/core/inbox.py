@@ -14,11 +14,11 @@ an mo_url. Both queues are the same kind of stream, with the same guarantees.
 
 from twisted.internet import defer
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from ..smpp.status import Status
 from ..store.errors import QueueFull, StoreUnavailable
 from ..store.then import plain_forms
-from ..then import Then
 from .codec import encode_entry
 from .messages import Receipt
 
@@ -80,9 +80,8 @@ class Inbox:
         if self.profiles and type(entry) is Receipt:   # one test when nobody has one
             self.restyled(user, entry)
         queue = queue_for(self.users, user, entry)
-        self.plain.enqueue_then(Then(_queued, self._not_queued, None,
-                                     (connector, what, queue, entry, answer)),
-                                queue, encode_entry(entry))
+        self.plain.enqueue_then(_Put(self, connector, what, queue, entry, answer), queue,
+                                encode_entry(entry))
 
     def put_all(self, queue, payloads, connector, what, done, args):
         """done(status for the upstream, *args) once every encoded entry is in
@@ -122,5 +121,36 @@ class Inbox:
         return Status.ESME_RX_T_APPN
 
 
-def _queued(_, connector, what, queue, entry, answer):
-    answer(_ROK)
+class _Put:
+    """An entry waiting for its enqueue: the store's Then, the entry's state in
+    slots (a Then and its argument tuple cost ~0.1 us more on the path every
+    receipt takes). What answer raises is logged, as a Then without broken."""
+    __slots__ = ("inbox", "connector", "what", "queue", "entry", "answer", "called")
+
+    def __init__(self, inbox, connector, what, queue, entry, answer):
+        self.inbox = inbox
+        self.connector = connector
+        self.what = what
+        self.queue = queue
+        self.entry = entry
+        self.answer = answer
+        self.called = False
+
+    def callback(self, _):
+        self.called = True
+        try:
+            self.answer(_ROK)
+        except Exception:
+            _log.failure("a store call's answer could not be handled")
+
+    def errback(self, error=None):
+        self.called = True
+        try:
+            self.inbox._not_queued(error if isinstance(error, Failure) else Failure(error),
+                                   self.connector, self.what, self.queue, self.entry,
+                                   self.answer)
+        except Exception:
+            _log.failure("a store call's answer could not be handled")
+
+
+_log = Logger()

@@ -29,19 +29,6 @@ class Latency:
         self.counts[bisect_left(BUCKETS, seconds)] += 1
         self.sum += seconds
 
-    def timing(self, then, seconds):
-        """then, wrapped to observe the time from now until it is called
-        (seconds: the clock). observe() inline: one call less per message."""
-        counts = self.counts
-        start = seconds()
-
-        def timed(value):
-            elapsed = seconds() - start
-            counts[bisect_left(BUCKETS, elapsed)] += 1
-            self.sum += elapsed
-            then(value)
-        return timed
-
     def snapshot(self):
         """[count per bucket..., sum]: what a worker publishes (merge.py adds them)."""
         return self.counts + [self.sum]

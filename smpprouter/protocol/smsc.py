@@ -62,6 +62,7 @@ from ..tls import client_tls_options
 from .base import SMPPProtocol, response_for
 
 _KNOWN_STATUS = frozenset(Status)
+_GENERIC_NACK = int(CommandId.generic_nack)
 _BINDS = {Mode.TRX: P.BindTransceiver, Mode.TX: P.BindTransmitter, Mode.RX: P.BindReceiver}
 _DELIVERIES = (CommandId.deliver_sm, CommandId.data_sm)
 _TRANSMITTING = (State.BOUND_TX, State.BOUND_TRX)
@@ -250,15 +251,32 @@ class _Pending:
         self.sent = sent
 
     def callback(self, resp):
+        """A submit_sm's answer decoded in full (see id_answered)."""
         try:
-            self.connector._resp(resp, self.sent, self.reply)
+            message_id = None if resp.command_id == _GENERIC_NACK else resp.message_id
         except Exception:   # never into the protocol that called us
             self.reply.errback(Failure())
+            return
+        self.id_answered(resp.command_status, message_id)
 
     def id_answered(self, status, message_id):
-        """callback of a submit_sm_resp read without its PDU (base._id_response)."""
+        """A submit_sm's answer: its status and message_id (None: a generic_nack),
+        the connector's accounting first. A submit_sm_resp read without its PDU
+        (base._id_response) comes here straight."""
         try:
-            self.connector._id_resp(status, message_id, self.sent, self.reply)
+            connector = self.connector
+            rtt = connector.rtt
+            if rtt is not None:
+                rtt.observe(connector.clock.seconds() - self.sent)
+                label = status if status in _KNOWN_STATUS else -1   # no upstream grows the labels
+                responses = connector.responses
+                responses[label] = responses.get(label, 0) + 1
+            if connector._queue:   # a slot is free: the next queued message goes out now
+                connector._pump()
+            if message_id is None:
+                self.reply.errback(UpstreamNack(status))
+            else:
+                self.reply.callback((status, message_id))
         except Exception:   # never into the protocol that called us
             self.reply.errback(Failure())
 
@@ -402,10 +420,11 @@ class Connector(service.MultiService):
         a Then: no Deferred on the path every message takes): its
         callback((status, upstream message_id)) or its errback(one of submit's
         failures), once, maybe before send returns."""
+        config = self.config
         try:
             pdu = submission.wire   # the ESME's octets, when they need no change
-            if pdu is None or self.config.interface_version < INTERFACE_V34:
-                pdu = adapt.submit_pdu(submission, self.config.interface_version,
+            if pdu is None or config.interface_version < INTERFACE_V34:
+                pdu = adapt.submit_pdu(submission, config.interface_version,
                                        self.clock.seconds())
         except SMPPError as e:
             reply.errback(Unsendable(e.status, str(e)))
@@ -413,17 +432,18 @@ class Connector(service.MultiService):
         except Exception:
             reply.errback(Failure())   # a bug, but the caller still hears
             return
-        wait = self.config.response_timeout or 30
+        if self._tx and not self._queue:   # the common case: a bind has room now
+            now = self.clock.seconds()   # one clock read for the rate and the round trip
+            proto = self._pick(now)
+            if proto is not None:
+                self._send(proto, pdu, reply, now)
+                return
+        wait = config.response_timeout or 30
         if not self._tx:
             if not self.accepting:
                 reply.errback(ConnectorUnavailable("connector %s has no bind up" % self.name))
                 return
             wait = min(wait, self._hold)
-        elif not self._queue:
-            proto = self._pick()
-            if proto is not None:
-                self._send(proto, pdu, reply)
-                return
         if len(self._queue) >= self._queue_limit:
             reply.errback(ConnectorBusy("connector %s queue is full" % self.name))
             return
@@ -434,9 +454,10 @@ class Connector(service.MultiService):
             self.counters["held"] += 1
             self._schedule(wait)   # expiry (the first bind up pumps before it)
 
-    def _send(self, proto, pdu, reply):
-        """Send pdu on proto; reply hears its answer, or why it could not be sent."""
-        pending = _Pending(self, reply, self.clock.seconds())
+    def _send(self, proto, pdu, reply, now):
+        """Send pdu on proto (now: the clock, read by the caller); reply hears its
+        answer, or why it could not be sent."""
+        pending = _Pending(self, reply, now)
         try:
             if type(pdu) is bytes:   # relayed as received (Submission.wire)
                 proto.send_encoded_request(pdu, pending)
@@ -452,38 +473,15 @@ class Connector(service.MultiService):
             self.bind_down(proto)
             reply.errback(ConnectorUnavailable("connector %s: %s" % (self.name, e)))
 
-    def _resp(self, resp, sent, reply):
-        """A submit_sm's answer decoded in full (see _id_resp)."""
-        self._id_resp(resp.command_status,
-                      None if resp.command_id == CommandId.generic_nack else resp.message_id,
-                      sent, reply)
-
-    def _id_resp(self, status, message_id, sent, reply):
-        """A submit_sm's answer: its status and message_id (None: a generic_nack)."""
-        rtt = self.rtt
-        if rtt is not None:
-            rtt.observe(self.clock.seconds() - sent)
-            label = status if status in _KNOWN_STATUS else -1   # no upstream can grow the label set
-            responses = self.responses
-            responses[label] = responses.get(label, 0) + 1
-        # A slot is free: the next queued message goes out in this same turn.
-        if self._queue:
-            self._pump()
-        if message_id is None:
-            reply.errback(UpstreamNack(status))
-        else:
-            reply.callback((status, message_id))
-
     def _lost(self, reason, reply):
         if self._queue:
             self._pump()
         reply.errback(reason)
 
-    def _pick(self):
+    def _pick(self, now):
         """A transmitting bind with room in its window and its rate, round-robin."""
         binds = self._tx
         count = len(binds)
-        now = self.clock.seconds()
         for i in range(count):
             proto = binds[(self._next + i) % count]
             if proto.can_send() and proto.bucket.take(now):
@@ -522,11 +520,11 @@ class Connector(service.MultiService):
                     d.errback(ConnectorUnavailable(
                         "connector %s had no bind up in time" % self.name))
                 continue
-            proto = self._pick()
+            proto = self._pick(now)
             if proto is None:
                 break
             queue.popleft()
-            self._send(proto, pdu, d)
+            self._send(proto, pdu, d, now)
         queue = self._queue
         if queue and not self._tx:
             self._schedule(max(0.0, queue[0][2] - now))   # held: wake at the deadline

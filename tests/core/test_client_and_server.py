@@ -159,6 +159,48 @@ class ClientAndServer(Rig):
         self.assertEqual(self.successResultOf(again).command_status, Status.ESME_ROK)
 
 
+class SubmitLatency(Rig):
+    """The submit latency histogram (MTPath.latency) observes every submission
+    once, whichever way it is answered (core/mt.py _Attempt)."""
+
+    def observed(self):
+        return sum(self.core.mt.latency.counts)
+
+    def test_each_answer_is_observed_once(self):
+        client = self.esme()
+        answers = [client.submit(**MESSAGE),                                  # mapped
+                   client.submit(**dict(MESSAGE, registered_delivery=0)),     # no receipt
+                   client.submit(**dict(MESSAGE, destination_addr="9991234"))]  # no route
+        self.clock.advance(0.002)
+        self.settle()
+        self.assertEqual([self.successResultOf(d).command_status for d in answers],
+                         [Status.ESME_ROK, Status.ESME_ROK, Status.ESME_RINVDSTADR])
+        self.assertEqual(self.observed(), 3)
+        self.assertEqual(self.core.counters["submitted"], 3)
+
+    def test_a_store_down_refusal_is_observed(self):
+        client = self.esme()
+        self.store.available = False
+        refused = client.submit(**MESSAGE)
+        self.settle()
+        self.assertEqual(self.successResultOf(refused).command_status, Status.ESME_RTHROTTLED)
+        self.assertEqual(self.observed(), 1)
+
+
+class ThrottledUpstreamLatency(Rig):
+    """An upstream answer the core may retry elsewhere (no other route here):
+    still one observation per submission."""
+    smsc_args = dict(throttle_ratio=1.0)
+
+    def test_observed_once(self):
+        client = self.esme()
+        answers = [client.submit(**MESSAGE) for _ in range(2)]
+        self.settle()
+        self.assertEqual([self.successResultOf(d).command_status for d in answers],
+                         [Status.ESME_RTHROTTLED] * 2)
+        self.assertEqual(sum(self.core.mt.latency.counts), 2)
+
+
 class SpoolTests(Rig):
     """Receipts while Redis is away: kept on local disk, in Redis when it is back."""
     smsc_args = dict(receipt_delay=1.0)
