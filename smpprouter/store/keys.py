@@ -73,6 +73,35 @@ def message(connector: str, message_id: str) -> bytes:
     return prefix + message_id.encode("utf-8", "surrogatepass")
 
 
+# A synchronous message's record (query_sm's answer) is a field of a hash per
+# block of router ids, not a hash of its own: one HSET per block for a batch of
+# messages where a hash each cost an HSET and an EXPIRE per message, and the
+# receipt's outcome the same way. The field is the id's last two bytes; the
+# block, the bytes before them and the high bits of the first of the two
+# (ids of a process run are consecutive: a block holds 64 hex ids or 40
+# decimal ones, few enough that Redis keeps it as a small listpack, where
+# each field is found by a scan). The value is "<state>,<final date>,<error
+# code>,<user>" (the user last: any text). The scripts cut ids the same way
+# (scripts._RECORD_LIB).
+_RECORD_PREFIXES = {}
+
+
+def record_prefix(connector: str) -> bytes:
+    """rec:{connector}: -- a block of records; see record."""
+    prefix = _RECORD_PREFIXES.get(connector)
+    if prefix is None:   # connectors come from the config: a handful of entries
+        prefix = _RECORD_PREFIXES[connector] = b"rec:" + _tag(connector) + b":"
+    return prefix
+
+
+def record(connector: str, message_id: str) -> tuple[bytes, bytes]:
+    """(the hash, its field) of a synchronous message's record."""
+    raw = message_id.encode("utf-8", "surrogatepass")
+    if len(raw) < 2:
+        return record_prefix(connector), raw
+    return record_prefix(connector) + raw[:-2] + bytes((raw[-2] >> 2 | 0x40,)), raw[-2:]
+
+
 def outbound(connector: str, priority: bool = False) -> bytes:
     """out:{connector} / outp:{connector} — streams of router ids ready to send."""
     return (b"outp:" if priority else b"out:") + _tag(connector)

@@ -27,6 +27,10 @@ from .batching import chunks as _chunks, reject as _reject, resolve as _resolve
 from .errors import QueueFull
 from .interface import MessageRecord, Outbound, SENT
 
+# A block of records gets its EXPIRE at its first write of each such period,
+# for the records' ttl and this much more (scripts.SAVE_SENT).
+RECORD_SLACK = 3600
+
 _STREAMS = {b"p": "outp", b"n": "out"}
 _FLAGS = {"outp": b"p", "out": b"n"}
 FINAL = frozenset("23456789")   # the final states' digits (interface.py)
@@ -65,10 +69,7 @@ class OutboundMixin:
         self._outs = {}       # connector -> [(id, user, blob, prio, due_ms, ttl, d)]
         self._finishes = {}   # connector -> [(flag, entry id, id, state, code, upstream, d)]
         self._states = {}     # connector -> [(key, state, code, d)]
-        self._sents = {}      # connector -> [(b"sent", key, user, ttl, d)]
-        # connector -> positions in its save_mapping batch of the records that
-        # SAVE_SENT makes from the mappings themselves (redis.py save_mapping)
-        self._own_records = {}
+        self._sents = {}      # connector -> [(b"sent", block key, field, user, ttl, d)]
 
     # -- batched: one script per connector per turn
 
@@ -111,7 +112,8 @@ class OutboundMixin:
             return defer.fail(ValueError(f"set_state: unknown state {state!r}"))
         d = defer.Deferred()
         _batch(self._states, connector,
-               (keys.message(connector, message_id), state, int(error_code), d))
+               (keys.message(connector, message_id), *keys.record(connector, message_id),
+                state, int(error_code), d))
         self._schedule()
         return d
 
@@ -124,19 +126,15 @@ class OutboundMixin:
             return defer.fail(e)
         d = defer.Deferred()
         _batch(self._sents, connector,
-               (b"sent", keys.message(connector, message_id), _b(user), ttl, d))
+               (b"sent", *keys.record(connector, message_id), _b(user), ttl, d))
         self._schedule()
         return d
 
-    def _flush_outbound(self, flight, saves, dues):
-        """Send this turn's outbound batches; takes the save_mapping batches of
-        the connectors that also have record_sent calls out of saves (and their
-        dues: timeouts.py)."""
-        outs, finishes, states, sents = self._outs, self._finishes, self._states, self._sents
-        self._outs, self._finishes, self._states, self._sents = {}, {}, {}, {}
-        owns = self._own_records
-        if owns:
-            self._own_records = {}
+    def _flush_outbound(self, flight):
+        """Send this turn's outbound batches (record_sent's go with the
+        save_mapping calls of their connector: redis.py _flush_saves)."""
+        outs, finishes, states = self._outs, self._finishes, self._states
+        self._outs, self._finishes, self._states = {}, {}, {}
         size = self.max_batch
         sha = scripts.ENQUEUE_OUT.sha
         for connector, items in outs.items():
@@ -148,31 +146,6 @@ class OutboundMixin:
                 for item in chunk:
                     args.extend(item[:-1])
                 flight.send(args, chunk, self._enqueued_outbound, connector)
-        sha = scripts.SAVE_SENT.sha
-        for connector in (sents.keys() | owns.keys()) if owns else sents:
-            sent = sents.get(connector, [])
-            own = owns.get(connector) if owns else None
-            maps = saves.pop(connector, [])
-            whole = -1
-            if len(maps) + len(sent) <= size:   # the usual case: one command, no sorting
-                chunks = ((maps, sent, 0),)
-                whole = len(maps)
-            else:   # maps first, in order: a chunk's maps start at its position
-                chunks = [([i for i in c if len(i) == 4], [i for i in c if len(i) == 5], k * size)
-                          for k, c in enumerate(_chunks(maps + sent, size))]
-            for maps_, sent_, start in chunks:
-                args = [b"EVALSHA", sha, len(maps_) + len(sent_)]
-                args += [item[0] for item in maps_]
-                args += [item[1] for item in sent_]
-                args.append(len(maps_))
-                for _, ttl, value, _ in maps_:
-                    args += (ttl, value)
-                for _, _, user, ttl, _ in sent_:
-                    args += (user, ttl)
-                args += _own_args(own, connector, start, len(maps_), whole)
-                if dues:
-                    args += self._due_args(dues, connector, whole)
-                flight.send(args, maps_ + sent_, _done)
         now = repr(self._clock()) if finishes or states else None   # final dates
         sha = scripts.FINISH_OUT.sha
         for connector, items in finishes.items():
@@ -186,10 +159,12 @@ class OutboundMixin:
         sha = scripts.SET_STATES.sha
         for items in states.values():
             for chunk in _chunks(items, size):
-                args = [b"EVALSHA", sha, len(chunk)] + [item[0] for item in chunk]
+                args = [b"EVALSHA", sha, 2 * len(chunk)]
+                for key, block, _, _, _, _ in chunk:
+                    args += (key, block)
                 args.append(now)
-                for _, state, code, _ in chunk:
-                    args += (state, code)
+                for _, _, field, state, code, _ in chunk:
+                    args += (field, state, code)
                 flight.send(args, chunk, _done)
 
     def _enqueued_outbound(self, reply, items, connector):
@@ -293,12 +268,18 @@ class OutboundMixin:
         if not self._running:
             return self._not_running()
         connectors = list(connectors)
-        ds = [self._command(b"HGETALL", keys.message(c, message_id)) for c in connectors]
+        ds = []
+        for c in connectors:   # either layout (keys.py record), in one flush
+            ds.append(self._command(b"HGETALL", keys.message(c, message_id)))
+            ds.append(self._command(b"HGET", *keys.record(c, message_id)))
 
         def first(replies):
-            for connector, reply in zip(connectors, replies):
+            for i, connector in enumerate(connectors):
+                reply, field = replies[2 * i], replies[2 * i + 1]
                 if reply:
                     return _record(message_id, connector, reply)
+                if field is not None:
+                    return _sync_record(message_id, connector, field)
             return None
         return _all(ds).addCallback(first)
 
@@ -340,6 +321,14 @@ def _record(message_id, connector, reply):
         blob=fields.get(b"m"))
 
 
+def _sync_record(message_id, connector, field):
+    """A synchronous message's record from its field of a block (keys.py record)."""
+    state, final, code, user = field.split(b",", 3)
+    return MessageRecord(message_id=message_id, user=_text(user), state=state.decode(),
+                         final_date=float(final or 0), error_code=int(code or 0),
+                         connector=connector, blob=None)
+
+
 def _all(ds):
     """Deferred(list of results) in order, or the first failure's exception
     (not wrapped in FirstError: callers trap StoreUnavailable)."""
@@ -349,18 +338,6 @@ def _all(ds):
 
 def _first_error(ds):
     return _all(ds).addCallback(lambda _: None)
-
-
-def _own_args(own, connector, start, count, whole):
-    """SAVE_SENT's arguments for the records it makes from the mappings at
-    positions own (of the connector's turn) among the count from start."""
-    if not own:
-        return (b"",)
-    prefix = keys.message(connector, "")
-    if len(own) == whole:   # every mapping of the turn, all in this one script
-        return (prefix, b"*")
-    local = [i - start + 1 for i in own if start <= i < start + count]
-    return (prefix, len(local), *local)
 
 
 def _done(reply, items):

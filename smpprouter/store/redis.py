@@ -69,7 +69,7 @@ from .links import LinksMixin
 from .lists import ListsMixin
 from .lockout import LockoutMixin
 from .moparts import MOPartsMixin
-from .outbound import OutboundMixin
+from .outbound import RECORD_SLACK, OutboundMixin
 from .protocol import FastProtocol
 
 log = Logger()
@@ -119,12 +119,13 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         self._running = False
         self._flights = set()
         self._flush_call = None
-        self._saves = {}      # connector -> [(key, ttl, value, d)]
-        self._gets = {}       # connector -> [(key, state or None, d)]
-        self._enqueues = {}   # user -> [(payload, d)]
+        # this turn's hot calls, in the lists their commands are made of
+        self._saves = {}      # connector -> _Saves
+        self._gets = {}       # connector -> _Gets
+        self._enqueues = {}   # user -> _Calls (payloads)
         self._here = {}       # user -> who delivers its queue in this process (deliver_here)
         self._plain_users = {}   # user -> whether JSON leaves the name unescaped
-        self._acks = {}       # user -> [(entry_id, d)]
+        self._acks = {}       # user -> _Calls (entry ids)
         self._ids = []        # [(d,)]
         self._commands = []   # [(args, d)]
         self._init_outbound(max_outbound, clock)   # outbound.py: its batches
@@ -303,16 +304,23 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         if ttl <= 0:
             then.errback(ValueError(f"mapping TTL must be >= 1 s, got {ttl}"))
             return
-        items = self._saves.get(connector)
-        if items is None:
-            items = self._saves[connector] = []
-        items.append((keys.mapping(connector, upstream_id), ttl, encode_mapping(mapping), then))
-        if self._timeouts and mapping.registered_delivery & 0x13 \
-                and connector in self._timeouts:
+        batch = self._saves.get(connector)
+        if batch is None:
+            batch = self._saves[connector] = _Saves(keys.mapping_prefix(connector), ttl,
+                                                    connector in self._timeouts)
+        ttls = batch.ttls
+        if ttls is not None:
+            ttls.append(ttl)
+        elif ttl != batch.ttl:   # one ttl for the whole batch until one differs
+            batch.ttls = [batch.ttl] * len(batch.keys) + [ttl]
+        batch.keys.append(batch.prefix + upstream_id.encode("utf-8", "surrogatepass"))
+        batch.values.append(encode_mapping(mapping, record))
+        batch.thens.append(then)
+        if batch.watch and mapping.registered_delivery & 0x13:
             # due:{c} gets it in the script that SETs it (timeouts.py)
-            dues = self._dues.get(connector)
+            dues = batch.dues
             if dues is None:
-                dues = self._dues[connector] = []
+                dues = batch.dues = []
             dues.append(upstream_id)
         if record:
             user = mapping.user
@@ -322,15 +330,15 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
             message_id = mapping.message_id
             if plain and message_id.isascii() and message_id.isalnum():
                 # the script reads id and user off the mapping (scripts.SAVE_SENT)
-                own = self._own_records.get(connector)
+                own = batch.own
                 if own is None:
-                    own = self._own_records[connector] = []
-                own.append(len(items) - 1)
+                    own = batch.own = []
+                own.append(len(batch.keys))
             else:
                 sents = self._sents.get(connector)
                 if sents is None:
                     sents = self._sents[connector] = []
-                sents.append((b"sent", keys.message(connector, message_id),
+                sents.append((b"sent", *keys.record(connector, message_id),
                               user.encode("utf-8", "surrogatepass"), ttl, None))
         if self._flush_call is None:
             self._flush_call = self._reactor.callLater(0, self._flush)
@@ -348,10 +356,16 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         if not self._running:
             then.errback(self._stopped())
             return
-        items = self._gets.get(connector)
-        if items is None:
-            items = self._gets[connector] = []
-        items.append((keys.mapping(connector, upstream_id), state, then))   # last: _fail_items
+        batch = self._gets.get(connector)
+        if batch is None:
+            batch = self._gets[connector] = _Gets(keys.mapping_prefix(connector))
+        batch.keys.append(batch.prefix + upstream_id.encode("utf-8", "surrogatepass"))
+        batch.thens.append(then)
+        if state:
+            batch.stated = True
+            batch.states.append(state)
+        else:
+            batch.states.append("")
         if self._flush_call is None:
             self._flush_call = self._reactor.callLater(0, self._flush)
 
@@ -365,10 +379,11 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         if not self._running:
             then.errback(self._stopped())
             return
-        items = self._enqueues.get(user)
-        if items is None:
-            items = self._enqueues[user] = []
-        items.append((payload, then))
+        batch = self._enqueues.get(user)
+        if batch is None:
+            batch = self._enqueues[user] = _Calls()
+        batch.args.append(payload)
+        batch.thens.append(then)
         if self._flush_call is None:
             self._flush_call = self._reactor.callLater(0, self._flush)
 
@@ -381,10 +396,11 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         if not self._running:
             then.errback(self._stopped())
             return
-        items = self._acks.get(user)
-        if items is None:
-            items = self._acks[user] = []
-        items.append((entry_id, then))
+        batch = self._acks.get(user)
+        if batch is None:
+            batch = self._acks[user] = _Calls()
+        batch.args.append(entry_id)
+        batch.thens.append(then)
         if self._flush_call is None:
             self._flush_call = self._reactor.callLater(0, self._flush)
 
@@ -606,14 +622,14 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
             self.ack(user, entry_id.decode()).addErrback(lambda _: None)
         return out
 
-    def _handed(self, user, entries, items):
+    def _handed(self, user, entries, payloads):
         """The entries an ENQUEUE handed over: one it added comes as (id, the
-        1-based position of its payload in items), the payload not echoed."""
+        1-based position of its payload in payloads), the payload not echoed."""
         out = []
         for entry in entries:
             at = entry[1]
             if type(at) is int:
-                payload = items[at - 1][0]
+                payload = payloads[at - 1]
                 if type(payload) is not bytes:   # as Redis would have stored it
                     payload = str(payload).encode()
                 out.append(Delivery(entry[0].decode(), payload))
@@ -631,73 +647,149 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         self._acks, self._ids, self._commands = {}, [], []
         self.flushes += 1
         flight = self._flight_class(self)
-        dues = self._dues
-        if dues:
-            self._dues = {}
-        self._flush_outbound(flight, saves, dues)
+        sents = self._sents
+        if saves or sents:
+            self._sents = {}
+            self._flush_saves(flight, saves, sents)
+        self._flush_outbound(flight)
         self._flush_credits(flight)
         self._flush_lists(flight)
         size = self.max_batch
-        sha = scripts.SAVE_MAPPINGS.sha
-        for connector, items in saves.items():
-            whole = len(items) if len(items) <= size else -1
-            for chunk in _chunks(items, size):
-                args = [b"EVALSHA", sha, len(chunk)]
-                args += [item[0] for item in chunk]
-                for _, ttl, value, _ in chunk:
-                    args.append(ttl)
-                    args.append(value)
-                if dues:
-                    args += self._due_args(dues, connector, whole)
-                flight.send(args, chunk, _saved)
         sha = scripts.ENQUEUE.sha
         here = self._here
-        for user, items in enqueues.items():
+        for user, batch in enqueues.items():
             taker = here.get(user) if here else None
             room = taker.room() if taker is not None else 0
             head = [b"EVALSHA", sha, 1, keys.queue(user), self.max_queue,
                     self._retention_ms.get(user, self.retention_ms), keys.channel(user)]
-            for chunk in _chunks(items, size):
+            for payloads, thens in batch.chunks(size):
                 if room > 0:   # the first chunk's script hands entries to this process
                     args = head + [taker.consumer, room]
-                    ctx = (user, taker)
+                    ctx = (user, taker, payloads)
                     room = 0
                 else:
                     args = head + [b"", 0]
-                    ctx = (user, None)
-                args += [item[0] for item in chunk]
-                flight.send(args, chunk, self._enqueued, ctx)
+                    ctx = (user, None, payloads)
+                args += payloads
+                flight.send(args, thens, self._enqueued, ctx)
         sha = scripts.ACK.sha
-        for user, items in acks.items():
+        for user, batch in acks.items():
             head = [b"EVALSHA", sha, 1, keys.queue(user)]
-            for chunk in _chunks(items, size):
-                flight.send(head + [item[0] for item in chunk], chunk, _acked)
+            for entry_ids, thens in batch.chunks(size):
+                flight.send(head + entry_ids, thens, _acked)
         now = None
-        for connector, items in gets.items():
-            for chunk in _chunks(items, size):
-                if any(item[1] for item in chunk):
+        sha = scripts.GET_MAPPINGS.sha
+        for connector, batch in gets.items():
+            n = len(batch.keys)
+            for start in range(0, n, size):
+                if n <= size:   # the usual case: the lists as they are
+                    keys_, states, thens, stated = batch.keys, batch.states, batch.thens, \
+                        batch.stated
+                else:
+                    end = start + size
+                    keys_, states, thens = (batch.keys[start:end], batch.states[start:end],
+                                            batch.thens[start:end])
+                    stated = any(states)
+                if stated:
                     if now is None:
                         now = repr(self._clock())
-                    args = [b"EVALSHA", scripts.GET_MAPPINGS.sha, len(chunk)]
-                    args += [item[0] for item in chunk]
-                    args += (now, keys.message(connector, ""))
-                    args += [item[1] or "" for item in chunk]
+                    args = [b"EVALSHA", sha, len(keys_)]
+                    args += keys_
+                    args += (now, keys.message(connector, ""), keys.record_prefix(connector))
+                    args += states
                     if connector in self._timeouts:   # final receipts end their wait
-                        prefix = keys.mapping_prefix(connector)
-                        args += (timeouts.key(connector), len(prefix))
-                    flight.send(args, chunk, _got)
+                        args += (timeouts.key(connector), len(batch.prefix))
+                    flight.send(args, thens, _got)
                 else:
-                    flight.send([b"MGET"] + [item[0] for item in chunk], chunk, _got)
+                    flight.send([b"MGET"] + keys_, thens, _got)
         if ids:
             flight.send([b"INCRBY", keys.IDS, len(ids)], ids, _allocated)
         for args, d in commands:
             flight.send(args, ((d,),), _replied)
         flight.launch()
 
+    def _flush_saves(self, flight, saves, sents):
+        """The turn's save_mapping and record_sent calls: per connector, one
+        SAVE_MAPPINGS, or one SAVE_SENT when it also makes records."""
+        size = self.max_batch
+        sha = scripts.SAVE_MAPPINGS.sha
+        for connector, batch in saves.items():
+            given = sents.pop(connector, None) if sents else None
+            if batch.own or given:
+                self._send_sent(flight, connector, batch, given or ())
+                continue
+            n = len(batch.keys)
+            if n <= size:   # the usual case: the lists as they are, every due by its key
+                args = [b"EVALSHA", sha, n]
+                args += batch.keys
+                args += batch.mapping_args(0, n)
+                if batch.dues:
+                    args += self._due_args(connector, batch.dues, n)
+                flight.send(args, batch.thens, _saved)
+                continue
+            for start in range(0, n, size):
+                end = start + size
+                args = [b"EVALSHA", sha, len(batch.keys[start:end])]
+                args += batch.keys[start:end]
+                args += batch.mapping_args(start, end)
+                if start == 0 and batch.dues:
+                    args += self._due_args(connector, batch.dues, -1)
+                flight.send(args, batch.thens[start:end], _saved)
+        for connector, given in sents.items():   # record_sent alone
+            self._send_sent(flight, connector, None, given)
+
+    def _send_sent(self, flight, connector, batch, given):
+        """SAVE_SENT for a connector: its mappings (batch, or None) with the
+        records made from them (batch.own), and the records given (record_sent,
+        and those of save_mapping(record=True) the script cannot read off their
+        mapping). Chunks of max_batch: the mappings' first, then the given."""
+        size = self.max_batch
+        sha = scripts.SAVE_SENT.sha
+        hour = int(self._clock()) // RECORD_SLACK
+        n = len(batch.keys) if batch is not None else 0
+        prefix = keys.record_prefix(connector)
+        if batch is not None and n + len(given) <= size:   # the usual case: one command
+            spans, rest = ((0, n),), ()
+        else:
+            spans = [(start, min(n, start + size)) for start in range(0, n, size)]
+            rest = [given[i:i + size] for i in range(0, len(given), size)]
+            given = ()
+        for start, end in spans:
+            args = [b"EVALSHA", sha, end - start + len(given)]
+            args += batch.keys[start:end] if n > size else batch.keys
+            args += [item[1] for item in given]
+            args += (end - start, hour, RECORD_SLACK)
+            args += batch.mapping_args(start, end)
+            for _, _, field, user, ttl, _ in given:
+                args += (field, user, ttl)
+            own = batch.own
+            if not own:
+                args.append(b"")
+            elif len(own) == n and n <= size:   # every mapping of the turn
+                args += (prefix, b"*")
+            else:
+                local = [i - start for i in own if start < i <= end]
+                args += (prefix, len(local), *local)
+            if start == 0 and batch.dues:
+                args += self._due_args(connector, batch.dues, n if n <= size else -1)
+            thens = batch.thens[start:end] if n > size else batch.thens
+            if given:
+                thens = thens + [item[-1] for item in given]
+                given = ()
+            flight.send(args, thens, _saved)
+        for chunk in rest:
+            args = [b"EVALSHA", sha, len(chunk)]
+            args += [item[1] for item in chunk]
+            args += (0, hour, RECORD_SLACK, b"")
+            for _, _, field, user, ttl, _ in chunk:
+                args += (field, user, ttl)
+            args.append(b"")
+            flight.send(args, [item[-1] for item in chunk], _saved)
+
     def _enqueued(self, reply, items, ctx):
-        user, taker = ctx
+        user, taker, payloads = ctx
         ids = reply if taker is None else reply[0]
-        for (_, d), entry_id in zip(items, ids):
+        for d, entry_id in zip(items, ids):
             if entry_id is None:
                 _reject(d, QueueFull(f"the delivery queue of {user!r} already holds "
                                      f"{self.max_queue} entries"))
@@ -707,7 +799,7 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
             # after the enqueuers heard (the upstream is answered first, as when
             # the entry was read after a notification)
             try:
-                taker.take(self._handed(user, reply[1], items))
+                taker.take(self._handed(user, reply[1], payloads))
             except Exception:   # a bug there: still pending for it, never lost
                 log.failure("store: handing over new entries of {user} failed", user=user)
 
@@ -829,31 +921,89 @@ class _Flight:
 
     @staticmethod
     def _fail_items(items, error):
-        for item in items:
-            _reject(item[-1], error)
+        for item in items:   # a hot call's Then itself, or a tuple ending in its Deferred
+            _reject(item[-1] if type(item) is tuple else item, error)
 
 
-def _saved(reply, items):
-    for item in items:
-        _resolve(item[-1], None)
+def _saved(reply, thens):
+    for then in thens:
+        if then is not None and not then.called:   # batching.resolve, inline
+            then.callback(None)
 
 
-def _acked(reply, items):
-    for item in items:
-        _resolve(item[-1], None)
+_acked = _saved
 
 
-def _got(reply, items):
-    for (_, _, d), raw in zip(items, reply):
+def _got(reply, thens):
+    for then, raw in zip(thens, reply):
+        if then.called:
+            continue
         if raw is None:
-            _resolve(d, None)
+            then.callback(None)
+            continue
+        try:
+            value = decode_mapping(raw)
+        except CorruptValue as e:
+            then.errback(e)
         else:
-            try:
-                value = decode_mapping(raw)
-            except CorruptValue as e:
-                _reject(d, e)
-            else:
-                _resolve(d, value)
+            then.callback(value)
+
+
+class _Saves:
+    """A connector's save_mapping calls of one turn, in the lists its script's
+    arguments are made of: at the flush they go in whole, no loop per call."""
+
+    __slots__ = ("prefix", "keys", "values", "thens", "ttl", "ttls", "watch", "dues", "own")
+
+    def __init__(self, prefix, ttl, watch):
+        self.prefix = prefix    # map:{c}:
+        self.keys, self.values, self.thens = [], [], []
+        self.ttl = ttl          # every call's ttl, while ttls is None
+        self.ttls = None        # each call's, once one differs
+        self.watch = watch      # the connector has a receipt_timeout (timeouts.py)
+        # (lists made when needed: a turn of few messages pays for each object)
+        self.dues = None        # upstream ids saved with a receipt asked for, if watch
+        self.own = None         # 1-based positions of the records SAVE_SENT makes from them
+
+    def mapping_args(self, start, end):
+        """The scripts' ARGV for the mappings start..end: one ttl then the
+        values, or '' then a ttl and a value each."""
+        if self.ttls is None:
+            if start == 0 and end >= len(self.values):
+                return [self.ttl] + self.values
+            return [self.ttl] + self.values[start:end]
+        args = [b""]
+        for ttl, value in zip(self.ttls[start:end], self.values[start:end]):
+            args += (ttl, value)
+        return args
+
+
+class _Gets:
+    """A connector's get_mapping calls of one turn, as _Saves."""
+
+    __slots__ = ("prefix", "keys", "states", "thens", "stated")
+
+    def __init__(self, prefix):
+        self.prefix = prefix
+        self.keys, self.states, self.thens = [], [], []
+        self.stated = False     # some call records a state: GET_MAPPINGS, not MGET
+
+
+class _Calls:
+    """A user's enqueue or ack calls of one turn: their arguments and Thens."""
+
+    __slots__ = ("args", "thens")
+
+    def __init__(self):
+        self.args, self.thens = [], []
+
+    def chunks(self, size):
+        args, thens = self.args, self.thens
+        if len(args) <= size:
+            yield args, thens
+        else:
+            for i in range(0, len(args), size):
+                yield args[i:i + size], thens[i:i + size]
 
 
 def _allocated(reply, items):

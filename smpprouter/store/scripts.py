@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 
+
 @dataclass(frozen=True)
 class Script:
     source: bytes
@@ -19,6 +20,16 @@ class Script:
     def __post_init__(self):
         object.__setattr__(self, "sha", hashlib.sha1(self.source).hexdigest().encode())
 
+
+# A synchronous message's record is the field id[-2:] of the hash rec:{c}:<its
+# block>, the block made of the bytes before and the low bits of the one
+# before those (keys.py record, the same bytes).
+_RECORD_LIB = b"""
+local function block(id)
+  if #id < 2 then return '' end
+  return string.sub(id, 1, -3) .. string.char(bit.bor(bit.rshift(string.byte(id, -2), 2), 64))
+end
+"""
 
 # A connector with a receipt_timeout (store/timeouts.py): the mappings that wait
 # for a receipt are ZADDed to due:{c} (member the upstream id, score the unix ms
@@ -48,39 +59,58 @@ local function due(a, n)
 end
 """
 
-# KEYS: map:{c}:<id> ...   ARGV: ttl1, value1, ttl2, value2, ..., then the dues
-SAVE_MAPPINGS = Script(_DUE_LIB + b"""
-for i = 1, #KEYS do
-  redis.call('SET', KEYS[i], ARGV[2 * i], 'EX', ARGV[2 * i - 1])
+# The mappings of a save script, from ARGV[b] on: their one ttl, then a value
+# per key (a batch's ttls are all its connector's dlr_expiry: one argument per
+# message fewer); or '' then a ttl and a value per key. set_mappings SETs them
+# and returns where ARGV goes on, and each value's stride (1 or 2).
+_MAPPINGS_LIB = b"""
+local function set_mappings(b, n)
+  local ttl = ARGV[b]
+  if ttl ~= '' then
+    for i = 1, n do redis.call('SET', KEYS[i], ARGV[b + i], 'EX', ttl) end
+    return b + n + 1, 1
+  end
+  for i = 1, n do redis.call('SET', KEYS[i], ARGV[b + 2 * i], 'EX', ARGV[b + 2 * i - 1]) end
+  return b + 2 * n + 1, 2
 end
-due(2 * #KEYS + 1, #KEYS)
+"""
+
+# KEYS: map:{c}:<id> ...   ARGV: the mappings (_MAPPINGS_LIB), then the dues
+SAVE_MAPPINGS = Script(_DUE_LIB + _MAPPINGS_LIB + b"""
+local a = set_mappings(1, #KEYS)
+due(a, #KEYS)
 return #KEYS
 """)
 
-# KEYS: map:{c}:<upstream id> ...   ARGV: now (unix s), the msg:{c}: prefix, then a
-# state per key ('' for none). get_mapping for a batch of receipts that also
-# records their outcome: a final state goes to msg:{c}:<router id> (the id is
-# the mapping's first element) if that record exists, in the command that
-# reads the mapping, so query_sm costs the receipt path no command of its
-# own. The id is read off the JSON array's first string (router ids have no
-# escapes; one that has one is left alone). The record has no blob left by
-# then (SENT dropped it); a record always has its field s (SAVE_SENT,
-# ENQUEUE_OUT), so an HSET that adds both s and f found none.
+# KEYS: map:{c}:<upstream id> ...   ARGV: now (unix s), the msg:{c}: prefix, the
+# rec:{c}: prefix, then a state per key ('' for none). get_mapping for a batch
+# of receipts that also records their outcome: a final state goes to the
+# mapped message's record (the id is the mapping's first element) if that
+# record exists, in the command that reads the mapping, so query_sm costs the
+# receipt path no command of its own. The id is read off the JSON array's
+# first string (router ids have no escapes; one that has one is left alone).
+# A synchronous message's record is its field of rec:{c}:<block> (keys.py
+# record), and its mapping says so (a space after its id: store/codec.py):
+# one HMGET and one HSET per block of the batch. Any other is a queued
+# message's msg:{c}:<id> (or one an earlier layout wrote; a mapping saved
+# without its record looks in the block after all): there no
+# blob is left by then (SENT dropped it); a record always has its field s
+# (SAVE_SENT, ENQUEUE_OUT), so an HSET that adds both s and f found none.
 # Returns the mappings (nil where none), as MGET would.
 # A connector with a receipt_timeout adds the due key and the length of the map
 # prefix after the states: a final receipt takes its message out of due:{c}; one
 # whose router-made receipt is being written (a negative score: a sweep's lease)
 # reads as no mapping yet, so it waits and then finds the late marker.
 # Commands per batch, not per receipt, where Redis has a multi-key form (MGET,
-# ZMSCORE, ZREM); only the records' HSETs are one per receipt.
-GET_MAPPINGS = Script(b"""
+# ZMSCORE, ZREM) or a multi-field one (HMGET, HSET).
+GET_MAPPINGS = Script(_RECORD_LIB + b"""
 local n = #KEYS
 local out = redis.call('MGET', unpack(KEYS))
-local dk, cut = ARGV[n + 3], tonumber(ARGV[n + 4] or 0) + 1
+local dk, cut = ARGV[n + 4], tonumber(ARGV[n + 5] or 0) + 1
 if dk then
   local at, members = {}, {}
   for i = 1, n do
-    if out[i] and ARGV[i + 2] ~= '' then
+    if out[i] and ARGV[i + 3] ~= '' then
       at[#at + 1] = i
       members[#members + 1] = string.sub(KEYS[i], cut)
     end
@@ -99,21 +129,61 @@ if dk then
     if #ended > 0 then redis.call('ZREM', dk, unpack(ended)) end
   end
 end
+-- the records, a block at a time (the ids of a batch mostly run in order);
+-- the tables only once a record is in a block (a queued message's receipt
+-- is in a small batch: no garbage for Lua to collect)
+local k, fields, ids, states, m = nil, nil, nil, nil, 0
+local function record()
+  local old = redis.call('HMGET', k, unpack(fields, 1, m))
+  local sets, s = {}, 0
+  for j = 1, m do
+    local rest = old[j] and string.match(old[j], '^[^,]*,[^,]*,(.*)$')
+    if rest then
+      sets[s + 1] = fields[j]
+      sets[s + 2] = states[j] .. ',' .. ARGV[1] .. ',' .. rest
+      s = s + 2
+    else
+      local h = ARGV[2] .. ids[j]
+      -- every such record has an s: 2 new fields mean there was none (gone,
+      -- or never made), and the hash HSET just made goes again. One command
+      -- instead of EXISTS + HSET.
+      if redis.call('HSET', h, 's', states[j], 'f', ARGV[1]) == 2 then
+        redis.call('DEL', h)
+      end
+    end
+  end
+  if s > 0 then redis.call('HSET', k, unpack(sets, 1, s)) end
+  m = 0
+end
 for i = 1, n do
-  local v, state = out[i], ARGV[i + 2]
+  local v, state = out[i], ARGV[i + 3]
   if v and state ~= '' then
-    local id = string.match(v, '^%["([^"\\\\]*)"')
-    if id then
-      local k = ARGV[2] .. id
-      -- every record has an s: 2 new fields mean there was none (gone, or
-      -- never made), and the hash HSET just made goes again. One command in
-      -- the common case instead of EXISTS + HSET.
-      if redis.call('HSET', k, 's', state, 'f', ARGV[1]) == 2 then
-        redis.call('DEL', k)
+    -- a space after the id: the record is in its block (store/codec.py)
+    local id, marked = string.match(v, '^%["([^"\\\\]*)",(.)')
+    if marked == ' ' then
+      if not fields then fields, ids, states = {}, {}, {} end
+      local block = ARGV[3] .. block(id)
+      if block ~= k then
+        if m > 0 then record() end
+        k = block
+      end
+      m = m + 1
+      fields[m], ids[m], states[m] = string.sub(id, -2), id, state
+    elseif id then   -- a queued message's record, one an earlier layout wrote, or none
+      local h = ARGV[2] .. id
+      if redis.call('HSET', h, 's', state, 'f', ARGV[1]) == 2 then
+        redis.call('DEL', h)
+        -- a mapping saved without its record (a split message's later part,
+        -- record_sent's) may still have one in a block
+        local bk, f = ARGV[3] .. block(id), string.sub(id, -2)
+        local old = redis.call('HGET', bk, f)
+        local rest = old and string.match(old, '^[^,]*,[^,]*,(.*)$')
+        if rest then redis.call('HSET', bk, f, state .. ',' .. ARGV[1] .. ',' .. rest) end
       end
     end
   end
 end
+if m > 0 then record() end
 return out
 """)
 
@@ -478,53 +548,84 @@ redis.call('PUBLISH', ARGV[5], 1)
 return 1
 """)
 
-# KEYS: msg:{c}:<id> ...   ARGV: now (unix s), then 2 per key: state, error code
-# A receipt's outcome, for messages that still exist; a final state (a digit)
-# also sets the final date and drops the blob.
+# KEYS: 2 per message: msg:{c}:<id>, rec:{c}:<block>   ARGV: now (unix s), then 3
+# per message: its field of the block, state, error code
+# A receipt's outcome, for messages that still exist, in whichever layout
+# holds the record (a synchronous message's field of its block, keys.py
+# record; else msg:{c}:<id>); a final state (a digit) also sets the final date
+# and drops the blob.
 SET_STATES = Script(b"""
-for i = 1, #KEYS do
-  local k, state = KEYS[i], ARGV[2 * i]
-  if redis.call('EXISTS', k) == 1 then
-    redis.call('HSET', k, 's', state, 'e', ARGV[2 * i + 1])
-    if string.find(state, '^%d$') then
+for i = 1, #KEYS / 2 do
+  local k, rk, a = KEYS[2 * i - 1], KEYS[2 * i], 3 * i - 1
+  local field, state, code = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+  local final = string.find(state, '^%d$')
+  local old = redis.call('HGET', rk, field)
+  local f, user
+  if old then f, user = string.match(old, '^[^,]*,([^,]*),[^,]*,(.*)$') end
+  if f then
+    if final then f = ARGV[1] end
+    redis.call('HSET', rk, field, state .. ',' .. f .. ',' .. code .. ',' .. user)
+  elseif redis.call('EXISTS', k) == 1 then
+    redis.call('HSET', k, 's', state, 'e', code)
+    if final then
       redis.call('HSET', k, 'f', ARGV[1])
       redis.call('HDEL', k, 'm', 'q')
     end
   end
 end
-return #KEYS
+return #KEYS / 2
 """)
 
-# KEYS: n map:{c}:<upstream id>, then msg:{c}:<id> ...
-# ARGV: n, then ttl, value per mapping, then user, ttl per message, then the
-# records made from their mappings (below), then the dues
+# KEYS: n map:{c}:<upstream id>, then rec:{c}:<block> per record given
+# ARGV: n, the hour (unix s / slack), slack (s), then the mappings
+# (_MAPPINGS_LIB), then field, user, ttl per record given, then the records
+# made from their mappings (below), then the dues
 # SAVE_MAPPINGS and record_sent of one connector in one command: a message sent
-# synchronously is remembered as SENT for query_sm, with its mapping.
+# synchronously is remembered as SENT for query_sm, with its mapping, as its
+# field of a block of records (keys.py record): one HSET per block of the
+# batch. The block's EXPIRE (the records' ttl + slack) is raised only at the
+# first write of each hour: the HSET also sets the field ~<hour>, and when it
+# counts that field new (it adds one field more than the records) the hash
+# gets its EXPIRE. So a block lives at least ttl past its last record.
 # The records of save_mapping(record=True) whose router id and user JSON
 # leaves unescaped (store/redis.py checks) are read off the mapping's own
-# array instead, with its ttl: the msg:{c}: prefix, then '*' (every mapping of
+# array instead, with its ttl: the rec:{c}: prefix, then '*' (every mapping of
 # the script) or a count and the mappings' positions; '' for none. Three
 # arguments fewer per message.
-SAVE_SENT = Script(_DUE_LIB + b"""
+SAVE_SENT = Script(_DUE_LIB + _MAPPINGS_LIB + _RECORD_LIB + b"""
 local n = tonumber(ARGV[1])
-for i = 1, n do
-  redis.call('SET', KEYS[i], ARGV[2 * i + 1], 'EX', ARGV[2 * i])
+local a, w = set_mappings(4, n)
+-- the records, a block at a time (the ids of a batch mostly run in order)
+local hour, k, sets, m, ttl = '~' .. ARGV[2], nil, {}, 0, 0
+local function write()
+  if redis.call('HSET', k, hour, '', unpack(sets, 1, m)) ~= m / 2 then
+    redis.call('EXPIRE', k, ttl + tonumber(ARGV[3]))
+  end
+  m, ttl = 0, 0
 end
-local a = 2 * n + 2
+local function add(block, field, user, t)
+  if block ~= k then
+    if m > 0 then write() end
+    k = block
+  end
+  sets[m + 1] = field
+  sets[m + 2] = 'U,,,' .. user
+  m = m + 2
+  if t > ttl then ttl = t end
+end
 for i = n + 1, #KEYS do
-  redis.call('HSET', KEYS[i], 'u', ARGV[a], 's', 'U')
-  redis.call('EXPIRE', KEYS[i], ARGV[a + 1])
-  a = a + 2
+  add(KEYS[i], ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]))
+  a = a + 3
 end
 local prefix = ARGV[a]
 a = a + 1
 if prefix ~= '' then
   local function record(i)
-    local id, user = string.match(ARGV[2 * i + 1], '^%["([^"\\\\]*)","([^"\\\\]*)"')
+    local v = ARGV[4 + w * i]
+    local id, user = string.match(v, '^%["([^"\\\\]*)", "([^"\\\\]*)"')
     if id then
-      local k = prefix .. id
-      redis.call('HSET', k, 'u', user, 's', 'U')
-      redis.call('EXPIRE', k, ARGV[2 * i])
+      add(prefix .. block(id), string.sub(id, -2), user,
+          tonumber(w == 1 and ARGV[4] or ARGV[3 + 2 * i]))
     end
   end
   local which = ARGV[a]
@@ -537,6 +638,7 @@ if prefix ~= '' then
     a = a + count
   end
 end
+if m > 0 then write() end
 due(a, n)
 return #KEYS
 """)

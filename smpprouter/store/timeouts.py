@@ -89,7 +89,6 @@ class TimeoutsMixin:
 
     def _init_timeouts(self):
         self._timeouts = {}   # connector -> receipt_timeout (s)
-        self._dues = {}       # connector -> [upstream id, ...] saved this turn
 
     def watch_receipts(self, connector, timeout):
         """From now on, a mapping of connector saved with a receipt asked for is
@@ -114,15 +113,13 @@ class TimeoutsMixin:
             args += (_b(member), marker)
         return self._command(*args)
 
-    def _due_args(self, dues, connector, keys):
-        """The dues of connector for the ARGV of its first save script, or ():
-        one clock reading for the turn's messages. keys: how many mappings the
-        script SETs, when they are all the connector saves this turn (-1 if
-        not): if each of them waits, the script takes their members from their
-        keys (scripts._DUE_LIB)."""
-        pending = dues.pop(connector, None)
-        if not pending:
-            return ()
+    def _due_args(self, connector, pending, keys):
+        """The ARGV of the connector's first save script of the turn for its
+        mappings saved with a receipt asked for (pending, their upstream ids):
+        one clock reading for them all. keys: how many mappings the script
+        SETs, when they are all the connector saves this turn (-1 if not): if
+        each of them waits, the script takes their members from their keys
+        (scripts._DUE_LIB)."""
         score = int((self._clock() + self._timeouts.get(connector, 0)) * 1000)
         if len(pending) == keys:
             return (key(connector), score, b"*", len(mapping_prefix(connector)))

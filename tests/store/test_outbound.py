@@ -4,9 +4,12 @@ call, its batching, and its atomicity with several processes at once."""
 from twisted.internet import defer
 from zope.interface.verify import verifyObject
 
+from smpprouter.store import keys
+from smpprouter.store.codec import encode_mapping
 from smpprouter.store.errors import QueueFull, StoreUnavailable
 from smpprouter.store.interface import (ICorrelationStore, IOutboundStore, Mapping,
                                         MessageRecord, Outbound)
+from smpprouter.store.outbound import RECORD_SLACK
 from smpprouter.store.redis import RedisStore
 
 from .support import StoreTestCase, wait_for
@@ -37,6 +40,17 @@ class OutboundTestCase(StoreTestCase):
     def hash(self, key):
         flat = self.server.command("HGETALL", key)
         return dict(zip(flat[::2], flat[1::2]))
+
+    def record(self, message_id, connector="c"):
+        """A synchronous message's record as stored: its field of its block."""
+        key, field = keys.record(connector, message_id)
+        return self.server.command("HGET", key.decode(), field.decode())
+
+    def assert_record_ttl(self, message_id, ttl, connector="c"):
+        """Its block lives ttl past the record, and at most RECORD_SLACK more."""
+        key, _ = keys.record(connector, message_id)
+        self.assertTrue(ttl - 10 <= self.server.command("TTL", key.decode())
+                        <= ttl + RECORD_SLACK, message_id)
 
     @defer.inlineCallbacks
     def queue(self, store, n, connector="c", priority=0, due=None, prefix="m"):
@@ -346,8 +360,8 @@ class StateTests(OutboundTestCase):
         self.now = T0 + 5
         yield store.set_state("c", "m0", "2")
         yield store.set_state("c", "gone", "2")     # never stored: not created
-        self.assertEqual(self.hash("msg:{c}:m0"),
-                         {"u": "acme", "s": "2", "e": "0", "f": repr(T0 + 5)})
+        self.assertEqual(self.record("m0"), "2,%r,0,acme" % (T0 + 5))
+        self.assertIsNone(self.record("gone"))
         self.assertEqual(self.server.command("EXISTS", "msg:{c}:gone"), 0)
         yield store.set_state("c", "m0", "5", 0x0B)
         record = yield store.get_message(["c"], "m0")
@@ -357,8 +371,8 @@ class StateTests(OutboundTestCase):
     def test_record_sent(self):
         store = yield self.make_store()
         yield store.record_sent("c", "m0", "acme", 600)
-        self.assertEqual(self.hash("msg:{c}:m0"), {"u": "acme", "s": "U"})
-        self.assertTrue(590 <= self.server.command("TTL", "msg:{c}:m0") <= 600)
+        self.assertEqual(self.record("m0"), "U,,,acme")
+        self.assert_record_ttl("m0", 600)
         self.assertEqual((yield store.outbound_depth("c")), 0)
 
     @defer.inlineCallbacks
@@ -560,7 +574,8 @@ class BatchingTests(OutboundTestCase):
         self.assertEqual(store.commands - commands, 2)
         self.assertEqual((yield store.get_mapping("c", "up29")), m)
         self.assertEqual((yield store.get_message(["c"], "r29")).state, "U")
-        self.assertEqual(self.server.command("DBSIZE"), 61)
+        # 31 mappings, and the records in two blocks: r0..r9 and r10..r29
+        self.assertEqual(self.server.command("DBSIZE"), 33)
 
     @defer.inlineCallbacks
     def test_batches_are_split_at_max_batch(self):
@@ -664,8 +679,8 @@ class HotPathRecordTests(OutboundTestCase):
         yield defer.gatherResults([store.save_mapping("c", "up%d" % i, m, 600, record=True)
                                    for i in range(20)])
         self.assertEqual(store.commands - commands, 1)
-        self.assertEqual(self.hash("msg:{c}:r1"), {"u": "acme", "s": "U"})
-        self.assertTrue(590 <= self.server.command("TTL", "msg:{c}:r1") <= 600)
+        self.assertEqual(self.record("r1"), "U,,,acme")
+        self.assert_record_ttl("r1", 600)
         self.now = T0 + 5
         commands = store.commands
         got = yield defer.gatherResults([store.get_mapping("c", "up0", "2"),
@@ -690,8 +705,8 @@ class HotPathRecordTests(OutboundTestCase):
         for mid, user in cases:
             record = yield store.get_message(["c"], mid)
             self.assertEqual((record.user, record.state), (user, "U"), mid)
-            self.assertTrue(590 <= self.server.command("TTL", "msg:{c}:" + mid) <= 600)
-        self.assertEqual(self.server.command("EXISTS", "msg:{c}:r8"), 0)
+            self.assert_record_ttl(mid, 600)
+        self.assertIsNone(self.record("r8"))
 
     @defer.inlineCallbacks
     def test_records_made_from_the_mappings_across_chunks(self):
@@ -702,9 +717,154 @@ class HotPathRecordTests(OutboundTestCase):
         saves.append(store.record_sent("c", "x1", "acme", 600))
         yield defer.gatherResults(saves)
         for i, mid in enumerate(ids + ["x1"]):
-            self.assertEqual(self.server.command("EXISTS", "msg:{c}:" + mid), int(i != 4), mid)
+            self.assertEqual(self.record(mid) is not None, i != 4, mid)
         got = yield defer.gatherResults([store.get_mapping("c", "up%d" % i) for i in range(8)])
         self.assertEqual([m.message_id for m in got], ids)
+
+    @defer.inlineCallbacks
+    def test_a_batch_of_records_costs_commands_per_block_not_per_message(self):
+        store = yield self.make_store()
+        ids = ["r1%02x" % i for i in range(64)]   # r100..r13f: one block (keys.record)
+
+        def executed(before):
+            after = self.server.command_calls()
+            return {k: after[k] - before.get(k, 0) for k in after
+                    if after[k] != before.get(k, 0) and k != "info"}   # INFO: ours
+
+        def save(batch):
+            return defer.gatherResults([
+                store.save_mapping("c", "up-" + mid, Mapping(mid, "acme", "s", "d", T0), 600,
+                                   record=True) for mid in batch])
+        before = self.server.command_calls()
+        yield save(ids[:32])
+        self.assertEqual(executed(before), {"evalsha": 1, "set": 32, "hset": 1, "expire": 1})
+        before = self.server.command_calls()   # the same block later in the hour: no EXPIRE
+        yield save(ids[32:])
+        self.assertEqual(executed(before), {"evalsha": 1, "set": 32, "hset": 1})
+        self.now = T0 + 5
+        before = self.server.command_calls()
+        got = yield defer.gatherResults([store.get_mapping("c", "up-" + mid, "2")
+                                         for mid in ids])
+        self.assertEqual([m.message_id for m in got], ids)
+        self.assertEqual(executed(before), {"evalsha": 1, "mget": 1, "hmget": 1, "hset": 1})
+        records = yield defer.gatherResults([store.get_message(["c"], mid) for mid in ids])
+        self.assertEqual({(r.state, r.final_date, r.error_code, r.user) for r in records},
+                         {("2", T0 + 5, 0, "acme")})
+
+    @defer.inlineCallbacks
+    def test_a_block_gets_its_expire_at_its_first_write_of_each_hour(self):
+        store = yield self.make_store()
+        key = keys.record("c", "r100")[0].decode()
+
+        def save(mid):
+            return store.save_mapping("c", "up-" + mid, Mapping(mid, "acme", "s", "d", T0),
+                                      600, record=True)
+        yield save("r100")   # T0 starts an hour
+        self.assert_record_ttl("r100", 600)
+        self.server.command("EXPIRE", key, 100)   # what an hour's writes leave of it
+        self.now = T0 + RECORD_SLACK - 1
+        yield save("r101")
+        self.assertLessEqual(self.server.command("TTL", key), 100)
+        self.now = T0 + RECORD_SLACK
+        yield save("r102")
+        self.assert_record_ttl("r102", 600)
+        records = yield defer.gatherResults([store.get_message(["c"], m)
+                                             for m in ("r100", "r101", "r102")])
+        self.assertEqual([r.state for r in records], ["U"] * 3)
+
+    @defer.inlineCallbacks
+    def test_records_of_the_earlier_layout_are_still_read_and_kept(self):
+        """A hash msg:{c}:<id> per synchronous message, as d60fad7 wrote them:
+        query_sm still finds them, and a receipt's outcome or set_state still
+        lands in them, beside records of the blocks in the same batches."""
+        store = yield self.make_store()
+        for mid in ("old1", "old2"):
+            self.server.command("HSET", "msg:{c}:" + mid, "u", "acme", "s", "U")
+            self.server.command("EXPIRE", "msg:{c}:" + mid, 600)
+        yield defer.gatherResults([
+            store.save_mapping("c", "up1", Mapping("old1", "acme", "s", "d", T0), 600),
+            store.save_mapping("c", "up3", Mapping("new3", "acme", "s", "d", T0), 600,
+                               record=True)])
+        self.assertEqual((yield store.get_message(["b", "c"], "old1")),
+                         MessageRecord("old1", "acme", "U", 0.0, 0, "c", None))
+        self.now = T0 + 5
+        yield defer.gatherResults([store.get_mapping("c", "up1", "2"),
+                                   store.get_mapping("c", "up3", "5"),
+                                   store.set_state("c", "old2", "8", 11)])
+        records = yield defer.gatherResults([store.get_message(["c"], m)
+                                             for m in ("old1", "old2", "new3")])
+        self.assertEqual([(r.state, r.final_date, r.error_code) for r in records],
+                         [("2", T0 + 5, 0), ("8", T0 + 5, 11), ("5", T0 + 5, 0)])
+        self.assertEqual(self.hash("msg:{c}:old1"), {"u": "acme", "s": "2", "f": repr(T0 + 5)})
+        self.assertIsNone(self.record("old1"))
+        self.assertEqual(self.server.command("EXISTS", "msg:{c}:new3"), 0)
+        self.assertTrue(590 <= self.server.command("TTL", "msg:{c}:old1") <= 600)
+
+    @defer.inlineCallbacks
+    def test_outcomes_of_a_batch_one_state_or_several_across_chunks(self):
+        for max_batch in (1000, 3):
+            store = yield self.make_store(max_batch=max_batch)
+            ids = [f"q{max_batch}-{i}" for i in range(7)]
+            yield defer.gatherResults([
+                store.save_mapping("c", "up-" + mid, Mapping(mid, "acme", "s", "d", T0), 600,
+                                   record=True) for mid in ids])
+            for states in (["2", None, "5", "2", "2", None, "8"], ["5"] * 7):
+                got = yield defer.gatherResults([store.get_mapping("c", "up-" + mid, state)
+                                                 for mid, state in zip(ids, states)])
+                self.assertEqual([m.message_id for m in got], ids)
+                records = yield defer.gatherResults([store.get_message(["c"], mid)
+                                                     for mid in ids])
+                self.assertEqual([r.state for r in records],
+                                 [state or "U" for state in states], max_batch)
+                ids = ids[::-1]   # the same records again, in another order
+
+    @defer.inlineCallbacks
+    def test_a_queued_messages_receipt_does_not_look_in_a_block(self):
+        store = yield self.make_store()
+        yield self.queue(store, 3)
+        taken = yield store.take_outbound("c", "me", 10)
+        yield defer.gatherResults([store.finish_outbound("c", e, "U", upstream_id=f"up{i}")
+                                   for i, e in enumerate(taken)]
+                                  + [store.save_mapping("c", f"up{i}", Mapping(
+                                      f"m{i}", "acme", "s", "d", T0), 60) for i in range(3)])
+        before = self.server.command_calls()
+        yield defer.gatherResults([store.get_mapping("c", f"up{i}", "2") for i in range(3)])
+        after = self.server.command_calls()
+        self.assertEqual(after.get("hmget", 0) - before.get("hmget", 0), 0)
+        self.assertEqual(after.get("hget", 0) - before.get("hget", 0), 0)
+        records = yield defer.gatherResults([store.get_message(["c"], f"m{i}")
+                                             for i in range(3)])
+        self.assertEqual([r.state for r in records], ["2"] * 3)
+
+    @defer.inlineCallbacks
+    def test_a_part_saved_without_the_record_still_records_its_state(self):
+        """A split message's later parts are mapped without the record (the
+        first part's has it): their receipts' states reach it as before."""
+        store = yield self.make_store()
+        yield defer.gatherResults([
+            store.save_mapping("c", f"up{seq}", Mapping("r7", "acme", "s", "d", T0, 2, 1, "",
+                                                        "", seq), 60, record=(seq == 1))
+            for seq in (1, 2)])
+        self.now = T0 + 5
+        yield store.get_mapping("c", "up2", "5")
+        self.assertEqual(self.record("r7"), "5,%r,,acme" % (T0 + 5))
+        self.assertEqual(self.server.command("EXISTS", "msg:{c}:r7"), 0)
+
+    @defer.inlineCallbacks
+    def test_a_late_receipt_after_the_routers_own_still_records_its_outcome(self):
+        store = yield self.make_store()
+        store.watch_receipts("c", 10)
+        m = Mapping("r8", "acme", "s", "d", T0, 1, 1)
+        yield store.save_mapping("c", "up8", m, 600, record=True)
+        [(member, taken)] = yield store.take_overdue("c", T0 + 11, 60, 10)
+        self.assertEqual(taken, m)
+        yield store.set_state("c", "r8", "7", 99)
+        yield store.finish_overdue("c", [(member, encode_mapping(
+            Mapping("r8", "acme", "s", "d", T0, 1, 0x80)))])
+        self.now = T0 + 20
+        late = yield store.get_mapping("c", "up8", "5")
+        self.assertEqual(late.registered_delivery, 0x80)
+        self.assertEqual(self.record("r8"), "5,%r,99,acme" % (T0 + 20))
 
     @defer.inlineCallbacks
     def test_an_outcome_creates_no_record_where_there_was_none(self):
