@@ -21,7 +21,7 @@ from .receipt import MessageState, parse_receipt, stat_to_state
 from .segment import with_concat
 from .status import Status
 from .text import GSM7, alphabet_of
-from .tlv import RMID_HEADS, RMID_LIMIT, STATE_TLVS, encode_tlvs
+from .tlv import RMID_HEADS, STATE_TLVS, encode_tlvs, receipt_pair_id
 from .times import format_absolute, parse_schedule, parse_validity
 
 # plain ints for the per-message tests: an IntEnum member is a 0.1 us lookup on 3.11
@@ -239,17 +239,12 @@ def deliver_octets(entry, tail: bytes = b"") -> bytes:
         if wire is not None and len(text) <= SHORT_MESSAGE_MAX:
             tlvs = entry.tlvs
             n = len(text)
-            if len(tlvs) == 2:
-                rmid = tlvs.get("receipted_message_id")
-                state = tlvs.get("message_state")
-                # encode_tlvs' receipt pair, inline: the one join holds its octets
-                if (type(rmid) is str and type(state) is int and 0 <= state <= 0xFF
-                        and len(rmid) < RMID_LIMIT and rmid.isascii() and "\0" not in rmid
-                        and next(iter(tlvs)) == "receipted_message_id"):
-                    return b"".join((
-                        HEADER.pack(_PAIR_REST + len(wire) + n + len(rmid), _DELIVER_SM, 0, 0),
-                        wire, _LENGTH_OCTET[n], text, RMID_HEADS[len(rmid)], rmid.encode(),
-                        _NUL_STATE[state], tail))
+            rmid = receipt_pair_id(tlvs)
+            if rmid is not None:   # encode_tlvs' receipt pair, inline: one join for all
+                return b"".join((
+                    HEADER.pack(_PAIR_REST + len(wire) + n + len(rmid), _DELIVER_SM, 0, 0),
+                    wire, _LENGTH_OCTET[n], text, RMID_HEADS[len(rmid)], rmid.encode(),
+                    _NUL_STATE[tlvs["message_state"]], tail))
             octets = encode_tlvs(tlvs) if tlvs else b""
             return b"".join((HEADER.pack(_WIRE_REST + len(wire) + n + len(octets), _DELIVER_SM,
                                          0, 0), wire, _LENGTH_OCTET[n], text, octets, tail))

@@ -243,19 +243,29 @@ _RMID_TAG, _, _RMID_LIMIT = SPECS["receipted_message_id"]
 _RMID_HEADS = [_TLV_HEADER.pack(_RMID_TAG, n + 1) for n in range(_RMID_LIMIT)]
 _STATE_OCTETS = [_TLV_HEADER.pack(SPECS["message_state"][0], 1) + _OCTET[n] for n in range(256)]
 # the same, for a caller that joins the pair into its own octets (adapt.deliver_octets)
-RMID_LIMIT, RMID_HEADS, STATE_TLVS = _RMID_LIMIT, _RMID_HEADS, _STATE_OCTETS
+RMID_HEADS, STATE_TLVS = _RMID_HEADS, _STATE_OCTETS
 
 
-def encode_tlvs(tlvs: dict) -> bytes:
-    """Encode a TLV dict in its order; raise EncodeError naming the bad TLV."""
+def receipt_pair_id(tlvs: dict):
+    """The receipted_message_id of a TLV dict that is exactly a receipt's usual
+    pair, receipted_message_id then message_state, with values the pair's
+    precomputed octets can carry; else None (the loop encodes it)."""
     if len(tlvs) == 2:
         rmid = tlvs.get("receipted_message_id")
         state = tlvs.get("message_state")
         if (type(rmid) is str and type(state) is int and 0 <= state <= 0xFF
                 and len(rmid) < _RMID_LIMIT and rmid.isascii() and "\0" not in rmid
                 and next(iter(tlvs)) == "receipted_message_id"):
-            return b"".join((_RMID_HEADS[len(rmid)], rmid.encode("ascii"), b"\0",
-                             _STATE_OCTETS[state]))
+            return rmid
+    return None
+
+
+def encode_tlvs(tlvs: dict) -> bytes:
+    """Encode a TLV dict in its order; raise EncodeError naming the bad TLV."""
+    rmid = receipt_pair_id(tlvs)
+    if rmid is not None:
+        return b"".join((_RMID_HEADS[len(rmid)], rmid.encode("ascii"), b"\0",
+                         _STATE_OCTETS[tlvs["message_state"]]))
     out = []
     append = out.append
     fast = _FAST
