@@ -22,8 +22,8 @@ class Script:
 
 
 # A synchronous message's record is the field id[-2:] of the hash rec:{c}:<its
-# block>, the block made of the bytes before and the low bits of the one
-# before those (keys.py record, the same bytes).
+# block>, the block made of the bytes before and the high six bits of the
+# first of those two (keys.py record, the same bytes).
 _RECORD_LIB = b"""
 local function block(id)
   if #id < 2 then return '' end
@@ -584,9 +584,10 @@ return #KEYS / 2
 # synchronously is remembered as SENT for query_sm, with its mapping, as its
 # field of a block of records (keys.py record): one HSET per block of the
 # batch. The block's EXPIRE (the records' ttl + slack) is raised only at the
-# first write of each hour: the HSET also sets the field ~<hour>, and when it
-# counts that field new (it adds one field more than the records) the hash
-# gets its EXPIRE. So a block lives at least ttl past its last record.
+# first write of each hour: an HSETNX of the field ~<hour> tells it (its own
+# command: the HSET's count of new fields cannot, where a record's field was
+# there already or is named twice). So a block lives at least ttl past its
+# last record.
 # The records of save_mapping(record=True) whose router id and user JSON
 # leaves unescaped (store/redis.py checks) are read off the mapping's own
 # array instead, with its ttl: the rec:{c}: prefix, then '*' (every mapping of
@@ -598,7 +599,8 @@ local a, w = set_mappings(4, n)
 -- the records, a block at a time (the ids of a batch mostly run in order)
 local hour, k, sets, m, ttl = '~' .. ARGV[2], nil, {}, 0, 0
 local function write()
-  if redis.call('HSET', k, hour, '', unpack(sets, 1, m)) ~= m / 2 then
+  redis.call('HSET', k, unpack(sets, 1, m))
+  if redis.call('HSETNX', k, hour, '') == 1 then
     redis.call('EXPIRE', k, ttl + tonumber(ARGV[3]))
   end
   m, ttl = 0, 0

@@ -737,10 +737,11 @@ class HotPathRecordTests(OutboundTestCase):
                                    record=True) for mid in batch])
         before = self.server.command_calls()
         yield save(ids[:32])
-        self.assertEqual(executed(before), {"evalsha": 1, "set": 32, "hset": 1, "expire": 1})
+        self.assertEqual(executed(before),
+                         {"evalsha": 1, "set": 32, "hset": 1, "hsetnx": 1, "expire": 1})
         before = self.server.command_calls()   # the same block later in the hour: no EXPIRE
         yield save(ids[32:])
-        self.assertEqual(executed(before), {"evalsha": 1, "set": 32, "hset": 1})
+        self.assertEqual(executed(before), {"evalsha": 1, "set": 32, "hset": 1, "hsetnx": 1})
         self.now = T0 + 5
         before = self.server.command_calls()
         got = yield defer.gatherResults([store.get_mapping("c", "up-" + mid, "2")
@@ -771,6 +772,25 @@ class HotPathRecordTests(OutboundTestCase):
         records = yield defer.gatherResults([store.get_message(["c"], m)
                                              for m in ("r100", "r101", "r102")])
         self.assertEqual([r.state for r in records], ["U"] * 3)
+
+    @defer.inlineCallbacks
+    def test_a_block_gets_its_expire_whatever_fields_it_had(self):
+        """A record written again in a new hour (its field there already), or
+        named twice in one batch of a new block: the hour still raises the
+        block's EXPIRE (the HSET's count of new fields would not tell)."""
+        store = yield self.make_store()
+        key = keys.record("c", "r100")[0].decode()
+
+        def save(*mids):
+            return defer.gatherResults([store.save_mapping(
+                "c", "up-%s-%d" % (mid, i), Mapping(mid, "acme", "s", "d", T0), 600,
+                record=True) for i, mid in enumerate(mids)])
+        yield save("r100", "r100")   # a new block, one field twice
+        self.assert_record_ttl("r100", 600)
+        self.server.command("EXPIRE", key, 50)
+        self.now = T0 + RECORD_SLACK
+        yield save("r100", "r101")   # a new hour; r100's field is there already
+        self.assert_record_ttl("r101", 600)
 
     @defer.inlineCallbacks
     def test_records_of_the_earlier_layout_are_still_read_and_kept(self):
