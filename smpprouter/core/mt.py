@@ -690,9 +690,14 @@ def _forgetting(answer, store, key):
 
 
 def _unexpected(failure, answer):
-    """A bug in a step of the MT path: the caller still gets its one answer."""
+    """A bug in a step of the MT path: the caller still gets its one answer.
+    Never raises: its callers are the store's and the connector's reply loops,
+    where an exception would fail the rest of their batch."""
     MTPath.log.failure("a submission failed", failure)
-    answer(Outcome(Status.ESME_RSYSERR))
+    try:
+        answer(Outcome(Status.ESME_RSYSERR))
+    except Exception:
+        MTPath.log.failure("a submission's answer failed")
 
 
 class _Attempt:

@@ -299,9 +299,14 @@ class Receipts:
 
     def _unexpected(self, failure, connector, answer):
         # A bug in a step: the upstream keeps the receipt and sends it again.
+        # Never raises: the store's reply loop calls it, and an exception there
+        # would fail the rest of its batch (receipts that had their mapping).
         self.log.failure("{connector}: a receipt could not be handled", failure,
                          connector=connector)
-        answer(Status.ESME_RX_T_APPN)
+        try:
+            answer(Status.ESME_RX_T_APPN)
+        except Exception:
+            self.log.failure("{connector}: a receipt's answer failed", connector=connector)
 
     def _store_down(self, failure, connector, receipt, answer):
         if self.spooling is not None and failure.check(StoreUnavailable):

@@ -62,3 +62,50 @@ class ReceiptTests(SynchronousTestCase):
         r = self.receipts(Mapping("r1", "u", "s", "d", 0.0, 1, 1, home="a"))
         r.deliver("b", Receipt("UP1", 5, b"id:UP1 stat:UNDELIV"), lambda status: None)
         self.assertEqual(self.store.states, [("a", "r1", "5")])
+
+
+class BatchStore(FakeStore):
+    """The plain forms, answered a batch at a time as the Redis store does:
+    one loop over the batch's Thens."""
+    save_mapping_then = None   # plain_forms: the store has them
+
+    def __init__(self, mapping):
+        super().__init__(mapping)
+        self.waiting = []
+
+    def get_mapping_then(self, then, connector, key, state=None):
+        self.lookups.append((connector, key, state))
+        self.waiting.append(then)
+
+    def answer_batch(self):
+        waiting, self.waiting = self.waiting, []
+        for then in waiting:
+            then.callback(self.mapping)
+
+
+class BrokenStepTests(SynchronousTestCase):
+    def test_a_step_and_its_answer_raising_leave_the_batch_to_go_on(self):
+        """A bug in a step whose answer raises too is logged: the store's batch
+        loop goes on, and the next receipt of the batch is relayed."""
+        store, inbox = BatchStore(Mapping("r1", "u", "s", "d", 0.0, 1, 1)), FakeInbox()
+        upstreams = {"b": Upstream("b", "as-is", "as-is", 1.0, 5, 3600, 10)}
+        r = Receipts(store, inbox, task.Clock(), upstreams, Counter())
+        put = inbox.put
+        calls = []
+
+        def first_put_breaks(*args):
+            calls.append(args)
+            if len(calls) == 1:
+                raise RuntimeError("a bug in a step")
+            put(*args)
+        inbox.put = first_put_breaks
+
+        def answer_breaks(status):
+            raise RuntimeError("a bug in the answer")
+        answers = []
+        r.deliver("b", Receipt("UP1", 2, b"id:UP1 stat:DELIVRD"), answer_breaks)
+        r.deliver("b", Receipt("UP2", 2, b"id:UP2 stat:DELIVRD"), answers.append)
+        store.answer_batch()
+        self.assertEqual(answers, [Status.ESME_ROK])
+        self.assertEqual(len(inbox.entries), 1)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 2)
