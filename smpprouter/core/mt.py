@@ -435,7 +435,7 @@ class MTPath:
         # the attempt waits again, now for its mapping (_Attempt)
         a.message_id = message_id
         a.upstream_id = upstream_id
-        # record: msg:{c}:<id> in state SENT beside the mapping, for query_sm
+        # record: the message's record in state SENT beside the mapping, for query_sm
         self.plain.save_mapping_then(a, name, key, mapping, upstream.dlr_expiry, True)
 
     # -- a message the router splits (core/multipart.py) ------------------------

@@ -55,8 +55,9 @@ class ICorrelationStore(Interface):
 
     def save_mapping(connector, upstream_id, mapping, ttl, record=False):
         """Remember map:{connector}:<upstream_id> -> mapping for ttl seconds;
-        record: also msg:{connector}:<router id> in state SENT (IOutboundStore),
-        so query_sm can answer for a message sent synchronously."""
+        record: also the message's record in state SENT (IOutboundStore; its
+        field of rec:{connector}:<block>), so query_sm can answer for a message
+        sent synchronously."""
 
     def get_mapping(connector, upstream_id, state=None):
         """Deferred(Mapping or None). state, a final state's digit: also record
@@ -220,12 +221,13 @@ class IOutboundStore(Interface):
         by whichever process drains the connector. Deferred(None)."""
 
     def set_state(connector, message_id, state, error_code=0):
-        """Record a receipt's outcome for msg:{c}:<id> if it exists (final states
+        """Record a receipt's outcome in the message's record if it exists (its
+        msg:{c}:<id> hash, or its field of a rec:{c}: block; final states
         also set final_date now). Batched per connector. Deferred(None)."""
 
     def record_sent(connector, message_id, user, ttl):
-        """For a message sent synchronously (never queued): create msg:{c}:<id>
-        in state SENT for ttl seconds, so query_sm can answer for it. Batched
+        """For a message sent synchronously (never queued): create its record
+        (its field of rec:{c}:<block>) in state SENT for ttl seconds, so query_sm can answer for it. Batched
         with save_mapping of the same connector where possible. Deferred(None)."""
 
     def get_message(connectors, message_id):

@@ -63,7 +63,7 @@ class FastProtocol(txredisapi.RedisProtocol):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # per command written and not answered: (done, failed, ctx) of a
-        # send_command, None for txredisapi's reply queue
+        # queue_command, None for txredisapi's reply queue
         self._answers = deque()
         self._unsent = []   # queued commands' octets, until flush()
 
