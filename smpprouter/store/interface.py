@@ -227,8 +227,9 @@ class IOutboundStore(Interface):
 
     def record_sent(connector, message_id, user, ttl):
         """For a message sent synchronously (never queued): create its record
-        (its field of rec:{c}:<block>) in state SENT for ttl seconds, so query_sm can answer for it. Batched
-        with save_mapping of the same connector where possible. Deferred(None)."""
+        (its field of rec:{c}:<block>) in state SENT for ttl seconds, so
+        query_sm can answer for it. Batched with save_mapping of the same
+        connector where possible. Deferred(None)."""
 
     def get_message(connectors, message_id):
         """Deferred(MessageRecord or None): the message's record, looked up in each
