@@ -376,16 +376,7 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         return d
 
     def enqueue_then(self, then, user, payload):
-        if not self._running:
-            then.errback(self._stopped())
-            return
-        batch = self._enqueues.get(user)
-        if batch is None:
-            batch = self._enqueues[user] = _Calls()
-        batch.args.append(payload)
-        batch.thens.append(then)
-        if self._flush_call is None:
-            self._flush_call = self._reactor.callLater(0, self._flush)
+        self._batch_call(self._enqueues, user, payload, then)
 
     def ack(self, user, entry_id):
         d = defer.Deferred()
@@ -393,13 +384,18 @@ class RedisStore(OutboundMixin, RedisIdempotencyMixin, LockoutMixin, LeaseMixin,
         return d
 
     def ack_then(self, then, user, entry_id):
+        self._batch_call(self._acks, user, entry_id, then)
+
+    def _batch_call(self, batches, user, arg, then):
+        """One call of a user's batch of this turn (enqueue, ack): one command
+        per user at the flush."""
         if not self._running:
             then.errback(self._stopped())
             return
-        batch = self._acks.get(user)
+        batch = batches.get(user)
         if batch is None:
-            batch = self._acks[user] = _Calls()
-        batch.args.append(entry_id)
+            batch = batches[user] = _Calls()
+        batch.args.append(arg)
         batch.thens.append(then)
         if self._flush_call is None:
             self._flush_call = self._reactor.callLater(0, self._flush)
